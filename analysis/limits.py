@@ -1,0 +1,125 @@
+"""Personal limits around calibrated neutral, and the built-in profiles.
+
+A person's pain-free range differs: some lifters are flexion-intolerant, some extension-intolerant.
+Limits are given in degrees from calibrated standing neutral, or in percent of the person's calibrated
+range of motion, and are resolved to degrees before flags are raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Personal limits, all in degrees from calibrated neutral.
+
+    Parameters
+    ----------
+    flexion_limit_deg
+        Peak lumbar flexion above this raises `lumbar_flexion`.
+    extension_limit_deg
+        Magnitude of lumbar extension: a lockout angle below ``-extension_limit_deg`` raises
+        `lockout_hyperextension`, a mean rep angle below it raises `overarching`.
+    drift_limit_deg
+        Rise of peak flexion over the first reps of a set that raises `flexion_drift`.
+    asymmetry_limit_deg
+        Peak lateral bend or twist magnitude that raises `asymmetry`.
+    profile
+        Name of the profile these limits came from.
+    """
+
+    flexion_limit_deg: float = 20.0
+    extension_limit_deg: float = 10.0
+    drift_limit_deg: float = 8.0
+    asymmetry_limit_deg: float = 8.0
+    profile: str = "default"
+
+    def to_dict(self) -> dict:
+        """Return the limits as a plain dict (for JSON and the store)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Limits":
+        """Build limits from a dict, ignoring unknown keys."""
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+DEFAULT_LIMITS = Limits()
+
+PROFILES: dict[str, Limits] = {
+    "default": DEFAULT_LIMITS,
+    "flexion_intolerant": Limits(flexion_limit_deg=12.0, extension_limit_deg=12.0, profile="flexion_intolerant"),
+    "extension_intolerant": Limits(flexion_limit_deg=22.0, extension_limit_deg=5.0, profile="extension_intolerant"),
+}
+
+
+def limits_from_percent(
+    flexion_pct: float | None,
+    extension_pct: float | None,
+    max_flexion_deg: float,
+    max_extension_deg: float,
+    base: Limits = DEFAULT_LIMITS,
+) -> Limits:
+    """Resolve limits given in percent of the calibrated range of motion to degrees.
+
+    Parameters
+    ----------
+    flexion_pct, extension_pct
+        Limits in percent of maximal flexion and extension; ``None`` keeps ``base``'s value.
+    max_flexion_deg
+        Calibrated maximal lumbar flexion (toe touch), positive, in degrees.
+    max_extension_deg
+        Calibrated maximal lumbar extension as a positive magnitude in degrees.
+    base
+        Limits whose other fields are kept.
+
+    Returns
+    -------
+    Limits
+        Limits in degrees.
+    """
+    if max_flexion_deg <= 0 or max_extension_deg <= 0:
+        raise ValueError("range of motion must be positive in both directions; recalibrate maximal flexion and extension")
+    out = base
+    if flexion_pct is not None:
+        out = replace(out, flexion_limit_deg=max_flexion_deg * flexion_pct / 100.0)
+    if extension_pct is not None:
+        out = replace(out, extension_limit_deg=max_extension_deg * extension_pct / 100.0)
+    return out
+
+
+def resolve_limits(
+    profile: dict,
+    max_flexion_deg: float | None = None,
+    max_extension_deg: float | None = None,
+) -> Limits:
+    """The limits a stored profile asks for, in degrees.
+
+    Parameters
+    ----------
+    profile
+        The person's profile: ``profile`` (a name in `PROFILES`, default ``"default"``) and optional
+        overrides ``flexion_limit_deg``, ``extension_limit_deg`` (degrees) or ``flexion_limit_pct``,
+        ``extension_limit_pct`` (percent of the calibrated range).
+    max_flexion_deg, max_extension_deg
+        Calibrated range of motion (positive magnitudes, degrees); needed only for percent limits.
+
+    Returns
+    -------
+    Limits
+        The profile's limits with the overrides applied.
+    """
+    name = profile.get("profile") or "default"
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; use one of {', '.join(PROFILES)}")
+    out = PROFILES[name]
+    degrees = {k: float(profile[k]) for k in ("flexion_limit_deg", "extension_limit_deg") if profile.get(k) is not None}
+    out = replace(out, **degrees)
+    flexion_pct, extension_pct = profile.get("flexion_limit_pct"), profile.get("extension_limit_pct")
+    if flexion_pct is None and extension_pct is None:
+        return out
+    if not max_flexion_deg or not max_extension_deg:
+        raise ValueError("limits in percent need a calibrated range of motion; calibrate maximal flexion and extension first")
+    return limits_from_percent(flexion_pct, extension_pct, max_flexion_deg, max_extension_deg, base=out)

@@ -1,0 +1,119 @@
+"""Per-rep metrics from spine angle time series and rep boundaries.
+
+One definition for every consumer: the analysis applies it to measured angles, the simulator to its true
+angles. Phases come from trunk inclination: the rep starts at the top posture, the eccentric ends when
+the trunk enters the bottom zone (within `BOTTOM_ZONE` of the rep's inclination range from the deepest
+point), the concentric ends when it is back within `LOCKOUT_ZONE` of the top, and the lockout window
+runs from there to the rep's end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Fraction of the inclination range from the deepest point that counts as the bottom.
+BOTTOM_ZONE = 0.10
+#: Fraction of the inclination range from the top posture that counts as lockout.
+LOCKOUT_ZONE = 0.15
+
+REP_METRIC_COLUMNS = (
+    "start_s",
+    "bottom_s",
+    "end_s",
+    "duration_s",
+    "eccentric_s",
+    "bottom_pause_s",
+    "concentric_s",
+    "trunk_inclination_range_deg",
+    "pelvis_inclination_range_deg",
+    "peak_trunk_inclination_deg",
+    "peak_lumbar_flexion_deg",
+    "peak_lumbar_flexion_pct",
+    "lockout_lumbar_angle_deg",
+    "mean_lumbar_angle_deg",
+    "lumbar_share",
+    "lumbar_share_rep",
+    "peak_lateral_bend_deg",
+    "peak_twist_deg",
+    "peak_thoracic_flexion_deg",
+)
+
+
+def _signed_peak(x: np.ndarray) -> float:
+    """Value of largest magnitude, keeping its sign (NaN-safe)."""
+    if not np.isfinite(x).any():
+        return float("nan")
+    return float(x[np.nanargmax(np.abs(x))])
+
+
+def rep_metrics(
+    angles: pd.DataFrame,
+    start_s: float,
+    end_s: float,
+    max_flexion_deg: float | None = None,
+) -> dict[str, float]:
+    """Metrics of one rep.
+
+    Parameters
+    ----------
+    angles
+        Angle table with ``time_s``, ``lumbar_flexion_deg``, ``lumbar_lateral_bend_deg``,
+        ``lumbar_twist_deg``, ``trunk_inclination_deg``, ``pelvis_inclination_deg`` and optionally
+        ``thoracic_flexion_deg`` (see docs/conventions.md).
+    start_s, end_s
+        Rep boundaries on the session clock, in s: the top posture before and after the excursion.
+    max_flexion_deg
+        Calibrated maximal lumbar flexion, in degrees, for the percentage of range; ``None`` when the
+        person has not calibrated their range of motion.
+
+    Returns
+    -------
+    dict
+        One value per name in `REP_METRIC_COLUMNS` (NaN where not measurable).
+    """
+    t_all = angles["time_s"].to_numpy()
+    i0, i1 = np.searchsorted(t_all, [start_s, end_s], side="left")
+    i1 = max(min(i1 + 1, len(t_all)), i0 + 1)
+    rep = angles.iloc[i0:i1]
+    t = rep["time_s"].to_numpy()
+    trunk = rep["trunk_inclination_deg"].to_numpy()
+    lumbar = rep["lumbar_flexion_deg"].to_numpy()
+    pelvis = rep["pelvis_inclination_deg"].to_numpy()
+
+    ib = int(np.nanargmax(trunk))
+    top_start, top_end, bottom = trunk[0], trunk[-1], trunk[ib]
+    span = bottom - min(top_start, top_end)
+    in_bottom = np.flatnonzero(trunk >= bottom - BOTTOM_ZONE * span)
+    b_first, b_last = in_bottom[0], in_bottom[-1]
+    after = np.flatnonzero(trunk[b_last:] <= top_end + LOCKOUT_ZONE * span)
+    lock_first = b_last + (after[0] if len(after) else len(trunk) - 1 - b_last)
+
+    d_trunk = trunk[ib] - trunk[0]
+    share = (lumbar[ib] - lumbar[0]) / d_trunk if abs(d_trunk) > 1e-6 else float("nan")
+    ok = np.isfinite(trunk) & np.isfinite(lumbar)
+    share_rep = float(np.polyfit(trunk[ok], lumbar[ok], 1)[0]) if ok.sum() > 2 and np.ptp(trunk[ok]) > 1e-6 else float("nan")
+
+    peak = float(np.nanmax(lumbar))
+    thoracic = rep["thoracic_flexion_deg"].to_numpy() if "thoracic_flexion_deg" in rep else None
+    return {
+        "start_s": float(start_s),
+        "bottom_s": float(t[ib]),
+        "end_s": float(end_s),
+        "duration_s": float(end_s - start_s),
+        "eccentric_s": float(t[b_first] - t[0]),
+        "bottom_pause_s": float(t[b_last] - t[b_first]),
+        "concentric_s": float(t[lock_first] - t[b_last]),
+        "trunk_inclination_range_deg": float(np.nanmax(trunk) - np.nanmin(trunk)),
+        "pelvis_inclination_range_deg": float(np.nanmax(pelvis) - np.nanmin(pelvis)),
+        "peak_trunk_inclination_deg": float(bottom),
+        "peak_lumbar_flexion_deg": peak,
+        "peak_lumbar_flexion_pct": float(100.0 * peak / max_flexion_deg) if max_flexion_deg else float("nan"),
+        "lockout_lumbar_angle_deg": float(np.nanmin(lumbar[lock_first:])),
+        "mean_lumbar_angle_deg": float(np.nanmean(lumbar)),
+        "lumbar_share": float(share),
+        "lumbar_share_rep": share_rep,
+        "peak_lateral_bend_deg": _signed_peak(rep["lumbar_lateral_bend_deg"].to_numpy()),
+        "peak_twist_deg": _signed_peak(rep["lumbar_twist_deg"].to_numpy()),
+        "peak_thoracic_flexion_deg": float(np.nanmax(thoracic)) if thoracic is not None and np.isfinite(thoracic).any() else float("nan"),
+    }

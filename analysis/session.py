@@ -1,0 +1,91 @@
+"""The result of analysing one session: angle series, sets, reps and the context they were measured in."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.limits import Limits
+
+#: Columns of `SessionAnalysis.angles`, in order; `thoracic_flexion_deg` only with an upper sensor.
+ANGLE_COLUMNS = (
+    "time_s",
+    "lumbar_flexion_deg",
+    "lumbar_lateral_bend_deg",
+    "lumbar_twist_deg",
+    "trunk_inclination_deg",
+    "pelvis_inclination_deg",
+)
+THORACIC_COLUMN = "thoracic_flexion_deg"
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON value: NaN becomes None, numpy scalars and arrays become Python ones."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+@dataclass
+class SessionAnalysis:
+    """Everything `analyze_session` measured.
+
+    Attributes
+    ----------
+    angles
+        Angle table (columns `ANGLE_COLUMNS`, plus `THORACIC_COLUMN` with an upper thoracic sensor) on
+        one common rate, NaN across gaps.
+    sets
+        One row per set: ``index`` (from 1), ``exercise``, ``start_s``, ``end_s``, ``rep_count`` and the
+        set's summary figures.
+    reps
+        One row per rep: ``set_index``, ``index`` (from 1 within the set), the metrics of
+        `analysis.metrics.REP_METRIC_COLUMNS`, ``flags`` (list of flag names) and ``flag_reasons``
+        (list of plain-language reasons, same order).
+    limits
+        The personal limits the flags were judged against.
+    calibration
+        The calibration used, as a plain dict (see `analysis.calibration`).
+    sync
+        Sync-quality report of the time base, as a plain dict.
+    session_id
+        The store's id of the session, when known.
+    """
+
+    angles: pd.DataFrame
+    sets: pd.DataFrame
+    reps: pd.DataFrame
+    limits: Limits
+    calibration: dict = field(default_factory=dict)
+    sync: dict = field(default_factory=dict)
+    session_id: str | None = None
+
+    def reps_of(self, set_index: int) -> pd.DataFrame:
+        """Reps of one set (``set_index`` counts from 1)."""
+        return self.reps[self.reps["set_index"] == set_index]
+
+    def to_dict(self) -> dict:
+        """The JSON document of ``imuform analyze --json``."""
+        sets = []
+        for row in self.sets.to_dict("records"):
+            reps = self.reps_of(row["index"]).drop(columns=["set_index"]).to_dict("records")
+            sets.append({**row, "reps": reps})
+        return _jsonable({
+            "session_id": self.session_id,
+            "limits": self.limits.to_dict(),
+            "calibration": self.calibration,
+            "sync": self.sync,
+            "sets": sets,
+        })

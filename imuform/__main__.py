@@ -1,0 +1,5 @@
+import sys
+
+from imuform.cli.main import main
+
+sys.exit(main())

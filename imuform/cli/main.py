@@ -1,0 +1,100 @@
+"""The `imuform` command line.
+
+Subcommands live in their own modules and are imported only when run, so `imuform --help` starts fast.
+Exit codes: 0 success, 2 usage error, 1 runtime failure (one line on stderr; `--debug` shows the
+traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from imuform.errors import ImuformError
+
+#: name -> (module, function, one-line help). Each module defines a click command.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "sessions": ("imuform.cli.sessions", "sessions", "List stored sessions."),
+    "show": ("imuform.cli.sessions", "show", "Show one session: sensors, sample counts, gaps and events."),
+    "delete": ("imuform.cli.sessions", "delete", "Delete a session and all its data."),
+    "import": ("imuform.cli.transfer", "import_", "Import a samples.csv (or a directory holding one) as a new session."),
+    "export": ("imuform.cli.transfer", "export", "Export a session as samples.csv and session.json (and analysis CSVs)."),
+    "demo": ("imuform.cli.demo", "demo", "Run the no-hardware demo: a simulated session, analysed."),
+    "analyze": ("imuform.cli.analyze", "analyze", "Find sets and reps of a session, with per-rep metrics and flags."),
+    "profile": ("imuform.cli.profile", "profile", "Show or set your personal limits (flexion, extension)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports each subcommand's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[cmd_name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    envvar="IMUFORM_HOME",
+    help="Data directory holding the session store (default: the per-user data directory; env IMUFORM_HOME).",
+)
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.version_option(package_name="imuform")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, debug: bool) -> None:
+    """imuform: spine form tracking for hinge exercises with wearable IMUs.
+
+    Two sensors, one on the sacrum (lumbar) and one on the thoracic spine, measure lumbar flexion and
+    the hip hinge; imuform finds sets and reps and flags lumbar flexion, lockout hyperextension,
+    overarching, flexion drift and asymmetry against your personal limits.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home
+    ctx.obj["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="imuform", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("imuform: aborted", err=True)
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except ImuformError as exc:
+        if debug:
+            raise
+        click.echo(f"imuform: error: {exc}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("imuform: interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback without --debug
+        if debug:
+            raise
+        click.echo(f"imuform: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""`imuform sessions`, `imuform show SESSION` and `imuform delete SESSION`."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from imuform.cli.common import console, echo_json, json_option, open_store
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+@click.command()
+@json_option
+@click.pass_context
+def sessions(ctx: click.Context, as_json: bool) -> None:
+    """List stored sessions, newest first."""
+    with open_store(ctx) as store:
+        rows = store.sessions()
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No sessions yet. Try 'imuform demo', 'imuform simulate --import' or 'imuform import samples.csv'.")
+        return
+    table = Table(title=f"{len(rows)} session(s)")
+    for col in ("id", "started", "name", "sensors", "duration", "samples", "source"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["started_at"].replace("T", " ")[:19], r["name"], ", ".join(r["sensors"]),
+                      _duration(r["duration_s"]), f"{r['samples']:,}", r["source"])
+    console().print(table)
+
+
+@click.command()
+@click.argument("session")
+@json_option
+@click.pass_context
+def show(ctx: click.Context, session: str, as_json: bool) -> None:
+    """Show one SESSION (an id or a unique prefix): sensors, samples, gaps and events."""
+    with open_store(ctx) as store:
+        info = store.session(session)
+    if as_json:
+        echo_json(info)
+        return
+    out = console()
+    out.print(f"[bold]Session {info['id']}[/bold]  {info['name']}")
+    out.print(f"started {info['started_at']}  source {info['source']}  raw packets {info['raw_packets']:,}"
+              f"  analysed {'yes' if info['analysed'] else 'no'}")
+    if info["notes"]:
+        out.print(f"notes: {info['notes']}")
+    table = Table(title="Sensors")
+    for col in ("placement", "kind", "model", "address", "rate Hz", "firmware", "samples", "span s"):
+        table.add_column(col)
+    for s in info["sensors"]:
+        span = f"{s['start_s']:.1f}–{s['end_s']:.1f}" if s["start_s"] is not None else "–"
+        rate = f"{s['rate_hz']:g}" if s["rate_hz"] else "–"
+        table.add_row(s["placement"], s["kind"], s["model"], s["address"], rate, s["firmware"], f"{s['samples']:,}", span)
+    out.print(table)
+    if info["gaps"]:
+        out.print("Gaps: " + "; ".join(f"{g['placement']} {g['start_s']:.1f}–{g['end_s']:.1f} s ({g['reason']})" for g in info["gaps"]))
+    if info["events"]:
+        out.print("Events: " + "; ".join(f"{e['time_s']:.1f} s {e['kind']}" for e in info["events"]))
+
+
+@click.command()
+@click.argument("session")
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+@click.pass_context
+def delete(ctx: click.Context, session: str, yes: bool) -> None:
+    """Delete SESSION (an id or a unique prefix) and all its samples, raw packets and analyses."""
+    with open_store(ctx) as store:
+        session_id = store.resolve(session)
+        if not yes and not click.confirm(f"Delete session {session_id} and all its data?", default=False):
+            raise click.exceptions.Exit(1)
+        store.delete(session_id)
+    click.echo(f"deleted {session_id}")

@@ -1,0 +1,44 @@
+"""`imuform import PATH` and `imuform export SESSION --out DIR`."""
+
+from __future__ import annotations
+
+import click
+
+from imuform.cli.common import echo_json, json_option, open_store
+from imuform.session_files import export_session, import_session
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True))
+@click.option("--name", default=None, help="Session name (default: from session.json or the file name).")
+@json_option
+@click.pass_context
+def import_(ctx: click.Context, path: str, name: str | None, as_json: bool) -> None:
+    """Import PATH, a samples.csv or a directory holding one (and session.json), as a new session.
+
+    The CSV columns are sensor,time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z then optional mag_x..mag_z
+    and quat_w..quat_z; time in s, acc in m/s², gyr in deg/s, mag in µT. The new session id is the last
+    line of the output.
+    """
+    with open_store(ctx) as store:
+        session_id = import_session(store, path, name=name)
+    if as_json:
+        echo_json({"session_id": session_id})
+    else:
+        click.echo(session_id)
+
+
+@click.command()
+@click.argument("session")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory to write into.")
+@json_option
+@click.pass_context
+def export(ctx: click.Context, session: str, out_dir: str, as_json: bool) -> None:
+    """Export SESSION (an id or a unique prefix) as samples.csv and session.json in DIR."""
+    with open_store(ctx) as store:
+        paths = export_session(store, session, out_dir)
+    if as_json:
+        echo_json({"files": [str(p) for p in paths]})
+    else:
+        for p in paths:
+            click.echo(str(p))

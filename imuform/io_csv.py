@@ -1,0 +1,172 @@
+"""`samples.csv`, the exchange format: reading with validation, and writing.
+
+Every problem with an input file is reported as one `InputError` line that names the file, the line
+and the column where it is, and what to do about it. Nothing is stored before a file has passed.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from imuform.errors import InputError
+from imuform.store import PLACEMENTS, VECTOR_COLUMNS
+
+REQUIRED_COLUMNS = ("sensor", "time_s", *VECTOR_COLUMNS["acc"], *VECTOR_COLUMNS["gyr"])
+OPTIONAL_GROUPS = {"mag": VECTOR_COLUMNS["mag"], "quat": VECTOR_COLUMNS["quat"]}
+ALL_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_GROUPS["mag"], *OPTIONAL_GROUPS["quat"])
+GRAVITY_MPS2 = 9.81
+
+
+def _header(path: Path) -> list[str]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            row = next(csv.reader(fh), None)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a text CSV file ({exc.reason}); export the samples as UTF-8 CSV") from exc
+    if not row or not any(cell.strip() for cell in row):
+        raise InputError(f"{path}: the file is empty; it needs a header line '{','.join(REQUIRED_COLUMNS)}' and samples")
+    return [cell.strip() for cell in row]
+
+
+def _check_columns(path: Path, header: list[str]) -> list[str]:
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InputError(
+            f"{path}, line 1: missing column(s) {', '.join(missing)}; the header must start with "
+            f"'{','.join(REQUIRED_COLUMNS)}'"
+        )
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise InputError(f"{path}, line 1: column(s) {', '.join(dupes)} appear more than once; keep one of each")
+    for group, names in OPTIONAL_GROUPS.items():
+        have = [n for n in names if n in header]
+        if have and len(have) != len(names):
+            lacking = [n for n in names if n not in header]
+            raise InputError(f"{path}, line 1: {group} columns are incomplete (missing {', '.join(lacking)}); give all of {', '.join(names)} or none")
+    unknown = [c for c in header if c not in ALL_COLUMNS]
+    if unknown:
+        raise InputError(f"{path}, line 1: unknown column(s) {', '.join(unknown)}; allowed are {', '.join(ALL_COLUMNS)}")
+    return [c for c in header]
+
+
+def _locate_bad_cell(path: Path, header: list[str], numeric_cols: list[str]) -> pd.DataFrame:
+    """Slow path for a file the fast parser refused: read cells as text and report the first bad one.
+
+    Returns the parsed table when no cell is bad after all (e.g. only blank optional cells).
+    """
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+                          skipinitialspace=True, engine="c")
+    except pd.errors.ParserError as exc:
+        raise InputError(
+            f"{path}: malformed CSV ({str(exc).strip().splitlines()[-1]}); every row needs {len(header)} cells"
+        ) from exc
+    raw.columns = [c.strip() for c in raw.columns]
+    out = {"sensor": raw["sensor"]}
+    for col in numeric_cols:
+        series = raw[col]
+        values = pd.to_numeric(series, errors="coerce")
+        bad = values.isna() & series.notna()
+        if col in REQUIRED_COLUMNS:
+            bad |= values.isna()
+        bad |= np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            cell = series.iloc[i]
+            shown = "an empty cell" if pd.isna(cell) else repr(str(cell))
+            raise InputError(f"{path}, line {i + 2}, column {col}: {shown} is not a number; fix or delete that row")
+        out[col] = values.to_numpy(dtype=float)
+    return pd.DataFrame(out)
+
+
+def read_samples_csv(path: str | Path) -> pd.DataFrame:
+    """Read and validate a `samples.csv`.
+
+    Parameters
+    ----------
+    path
+        The CSV file (columns as in the README: ``sensor,time_s,acc_*,gyr_*`` then optional ``mag_*``
+        and ``quat_*``; time in s from session start, acc in m/s², gyr in deg/s, mag in µT).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The samples table, float columns, rows of each sensor in time order.
+
+    Raises
+    ------
+    InputError
+        One line naming the file, line and column of the first problem and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file; give a samples.csv or a directory holding one")
+    header = _check_columns(path, _header(path))
+    numeric_cols = [c for c in ALL_COLUMNS if c in header and c != "sensor"]
+    try:
+        df = pd.read_csv(path, dtype={"sensor": str, **dict.fromkeys(numeric_cols, "float64")}, keep_default_na=False,
+                         na_values=[""], encoding="utf-8-sig", skipinitialspace=True, engine="c")
+        df.columns = [c.strip() for c in df.columns]
+        clean = not df[[c for c in REQUIRED_COLUMNS if c != "sensor"]].isna().any().any()
+        clean = clean and np.isfinite(df[numeric_cols].fillna(0.0).to_numpy()).all()
+    except (ValueError, pd.errors.ParserError):
+        clean = False
+    if not clean:
+        df = _locate_bad_cell(path, header, numeric_cols)
+    if df.empty:
+        raise InputError(f"{path}: the file has a header but no samples; record or export some data first")
+
+    sensor = df["sensor"].fillna("").astype(str).str.strip()
+    unknown = ~sensor.isin(PLACEMENTS)
+    if unknown.any():
+        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise InputError(
+            f"{path}, line {i + 2}, column sensor: unknown sensor {sensor.iloc[i]!r}; use a placement: {', '.join(PLACEMENTS)}"
+        )
+    df["sensor"] = sensor.to_numpy(dtype=object)
+
+    for placement, group in df.groupby("sensor", sort=False):
+        t = group["time_s"].to_numpy()
+        back = np.flatnonzero(np.diff(t) < 0)
+        if len(back):
+            line = int(group.index[back[0] + 1]) + 2
+            raise InputError(
+                f"{path}, line {line}, column time_s: time goes backwards for sensor {placement} "
+                f"({t[back[0]]:.6g} s then {t[back[0] + 1]:.6g} s); sort each sensor's rows by time"
+            )
+        acc_norm = np.linalg.norm(group[list(VECTOR_COLUMNS["acc"])].to_numpy(), axis=1)
+        median = float(np.median(acc_norm))
+        if 0.5 < median < 2.0:
+            raise InputError(
+                f"{path}, column acc_x: sensor {placement} reads a median acceleration of {median:.2f}, which looks like g, "
+                f"not m/s²; multiply acc_x, acc_y and acc_z by {GRAVITY_MPS2}"
+            )
+        if median > 200.0:
+            raise InputError(
+                f"{path}, column acc_x: sensor {placement} reads a median acceleration of {median:.0f}, which looks like mg or "
+                f"raw counts, not m/s²; convert to m/s² (mg × 0.00981)"
+            )
+    order = sorted(df["sensor"].unique(), key=PLACEMENTS.index)
+    df["sensor"] = pd.Categorical(df["sensor"], categories=order)
+    df = df.sort_values("sensor", kind="stable").reset_index(drop=True)
+    df["sensor"] = df["sensor"].astype(object)
+    return df
+
+
+def write_samples_csv(samples: pd.DataFrame, path: str | Path) -> Path:
+    """Write a samples table as `samples.csv` (lossless: each float is written as its shortest exact repr).
+
+    Optional column groups are written when any row has them; ``device_time_s`` is not part of the
+    exchange format and is left out.
+    """
+    path = Path(path)
+    cols = list(REQUIRED_COLUMNS)
+    for names in OPTIONAL_GROUPS.values():
+        if all(n in samples for n in names) and samples[list(names)].notna().any().any():
+            cols.extend(names)
+    samples[cols].to_csv(path, index=False, na_rep="")
+    return path

@@ -1,0 +1,579 @@
+"""The session store: one SQLite file (WAL mode) in the imuform home directory.
+
+Samples are stored in blocks: each row of `sample_blocks` holds the columns of up to a few hundred
+samples of one sensor as little-endian float64 arrays. That keeps an hour of 100 Hz data to a few
+thousand rows, so imports and reads stay fast, while a recording still commits at least every half
+second (`SessionWriter`), so a killed process loses at most the last second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import platformdirs
+
+from imuform.errors import ImuformError
+
+DB_NAME = "imuform.sqlite"
+PLACEMENTS = ("lumbar", "thoracic", "upper_thoracic", "thigh")
+VECTOR_COLUMNS = {
+    "acc": ("acc_x", "acc_y", "acc_z"),
+    "gyr": ("gyr_x", "gyr_y", "gyr_z"),
+    "mag": ("mag_x", "mag_y", "mag_z"),
+    "quat": ("quat_w", "quat_x", "quat_y", "quat_z"),
+}
+#: Seconds between commits of a `SessionWriter`.
+FLUSH_INTERVAL_S = 0.5
+
+# Each entry moves the schema from version i to i + 1 (PRAGMA user_version).
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        notes TEXT NOT NULL DEFAULT '',
+        started_at TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT 'record'
+    );
+    CREATE TABLE sensors (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        placement TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        address TEXT NOT NULL DEFAULT '',
+        rate_hz REAL,
+        firmware TEXT NOT NULL DEFAULT '',
+        UNIQUE (session_id, placement)
+    );
+    CREATE TABLE sample_blocks (
+        id INTEGER PRIMARY KEY,
+        sensor_id INTEGER NOT NULL REFERENCES sensors(id) ON DELETE CASCADE,
+        n INTEGER NOT NULL,
+        t0 REAL NOT NULL,
+        t1 REAL NOT NULL,
+        time_s BLOB NOT NULL,
+        device_time_s BLOB,
+        acc BLOB NOT NULL,
+        gyr BLOB NOT NULL,
+        mag BLOB,
+        quat BLOB
+    );
+    CREATE INDEX sample_blocks_sensor ON sample_blocks (sensor_id, id);
+    CREATE TABLE raw_packets (
+        id INTEGER PRIMARY KEY,
+        sensor_id INTEGER NOT NULL REFERENCES sensors(id) ON DELETE CASCADE,
+        host_time_s REAL NOT NULL,
+        payload BLOB NOT NULL
+    );
+    CREATE INDEX raw_packets_sensor ON raw_packets (sensor_id, id);
+    CREATE TABLE gaps (
+        id INTEGER PRIMARY KEY,
+        sensor_id INTEGER NOT NULL REFERENCES sensors(id) ON DELETE CASCADE,
+        start_s REAL NOT NULL,
+        end_s REAL NOT NULL,
+        reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        time_s REAL NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE calibrations (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT REFERENCES sessions(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE profile (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE analyses (
+        session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_home() -> Path:
+    """The imuform home directory: ``IMUFORM_HOME`` or the per-user data directory."""
+    env = os.environ.get("IMUFORM_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir("imuform", appauthor=False))
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _blob(array: np.ndarray | None, width: int | None = None) -> bytes | None:
+    if array is None:
+        return None
+    a = np.ascontiguousarray(array, dtype="<f8")
+    if width is not None and a.shape[-1:] != (width,):
+        raise ValueError(f"expected an (n, {width}) array, got shape {a.shape}")
+    return a.tobytes()
+
+
+def _unblob(blob: bytes | None, width: int | None = None) -> np.ndarray | None:
+    if blob is None:
+        return None
+    a = np.frombuffer(blob, dtype="<f8")
+    return a.reshape(-1, width) if width else a
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring a store's schema to `SCHEMA_VERSION`; return the version it had before."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise ImuformError(
+            f"the store was written by a newer imuform (schema {version} > {SCHEMA_VERSION}); upgrade imuform"
+        )
+    for target in range(version, SCHEMA_VERSION):
+        with conn:
+            conn.executescript(f"BEGIN; {MIGRATIONS[target]} PRAGMA user_version = {target + 1}; COMMIT;")
+    return version
+
+
+class Store:
+    """The session store of one imuform home directory.
+
+    Parameters
+    ----------
+    home
+        Directory that holds ``imuform.sqlite``; ``None`` uses `default_home`.
+    """
+
+    def __init__(self, home: str | os.PathLike | None = None):
+        self.home = Path(home) if home is not None else default_home()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.path = self.home / DB_NAME
+        self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        migrate(self.conn)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # sessions -----------------------------------------------------------------------------------
+    def create_session(
+        self, name: str = "", *, notes: str = "", started_at: str | None = None, source: str = "record"
+    ) -> str:
+        """Create an empty session and return its id (12 hex characters)."""
+        session_id = uuid.uuid4().hex[:12]
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO sessions (id, name, notes, started_at, source) VALUES (?, ?, ?, ?, ?)",
+                (session_id, name, notes, started_at or _now_iso(), source),
+            )
+        return session_id
+
+    def add_sensor(
+        self,
+        session_id: str,
+        placement: str,
+        *,
+        kind: str = "",
+        model: str = "",
+        address: str = "",
+        rate_hz: float | None = None,
+        firmware: str = "",
+    ) -> int:
+        """Register a sensor of a session and return its id."""
+        if placement not in PLACEMENTS:
+            raise ImuformError(f"unknown placement {placement!r}; use one of {', '.join(PLACEMENTS)}")
+        try:
+            with self.conn:
+                cur = self.conn.execute(
+                    "INSERT INTO sensors (session_id, placement, kind, model, address, rate_hz, firmware)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (session_id, placement, kind, model, address, rate_hz, firmware),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise ImuformError(f"session {session_id} already has a {placement} sensor (or does not exist)") from exc
+        return int(cur.lastrowid)
+
+    def resolve(self, ref: str) -> str:
+        """The full id of the session that ``ref`` (an id or a unique prefix of one) names."""
+        ref = ref.strip().lower()
+        if not ref:
+            raise ImuformError("give a session id or a unique prefix of one (see 'imuform sessions')")
+        rows = self.conn.execute(
+            "SELECT id FROM sessions WHERE id >= ? AND id < ? ORDER BY id", (ref, ref + "\uffff")
+        ).fetchall()
+        if not rows:
+            raise ImuformError(f"no session matches {ref!r}; 'imuform sessions' lists them")
+        if len(rows) > 1:
+            raise ImuformError(
+                f"{ref!r} matches {len(rows)} sessions ({', '.join(r[0] for r in rows[:4])}…); give more characters"
+            )
+        return rows[0][0]
+
+    def sessions(self) -> list[dict]:
+        """All sessions, newest first, each with its sensors' placements, sample count and duration."""
+        rows = self.conn.execute(
+            """
+            SELECT s.id, s.name, s.notes, s.started_at, s.source,
+                   (SELECT group_concat(placement, ',') FROM sensors WHERE session_id = s.id),
+                   (SELECT coalesce(sum(b.n), 0) FROM sample_blocks b JOIN sensors x ON b.sensor_id = x.id
+                     WHERE x.session_id = s.id),
+                   (SELECT max(b.t1) - min(b.t0) FROM sample_blocks b JOIN sensors x ON b.sensor_id = x.id
+                     WHERE x.session_id = s.id)
+            FROM sessions s ORDER BY s.started_at DESC, s.rowid DESC
+            """
+        ).fetchall()
+        return [
+            {
+                "id": r[0],
+                "name": r[1],
+                "notes": r[2],
+                "started_at": r[3],
+                "source": r[4],
+                "sensors": r[5].split(",") if r[5] else [],
+                "samples": int(r[6]),
+                "duration_s": float(r[7]) if r[7] is not None else 0.0,
+            }
+            for r in rows
+        ]
+
+    def session(self, ref: str) -> dict:
+        """One session's metadata: sensors (with sample counts), gaps, events and whether it is analysed."""
+        session_id = self.resolve(ref)
+        r = self.conn.execute(
+            "SELECT id, name, notes, started_at, source FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        sensors = []
+        for s in self.conn.execute(
+            """
+            SELECT x.id, x.placement, x.kind, x.model, x.address, x.rate_hz, x.firmware,
+                   coalesce(sum(b.n), 0), min(b.t0), max(b.t1)
+            FROM sensors x LEFT JOIN sample_blocks b ON b.sensor_id = x.id
+            WHERE x.session_id = ? GROUP BY x.id ORDER BY x.id
+            """,
+            (session_id,),
+        ):
+            sensors.append({
+                "id": s[0], "placement": s[1], "kind": s[2], "model": s[3], "address": s[4],
+                "rate_hz": s[5], "firmware": s[6], "samples": int(s[7]),
+                "start_s": s[8], "end_s": s[9],
+            })
+        gaps = [
+            {"placement": g[0], "start_s": g[1], "end_s": g[2], "reason": g[3]}
+            for g in self.conn.execute(
+                "SELECT x.placement, g.start_s, g.end_s, g.reason FROM gaps g JOIN sensors x ON g.sensor_id = x.id"
+                " WHERE x.session_id = ? ORDER BY g.start_s",
+                (session_id,),
+            )
+        ]
+        events = [
+            {"time_s": e[0], "kind": e[1], "detail": json.loads(e[2])}
+            for e in self.conn.execute(
+                "SELECT time_s, kind, detail FROM events WHERE session_id = ? ORDER BY time_s, id", (session_id,)
+            )
+        ]
+        raw = self.conn.execute(
+            "SELECT count(*) FROM raw_packets p JOIN sensors x ON p.sensor_id = x.id WHERE x.session_id = ?",
+            (session_id,),
+        ).fetchone()[0]
+        return {
+            "id": r[0], "name": r[1], "notes": r[2], "started_at": r[3], "source": r[4],
+            "sensors": sensors, "gaps": gaps, "events": events, "raw_packets": int(raw),
+            "analysed": self.analysis(session_id) is not None,
+        }
+
+    def delete(self, ref: str) -> str:
+        """Delete a session with everything it holds; return its id."""
+        session_id = self.resolve(ref)
+        with self.conn:
+            self.conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        return session_id
+
+    # samples ------------------------------------------------------------------------------------
+    def writer(self, session_id: str) -> "SessionWriter":
+        """A buffered, transactional writer for a recording into ``session_id``."""
+        return SessionWriter(self, self.resolve(session_id))
+
+    def _sensor_ids(self, session_id: str) -> dict[int, str]:
+        return dict(self.conn.execute("SELECT id, placement FROM sensors WHERE session_id = ?", (session_id,)))
+
+    def samples(self, ref: str) -> pd.DataFrame:
+        """All samples of a session as the long samples table (docs/architecture.md).
+
+        Optional column groups (mag, quat, device_time_s) appear when any sensor has them; other
+        sensors' cells are NaN there.
+        """
+        session_id = self.resolve(ref)
+        placement_of = self._sensor_ids(session_id)
+        parts: dict[str, list[np.ndarray]] = {"time_s": [], "device_time_s": [], "acc": [], "gyr": [], "mag": [], "quat": []}
+        sensor_col: list[np.ndarray] = []
+        present = {"device_time_s": False, "mag": False, "quat": False}
+        widths = {"acc": 3, "gyr": 3, "mag": 3, "quat": 4}
+        for sensor_id in sorted(placement_of, key=lambda i: (PLACEMENTS.index(placement_of[i]), i)):
+            for n, t, dt, acc, gyr, mag, quat in self.conn.execute(
+                "SELECT n, time_s, device_time_s, acc, gyr, mag, quat FROM sample_blocks WHERE sensor_id = ? ORDER BY id",
+                (sensor_id,),
+            ):
+                sensor_col.append(np.full(n, placement_of[sensor_id], dtype=object))
+                parts["time_s"].append(_unblob(t))
+                for key, blob in (("device_time_s", dt), ("acc", acc), ("gyr", gyr), ("mag", mag), ("quat", quat)):
+                    width = widths.get(key)
+                    value = _unblob(blob, width)
+                    if value is None:
+                        value = np.full((n, width) if width else n, np.nan)
+                    elif key in present:
+                        present[key] = True
+                    parts[key].append(value)
+        columns: dict[str, np.ndarray] = {
+            "sensor": np.concatenate(sensor_col) if sensor_col else np.array([], dtype=object),
+            "time_s": np.concatenate(parts["time_s"]) if sensor_col else np.array([]),
+        }
+        for key, names in VECTOR_COLUMNS.items():
+            if key in ("acc", "gyr") or present[key]:
+                block = np.concatenate(parts[key]) if sensor_col else np.empty((0, len(names)))
+                columns.update({name: block[:, i] for i, name in enumerate(names)})
+        if present["device_time_s"]:
+            columns["device_time_s"] = np.concatenate(parts["device_time_s"])
+        return pd.DataFrame(columns)
+
+    def raw_packets(self, ref: str) -> Iterator[tuple[str, float, bytes]]:
+        """The raw notification payloads of a session: (placement, host receive time in s, bytes)."""
+        session_id = self.resolve(ref)
+        yield from self.conn.execute(
+            "SELECT x.placement, p.host_time_s, p.payload FROM raw_packets p JOIN sensors x ON p.sensor_id = x.id"
+            " WHERE x.session_id = ? ORDER BY p.id",
+            (session_id,),
+        )
+
+    def import_samples(
+        self, samples: pd.DataFrame, *, name: str = "", notes: str = "", started_at: str | None = None,
+        sensors: dict[str, dict] | None = None, source: str = "import", block_size: int = 4096,
+    ) -> str:
+        """Store a whole samples table as a new session in one transaction; return the session id.
+
+        Parameters
+        ----------
+        samples
+            The long samples table (validated already, e.g. by `imuform.io_csv.read_samples_csv`).
+        sensors
+            Optional metadata per placement (kind, model, address, rate_hz, firmware).
+        block_size
+            Samples per stored block.
+        """
+        sensors = sensors or {}
+        session_id = uuid.uuid4().hex[:12]
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.execute(
+                "INSERT INTO sessions (id, name, notes, started_at, source) VALUES (?, ?, ?, ?, ?)",
+                (session_id, name, notes, started_at or _now_iso(), source),
+            )
+            for placement, group in samples.groupby("sensor", sort=False):
+                meta = {k: v for k, v in sensors.get(placement, {}).items() if k in ("kind", "model", "address", "rate_hz", "firmware")}
+                if meta.get("rate_hz") is None and len(group) > 1:
+                    meta["rate_hz"] = float(round(1.0 / np.median(np.diff(group["time_s"].to_numpy())), 3))
+                cols = ", ".join(["session_id", "placement", *meta])
+                cur = self.conn.execute(
+                    f"INSERT INTO sensors ({cols}) VALUES ({', '.join('?' * (2 + len(meta)))})",
+                    (session_id, placement, *meta.values()),
+                )
+                self._insert_blocks(int(cur.lastrowid), _columns_of(group), block_size)
+        return session_id
+
+    def _insert_blocks(self, sensor_id: int, cols: dict[str, np.ndarray | None], block_size: int) -> None:
+        n = len(cols["time_s"])
+        rows = []
+        for i in range(0, n, block_size):
+            sl = slice(i, min(i + block_size, n))
+            rows.append((
+                sensor_id, sl.stop - sl.start, float(cols["time_s"][sl][0]), float(cols["time_s"][sl][-1]),
+                _blob(cols["time_s"][sl]),
+                *(_blob(cols[k][sl]) if cols[k] is not None else None for k in ("device_time_s", "acc", "gyr", "mag", "quat")),
+            ))
+        self.conn.executemany(
+            "INSERT INTO sample_blocks (sensor_id, n, t0, t1, time_s, device_time_s, acc, gyr, mag, quat)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    # calibration, profile, analysis -------------------------------------------------------------
+    def save_calibration(self, session_id: str | None, calibration: dict) -> None:
+        """Store a calibration, for a session or (``session_id=None``) as the person's own."""
+        sid = self.resolve(session_id) if session_id else None
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO calibrations (session_id, created_at, data) VALUES (?, ?, ?)",
+                (sid, _now_iso(), json.dumps(calibration)),
+            )
+
+    def calibration(self, session_id: str | None = None) -> dict | None:
+        """The newest calibration of a session, or the person's newest own one (``None`` if none)."""
+        if session_id:
+            row = self.conn.execute(
+                "SELECT data FROM calibrations WHERE session_id = ? ORDER BY id DESC LIMIT 1", (self.resolve(session_id),)
+            ).fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT data FROM calibrations WHERE session_id IS NULL ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def profile(self) -> dict:
+        """The person's profile (personal limits, range of motion); empty when never set."""
+        row = self.conn.execute("SELECT value FROM profile WHERE key = 'profile'").fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def save_profile(self, profile: dict) -> None:
+        """Replace the person's profile."""
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO profile (key, value) VALUES ('profile', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (json.dumps(profile),),
+            )
+
+    def save_analysis(self, session_id: str, doc: dict) -> None:
+        """Cache a session's analysis document (the JSON of ``imuform analyze --json``)."""
+        sid = self.resolve(session_id)
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO analyses (session_id, created_at, doc) VALUES (?, ?, ?)"
+                " ON CONFLICT (session_id) DO UPDATE SET created_at = excluded.created_at, doc = excluded.doc",
+                (sid, _now_iso(), json.dumps(doc)),
+            )
+
+    def analysis(self, session_id: str) -> dict | None:
+        """The cached analysis document of a session, or ``None``."""
+        row = self.conn.execute(
+            "SELECT doc FROM analyses WHERE session_id = ?", (self.resolve(session_id),)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+
+def _columns_of(group: pd.DataFrame) -> dict[str, np.ndarray | None]:
+    """Numpy columns of one sensor's rows of a samples table (optional groups None when absent)."""
+    out: dict[str, np.ndarray | None] = {
+        "time_s": group["time_s"].to_numpy(dtype=float),
+        "device_time_s": group["device_time_s"].to_numpy(dtype=float) if "device_time_s" in group else None,
+    }
+    for key, names in VECTOR_COLUMNS.items():
+        if all(n in group for n in names):
+            block = group[list(names)].to_numpy(dtype=float)
+            out[key] = None if key in ("mag", "quat") and np.isnan(block).all() else block
+        else:
+            out[key] = None
+    return out
+
+
+class SessionWriter:
+    """Buffered, transactional writes of a live recording.
+
+    Everything added is committed in one transaction at least every `FLUSH_INTERVAL_S`, so a process
+    killed mid-recording loses at most the last second and leaves a readable session.
+    """
+
+    def __init__(self, store: Store, session_id: str, flush_interval_s: float = FLUSH_INTERVAL_S):
+        self.store = store
+        self.session_id = session_id
+        self.flush_interval_s = flush_interval_s
+        self._samples: list[tuple] = []
+        self._raw: list[tuple] = []
+        self._gaps: list[tuple] = []
+        self._events: list[tuple] = []
+        self._last_flush = time.monotonic()
+
+    def add_samples(
+        self,
+        sensor_id: int,
+        time_s: np.ndarray,
+        acc_mps2: np.ndarray,
+        gyr_dps: np.ndarray,
+        mag_uT: np.ndarray | None = None,
+        quat_wxyz: np.ndarray | None = None,
+        device_time_s: np.ndarray | None = None,
+    ) -> None:
+        """Queue a block of samples of one sensor (n rows; vectors (n, 3), quaternions (n, 4))."""
+        t = np.asarray(time_s, dtype=float)
+        if len(t) == 0:
+            return
+        self._samples.append((
+            sensor_id, len(t), float(t[0]), float(t[-1]), _blob(t), _blob(device_time_s),
+            _blob(acc_mps2, 3), _blob(gyr_dps, 3), _blob(mag_uT, 3), _blob(quat_wxyz, 4),
+        ))
+        self._maybe_flush()
+
+    def add_raw(self, sensor_id: int, host_time_s: float, payload: bytes) -> None:
+        """Queue one raw notification payload with its host receive time."""
+        self._raw.append((sensor_id, float(host_time_s), bytes(payload)))
+        self._maybe_flush()
+
+    def add_gap(self, sensor_id: int, start_s: float, end_s: float, reason: str) -> None:
+        """Record a gap in one sensor's data (e.g. a dropout) and commit it now."""
+        self._gaps.append((sensor_id, float(start_s), float(end_s), reason))
+        self.flush()
+
+    def add_event(self, time_s: float, kind: str, detail: dict | None = None) -> None:
+        """Record a session event (set start, calibration, cue, …) and commit it now."""
+        self._events.append((self.session_id, float(time_s), kind, json.dumps(detail or {})))
+        self.flush()
+
+    def _maybe_flush(self) -> None:
+        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit everything queued in one transaction."""
+        conn = self.store.conn
+        with conn:
+            conn.execute("BEGIN")
+            if self._samples:
+                conn.executemany(
+                    "INSERT INTO sample_blocks (sensor_id, n, t0, t1, time_s, device_time_s, acc, gyr, mag, quat)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    self._samples,
+                )
+            if self._raw:
+                conn.executemany("INSERT INTO raw_packets (sensor_id, host_time_s, payload) VALUES (?, ?, ?)", self._raw)
+            if self._gaps:
+                conn.executemany("INSERT INTO gaps (sensor_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)", self._gaps)
+            if self._events:
+                conn.executemany("INSERT INTO events (session_id, time_s, kind, detail) VALUES (?, ?, ?, ?)", self._events)
+        self._samples.clear()
+        self._raw.clear()
+        self._gaps.clear()
+        self._events.clear()
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        """Commit what is left."""
+        self.flush()
+
+    def __enter__(self) -> "SessionWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

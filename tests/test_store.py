@@ -1,0 +1,158 @@
+"""The session store: a real SQLite file, incremental writes, SIGKILL safety, migrations."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from imuform.errors import ImuformError
+from imuform.store import MIGRATIONS, SCHEMA_VERSION, Store, migrate
+from tests.conftest import make_samples
+
+
+def test_store_is_wal_sqlite_in_home(home):
+    store = Store()
+    assert store.path == home / "imuform.sqlite"
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_import_and_read_back_is_exact(home):
+    df = make_samples(mag=True, quat=True)
+    store = Store()
+    sid = store.import_samples(df, name="x", block_size=128)
+    back = store.samples(sid)
+    assert list(back.columns) == list(df.columns)
+    assert (back["sensor"] == df["sensor"]).all()
+    np.testing.assert_array_equal(back.drop(columns="sensor").to_numpy(), df.drop(columns="sensor").to_numpy())
+
+
+def test_mixed_optional_columns_fill_nan(home):
+    store = Store()
+    sid = store.create_session("mixed")
+    a = store.add_sensor(sid, "lumbar", kind="movella-dot", rate_hz=60)
+    b = store.add_sensor(sid, "thoracic", kind="witmotion", rate_hz=50)
+    t = np.arange(10) / 60
+    with store.writer(sid) as w:
+        w.add_samples(a, t, np.zeros((10, 3)), np.ones((10, 3)), quat_wxyz=np.tile([1.0, 0, 0, 0], (10, 1)),
+                      device_time_s=t + 5.0)
+        w.add_samples(b, t, np.zeros((10, 3)), np.ones((10, 3)))
+    df = store.samples(sid)
+    assert {"quat_w", "device_time_s"} <= set(df.columns) and "mag_x" not in df.columns
+    assert np.isnan(df.loc[df.sensor == "thoracic", "quat_w"]).all()
+    np.testing.assert_allclose(df.loc[df.sensor == "lumbar", "device_time_s"], t + 5.0)
+
+
+def test_prefix_resolution_and_errors(home):
+    store = Store()
+    sid = store.create_session("a")
+    assert store.resolve(sid[:4]) == sid
+    assert store.resolve(sid.upper()) == sid
+    with pytest.raises(ImuformError, match="no session matches"):
+        store.resolve("zzzz")
+    with pytest.raises(ImuformError, match="unknown placement"):
+        store.add_sensor(sid, "neck")
+    store.add_sensor(sid, "lumbar")
+    with pytest.raises(ImuformError, match="already has a lumbar sensor"):
+        store.add_sensor(sid, "lumbar")
+
+
+def test_ambiguous_prefix(home):
+    store = Store()
+    ids = {store.create_session(str(i)) for i in range(40)}
+    first = sorted(ids)[0]
+    shared = [i for i in ids if i[0] == first[0]]
+    if len(shared) > 1:
+        with pytest.raises(ImuformError, match="matches"):
+            store.resolve(first[0])
+
+
+def test_gaps_events_raw_calibration_profile_analysis_and_delete(home):
+    store = Store()
+    sid = store.create_session("full", notes="n")
+    sensor = store.add_sensor(sid, "lumbar", kind="imuform", address="AA:BB", rate_hz=100, firmware="1.2")
+    with store.writer(sid) as w:
+        w.add_raw(sensor, 0.01, b"\x01\x02")
+        w.add_gap(sensor, 3.0, 6.0, "dropout")
+        w.add_event(1.0, "set_start", {"set": 1})
+    store.save_calibration(sid, {"method": "guided"})
+    store.save_profile({"profile": "flexion_intolerant"})
+    store.save_analysis(sid, {"sets": []})
+    info = store.session(sid)
+    assert info["gaps"] == [{"placement": "lumbar", "start_s": 3.0, "end_s": 6.0, "reason": "dropout"}]
+    assert info["events"][0]["detail"] == {"set": 1}
+    assert list(store.raw_packets(sid)) == [("lumbar", 0.01, b"\x01\x02")]
+    assert store.calibration(sid) == {"method": "guided"} and store.calibration() is None
+    assert store.profile() == {"profile": "flexion_intolerant"}
+    assert store.analysis(sid) == {"sets": []} and info["analysed"]
+    store.delete(sid)
+    assert store.sessions() == []
+    assert store.conn.execute("SELECT count(*) FROM raw_packets").fetchone()[0] == 0
+
+
+def test_migrations_from_every_version(tmp_path):
+    for start in range(SCHEMA_VERSION):
+        path = tmp_path / f"v{start}.sqlite"
+        conn = sqlite3.connect(path, isolation_level=None)
+        for i in range(start):
+            conn.executescript(MIGRATIONS[i])
+        conn.execute(f"PRAGMA user_version = {start}")
+        assert migrate(conn) == start
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        conn.close()
+
+
+def test_newer_schema_is_refused(tmp_path):
+    Store(tmp_path).close()
+    conn = sqlite3.connect(tmp_path / "imuform.sqlite")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(ImuformError, match="newer imuform"):
+        Store(tmp_path)
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from imuform.store import Store
+    store = Store(sys.argv[1])
+    sid = store.create_session("killed")
+    sensor = store.add_sensor(sid, "lumbar", rate_hz=100)
+    print(sid, flush=True)
+    w = store.writer(sid)
+    k = 0
+    while True:
+        t = (k + np.arange(5)) / 100.0
+        w.add_samples(sensor, t, np.zeros((5, 3)), np.zeros((5, 3)))
+        w.add_raw(sensor, t[-1], bytes(20))
+        k += 5
+        print(k, flush=True)
+        time.sleep(0.05)
+    """
+)
+
+
+def test_sigkill_mid_recording_loses_at_most_a_second(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    sid = proc.stdout.readline().strip()
+    deadline = time.monotonic() + 30
+    written = 0
+    while written < 200 and time.monotonic() < deadline:
+        written = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    store = Store(tmp_path)
+    df = store.samples(sid)
+    assert len(df) > 0
+    assert written - len(df) <= 100, "more than one second of 100 Hz samples was lost"
+    np.testing.assert_array_equal(df["time_s"].to_numpy(), np.arange(len(df)) / 100.0)
+    assert abs(store.session(sid)["raw_packets"] - len(df) // 5) <= 1
