@@ -90,11 +90,7 @@ def limits_from_percent(
     return out
 
 
-def resolve_limits(
-    profile: dict,
-    max_flexion_deg: float | None = None,
-    max_extension_deg: float | None = None,
-) -> Limits:
+def resolve_limits(profile: dict, range_of_motion: dict | None = None) -> Limits:
     """The limits a stored profile asks for, in degrees.
 
     Parameters
@@ -103,8 +99,9 @@ def resolve_limits(
         The person's profile: ``profile`` (a name in `PROFILES`, default ``"default"``) and optional
         overrides ``flexion_limit_deg``, ``extension_limit_deg`` (degrees) or ``flexion_limit_pct``,
         ``extension_limit_pct`` (percent of the calibrated range).
-    max_flexion_deg, max_extension_deg
-        Calibrated range of motion (positive magnitudes, degrees); needed only for percent limits.
+    range_of_motion
+        The calibrated range of motion, ``{"max_flexion_deg", "max_extension_deg"}`` (positive
+        magnitudes, degrees, as `analysis.calibration` stores it); needed only for percent limits.
 
     Returns
     -------
@@ -120,6 +117,8 @@ def resolve_limits(
     flexion_pct, extension_pct = profile.get("flexion_limit_pct"), profile.get("extension_limit_pct")
     if flexion_pct is None and extension_pct is None:
         return out
-    if not max_flexion_deg or not max_extension_deg:
+    if not range_of_motion:
         raise ValueError("limits in percent need a calibrated range of motion; calibrate maximal flexion and extension first")
-    return limits_from_percent(flexion_pct, extension_pct, max_flexion_deg, max_extension_deg, base=out)
+    return limits_from_percent(
+        flexion_pct, extension_pct, range_of_motion["max_flexion_deg"], range_of_motion["max_extension_deg"], base=out
+    )

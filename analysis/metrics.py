@@ -4,7 +4,7 @@ One definition for every consumer: the analysis applies it to measured angles, t
 angles. Phases come from trunk inclination: the rep starts at the top posture, the eccentric ends when
 the trunk enters the bottom zone (within `BOTTOM_ZONE` of the rep's inclination range from the deepest
 point), the concentric ends when it is back within `LOCKOUT_ZONE` of the top, and the lockout window
-runs from there to the rep's end.
+(``lockout_s``) runs from there to the rep's end.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ REP_METRIC_COLUMNS = (
     "eccentric_s",
     "bottom_pause_s",
     "concentric_s",
+    "lockout_s",
     "trunk_inclination_range_deg",
     "pelvis_inclination_range_deg",
     "peak_trunk_inclination_deg",
@@ -82,15 +83,18 @@ def rep_metrics(
     pelvis = rep["pelvis_inclination_deg"].to_numpy()
 
     ib = int(np.nanargmax(trunk))
-    top_start, top_end, bottom = trunk[0], trunk[-1], trunk[ib]
+    # the top postures are the first and last samples the sensors delivered (gaps are NaN)
+    finite = np.flatnonzero(np.isfinite(trunk) & np.isfinite(lumbar))
+    i_top0, i_top1 = finite[0], finite[-1]
+    top_start, top_end, bottom = trunk[i_top0], trunk[i_top1], trunk[ib]
     span = bottom - min(top_start, top_end)
     in_bottom = np.flatnonzero(trunk >= bottom - BOTTOM_ZONE * span)
     b_first, b_last = in_bottom[0], in_bottom[-1]
     after = np.flatnonzero(trunk[b_last:] <= top_end + LOCKOUT_ZONE * span)
     lock_first = b_last + (after[0] if len(after) else len(trunk) - 1 - b_last)
 
-    d_trunk = trunk[ib] - trunk[0]
-    share = (lumbar[ib] - lumbar[0]) / d_trunk if abs(d_trunk) > 1e-6 else float("nan")
+    d_trunk = trunk[ib] - top_start
+    share = (lumbar[ib] - lumbar[i_top0]) / d_trunk if abs(d_trunk) > 1e-6 else float("nan")
     ok = np.isfinite(trunk) & np.isfinite(lumbar)
     share_rep = float(np.polyfit(trunk[ok], lumbar[ok], 1)[0]) if ok.sum() > 2 and np.ptp(trunk[ok]) > 1e-6 else float("nan")
 
@@ -101,9 +105,10 @@ def rep_metrics(
         "bottom_s": float(t[ib]),
         "end_s": float(end_s),
         "duration_s": float(end_s - start_s),
-        "eccentric_s": float(t[b_first] - t[0]),
+        "eccentric_s": float(t[b_first] - t[i_top0]),
         "bottom_pause_s": float(t[b_last] - t[b_first]),
         "concentric_s": float(t[lock_first] - t[b_last]),
+        "lockout_s": float(end_s - t[lock_first]),
         "trunk_inclination_range_deg": float(np.nanmax(trunk) - np.nanmin(trunk)),
         "pelvis_inclination_range_deg": float(np.nanmax(pelvis) - np.nanmin(pelvis)),
         "peak_trunk_inclination_deg": float(bottom),

@@ -80,4 +80,11 @@ def print_table(title: str, figures: list[Figure], console: Console | None = Non
         met = {None: "", True: "yes", False: "NO"}[f.met]
         ratio = "–" if f.ratio is None else f"{f.ratio:.1f}×"
         table.add_row(f.name, f"{_fmt(f.value)} {f.unit}", target, met, _fmt(f.baseline), ratio, f.note)
-    (console or Console()).print(table)
+    (console or wide_console()).print(table)
+
+
+def wide_console() -> Console:
+    """A console that does not squeeze tables when output goes to a file or a pipe."""
+    import sys
+
+    return Console(width=None if sys.stdout.isatty() else 160)

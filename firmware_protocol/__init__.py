@@ -20,8 +20,15 @@ from firmware_protocol.base import (
     UnsupportedPayload,
 )
 from firmware_protocol.imuform_format import ImuformModel
+from firmware_protocol.metawear import MetaWearModel
+from firmware_protocol.movella_dot import DotModel
+from firmware_protocol.polar import PolarModel
+from firmware_protocol.thingy52 import ThingyModel
+from firmware_protocol.witmotion import WitMotionModel
 
-MODELS: dict[str, SensorModel] = {m.kind: m for m in (ImuformModel(),)}
+MODELS: dict[str, SensorModel] = {
+    m.kind: m for m in (DotModel(), PolarModel(), WitMotionModel(), MetaWearModel(), ThingyModel(), ImuformModel())
+}
 
 
 def get_model(kind: str) -> SensorModel:

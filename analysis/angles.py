@@ -1,0 +1,214 @@
+"""Spine angle time series from the samples table: the contract part B and the live view build on.
+
+Pipeline: one session clock (`analysis.timebase`, which also despikes), accelerometer bias and gain from
+the session's rests and VQF orientation per sensor (`analysis.orientation`), sensor-to-segment
+calibration (`analysis.calibration`), then the angles of docs/conventions.md on a common rate.
+
+With 6D orientation each sensor's heading is arbitrary and drifts on its own. Inclinations need no
+heading. For the relative angles the upper segment's heading is aligned to the lower one's by the
+heading of their medio-lateral axes (which stay horizontal in a sagittal bend, so the alignment holds at
+any depth), anchored at the moments both sensors rest in a sagittal posture (quiet standing, the top of a
+back extension) and interpolated between them: a slow heading drift is removed, twist and lateral bend are
+the gyroscopes' integral between resets, and flexion, which depends on the alignment only to second
+order, stays gravity-referenced and does not drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.spatial.transform import Rotation, Slerp
+
+from analysis.calibration import auto_calibrate_series, segment_rotations
+from analysis.orientation import correct_accelerometers, series_orientation
+from analysis.quiet import quiet_mask
+from analysis.rotations import cardan_angles_deg, heading_rad, inclination_deg, rotate_about_z
+from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
+from analysis.timebase import RegularSeries, align_sensors, common_grid
+
+#: Heading anchors (twist resets) need both medio-lateral axes this close to horizontal, in degrees: true
+#: of any sagittal posture (standing, the top of a back extension, a paused deadlift), not of a side bend...
+ANCHOR_MAX_TILT_DEG = 20.0
+#: ...and both sensors resting for this long, with the gyroscope norm below `ANCHOR_MAX_GYR_DPS`: slow
+#: turns pass for rest over shorter windows, and would reset a real twist.
+ANCHOR_MIN_REST_S = 1.0
+ANCHOR_MAX_GYR_DPS = 6.0
+
+
+@dataclass
+class AnglesResult:
+    """Output of `compute_angles`.
+
+    Attributes
+    ----------
+    angles
+        ``ANGLE_COLUMNS`` (+ ``thoracic_flexion_deg`` with an upper thoracic sensor) on a common rate, NaN
+        across gaps longer than `analysis.timebase.MAX_GAP_S`.
+    calibration
+        The calibration used (a plain dict, ``method`` ``"guided"`` or ``"auto"``).
+    sync
+        The time base report (`analysis.timebase.align_sensors`), plus ``rate_hz`` of the angle table and
+        per sensor the accelerometer correction (``acc_bias_mps2``, ``acc_gain``).
+    """
+
+    angles: pd.DataFrame
+    calibration: dict
+    sync: dict
+
+
+def _wrap(angle_rad: np.ndarray) -> np.ndarray:
+    return (angle_rad + np.pi) % (2 * np.pi) - np.pi
+
+
+def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
+    """Slerp a sensor's orientation onto the common grid; NaN outside its stretches between long gaps.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(grid_s), 3, 3)`` ``R_world_sensor``.
+    """
+    out = np.full((len(grid_s), 3, 3), np.nan)
+    for seg in np.unique(series.segment[series.segment >= 0]):
+        idx = np.flatnonzero((series.segment == seg) & np.isfinite(quat_wxyz).all(axis=1))
+        if len(idx) < 2:
+            continue
+        t = series.time_s[idx]
+        sel = (grid_s >= t[0]) & (grid_s <= t[-1])
+        if sel.any():
+            slerp = Slerp(t, Rotation.from_quat(quat_wxyz[idx], scalar_first=True))
+            out[sel] = slerp(grid_s[sel]).as_matrix()
+    return out
+
+
+def quiet_on_grid(series: RegularSeries, grid_s: np.ndarray) -> np.ndarray:
+    """A sensor's rest mask for heading anchors (`analysis.quiet.quiet_mask`) at the common grid's times."""
+    mask = quiet_mask(series.acc_mps2, series.gyr_dps, series.rate_hz, window_s=ANCHOR_MIN_REST_S, gyr_max_dps=ANCHOR_MAX_GYR_DPS)
+    return np.interp(grid_s, series.time_s, mask.astype(float)) > 0.5
+
+
+def heading_offset_rad(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndarray) -> np.ndarray:
+    """Heading that turns the upper segment's 6D world frame into the lower one's, per grid sample.
+
+    The raw offset is the heading difference of the two medio-lateral axes. It is trusted only where both
+    sensors rest in a sagittal posture, both medio-lateral axes near horizontal (anchors: one per quiet
+    stretch, its median); between anchors it is interpolated, and a stretch of data without anchors uses
+    its own median.
+
+    Parameters
+    ----------
+    R_lower, R_upper
+        ``(n, 3, 3)`` ``R_world_segment`` of the two segments, each in its own 6D world frame (NaN in gaps).
+    quiet
+        Boolean mask of length n: both sensors at rest.
+
+    Returns
+    -------
+    numpy.ndarray
+        Offset in rad (NaN where either segment is NaN).
+    """
+    y_lower, y_upper = R_lower[:, :, 1], R_upper[:, :, 1]
+    raw = _wrap(heading_rad(y_lower) - heading_rad(y_upper))
+    valid = np.isfinite(raw)
+    sin_tilt = np.sin(np.radians(ANCHOR_MAX_TILT_DEG))
+    usable = valid & quiet & (np.abs(y_lower[:, 2]) < sin_tilt) & (np.abs(y_upper[:, 2]) < sin_tilt)
+    out = np.full(len(raw), np.nan)
+    # Each contiguous run of valid data (between long gaps) has its own, unrelated 6D headings.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
+    for i0, i1 in zip(edges[::2], edges[1::2]):
+        block = slice(i0, i1)
+        ref = float(np.angle(np.mean(np.exp(1j * raw[block][usable[block]] if usable[block].any() else 1j * raw[block]))))
+        rel = _wrap(raw[block] - ref)
+        use = usable[block]
+        if not use.any():
+            out[block] = ref + np.median(rel)
+            continue
+        runs = np.flatnonzero(np.diff(np.concatenate([[0], use.astype(np.int8), [0]])))
+        idx = np.arange(i0, i1)
+        anchor_t = [0.5 * (idx[a] + idx[b - 1]) for a, b in zip(runs[::2], runs[1::2])]
+        anchor_v = [np.median(rel[a:b]) for a, b in zip(runs[::2], runs[1::2])]
+        out[block] = ref + np.interp(idx, anchor_t, anchor_v)
+    return out
+
+
+def relative_angles_deg(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flexion, lateral bend and twist of the upper segment relative to the lower one (docs/conventions.md).
+
+    Parameters
+    ----------
+    R_lower, R_upper
+        ``(n, 3, 3)`` ``R_world_segment`` in each sensor's own 6D world frame.
+    quiet
+        Both sensors at rest (heading anchors, see `heading_offset_rad`).
+
+    Returns
+    -------
+    flexion_deg, lateral_bend_deg, twist_deg
+    """
+    offset = heading_offset_rad(R_lower, R_upper, quiet)
+    R_upper_aligned = rotate_about_z(R_upper, np.nan_to_num(offset))
+    R_rel = np.transpose(R_lower, (0, 2, 1)) @ R_upper_aligned
+    R_rel[~np.isfinite(offset)] = np.nan
+    return cardan_angles_deg(R_rel)
+
+
+def compute_angles(
+    samples: pd.DataFrame, *, calibration: dict | None = None, rate_hz: float | None = None, use_mag: bool = False,
+) -> AnglesResult:
+    """Spine angles of a session.
+
+    Parameters
+    ----------
+    samples
+        The samples table (docs/architecture.md) with at least ``lumbar`` and ``thoracic`` sensors;
+        ``upper_thoracic`` adds ``thoracic_flexion_deg``.
+    calibration
+        A calibration dict (`analysis.calibration`); auto-calibrated from the session when None.
+    rate_hz
+        Rate of the angle table, in Hz (default: the fastest sensor's nominal rate).
+    use_mag
+        9D orientation (magnetometer) where the sensors have one; 6D otherwise.
+
+    Returns
+    -------
+    AnglesResult
+
+    Raises
+    ------
+    ValueError
+        When the lumbar or thoracic sensor is missing, or the calibration lacks a sensor.
+    """
+    placements = set(samples["sensor"].unique())
+    if not {"lumbar", "thoracic"} <= placements:
+        raise ValueError(f"spine angles need a lumbar and a thoracic sensor; the samples have {sorted(placements)}")
+    series, sync = align_sensors(samples)
+    for placement, correction in correct_accelerometers(series).items():
+        sync["sensors"][placement].update(correction)
+    if calibration is None:
+        calibration = auto_calibrate_series(series)
+    missing = placements - set(calibration["sensors"])
+    if missing:
+        raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
+    R_sensor_segment = segment_rotations(calibration)
+    grid = common_grid(series, rate_hz)
+    R_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
+    for placement, s in series.items():
+        quat = series_orientation(s, use_mag=use_mag)
+        R_world_segment[placement] = resample_orientation(s, quat, grid) @ R_sensor_segment[placement]
+        quiet &= quiet_on_grid(s, grid)
+    flexion, bend, twist = relative_angles_deg(R_world_segment["lumbar"], R_world_segment["thoracic"], quiet)
+    columns = {
+        "time_s": grid,
+        "lumbar_flexion_deg": flexion,
+        "lumbar_lateral_bend_deg": bend,
+        "lumbar_twist_deg": twist,
+        "trunk_inclination_deg": inclination_deg(R_world_segment["thoracic"]),
+        "pelvis_inclination_deg": inclination_deg(R_world_segment["lumbar"]),
+    }
+    angles = pd.DataFrame({c: columns[c] for c in ANGLE_COLUMNS})
+    if "upper_thoracic" in R_world_segment:
+        angles[THORACIC_COLUMN] = relative_angles_deg(R_world_segment["thoracic"], R_world_segment["upper_thoracic"], quiet)[0]
+    sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
+    return AnglesResult(angles=angles, calibration=calibration, sync=sync)

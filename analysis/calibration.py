@@ -1,0 +1,344 @@
+"""Sensor-to-segment calibration: which way is up and which way is the flexion axis, per sensor.
+
+A calibration is a plain JSON-able dict, so the store can keep it::
+
+    {"method": "guided" | "auto",
+     "standing": {"start_s": ..., "end_s": ...},
+     "bends": {"start_s": ..., "end_s": ...} | None,
+     "sensors": {placement: {"R_sensor_segment": 3x3 nested list, "up_sensor": [x, y, z],
+                             "axis_source": "bends" | "assumed", "axis_planarity": float | None}},
+     "range_of_motion": {"max_flexion_deg": ..., "max_extension_deg": ...} | None}
+
+Quiet standing fixes each segment's vertical (and so zeroes every angle at neutral); slow forward bends
+give the medio-lateral axis as the principal axis of the gyroscope, orthogonalised to the vertical. Sensors
+may be strapped on crooked (±20° about any axis): nothing here assumes how they were mounted, except the
+fallback axis of a sensor that never rotated enough to measure it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.despike import FLOOR_ACC_MPS2, FLOOR_GYR_DPS, despike
+from analysis.orientation import correct_accelerometers
+from analysis.quiet import mask_intervals, quiet_mask
+from analysis.rotations import segment_from_axes
+from analysis.timebase import RegularSeries, align_sensors
+
+#: A standing window must be this still (gyroscope RMS), in deg/s.
+STANDING_MAX_GYR_RMS_DPS = 15.0
+#: Shortest quiet stretch that can serve as standing neutral in auto calibration, in s.
+AUTO_MIN_QUIET_S = 1.0
+#: The first rest (all sensors quiet) this long is taken as standing neutral, in s.
+AUTO_STANDING_S = 2.0
+#: Quiet postures within this angle of each other (every sensor) count as the same posture, in degrees.
+POSTURE_TOLERANCE_DEG = 8.0
+#: Gyro RMS perpendicular to the vertical needed to measure the flexion axis, in deg/s.
+AXIS_MIN_GYR_RMS_DPS = 8.0
+#: Share of that rotation the principal axis must carry for the axis to be measured at all...
+AXIS_MIN_PLANARITY = 0.6
+#: ...and for the gyroscope's principal axis to be trusted over the direction of the furthest tilt.
+PLANAR_MOTION = 0.85
+
+
+def _rows(samples: pd.DataFrame, placement: str, start_s: float, end_s: float) -> pd.DataFrame:
+    rows = samples[(samples["sensor"] == placement) & samples["time_s"].between(start_s, end_s)]
+    if len(rows) < 3:
+        raise ValueError(f"sensor {placement!r} has no samples between {start_s:.1f} s and {end_s:.1f} s; record the calibration again")
+    return rows
+
+
+def _acc(rows: pd.DataFrame) -> np.ndarray:
+    return despike(rows[["acc_x", "acc_y", "acc_z"]].to_numpy(dtype=float), FLOOR_ACC_MPS2)
+
+
+def _gyr(rows: pd.DataFrame) -> np.ndarray:
+    return despike(rows[["gyr_x", "gyr_y", "gyr_z"]].to_numpy(dtype=float), FLOOR_GYR_DPS)
+
+
+def up_vector(acc_mps2: np.ndarray) -> np.ndarray:
+    """The vertical in sensor coordinates from accelerometer samples at rest (unit vector)."""
+    up = np.nanmedian(acc_mps2, axis=0)
+    return up / np.linalg.norm(up)
+
+
+def assumed_axis(up: np.ndarray) -> np.ndarray:
+    """Fallback medio-lateral axis: the sensor axis most perpendicular to the vertical.
+
+    Used only for a sensor that never rotated enough to measure its axis. For a still lumbar sensor the
+    choice does not change the lumbar angles (docs/pipeline.md).
+    """
+    return np.eye(3)[int(np.argmin(np.abs(up)))]
+
+
+def forward_tilt_axis(acc_mps2: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, float]:
+    """Medio-lateral axis from where the segment tilts furthest: people bend further forward than back.
+
+    Each sample's tilt is the part of the measured vertical orthogonal to the neutral ``up``; weighting it by
+    its own size and averaging cancels the symmetric lateral bends and leaves the forward direction.
+
+    Returns
+    -------
+    axis, asymmetry
+        Unit left axis in sensor coordinates, and the size of the mean weighted tilt (0 when symmetric).
+    """
+    v = acc_mps2 / np.linalg.norm(acc_mps2, axis=1, keepdims=True)
+    tilt = v - np.outer(v @ up, up)
+    mean = np.mean(tilt * np.linalg.norm(tilt, axis=1, keepdims=True), axis=0)
+    # Tipping forward moves the measured vertical backwards (to -x), so forward is -mean.
+    forward = -mean / max(np.linalg.norm(mean), 1e-12)
+    return np.cross(up, forward), float(np.linalg.norm(mean))
+
+
+def flexion_axis(gyr_dps: np.ndarray, acc_mps2: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Medio-lateral axis from bending motion.
+
+    Planar motion (hinges, bends) gives it as the principal axis of the gyroscope orthogonal to ``up``,
+    signed so that forward bending is a positive rotation (the side the segment tilts furthest is forward).
+    Mixed motion (lateral bends and twists as large as the bends) makes that axis ambiguous; then the
+    direction of the furthest tilt (`forward_tilt_axis`) gives it.
+
+    Parameters
+    ----------
+    gyr_dps, acc_mps2
+        ``(n, 3)`` sensor-frame samples during bends, in deg/s and m/s².
+    up
+        The segment's vertical in sensor coordinates (from standing).
+
+    Returns
+    -------
+    axis, rms_dps, planarity
+        Unit axis in sensor coordinates; RMS of the gyroscope orthogonal to ``up`` (deg/s); share of that
+        rotation's energy along the principal axis (1 = purely planar motion).
+    """
+    ok = np.isfinite(gyr_dps).all(axis=1) & np.isfinite(acc_mps2).all(axis=1)
+    g = gyr_dps[ok] - np.outer(gyr_dps[ok] @ up, up)
+    if len(g) < 3:
+        return assumed_axis(up), 0.0, 0.0
+    evals, evecs = np.linalg.eigh(g.T @ g)
+    planarity = float(evals[-1] / max(evals.sum(), 1e-12))
+    tilt_axis, _ = forward_tilt_axis(acc_mps2[ok], up)
+    axis = evecs[:, -1] if planarity >= PLANAR_MOTION else tilt_axis
+    if np.dot(axis, tilt_axis) < 0:
+        axis = -axis
+    return axis, float(np.sqrt(np.mean(np.sum(g**2, axis=1)))), planarity
+
+
+def _sensor_entry(up: np.ndarray, axis: np.ndarray, source: str, planarity: float | None) -> dict:
+    return {
+        "R_sensor_segment": segment_from_axes(up, axis).tolist(),
+        "up_sensor": up.tolist(),
+        "axis_source": source,
+        "axis_planarity": planarity,
+    }
+
+
+def calibrate_standing(samples: pd.DataFrame, start_s: float, end_s: float) -> dict:
+    """Guided standing neutral: 2–5 s of quiet standing fixes each segment's vertical and zeroes the angles.
+
+    Until `calibrate_axis_from_bends` measures it, each sensor's medio-lateral axis is `assumed_axis`.
+
+    Parameters
+    ----------
+    samples
+        The samples table (docs/architecture.md).
+    start_s, end_s
+        The standing window on the session clock, in s.
+
+    Returns
+    -------
+    dict
+        A calibration with ``method`` ``"guided"``.
+
+    Raises
+    ------
+    ValueError
+        When a sensor moved during the window or has no samples in it.
+    """
+    sensors = {}
+    for placement in samples["sensor"].unique():
+        rows = _rows(samples, placement, start_s, end_s)
+        gyr_rms = float(np.sqrt(np.nanmean(np.sum(_gyr(rows) ** 2, axis=1))))
+        if gyr_rms > STANDING_MAX_GYR_RMS_DPS:
+            raise ValueError(f"sensor {placement!r} moved during the standing calibration ({gyr_rms:.0f} deg/s); stand still and repeat it")
+        up = up_vector(_acc(rows))
+        sensors[placement] = _sensor_entry(up, assumed_axis(up), "assumed", None)
+    return {
+        "method": "guided",
+        "standing": {"start_s": float(start_s), "end_s": float(end_s)},
+        "bends": None,
+        "sensors": sensors,
+        "range_of_motion": None,
+    }
+
+
+def calibrate_axis_from_bends(samples: pd.DataFrame, calibration: dict, start_s: float, end_s: float) -> dict:
+    """Measure each segment's medio-lateral (flexion) axis from a few slow forward bends.
+
+    A sensor that barely rotated (a still pelvis, say) keeps its previous axis.
+
+    Parameters
+    ----------
+    samples
+        The samples table.
+    calibration
+        A calibration with the standing neutral (`calibrate_standing` or `auto_calibrate`).
+    start_s, end_s
+        The bends window on the session clock, in s.
+
+    Returns
+    -------
+    dict
+        A new calibration with the measured axes and ``bends`` set.
+    """
+    out = {**calibration, "sensors": dict(calibration["sensors"]), "bends": {"start_s": float(start_s), "end_s": float(end_s)}}
+    for placement, entry in calibration["sensors"].items():
+        rows = _rows(samples, placement, start_s, end_s)
+        up = np.asarray(entry["up_sensor"])
+        axis, rms, planarity = flexion_axis(_gyr(rows), _acc(rows), up)
+        if rms >= AXIS_MIN_GYR_RMS_DPS and planarity >= AXIS_MIN_PLANARITY:
+            out["sensors"][placement] = _sensor_entry(up, axis, "bends", planarity)
+    return out
+
+
+def calibrate_range_of_motion(
+    angles: pd.DataFrame, calibration: dict, *, flexion: tuple[float, float], extension: tuple[float, float],
+) -> dict:
+    """Record the person's maximal lumbar flexion (toe touch) and extension, for limits in % of range.
+
+    Parameters
+    ----------
+    angles
+        Angle table computed with ``calibration`` (`analysis.angles.compute_angles`).
+    calibration
+        The calibration the angles were computed with.
+    flexion, extension
+        ``(start_s, end_s)`` windows of the maximal flexion and the maximal extension.
+
+    Returns
+    -------
+    dict
+        A new calibration with ``range_of_motion``: ``max_flexion_deg`` and ``max_extension_deg`` (both
+        positive magnitudes, in degrees).
+    """
+    t = angles["time_s"]
+    lumbar = angles["lumbar_flexion_deg"]
+    max_flexion = float(lumbar[t.between(*flexion)].max())
+    max_extension = float(-lumbar[t.between(*extension)].min())
+    if not (max_flexion > 0 and max_extension > 0):
+        raise ValueError("range of motion must reach flexion and extension; bend fully forward, then back, and repeat")
+    return {**calibration, "range_of_motion": {"max_flexion_deg": max_flexion, "max_extension_deg": max_extension}}
+
+
+def _direction_on(series: RegularSeries, start_s: float, end_s: float) -> np.ndarray:
+    sel = (series.time_s >= start_s) & (series.time_s <= end_s)
+    return up_vector(series.acc_mps2[sel])
+
+
+def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out = []
+    for s0, e0 in a:
+        for s1, e1 in b:
+            s, e = max(s0, s1), min(e0, e1)
+            if e > s:
+                out.append((s, e))
+    return out
+
+
+def quietest_window(series: dict[str, RegularSeries], duration_s: float = AUTO_MIN_QUIET_S) -> tuple[float, float]:
+    """The stretch where the busier sensor rotates least, for sessions that never rest fully.
+
+    Raises
+    ------
+    ValueError
+        When the session is shorter than ``duration_s``.
+    """
+    ref = next(iter(series.values()))
+    busiest = np.zeros(len(ref.time_s))
+    for s in series.values():
+        win = max(1, int(round(duration_s * s.rate_hz)))
+        mean_dps = pd.Series(np.linalg.norm(s.gyr_dps, axis=1)).rolling(win, center=True).mean().to_numpy()
+        busiest = np.fmax(busiest, np.interp(ref.time_s, s.time_s, mean_dps, left=np.nan, right=np.nan))
+    if not np.isfinite(busiest).any():
+        raise ValueError("the session is too short to find standing neutral; record at least 2 s of standing still")
+    centre = float(ref.time_s[np.nanargmin(busiest)])
+    start = float(np.clip(centre - duration_s / 2, ref.time_s[0], ref.time_s[-1] - duration_s))
+    return start, start + duration_s
+
+
+def neutral_posture(series: dict[str, RegularSeries]) -> tuple[dict[str, np.ndarray], list[tuple[float, float]]]:
+    """The session's standing neutral: the first rest of `AUTO_STANDING_S` (else the quiet posture held longest).
+
+    A session without any rest of `AUTO_MIN_QUIET_S` (e.g. continuous seated exercises) uses its quietest
+    stretch instead.
+
+    Returns
+    -------
+    up, windows
+        Per placement the vertical in sensor coordinates, and the quiet windows of that posture.
+    """
+    windows = None
+    for s in series.values():
+        mask = quiet_mask(s.acc_mps2, s.gyr_dps, s.rate_hz)
+        quiet = mask_intervals(s.time_s, mask, min_duration_s=AUTO_MIN_QUIET_S)
+        windows = quiet if windows is None else _intersect(windows, quiet)
+    windows = [w for w in windows if w[1] - w[0] >= AUTO_MIN_QUIET_S] or [quietest_window(series)]
+    dirs = np.array([[_direction_on(s, *w) for s in series.values()] for w in windows])  # (windows, sensors, 3)
+    duration = np.array([e - s for s, e in windows])
+    # Same posture = every sensor's vertical within the tolerance. Sessions start standing (the guided
+    # protocol asks for it, and people start recordings on their feet), and rests between sets are often
+    # spent sitting, so the first long rest is neutral; without one, the posture held longest.
+    cos_tol = np.cos(np.radians(POSTURE_TOLERANCE_DEG))
+    same = (np.einsum("isk,jsk->ijs", dirs, dirs) >= cos_tol).all(axis=2)
+    long_enough = np.flatnonzero(duration >= AUTO_STANDING_S)
+    best = int(long_enough[0]) if len(long_enough) else int(np.argmax(same @ duration))
+    members = same[best]
+    up = {}
+    for j, placement in enumerate(series):
+        v = (dirs[members, j] * duration[members, None]).sum(axis=0)
+        up[placement] = v / np.linalg.norm(v)
+    return up, [w for w, m in zip(windows, members) if m]
+
+
+def auto_calibrate_series(series: dict[str, RegularSeries]) -> dict:
+    """Automatic calibration from a session's own quiet standing and hinge movements.
+
+    Parameters
+    ----------
+    series
+        Every sensor on its regular grid (`analysis.timebase.align_sensors`).
+
+    Returns
+    -------
+    dict
+        A calibration with ``method`` ``"auto"``.
+    """
+    up, windows = neutral_posture(series)
+    sensors = {}
+    for placement, s in series.items():
+        moving = ~quiet_mask(s.acc_mps2, s.gyr_dps, s.rate_hz)
+        axis, rms, planarity = flexion_axis(s.gyr_dps[moving], s.acc_mps2[moving], up[placement])
+        if rms >= AXIS_MIN_GYR_RMS_DPS and planarity >= AXIS_MIN_PLANARITY:
+            sensors[placement] = _sensor_entry(up[placement], axis, "bends", planarity)
+        else:
+            sensors[placement] = _sensor_entry(up[placement], assumed_axis(up[placement]), "assumed", planarity)
+    return {
+        "method": "auto",
+        "standing": {"start_s": windows[0][0], "end_s": windows[0][1]},
+        "bends": None,
+        "sensors": sensors,
+        "range_of_motion": None,
+    }
+
+
+def auto_calibrate(samples: pd.DataFrame) -> dict:
+    """Automatic calibration of a samples table (any sensor, e.g. an imported CSV); see `auto_calibrate_series`."""
+    series, _ = align_sensors(samples)
+    correct_accelerometers(series)
+    return auto_calibrate_series(series)
+
+
+def segment_rotations(calibration: dict) -> dict[str, np.ndarray]:
+    """``R_sensor_segment`` per placement as 3x3 arrays."""
+    return {p: np.asarray(e["R_sensor_segment"], dtype=float) for p, e in calibration["sensors"].items()}

@@ -1,0 +1,130 @@
+"""Orientation of each sensor, ``q_world_sensor``, with VQF (6D by default, 9D on request).
+
+Recorded sessions use VQF's acausal `vqf.offlineVQF`; `analysis.live` uses the online `vqf.VQF` class.
+Magnetometers are unreliable next to a loaded barbell, so 6D is the default: the heading is then arbitrary
+but inclination is absolute, which is all the sagittal angles need (docs/conventions.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from vqf import offlineVQF
+
+from analysis.quiet import mask_intervals, quiet_mask
+from analysis.timebase import RegularSeries
+
+def orientation_quat(
+    acc_mps2: np.ndarray, gyr_dps: np.ndarray, rate_hz: float, mag_uT: np.ndarray | None = None,
+) -> np.ndarray:
+    """``q_world_sensor`` of one contiguous, regularly sampled stretch with offline VQF.
+
+    Gyroscope bias is estimated by VQF at rest (and in motion). Spikes should be gone already
+    (`analysis.despike`, which `analysis.timebase.regularize` applies).
+
+    Parameters
+    ----------
+    acc_mps2, gyr_dps
+        ``(n, 3)`` sensor-frame accelerometer (m/s²) and gyroscope (deg/s), no NaN.
+    rate_hz
+        Sampling rate, in Hz.
+    mag_uT
+        ``(n, 3)`` magnetometer (µT) for 9D fusion, or None for 6D.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 4)`` scalar-first quaternions, world frame z up.
+    """
+    acc = np.ascontiguousarray(acc_mps2, dtype=float)
+    gyr = np.ascontiguousarray(np.radians(gyr_dps), dtype=float)
+    mag = None if mag_uT is None else np.ascontiguousarray(mag_uT, dtype=float)
+    out = offlineVQF(gyr, acc, mag, 1.0 / rate_hz)
+    return out["quat9D"] if mag is not None else out["quat6D"]
+
+
+def series_orientation(series: RegularSeries, *, use_mag: bool = False) -> np.ndarray:
+    """``q_world_sensor`` on a sensor's regular grid, each stretch between long gaps fused on its own.
+
+    Parameters
+    ----------
+    series
+        The sensor on its regular grid (`analysis.timebase.regularize`).
+    use_mag
+        9D fusion when the sensor has a magnetometer.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 4)`` quaternions, NaN inside long gaps.
+    """
+    quat = np.full((len(series.time_s), 4), np.nan)
+    mag = series.mag_uT if use_mag else None
+    for seg in np.unique(series.segment[series.segment >= 0]):
+        idx = np.flatnonzero(series.segment == seg)
+        if len(idx) < 2:
+            continue
+        quat[idx] = orientation_quat(
+            series.acc_mps2[idx], series.gyr_dps[idx], series.rate_hz, None if mag is None else mag[idx]
+        )
+    return quat
+
+
+#: Prior spread of an accelerometer bias, in m/s² (consumer MEMS after factory trim)...
+ACC_BIAS_PRIOR_MPS2 = 0.1
+#: ...and of the relative gain error of an axis, squared (a 1 % scale error is 0.02).
+ACC_GAIN_PRIOR = 0.02
+#: Noise of |mean acc|² over one rest, in m²/s⁴ (≈ 2 g × 0.02 m/s²).
+ACC_FIT_RESIDUAL = 0.4
+
+
+def accelerometer_correction(acc_mps2: np.ndarray, gyr_dps: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Accelerometer bias and per-axis gain from the rests of a session, by an ellipsoid fit with a prior.
+
+    At rest the accelerometer reads gravity, so the rest readings lie on an ellipsoid (per-axis gains)
+    around the bias. Both tilt every inclination, and the tilt flips sign when the sensor turns over
+    (head-down on a back extension bench), so they are removed before fusion. Only rests at different
+    orientations reveal them; the prior (ridge) keeps what they do not reveal at zero.
+
+    Parameters
+    ----------
+    acc_mps2, gyr_dps
+        ``(n, 3)`` one sensor on its regular grid (NaN allowed).
+    rate_hz
+        Its rate, in Hz.
+
+    Returns
+    -------
+    bias_mps2, gain
+        Apply as ``gain * (acc_mps2 - bias_mps2)`` (sensor frame; gains relative, near 1).
+    """
+    quiet = quiet_mask(acc_mps2, gyr_dps, rate_hz)
+    time_s = np.arange(len(acc_mps2)) / rate_hz
+    rests = [acc_mps2[(time_s >= s) & (time_s <= e)].mean(axis=0) for s, e in mask_intervals(time_s, quiet, min_duration_s=0.5)]
+    if len(rests) < 2:
+        return np.zeros(3), np.ones(3)
+    a = np.asarray(rests)
+    # Σ w_k (a_k - b_k)² = r² with w_k = 1 + d_k is linear in (d, β = w·b, c):
+    # |a|² = -Σ d_k a_k² + 2 Σ β_k a_k + c. The ridge acts on d and β only.
+    A = np.column_stack([-(a**2), 2 * a, np.ones(len(a))])
+    y = np.sum(a**2, axis=1)
+    prior = [ACC_GAIN_PRIOR] * 3 + [ACC_BIAS_PRIOR_MPS2] * 3
+    ridge = np.diag([(ACC_FIT_RESIDUAL / p) ** 2 for p in prior] + [0.0])
+    x = np.linalg.solve(A.T @ A + ridge, A.T @ y)
+    w = 1.0 + x[:3]
+    return x[3:6] / w, np.sqrt(w)
+
+
+def correct_accelerometers(series: dict[str, RegularSeries]) -> dict[str, dict]:
+    """Remove each sensor's accelerometer bias and gain errors in place (`accelerometer_correction`).
+
+    Returns
+    -------
+    dict
+        Per placement ``acc_bias_mps2`` and ``acc_gain`` (lists), for the sync report.
+    """
+    out = {}
+    for placement, s in series.items():
+        bias, gain = accelerometer_correction(s.acc_mps2, s.gyr_dps, s.rate_hz)
+        s.acc_mps2 = gain * (s.acc_mps2 - bias)
+        out[placement] = {"acc_bias_mps2": bias.tolist(), "acc_gain": gain.tolist()}
+    return out

@@ -1,0 +1,206 @@
+"""The analysis pipeline: samples → angles → sets and reps → metrics, flags and set summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from analysis.angles import compute_angles
+from analysis.classify import classify_set, starts_from_floor
+from analysis.flags import FLAGS, drift_flags, rep_flags
+from analysis.limits import DEFAULT_LIMITS, Limits
+from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
+from analysis.reps import find_excursions, rate_of
+from analysis.segmentation import assign_sets
+from analysis.session import SessionAnalysis
+
+#: ``progress(stage, fraction)``: stage name and overall fraction done in [0, 1].
+Progress = Callable[[str, float], None]
+
+REP_COLUMNS = ("set_index", "index", *REP_METRIC_COLUMNS, "flags", "flag_reasons")
+SET_COLUMNS = (
+    "index",
+    "exercise",
+    "start_s",
+    "end_s",
+    "rep_count",
+    "top_inclination_deg",
+    "mean_movement_s",
+    "movement_sd_s",
+    "mean_peak_trunk_inclination_deg",
+    "mean_peak_lumbar_flexion_deg",
+    "max_peak_lumbar_flexion_deg",
+    "peak_lumbar_flexion_sd_deg",
+    "flexion_trend_deg_per_rep",
+    "min_lockout_lumbar_angle_deg",
+    "mean_lumbar_angle_deg",
+    "mean_lumbar_share",
+    "max_abs_lateral_bend_deg",
+    "max_abs_twist_deg",
+    "flag_counts",
+)
+
+
+def _set_summary(index: int, exercise: str, top_deg: float, reps: pd.DataFrame) -> dict:
+    """One row of the sets table from the set's reps."""
+    peak = reps["peak_lumbar_flexion_deg"].to_numpy(dtype=float)
+    # movement time leaves out the pause at the top, which the set's last rep does not have
+    movement = (reps["duration_s"] - reps["lockout_s"]).to_numpy(dtype=float)
+    n = len(reps)
+    # slope of peak flexion per rep: how the set drifts as the lifter tires
+    trend = float(np.polyfit(np.arange(n), peak, 1)[0]) if n >= 2 and np.isfinite(peak).all() else float("nan")
+    counts = {flag: int(sum(flag in f for f in reps["flags"])) for flag in FLAGS}
+    return {
+        "index": index,
+        "exercise": exercise,
+        "start_s": float(reps["start_s"].iloc[0]),
+        "end_s": float(reps["end_s"].iloc[-1]),
+        "rep_count": n,
+        "top_inclination_deg": top_deg,
+        "mean_movement_s": float(np.mean(movement)),
+        "movement_sd_s": float(np.std(movement, ddof=1)) if n >= 2 else float("nan"),
+        "mean_peak_trunk_inclination_deg": float(reps["peak_trunk_inclination_deg"].mean()),
+        "mean_peak_lumbar_flexion_deg": float(np.nanmean(peak)),
+        "max_peak_lumbar_flexion_deg": float(np.nanmax(peak)),
+        "peak_lumbar_flexion_sd_deg": float(np.nanstd(peak, ddof=1)) if n >= 2 else float("nan"),
+        "flexion_trend_deg_per_rep": trend,
+        "min_lockout_lumbar_angle_deg": float(reps["lockout_lumbar_angle_deg"].min()),
+        "mean_lumbar_angle_deg": float(reps["mean_lumbar_angle_deg"].mean()),
+        "mean_lumbar_share": float(reps["lumbar_share"].mean()),
+        "max_abs_lateral_bend_deg": float(reps["peak_lateral_bend_deg"].abs().max()),
+        "max_abs_twist_deg": float(reps["peak_twist_deg"].abs().max()),
+        "flag_counts": {k: v for k, v in counts.items() if v},
+    }
+
+
+def _flag_set(metrics: list[dict], limits: Limits) -> tuple[list[list[str]], list[list[str]]]:
+    """Flags and reasons of every rep of one set, in the order of `analysis.flags.FLAGS`."""
+    drift = drift_flags([m["peak_lumbar_flexion_deg"] for m in metrics], limits)
+    flags, reasons = [], []
+    for m, drift_reason in zip(metrics, drift):
+        found = dict(rep_flags(m, limits))
+        if drift_reason is not None:
+            found["flexion_drift"] = drift_reason
+        ordered = [f for f in FLAGS if f in found]
+        flags.append(ordered)
+        reasons.append([found[f] for f in ordered])
+    return flags, reasons
+
+
+def analyze_angles(
+    angles: pd.DataFrame,
+    limits: Limits = DEFAULT_LIMITS,
+    max_flexion_deg: float | None = None,
+    *,
+    rate_hz: float | None = None,
+    progress: Progress | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sets and reps of an angle table, with per-rep metrics and flags.
+
+    Parameters
+    ----------
+    angles
+        Angle table with the columns of `analysis.session.ANGLE_COLUMNS` (measured or true angles),
+        uniformly sampled, NaN in gaps.
+    limits
+        The person's limits the flags are judged against.
+    max_flexion_deg
+        Calibrated maximal lumbar flexion in degrees (for ``peak_lumbar_flexion_pct``), or ``None``.
+    rate_hz
+        Sample rate of ``angles`` in Hz; estimated from ``time_s`` when ``None``.
+    progress
+        Optional ``progress(stage, fraction)`` callback, called once per set.
+
+    Returns
+    -------
+    sets, reps
+        The sets table (`SET_COLUMNS`, one row per set, ``index`` from 1) and the reps table
+        (`REP_COLUMNS`, one row per rep, ``index`` from 1 within its set).
+    """
+    if len(angles) >= 2:
+        rate_hz = rate_hz or rate_of(angles["time_s"].to_numpy())
+    excursions = find_excursions(angles, rate_hz=rate_hz)
+    set_of = assign_sets(excursions)
+    n_sets = int(set_of.max()) if len(set_of) else 0
+    set_rows, rep_rows = [], []
+    for s in range(1, n_sets + 1):
+        ex = excursions[set_of == s].copy()
+        # within a set a rep runs until the next one starts: its lockout includes the pause at the top
+        ex.iloc[:-1, ex.columns.get_loc("end_s")] = ex["start_s"].to_numpy()[1:]
+        metrics = [rep_metrics(angles, r.start_s, r.end_s, max_flexion_deg) for r in ex.itertuples()]
+        excursion_metrics = pd.DataFrame(metrics)
+        exercise = classify_set(ex, excursion_metrics)
+        if starts_from_floor(excursion_metrics):
+            # the set ends with the bar put down on the floor and the lifter standing up without it
+            metrics = metrics[:-1]
+        flags, reasons = _flag_set(metrics, limits)
+        reps = pd.DataFrame(metrics)
+        reps.insert(0, "set_index", s)
+        reps.insert(1, "index", np.arange(1, len(reps) + 1))
+        reps["flags"] = flags
+        reps["flag_reasons"] = reasons
+        top_deg = float(np.median(np.r_[ex["top_start_deg"], ex["top_end_deg"]]))
+        set_rows.append(_set_summary(s, exercise, top_deg, reps))
+        rep_rows.append(reps)
+        if progress is not None:
+            progress("reps", s / n_sets)
+    sets = pd.DataFrame(set_rows, columns=list(SET_COLUMNS))
+    reps = pd.concat(rep_rows, ignore_index=True) if rep_rows else pd.DataFrame(columns=list(REP_COLUMNS))
+    return sets, reps[list(REP_COLUMNS)]
+
+
+def max_flexion_of(calibration: dict | None) -> float | None:
+    """Calibrated maximal lumbar flexion (deg) of a calibration (`analysis.calibration`), ``None`` if not known."""
+    value = ((calibration or {}).get("range_of_motion") or {}).get("max_flexion_deg")
+    return float(value) if value is not None and np.isfinite(value) and value > 0 else None
+
+
+def analyze_session(
+    samples: pd.DataFrame,
+    *,
+    calibration: dict | None = None,
+    limits: Limits | None = None,
+    rate_hz: float | None = None,
+    use_mag: bool = False,
+    progress: Progress | None = None,
+) -> SessionAnalysis:
+    """Analyse one session from its samples table.
+
+    Parameters
+    ----------
+    samples
+        The long samples table of docs/architecture.md (``lumbar`` and ``thoracic`` sensors at least).
+    calibration
+        A stored calibration (`analysis.angles`); ``None`` calibrates from the session itself.
+    limits
+        The person's limits; the defaults when ``None``.
+    rate_hz
+        Common rate of the angle series in Hz; chosen from the sensors when ``None``.
+    use_mag
+        Use the magnetometer (9D orientation) where the sensors have one.
+    progress
+        Optional ``progress(stage, fraction)`` callback: ``"angles"`` then ``"reps"``; fraction is the
+        overall share done, in [0, 1].
+
+    Returns
+    -------
+    SessionAnalysis
+        Angles, sets, reps, limits, calibration and sync report.
+    """
+    limits = limits or DEFAULT_LIMITS
+    if progress is not None:
+        progress("angles", 0.0)
+    result = compute_angles(samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag)
+    if progress is not None:
+        progress("angles", 0.5)
+    rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
+    sets, reps = analyze_angles(
+        result.angles, limits, max_flexion_of(result.calibration), progress=rep_progress
+    )
+    if progress is not None:
+        progress("done", 1.0)
+    return SessionAnalysis(
+        angles=result.angles, sets=sets, reps=reps, limits=limits, calibration=result.calibration, sync=result.sync
+    )

@@ -1,0 +1,176 @@
+"""Rep detection: forward excursions of the trunk from its top posture and back again.
+
+A rep is found as a peak of trunk inclination (`scipy.signal.find_peaks` with a prominence floor) on a
+low-passed copy of the signal. Its top postures are the lowest inclinations between it and its
+neighbouring peaks; the rep starts when the trunk leaves the top posture and ends when it is back. The
+raw angles are never altered: smoothing only places the boundaries.
+
+Backward leans, lateral bends and twists do not raise trunk inclination (it is the forward tilt from
+vertical, see docs/conventions.md), and excursions whose top posture is a backward lean or that lie in
+a gap of the data are rejected. The top postures before and after a rep may differ: a hyperextended
+lockout ends a back extension up to 20° above the posture the rep started from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+import pandas as pd
+from scipy.signal import butter, find_peaks, sosfiltfilt
+
+#: Smallest forward excursion of the trunk, from the top posture on both sides, that counts as a rep.
+MIN_EXCURSION_DEG = 20.0
+#: Cut-off of the low-pass that places rep boundaries; reps are slower than 1 Hz.
+SMOOTH_CUTOFF_HZ = 2.0
+#: Longest eccentric or concentric phase searched for a top posture.
+MAX_PHASE_S = 8.0
+#: The trunk has reached a top posture where it turns back (rises again by `TURN_DEG`) or where it
+#: stalls (moves less than `STALL_DEG` for `STALL_S`) after coming up at least half `MIN_EXCURSION_DEG`.
+TURN_DEG = 3.0
+STALL_DEG = 1.5
+STALL_S = 0.4
+#: The top posture may not be a backward lean further than this (trunk inclination, degrees): a
+#: hyperextended lockout leans back up to about 13°; a series of backward leans deeper than this is no
+#: rep, and shallower ones rise less than `MIN_EXCURSION_DEG` back to upright.
+MIN_TOP_INCLINATION_DEG = -15.0
+#: A rep leaves and regains its top posture within this fraction of its excursion (at least
+#: `TOP_TOLERANCE_DEG`).
+TOP_ZONE = 0.05
+TOP_TOLERANCE_DEG = 2.0
+#: Largest fraction of missing samples inside a rep.
+MAX_MISSING_FRACTION = 0.2
+
+EXCURSION_COLUMNS = (
+    "start_s",
+    "bottom_s",
+    "end_s",
+    "top_start_deg",
+    "top_end_deg",
+    "bottom_deg",
+    "excursion_deg",
+    "descent_dps",
+    "ascent_dps",
+)
+
+
+def rate_of(time_s: np.ndarray) -> float:
+    """Sample rate of a uniformly sampled series, in Hz, from the median step."""
+    steps = np.diff(np.asarray(time_s, dtype=float))
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    if len(steps) == 0:
+        raise ValueError("need at least two samples with increasing time_s to find a sample rate")
+    return float(1.0 / np.median(steps))
+
+
+def smooth_deg(angle_deg: np.ndarray, rate_hz: float, cutoff_hz: float = SMOOTH_CUTOFF_HZ) -> np.ndarray:
+    """Zero-phase low-pass of an angle series; NaN gaps are bridged linearly before filtering.
+
+    Parameters
+    ----------
+    angle_deg
+        Angle series in degrees, uniformly sampled, NaN in gaps.
+    rate_hz
+        Sample rate in Hz.
+    cutoff_hz
+        Cut-off frequency of the 2nd-order Butterworth low-pass, in Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        The smoothed series, finite everywhere (all NaN when the input has no finite value).
+    """
+    filled = pd.Series(np.asarray(angle_deg, dtype=float)).interpolate(limit_direction="both").to_numpy()
+    if not np.isfinite(filled).any():
+        return filled
+    if cutoff_hz >= 0.45 * rate_hz:
+        return filled
+    sos = butter(2, cutoff_hz, fs=rate_hz, output="sos")
+    # sosfiltfilt needs a few samples more than its padding; very short series stay unfiltered
+    if len(filled) <= 3 * 2 * len(sos) + 1:
+        return filled
+    return sosfiltfilt(sos, filled)
+
+
+def _top_offset(away_deg: np.ndarray, stall_n: int) -> int:
+    """Offset of the top posture along a trunk series that starts at a rep's deepest point.
+
+    Parameters
+    ----------
+    away_deg
+        Smoothed trunk inclination from the deepest point outwards (backwards in time for the start).
+    stall_n
+        Samples the trunk must hold still to count as having stopped (`STALL_S`).
+
+    Returns
+    -------
+    int
+        Offset of the lowest inclination before the trunk turns back or stalls.
+    """
+    running_min = np.minimum.accumulate(away_deg)
+    stop = len(away_deg)
+    turned = np.flatnonzero(away_deg > running_min + TURN_DEG)
+    if len(turned):
+        stop = turned[0]
+    if len(away_deg) >= stall_n:
+        still = np.ptp(sliding_window_view(away_deg, stall_n), axis=1) < STALL_DEG
+        risen = away_deg[: len(still)] <= away_deg[0] - MIN_EXCURSION_DEG / 2
+        stalled = np.flatnonzero(still & risen)
+        if len(stalled):
+            stop = min(stop, stalled[0] + 1)
+    return int(np.argmin(away_deg[:stop]))
+
+
+def find_excursions(angles: pd.DataFrame, rate_hz: float | None = None) -> pd.DataFrame:
+    """Forward trunk excursions that count as reps, in time order.
+
+    Parameters
+    ----------
+    angles
+        Angle table with ``time_s`` and ``trunk_inclination_deg`` (docs/conventions.md), uniformly
+        sampled, NaN in gaps.
+    rate_hz
+        Sample rate in Hz; estimated from ``time_s`` when ``None``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rep with `EXCURSION_COLUMNS`: rep boundaries and deepest point (s), the top
+        postures before and after and the deepest trunk inclination (deg), the excursion (the smaller
+        rise from either top posture, deg) and the peak trunk speeds going down and coming up (deg/s).
+    """
+    empty = pd.DataFrame(columns=list(EXCURSION_COLUMNS), dtype=float)
+    if len(angles) < 3:
+        return empty
+    t = angles["time_s"].to_numpy(dtype=float)
+    rate_hz = rate_hz or rate_of(t)
+    raw = angles["trunk_inclination_deg"].to_numpy(dtype=float)
+    trunk = smooth_deg(raw, rate_hz)
+    if not np.isfinite(trunk).any():
+        return empty
+    max_phase = int(MAX_PHASE_S * rate_hz)
+    stall_n = max(int(STALL_S * rate_hz), 2)
+    # wlen bounds the prominence search to one rep either side, so a long session's far-away minima
+    # do not make a shallow wobble look prominent
+    peaks, _ = find_peaks(trunk, prominence=MIN_EXCURSION_DEG, wlen=2 * max_phase + 1)
+    rows = []
+    for k, ip in enumerate(peaks):
+        lo = peaks[k - 1] if k > 0 else max(ip - max_phase, 0)
+        hi = peaks[k + 1] if k + 1 < len(peaks) else min(ip + max_phase, len(trunk) - 1)
+        il = ip - _top_offset(trunk[lo : ip + 1][::-1], stall_n)
+        ir = ip + _top_offset(trunk[ip : hi + 1], stall_n)
+        top_l, top_r, bottom = trunk[il], trunk[ir], trunk[ip]
+        excursion = bottom - max(top_l, top_r)
+        if excursion < MIN_EXCURSION_DEG or min(top_l, top_r) < MIN_TOP_INCLINATION_DEG:
+            continue
+        tol_l = max(TOP_TOLERANCE_DEG, TOP_ZONE * (bottom - top_l))
+        tol_r = max(TOP_TOLERANCE_DEG, TOP_ZONE * (bottom - top_r))
+        i0 = il + int(np.flatnonzero(trunk[il : ip + 1] <= top_l + tol_l)[-1])
+        i1 = ip + int(np.flatnonzero(trunk[ip : ir + 1] <= top_r + tol_r)[0])
+        if np.isnan(raw[i0 : i1 + 1]).mean() > MAX_MISSING_FRACTION:
+            continue
+        speed_dps = np.gradient(trunk[i0 : i1 + 1]) * rate_hz
+        k = ip - i0
+        rows.append((t[i0], t[ip], t[i1], top_l, top_r, bottom, excursion, speed_dps[: k + 1].max(), -speed_dps[k:].min()))
+    if not rows:
+        return empty
+    return pd.DataFrame(rows, columns=list(EXCURSION_COLUMNS))

@@ -1,0 +1,55 @@
+"""Sets: runs of reps separated from rest and from everything else a lifter does between sets.
+
+Walking, stairs, reaching overhead and lateral or twisting movements never reach the rep threshold of
+`analysis.reps` (trunk inclination rises too little, or not forward). What is left are forward
+excursions; consecutive ones form a set while they start from the same top posture and follow each
+other without a rest. A lone bend (picking something up, sitting down, re-racking) is not a set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Longest pause between the end of one rep and the start of the next within one set (s).
+MAX_REST_IN_SET_S = 4.0
+#: Largest change of the top posture (trunk inclination) between consecutive reps of one set (deg): a
+#: hyperextended lockout may end 20° above the next rep's start; benches differ by 45°.
+MAX_TOP_CHANGE_DEG = 30.0
+#: Fewest reps that make a set.
+MIN_REPS_PER_SET = 2
+
+
+def assign_sets(excursions: pd.DataFrame) -> np.ndarray:
+    """Set index of each excursion (from 1), 0 for excursions that belong to no set.
+
+    Parameters
+    ----------
+    excursions
+        Reps in time order as from `analysis.reps.find_excursions` (``start_s``, ``end_s``,
+        ``top_start_deg``, ``top_end_deg``).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        One set index per excursion.
+    """
+    n = len(excursions)
+    group = np.zeros(n, dtype=int)
+    if n == 0:
+        return group
+    start = excursions["start_s"].to_numpy(dtype=float)
+    end = excursions["end_s"].to_numpy(dtype=float)
+    top_start = excursions["top_start_deg"].to_numpy(dtype=float)
+    top_end = excursions["top_end_deg"].to_numpy(dtype=float)
+    rest_s = start[1:] - end[:-1]
+    top_change = np.abs(top_start[1:] - top_end[:-1])
+    new_group = np.r_[True, (rest_s > MAX_REST_IN_SET_S) | (top_change > MAX_TOP_CHANGE_DEG)]
+    group = np.cumsum(new_group)
+    sizes = np.bincount(group)
+    keep = sizes[group] >= MIN_REPS_PER_SET
+    # renumber the kept groups 1, 2, … in time order
+    kept_ids = np.unique(group[keep])
+    out = np.zeros(n, dtype=int)
+    out[keep] = np.searchsorted(kept_ids, group[keep]) + 1
+    return out

@@ -1,0 +1,414 @@
+"""Put every sensor on one session clock, find gaps, resample, and report the sync quality.
+
+Each sensor's samples are counted (from device timestamps when the sensor has them, else from host receive
+times at the nominal rate) and the count is regressed against the session clock: the slope gives the
+sensor's true period and so its clock drift, the fit removes BLE arrival jitter. Missing counts are gaps.
+The offset between sensors is cross-checked by correlating their gyroscope norms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import signal
+
+from analysis.despike import FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT, despike
+
+#: Gaps longer than this are never interpolated across, in s.
+MAX_GAP_S = 0.2
+#: Gyro cross-check correlation above which an offset between independently clocked sensors is corrected.
+XCORR_APPLY_CORRELATION = 0.7
+#: Sensor rates that real devices use; a fitted rate within `NOMINAL_TOLERANCE` of one is that one plus drift.
+NOMINAL_RATES_HZ = (10.0, 12.5, 20.0, 25.0, 26.0, 30.0, 40.0, 50.0, 52.0, 60.0, 100.0, 104.0, 120.0, 200.0, 208.0, 400.0, 416.0)
+NOMINAL_TOLERANCE = 0.005
+#: Window of the lower envelope that tells BLE latency (passing) from lost samples (a lasting step), in s.
+ENVELOPE_S = 0.5
+#: Stretch of samples whose earliest arrival witnesses the clock in the final fit, in s.
+LOWER_FIT_BLOCK_S = 2.0
+
+IMU_COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
+MAG_COLUMNS = ("mag_x", "mag_y", "mag_z")
+
+
+@dataclass
+class ClockFit:
+    """A sensor's clock on the session clock: sample ``k`` was taken at ``start_s + period_s * index[k]``.
+
+    Attributes
+    ----------
+    index
+        Integer sample count of each received sample (gaps leave holes).
+    start_s
+        Session time of count 0, in s (for receive times: of its earliest possible arrival).
+    period_s
+        True sample period on the session clock, in s.
+    nominal_rate_hz
+        The rate the sensor was set to.
+    drift_ppm
+        Clock drift: positive when the sensor samples faster than nominal.
+    jitter_ms
+        Standard deviation of the input times around a straight line (BLE arrival jitter), in ms.
+    source
+        ``"device"`` when counts came from device timestamps, ``"host"`` when from receive times.
+    """
+
+    index: np.ndarray
+    start_s: float
+    period_s: float
+    nominal_rate_hz: float
+    drift_ppm: float
+    jitter_ms: float
+    source: str
+
+    @property
+    def rate_hz(self) -> float:
+        """True sampling rate on the session clock, in Hz."""
+        return 1.0 / self.period_s
+
+    def times_s(self, index: np.ndarray | None = None) -> np.ndarray:
+        """Session times of sample counts (default: of the received samples), in s."""
+        return self.start_s + self.period_s * (self.index if index is None else index)
+
+
+def nominal_rate_hz(rate_hz: float) -> float:
+    """The standard device rate a measured rate is closest to, or the measured rate when none is close."""
+    rates = np.asarray(NOMINAL_RATES_HZ)
+    best = rates[np.argmin(np.abs(rates / rate_hz - 1.0))]
+    return float(best) if abs(best / rate_hz - 1.0) < NOMINAL_TOLERANCE else float(rate_hz)
+
+
+def _device_counts(device_time_s: np.ndarray, period_s: float) -> np.ndarray:
+    """Integer counts from device timestamps: the elapsed device time in periods, strictly increasing."""
+    raw = np.round((device_time_s - device_time_s[0]) / period_s).astype(np.int64)
+    i = np.arange(len(raw))
+    return np.maximum.accumulate(raw - i) + i
+
+
+def _host_counts(time_s: np.ndarray) -> np.ndarray:
+    """Integer counts from host receive times, which are late by a one-sided, jittery latency.
+
+    Relative to a line through the arrival order, lost samples raise the residual by whole periods for
+    good, while latency raises it only for a while; the forward-looking minimum (lower envelope) keeps the
+    first and drops the second. The first passes round the envelope's steps one by one, so a wrong
+    starting period (a trend) cannot add up to counts; later passes round its level, which is exact once
+    the period, refitted on the counts each pass, is right.
+    """
+    n = len(time_s)
+    order = np.arange(n)
+    counts = order.copy()
+    slope = float((time_s[-1] - time_s[0]) / max(1, n - 1))
+    for step_pass in (True, True, False, False, False, False, False, False):
+        resid = time_s - slope * order
+        window = max(1, int(round(ENVELOPE_S / slope)))
+        envelope = pd.Series(resid[::-1]).rolling(window, min_periods=1).min().to_numpy()[::-1]
+        # The last window has no future to look at: it shares one minimum instead of trusting late arrivals.
+        envelope[-window:] = resid[-window:].min()
+        if step_pass:
+            level = np.concatenate([[0], np.cumsum(np.round(np.diff(envelope) / slope))])
+        else:
+            level = np.round((envelope - envelope[0]) / slope)
+        new = order + np.maximum.accumulate(np.maximum(0, level)).astype(np.int64)
+        if not step_pass and np.array_equal(new, counts):
+            break
+        counts = new
+        slope = float(np.polyfit(counts, time_s, 1)[0])
+    return _snap_steps_to_gaps(time_s, counts, window)
+
+
+def _snap_steps_to_gaps(time_s: np.ndarray, counts: np.ndarray, window: int) -> np.ndarray:
+    """Move each cluster of count steps to the longest arrival interval near it, where the samples were lost.
+
+    The envelope rises a little before a gap (its window runs out of low-latency samples), so a step can
+    land a few samples early.
+    """
+    missing = counts - np.arange(len(counts))
+    step_at = np.flatnonzero(np.diff(missing) > 0)
+    if len(step_at) == 0:
+        return counts
+    dt = np.diff(time_s)
+    clusters = np.split(step_at, np.flatnonzero(np.diff(step_at) > window) + 1)
+    new_steps = np.zeros(len(dt), dtype=np.int64)
+    for cluster in clusters:
+        lo, hi = max(0, cluster[0] - window), min(len(dt), cluster[-1] + window + 1)
+        new_steps[lo + int(np.argmax(dt[lo:hi]))] += int(missing[cluster[-1] + 1] - missing[cluster[0]])
+    return np.arange(len(counts)) + np.concatenate([[0], np.cumsum(new_steps)])
+
+
+def fit_clock(time_s: np.ndarray, device_time_s: np.ndarray | None = None, nominal_hz: float | None = None) -> ClockFit:
+    """Fit one sensor's clock against the session clock.
+
+    Parameters
+    ----------
+    time_s
+        Session (host) time of each sample, in s, in arrival order.
+    device_time_s
+        The sensor's own unwrapped timestamps, in s, or None.
+    nominal_hz
+        The rate the sensor was set to; estimated from the data when None.
+
+    Returns
+    -------
+    ClockFit
+    """
+    t = np.asarray(time_s, dtype=float)
+    if len(t) < 3:
+        raise ValueError("a sensor needs at least 3 samples to fit its clock")
+    use_device = device_time_s is not None and np.isfinite(device_time_s).all()
+    if use_device:
+        ref = np.asarray(device_time_s, dtype=float)
+        steps = np.diff(ref)
+        # Median of positive steps: robust to gaps and to repeated timestamps.
+        device_period = float(np.median(steps[steps > 0]))
+        index = _device_counts(ref, device_period)
+    else:
+        index = _host_counts(t)
+    slope, intercept = np.polyfit(index, t, 1)
+    residual = t - (intercept + slope * index)
+    # Latency only ever delays a sample, and retries hold back whole runs of them: the earliest arrival of
+    # each stretch is the best witness of the clock, so the line is refitted through those.
+    block = (index - index[0]) // max(1, int(round(LOWER_FIT_BLOCK_S / slope)))
+    earliest = pd.Series(residual).groupby(block).idxmin().to_numpy()
+    if len(earliest) >= 3:
+        slope, intercept = np.polyfit(index[earliest], t[earliest], 1)
+    nominal = nominal_hz or nominal_rate_hz(1.0 / device_period if use_device else 1.0 / slope)
+    return ClockFit(
+        index=index,
+        start_s=float(intercept),
+        period_s=float(slope),
+        nominal_rate_hz=float(nominal),
+        drift_ppm=float((1.0 / (slope * nominal) - 1.0) * 1e6),
+        jitter_ms=float(np.std(residual) * 1e3),
+        source="device" if use_device else "host",
+    )
+
+
+def find_gaps(clock: ClockFit) -> list[dict]:
+    """Missing samples of one sensor as ``{"start_s", "end_s", "duration_s", "missing"}`` dicts.
+
+    ``start_s``/``end_s`` are the last sample before and the first after the gap.
+    """
+    jumps = np.flatnonzero(np.diff(clock.index) > 1)
+    times = clock.times_s()
+    return [
+        {
+            "start_s": float(times[i]),
+            "end_s": float(times[i + 1]),
+            "duration_s": float(times[i + 1] - times[i]),
+            "missing": int(clock.index[i + 1] - clock.index[i] - 1),
+        }
+        for i in jumps
+    ]
+
+
+@dataclass
+class RegularSeries:
+    """One sensor on its own regular grid (one row per sample count), missing samples filled, despiked.
+
+    Short gaps (≤ `MAX_GAP_S`) are linearly interpolated; ``segment`` numbers the stretches between long
+    gaps, which must never be bridged (``-1`` on the rows inside a long gap).
+    """
+
+    placement: str
+    time_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_dps: np.ndarray
+    mag_uT: np.ndarray | None
+    segment: np.ndarray
+    clock: ClockFit
+
+    @property
+    def rate_hz(self) -> float:
+        """Sampling rate of this grid, in Hz."""
+        return self.clock.rate_hz
+
+
+def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: float = MAX_GAP_S) -> RegularSeries:
+    """Place one sensor's rows on its regular grid of sample counts.
+
+    Parameters
+    ----------
+    placement
+        The sensor's placement.
+    rows
+        That sensor's rows of the samples table, in time order.
+    clock
+        Its fitted clock (`fit_clock`).
+    max_gap_s
+        Longest gap that is interpolated, in s.
+
+    Returns
+    -------
+    RegularSeries
+    """
+    n = int(clock.index[-1]) + 1
+    cols = list(IMU_COLUMNS) + [c for c in MAG_COLUMNS if c in rows and rows[c].notna().all()]
+    grid = np.full((n, len(cols)), np.nan)
+    grid[clock.index] = rows[cols].to_numpy(dtype=float)
+    present = np.zeros(n, dtype=bool)
+    present[clock.index] = True
+    missing_run = pd.Series(~present).groupby(present.cumsum()).transform("sum").to_numpy()
+    long_gap = ~present & (missing_run + 1 > max_gap_s * clock.rate_hz)
+    filled = pd.DataFrame(grid).interpolate(limit_area="inside").to_numpy(copy=True)
+    filled[long_gap] = np.nan
+    starts = ~long_gap & np.concatenate([[True], long_gap[:-1]])
+    segment = np.where(long_gap, -1, np.cumsum(starts) - 1)
+    floors = [FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT]
+    for seg in np.unique(segment[segment >= 0]):
+        rows_of = segment == seg
+        for j, floor in enumerate(floors[: len(cols) // 3]):
+            filled[rows_of, 3 * j : 3 * j + 3] = despike(filled[rows_of, 3 * j : 3 * j + 3], floor)
+    mag = filled[:, 6:9] if len(cols) == 9 else None
+    return RegularSeries(
+        placement=placement,
+        time_s=clock.times_s(np.arange(n)),
+        acc_mps2=filled[:, 0:3],
+        gyr_dps=filled[:, 3:6],
+        mag_uT=mag,
+        segment=segment,
+        clock=clock,
+    )
+
+
+def xcorr_offset_s(
+    time_a_s: np.ndarray, gyr_a_dps: np.ndarray, time_b_s: np.ndarray, gyr_b_dps: np.ndarray,
+    *, rate_hz: float = 100.0, max_lag_s: float = 1.0,
+) -> tuple[float, float]:
+    """Offset of sensor b's clock against sensor a's from their gyroscope norms.
+
+    Parameters
+    ----------
+    time_a_s, time_b_s
+        Session times of each sensor's samples, in s.
+    gyr_a_dps, gyr_b_dps
+        ``(n, 3)`` gyroscopes, in deg/s (NaN rows are ignored).
+    rate_hz
+        Rate of the common grid the norms are compared on, in Hz.
+    max_lag_s
+        Largest offset searched, in s.
+
+    Returns
+    -------
+    offset_s, correlation
+        ``offset_s`` > 0 when b's events appear later than a's (subtract it from b's times to align);
+        ``correlation`` is the normalised correlation at that offset (NaN without common motion).
+    """
+    start, end = max(time_a_s[0], time_b_s[0]), min(time_a_s[-1], time_b_s[-1])
+    if end - start < 4 * max_lag_s:
+        return float("nan"), float("nan")
+    grid = np.arange(start, end, 1.0 / rate_hz)
+
+    def norm_on_grid(t: np.ndarray, g: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(g).all(axis=1)
+        x = np.interp(grid, t[ok], np.linalg.norm(g[ok], axis=1))
+        return x - x.mean()
+
+    a, b = norm_on_grid(time_a_s, gyr_a_dps), norm_on_grid(time_b_s, gyr_b_dps)
+    denom = np.sqrt(np.dot(a, a) * np.dot(b, b))
+    if denom <= 0:
+        return float("nan"), float("nan")
+    corr = signal.correlate(b, a, mode="full", method="fft") / denom
+    lags = signal.correlation_lags(len(b), len(a), mode="full")
+    window = np.abs(lags) <= max_lag_s * rate_hz
+    corr, lags = corr[window], lags[window]
+    i = int(np.argmax(corr))
+    # Parabolic interpolation of the peak gives sub-sample resolution.
+    shift = 0.0
+    if 0 < i < len(corr) - 1:
+        y0, y1, y2 = corr[i - 1], corr[i], corr[i + 1]
+        den = y0 - 2 * y1 + y2
+        shift = 0.5 * (y0 - y2) / den if den != 0 else 0.0
+    return float((lags[i] + shift) / rate_hz), float(corr[i])
+
+
+def sync_quality(sensors: dict, xcorr: dict) -> str:
+    """Label the time base ``"good"``, ``"fair"`` or ``"poor"``.
+
+    Poor when a sensor lost more than 5 % of its samples, its arrival jitter exceeds 50 ms, or the gyro
+    cross-check shows an uncorrected offset over 100 ms with clear correlation; fair at a fifth of those.
+    """
+    label = 0
+    for s in sensors.values():
+        lost = s["missing_samples"] / max(1, s["missing_samples"] + s["samples"])
+        label = max(label, 2 if lost > 0.05 or s["jitter_ms"] > 50 else 1 if lost > 0.01 or s["jitter_ms"] > 10 else 0)
+    for check in xcorr.values():
+        off, corr = check["offset_s"], check["correlation"]
+        if np.isfinite(off) and corr >= 0.5 and not check["applied"]:
+            label = max(label, 2 if abs(off) > 0.1 else 1 if abs(off) > 0.02 else 0)
+    return ("good", "fair", "poor")[label]
+
+
+def align_sensors(
+    samples: pd.DataFrame, *, nominal_hz: dict[str, float] | None = None, max_gap_s: float = MAX_GAP_S,
+) -> tuple[dict[str, RegularSeries], dict]:
+    """Fit every sensor's clock, regularise its samples and report the sync quality.
+
+    Parameters
+    ----------
+    samples
+        The samples table (docs/architecture.md); ``device_time_s`` is used where present.
+    nominal_hz
+        Known nominal rate per placement, in Hz; estimated when missing.
+    max_gap_s
+        Longest gap that is interpolated, in s.
+
+    Returns
+    -------
+    series, sync
+        `RegularSeries` per placement, and the sync report: per sensor ``rate_hz``, ``nominal_rate_hz``,
+        ``offset_s`` (session time of its first sample), ``drift_ppm``, ``jitter_ms``, ``clock_source``,
+        ``gaps``; ``xcorr`` per sensor against the reference sensor; ``quality``.
+    """
+    series: dict[str, RegularSeries] = {}
+    report: dict[str, dict] = {}
+    for placement, rows in samples.groupby("sensor", sort=False):
+        rows = rows.sort_values("time_s", kind="stable")
+        device = rows["device_time_s"].to_numpy(dtype=float) if "device_time_s" in rows else None
+        clock = fit_clock(rows["time_s"].to_numpy(dtype=float), device, (nominal_hz or {}).get(placement))
+        series[placement] = regularize(placement, rows, clock, max_gap_s)
+        gaps = find_gaps(clock)
+        report[placement] = {
+            "rate_hz": clock.rate_hz,
+            "nominal_rate_hz": clock.nominal_rate_hz,
+            "offset_s": clock.start_s + clock.period_s * int(clock.index[0]),
+            "drift_ppm": clock.drift_ppm,
+            "jitter_ms": clock.jitter_ms,
+            "clock_source": clock.source,
+            "samples": int(len(rows)),
+            "missing_samples": int(sum(g["missing"] for g in gaps)),
+            "gaps": gaps,
+            "long_gaps": int(sum(g["duration_s"] > max_gap_s for g in gaps)),
+        }
+    reference = "lumbar" if "lumbar" in series else next(iter(series))
+    ref = series[reference]
+    # Sensors that timestamp on their own clocks (no device/host pair, no shared sample instants) can be
+    # off by tens of ms; the gyro cross-check then corrects them. Shared clocks are only checked: there
+    # a lag would be the body's own (the thorax trailing the pelvis), not the clocks'.
+    own_clocks = "device_time_s" not in samples and not _shared_instants(samples)
+    xcorr = {}
+    for placement, s in series.items():
+        if placement == reference:
+            continue
+        off, corr = xcorr_offset_s(ref.time_s, ref.gyr_dps, s.time_s, s.gyr_dps)
+        applied = bool(own_clocks and corr >= XCORR_APPLY_CORRELATION)
+        if applied:
+            s.clock.start_s -= off
+            s.time_s = s.time_s - off
+            report[placement]["offset_s"] -= off
+        xcorr[placement] = {"reference": reference, "offset_s": off, "correlation": corr, "applied": applied}
+    return series, {"sensors": report, "xcorr": xcorr, "quality": sync_quality(report, xcorr)}
+
+
+def _shared_instants(samples: pd.DataFrame) -> bool:
+    """True when every sensor reports the same sample times (one clock, e.g. a row-per-instant CSV)."""
+    times = [rows["time_s"].to_numpy() for _, rows in samples.groupby("sensor", sort=False)]
+    return all(len(t) == len(times[0]) and np.allclose(t, times[0]) for t in times[1:])
+
+
+def common_grid(series: dict[str, RegularSeries], rate_hz: float | None = None) -> np.ndarray:
+    """Session times of the common grid: the sensors' overlap at ``rate_hz`` (default: the fastest sensor)."""
+    rate = rate_hz or max(s.clock.nominal_rate_hz for s in series.values())
+    start = max(s.time_s[0] for s in series.values())
+    end = min(s.time_s[-1] for s in series.values())
+    return start + np.arange(int(np.floor((end - start) * rate + 1e-9)) + 1) / rate

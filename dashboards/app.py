@@ -1,0 +1,198 @@
+"""The Dash app: browse sessions, pick a set, see its charts, and follow a recording live.
+
+Data access is injected (`DataSource`), so this package never reads the store itself: the CLI passes
+functions that do. While a session grows (``record`` or ``live`` is writing it) the app notices through
+its sample count, polled with ``dcc.Interval``, and re-draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import time
+from pathlib import Path
+from threading import Lock
+
+import dash
+import numpy as np
+import pandas as pd
+from dash import Input, Output, State, dcc, html, no_update
+
+from analysis.session import SessionAnalysis
+from dashboards.history import history_figure
+from dashboards.report import set_figures
+from dashboards.style import PLOT_CONFIG, message_figure
+from dashboards.summary import session_summary, set_flagged
+from dashboards.timeline import timeline_figure
+
+#: How often the app polls for new sessions and new samples, in ms.
+POLL_INTERVAL_MS = 2000
+SET_CHART_IDS = {"summary": "set-summary", "lumbar": "rep-lumbar", "rhythm": "rep-rhythm", "stick": "rep-stick"}
+
+
+@dataclass
+class DataSource:
+    """How the app reaches the data.
+
+    Attributes
+    ----------
+    sessions
+        Returns the sessions, newest first, as dicts with ``id``, ``label`` (shown in the picker) and
+        ``samples`` (sample count; a count that grows between polls marks a live recording).
+    analysis
+        Returns the analysis of a session id, or ``None`` when there is nothing to analyse yet.
+    history
+        Returns a `dashboards.history.history_table` of all analysed sessions, or ``None`` for none.
+    """
+
+    sessions: Callable[[], list[dict]]
+    analysis: Callable[[str], SessionAnalysis | None]
+    history: Callable[[], pd.DataFrame] | None = None
+
+
+def _graph(graph_id: str, title: str) -> html.Div:
+    return html.Div(
+        dcc.Graph(id=graph_id, figure=message_figure(title, "pick a session"), config=PLOT_CONFIG),
+        className="card",
+    )
+
+
+def _summary(analysis: SessionAnalysis | None) -> list:
+    if analysis is None:
+        return [html.P("No analysis yet: the session has no complete reps.", className="headline")]
+    lines = session_summary(analysis)
+    items = [
+        html.Li(text, className="flagged" if set_flagged(analysis, row.index) else "clean")
+        for row, text in zip(analysis.sets.itertuples(), lines[1:])
+    ]
+    return [html.P(lines[0], className="headline"), html.Ul(items)]
+
+
+def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> dash.Dash:
+    """Build the Dash app.
+
+    Parameters
+    ----------
+    source
+        The injected data access.
+    poll_interval_ms
+        Poll period for new sessions and samples, in ms.
+
+    Returns
+    -------
+    dash.Dash
+        Serve it with ``app.run(port=...)`` or through ``app.server`` (a Flask app). All scripts are
+        served locally: no CDN.
+    """
+    app = dash.Dash(
+        __name__, title="imuform", assets_folder=str(Path(__file__).parent / "assets"),
+        serve_locally=True, update_title=None,
+    )
+    # One analysis per session, kept while its sample count is unchanged.
+    cache: dict[str, tuple[int, SessionAnalysis | None]] = {}
+    lock = Lock()
+    grown_at_s: dict[str, float] = {}  # when each session's sample count last grew (monotonic s)
+
+    def analysis_of(session_id: str, version: int) -> SessionAnalysis | None:
+        with lock:
+            hit = cache.get(session_id)
+            if hit is None or hit[0] != version:
+                cache.clear()
+                cache[session_id] = (version, source.analysis(session_id))
+            return cache[session_id][1]
+
+    app.layout = html.Main([
+        html.Header([html.H1("imuform"), html.Div(id="status", className="meta")], className="top"),
+        html.Div(
+            html.Div(dcc.Dropdown(id="session", clearable=False, placeholder="pick a session"), className="session-picker"),
+            className="controls card",
+        ),
+        html.Section(id="summary", className="card summary"),
+        _graph("timeline", "Session timeline"),
+        html.H2("Sets"),
+        dcc.RadioItems(id="set", options=[], className="set-picker"),
+        _graph(SET_CHART_IDS["summary"], "Rep by rep"),
+        html.Div([_graph(SET_CHART_IDS[k], k) for k in ("lumbar", "rhythm", "stick")], className="grid"),
+        html.H2("History"),
+        _graph("history", "History"),
+        dcc.Interval(id="poll", interval=poll_interval_ms),
+        dcc.Store(id="version"),
+    ])
+
+    @app.callback(
+        Output("session", "options"), Output("session", "value"), Output("version", "data"), Output("status", "children"),
+        Input("poll", "n_intervals"), State("session", "value"), State("version", "data"),
+    )
+    def poll(_n, session_id, version):
+        """New sessions join the picker; a changed sample count of the picked one re-draws it."""
+        sessions = source.sessions()
+        options = [{"label": s["label"], "value": s["id"]} for s in sessions]
+        if not sessions:
+            return options, None, None, "No sessions yet: record or import one."
+        if session_id not in {s["id"] for s in sessions}:
+            session_id = sessions[0]["id"]
+        samples = next(s["samples"] for s in sessions if s["id"] == session_id)
+        new = {"id": session_id, "samples": samples}
+        now_s = time.monotonic()
+        if version and version.get("id") == session_id and version.get("samples") != samples:
+            grown_at_s[session_id] = now_s
+        # a recording writes every half second: quiet for a few polls means it stopped
+        live = now_s - grown_at_s.get(session_id, -np.inf) < 3 * poll_interval_ms / 1000
+        status = html.Span("● recording: updating live", className="live") if live else f"{len(sessions)} sessions"
+        return options, session_id, (no_update if new == version else new), status
+
+    @app.callback(
+        Output("summary", "children"), Output("timeline", "figure"), Output("set", "options"), Output("set", "value"),
+        Output("history", "figure"),
+        Input("version", "data"), State("set", "value"), State("set", "options"),
+    )
+    def show_session(version, set_index, previous_options):
+        """Summary, timeline and set picker of the picked session."""
+        history = source.history() if source.history else None
+        history_fig = (
+            history_figure(history) if history is not None and len(history)
+            else message_figure("History", "analysed sessions show up here")
+        )
+        if not version:
+            return _summary(None), message_figure("Session timeline", "no session"), [], None, history_fig
+        analysis = analysis_of(version["id"], version["samples"])
+        if analysis is None:
+            return _summary(None), message_figure("Session timeline", "no data yet"), [], None, history_fig
+        options = [
+            {"label": f"Set {s.index} · {str(s.exercise).replace('_', ' ')} · {s.rep_count}", "value": int(s.index)}
+            for s in analysis.sets.itertuples()
+        ]
+        values = [o["value"] for o in options]
+        # keep the picked set; whoever watched the newest set keeps following the newest one
+        was_newest = bool(previous_options) and set_index == previous_options[-1]["value"]
+        chosen = set_index if set_index in values and not was_newest else (values[-1] if values else None)
+        return _summary(analysis), timeline_figure(analysis), options, chosen, history_fig
+
+    @app.callback(
+        Output("set", "value", allow_duplicate=True),
+        Input("timeline", "clickData"), State("version", "data"),
+        prevent_initial_call=True,
+    )
+    def pick_from_timeline(click, version):
+        """Clicking the timeline inside a set picks that set."""
+        points = (click or {}).get("points") or []
+        analysis = analysis_of(version["id"], version["samples"]) if version else None
+        if not points or analysis is None:
+            return no_update
+        time_s = 60.0 * float(points[0]["x"])
+        hit = analysis.sets[(analysis.sets["start_s"] <= time_s) & (time_s <= analysis.sets["end_s"])]
+        return int(hit["index"].iloc[0]) if len(hit) else no_update
+
+    @app.callback(
+        [Output(graph_id, "figure") for graph_id in SET_CHART_IDS.values()],
+        Input("set", "value"), Input("version", "data"),
+    )
+    def show_set(set_index, version):
+        """The charts of the picked set."""
+        analysis = analysis_of(version["id"], version["samples"]) if version else None
+        if analysis is None or set_index is None:
+            return [message_figure("", "no set picked") for _ in SET_CHART_IDS]
+        figures = set_figures(analysis, int(set_index))
+        return [figures[key] for key in SET_CHART_IDS]
+
+    return app

@@ -1,0 +1,209 @@
+"""The session report: one self-contained HTML file that works offline and reads well on a phone.
+
+plotly.js is embedded once; each chart is stored as JSON and drawn when it scrolls into view.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from importlib.resources import files
+from pathlib import Path
+from string import Template
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from analysis.session import SessionAnalysis
+from dashboards.history import history_figure
+from dashboards.rep_charts import rep_lumbar_figure, rhythm_figure, stick_figure
+from dashboards.set_summary import set_summary_figure
+from dashboards.style import PLOT_CONFIG
+from dashboards.summary import session_summary, set_flagged
+from dashboards.timeline import timeline_figure
+
+
+#: Per-set charts, in page order: key suffix -> builder.
+SET_CHARTS = {
+    "summary": set_summary_figure,
+    "lumbar": rep_lumbar_figure,
+    "rhythm": rhythm_figure,
+    "stick": stick_figure,
+}
+
+
+def set_figures(analysis: SessionAnalysis, set_index: int) -> dict[str, go.Figure]:
+    """The charts of one set, keyed ``summary``, ``lumbar``, ``rhythm`` and ``stick``."""
+    return {name: build(analysis, set_index) for name, build in SET_CHARTS.items()}
+
+
+def report_figures(analysis: SessionAnalysis, history: pd.DataFrame | None = None) -> dict[str, go.Figure]:
+    """Every chart of the report, keyed ``timeline``, ``set<N>_<chart>`` and ``history``.
+
+    Parameters
+    ----------
+    analysis
+        The analysed session.
+    history
+        A `dashboards.history.history_table` to chart at the end, or ``None``.
+
+    Returns
+    -------
+    dict
+        Figures in page order; the keys double as file names for static exports.
+    """
+    out = {"timeline": timeline_figure(analysis)}
+    for set_index in analysis.sets["index"].astype(int):
+        for name, fig in set_figures(analysis, set_index).items():
+            out[f"set{set_index}_{name}"] = fig
+    if history is not None and len(history):
+        out["history"] = history_figure(history, analysis.limits)
+    return out
+
+
+def _fmt(value: float, spec: str = ".0f") -> str:
+    """A number for the rep table: a dash when missing, never "-0"."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    text = format(value, spec)
+    return format(0.0, spec) if float(text) == 0 else text
+
+
+def rep_table_html(reps: pd.DataFrame) -> str:
+    """The reps of one set as a small HTML table: angles, tempo, share and flags in words."""
+    head = "".join(f"<th>{h}</th>" for h in ("rep", "peak°", "lockout°", "down/pause/up s", "share", "flags"))
+    body = []
+    for r in reps.itertuples():
+        flags = "; ".join(r.flag_reasons)
+        body.append(
+            f"<tr><td>{r.index}</td><td>{_fmt(r.peak_lumbar_flexion_deg)}</td><td>{_fmt(r.lockout_lumbar_angle_deg)}</td>"
+            f"<td>{_fmt(r.eccentric_s, '.1f')}/{_fmt(r.bottom_pause_s, '.1f')}/{_fmt(r.concentric_s, '.1f')}</td>"
+            f"<td>{_fmt(r.lumbar_share, '.2f')}</td>"
+            + (f"<td class='flag'>{html.escape(flags)}</td>" if flags else "<td>ok</td>")
+            + "</tr>"
+        )
+    return f"<div class='scroll'><table class='reps'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+
+
+def summary_html(analysis: SessionAnalysis) -> str:
+    """The plain-language summary as HTML: headline, one bullet per set, and the limits used."""
+    lines = session_summary(analysis)
+    items = []
+    for row, text in zip(analysis.sets.itertuples(), lines[1:]):
+        items.append(f"<li class='{'flagged' if set_flagged(analysis, row.index) else 'clean'}'>{html.escape(text)}</li>")
+    limits = analysis.limits
+    return (
+        f"<p class='headline'>{html.escape(lines[0])}</p>"
+        + (f"<ul>{''.join(items)}</ul>" if items else "")
+        + f"<div class='limits'>Your limits ({html.escape(limits.profile.replace('_', ' '))}): flexion "
+        f"{limits.flexion_limit_deg:.0f}°, extension {limits.extension_limit_deg:.0f}° from neutral.</div>"
+    )
+
+
+def _plot_div(key: str, fig: go.Figure) -> tuple[str, str]:
+    """A placeholder div sized like the chart, and the chart's JSON in a script tag."""
+    height_px = fig.layout.height or 340
+    div = f"<div class='card'><div class='plot' id='plot-{key}' style='min-height:{height_px}px'></div></div>"
+    # "</" inside a script element would end it early
+    data = pio.to_json(fig, validate=False).replace("</", "<\\/")
+    return div, f"<script type='application/json' id='plot-{key}-data'>{data}</script>"
+
+
+def render_report(
+    analysis: SessionAnalysis,
+    *,
+    title: str = "imuform session report",
+    subtitle: str = "",
+    history: pd.DataFrame | None = None,
+    figures: dict[str, go.Figure] | None = None,
+) -> str:
+    """The report as one HTML document.
+
+    Parameters
+    ----------
+    analysis
+        The analysed session.
+    title
+        Page title and heading.
+    subtitle
+        A line under the heading (date, session id, sensors).
+    history
+        A `dashboards.history.history_table` to chart at the end, or ``None``.
+    figures
+        The charts from `report_figures`, when the caller already built them (e.g. for PNG export).
+
+    Returns
+    -------
+    str
+        Self-contained HTML: plotly.js, styles and chart data inline, no network access needed.
+    """
+    figures = figures if figures is not None else report_figures(analysis, history)
+    divs, data = {}, []
+    for key, fig in figures.items():
+        divs[key], blob = _plot_div(key, fig)
+        data.append(blob)
+
+    sections = [divs["timeline"]]
+    for s in analysis.sets.itertuples():
+        reps = analysis.reps_of(s.index)
+        sections.append(
+            f"<h2 id='set{s.index}'>Set {s.index}: {html.escape(str(s.exercise).replace('_', ' '))}, {len(reps)} reps</h2>"
+            + divs[f"set{s.index}_summary"]
+            + "<div class='grid'>"
+            + "".join(divs[f"set{s.index}_{name}"] for name in ("lumbar", "rhythm", "stick"))
+            + f"<div class='card'>{rep_table_html(reps)}</div></div>"
+        )
+    if "history" in divs:
+        sections.append("<h2 id='history'>History</h2>" + divs["history"])
+
+    here = files("dashboards")
+    template = Template(here.joinpath("report_template.html").read_text(encoding="utf-8"))
+    return template.substitute(
+        title=html.escape(title),
+        subtitle=html.escape(subtitle),
+        css=here.joinpath("assets/style.css").read_text(encoding="utf-8"),
+        plotlyjs=get_plotlyjs(),
+        summary=summary_html(analysis),
+        sections="\n".join(sections),
+        config=json.dumps(PLOT_CONFIG),
+        data="\n".join(data),
+        js=here.joinpath("report.js").read_text(encoding="utf-8"),
+    )
+
+
+def write_report(path: str | Path, analysis: SessionAnalysis, **kwargs) -> Path:
+    """Render the report (`render_report`, same keyword arguments) and write it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(analysis, **kwargs), encoding="utf-8")
+    return path
+
+
+def export_pngs(figures: dict[str, go.Figure], directory: str | Path, width_px: int = 1000, scale: float = 2.0) -> list[Path]:
+    """Write each figure as ``<key>.png`` (needs kaleido and a Chrome or Chromium).
+
+    Parameters
+    ----------
+    figures
+        Figures keyed by file stem (see `report_figures`).
+    directory
+        Output directory, created when missing.
+    width_px, scale
+        Image width in CSS pixels and the pixel ratio.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{key}.png" for key in figures]
+    pio.write_images(
+        list(figures.values()), paths, format="png", width=width_px,
+        height=[fig.layout.height or 340 for fig in figures.values()], scale=scale,
+    )
+    return paths

@@ -1,0 +1,167 @@
+"""One look for every chart: colours, the base layout and the personal limit band."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from analysis.limits import Limits
+
+LUMBAR_COLOR = "#2563eb"
+TRUNK_COLOR = "#475569"
+PELVIS_COLOR = "#0d9488"
+FLAG_COLOR = "#dc2626"
+OK_COLOR = "#2563eb"
+LOCKOUT_COLOR = "#94a3b8"
+LIMIT_COLOR = "#16a34a"
+BAND_FILL = "rgba(34, 197, 94, 0.12)"
+SET_FILL = "rgba(148, 163, 184, 0.16)"
+TEMPO_COLORS = {"eccentric_s": "#93c5fd", "bottom_pause_s": "#fcd34d", "concentric_s": "#1d4ed8"}
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+
+_AXIS = dict(gridcolor="#EBF0F8", linecolor="#EBF0F8", zerolinecolor="#EBF0F8", zerolinewidth=2, ticks="", automargin=True,
+             title_standoff=12)
+#: The look of plotly's "plotly_white" in the few settings we use. The full template costs 16 ms and 6 kB
+#: per chart, too much for a report of a hundred charts.
+THEME = go.layout.Template(layout=dict(
+    plot_bgcolor="white", paper_bgcolor="white", font_color="#334155", hoverlabel_align="left", xaxis=_AXIS, yaxis=_AXIS,
+))
+
+#: Plotly config for every chart: resizes with the page, no logo, no scroll-wheel zoom.
+PLOT_CONFIG = {"responsive": True, "displaylogo": False, "scrollZoom": False}
+
+
+def base_layout(title: str, height_px: int = 340, legend: bool = True) -> dict:
+    """Layout shared by all charts: white template, compact margins, legend on top.
+
+    Parameters
+    ----------
+    title
+        Chart title.
+    height_px
+        Chart height in pixels; widths follow the page.
+    legend
+        Whether the chart shows a legend (it gets room between the title and the plot).
+    """
+    return dict(
+        title=dict(text=title, x=0.01, xanchor="left", y=0.985, yref="container", yanchor="top", font=dict(size=15)),
+        template=THEME,
+        height=height_px,
+        # room above the plot for the title and, below it, a one or two line legend
+        margin=dict(l=52, r=16, t=86 if legend else 44, b=44),
+        font=dict(family=FONT, size=12),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, font=dict(size=11)),
+        hovermode="closest",
+    )
+
+
+@lru_cache(maxsize=64)
+def rep_colors(n_reps: int) -> tuple[str, ...]:
+    """Colours of reps 1..n, early reps dark blue through to late reps green-yellow.
+
+    The pale end of Viridis is cut off so the last rep stays visible on white. Cached: plotly's
+    colour-scale sampling is slow and every set of a session asks for the same few lengths.
+    """
+    if n_reps <= 0:
+        return ()
+    return tuple(sample_colorscale("Viridis", list(np.linspace(0.0, 0.85, n_reps)) if n_reps > 1 else [0.0]))
+
+
+def rep_colorbar_trace(n_reps: int) -> go.Scatter:
+    """An invisible trace whose colour bar keys the rep colours (instead of one legend entry per rep)."""
+    colors = rep_colors(n_reps)
+    scale = [[i / max(n_reps - 1, 1), c] for i, c in enumerate(colors)] if n_reps > 1 else [[0, colors[0]], [1, colors[0]]]
+    return go.Scatter(
+        x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+        marker=dict(
+            color=[1, max(n_reps, 1)], colorscale=scale, cmin=1, cmax=max(n_reps, 1), showscale=True,
+            colorbar=dict(title=dict(text="rep", side="top"), thickness=10, len=0.9, tickmode="linear", dtick=1 if n_reps <= 12 else 2),
+        ),
+    )
+
+
+def limit_band(limits: Limits, axis: int = 1) -> tuple[list[dict], list[dict]]:
+    """The person's range (extension limit to flexion limit) shaded, both limits as labelled dashed lines.
+
+    Plain layout dicts rather than ``add_hrect``/``add_hline``: plotly validates those one by one, which
+    costs more than the rest of a chart; `styled_figure` takes everything in one pass.
+
+    Parameters
+    ----------
+    limits
+        The personal limits, degrees from calibrated neutral.
+    axis
+        Number of the subplot axis pair whose y axis carries lumbar angle in degrees (1 for ``x``/``y``).
+
+    Returns
+    -------
+    (shapes, annotations)
+        Layout shapes and annotations.
+    """
+    suffix = "" if axis == 1 else str(axis)
+    xref, yref = f"x{suffix} domain", f"y{suffix}"
+    flex, ext = limits.flexion_limit_deg, -limits.extension_limit_deg
+    shapes = [dict(type="rect", xref=xref, yref=yref, x0=0, x1=1, y0=ext, y1=flex, fillcolor=BAND_FILL, line_width=0, layer="below")]
+    annotations = []
+    for y, label, anchor in ((flex, f"flexion limit {flex:.0f}°", "bottom"), (ext, f"extension limit {ext:.0f}°", "top")):
+        shapes.append(dict(type="line", xref=xref, yref=yref, x0=0, x1=1, y0=y, y1=y, layer="below",
+                           line=dict(color=LIMIT_COLOR, width=1, dash="dash")))
+        annotations.append(dict(xref=xref, yref=yref, x=1, y=y, xanchor="right", yanchor=anchor, text=label, showarrow=False,
+                                font=dict(size=10, color=LIMIT_COLOR)))
+    return shapes, annotations
+
+
+def stacked_axes(row_heights: list[float], spacing: float, y_titles: list[str], x_title: str) -> dict:
+    """Layout axes for rows stacked over one shared x axis, ticks on the bottom row.
+
+    What ``make_subplots(rows=n, shared_xaxes=True)`` lays out, without its 20 ms per chart. Traces
+    of row ``i`` (from 1) use ``xaxis="x<i>"``, ``yaxis="y<i>"`` (no number for row 1).
+
+    Parameters
+    ----------
+    row_heights
+        Relative heights of the rows, top first.
+    spacing
+        Gap between rows, as a fraction of the plot height.
+    y_titles
+        Y axis title per row.
+    x_title
+        Title of the shared x axis.
+    """
+    n = len(row_heights)
+    scale = (1.0 - spacing * (n - 1)) / sum(row_heights)
+    axes, top = {}, 1.0
+    for i, (height, y_title) in enumerate(zip(row_heights, y_titles), start=1):
+        suffix = "" if i == 1 else str(i)
+        bottom = max(top - height * scale, 0.0)
+        axes[f"yaxis{suffix}"] = dict(domain=[bottom, top], anchor=f"x{suffix}", title_text=y_title)
+        axes[f"xaxis{suffix}"] = dict(anchor=f"y{suffix}", **(
+            dict(title_text=x_title) if i == n else dict(matches=f"x{n}", showticklabels=False)))
+        top = bottom - spacing
+    return axes
+
+
+def row_axes(row: int) -> dict:
+    """The ``xaxis``/``yaxis`` trace properties that put a trace in row ``row`` (from 1) of `stacked_axes`."""
+    suffix = "" if row == 1 else str(row)
+    return dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+
+
+def styled_figure(layout: dict, shapes: list[dict] = (), annotations: list[dict] = (), data: list = ()) -> go.Figure:
+    """A figure built in one go from its traces, layout, shapes and annotations.
+
+    Passing everything to the constructor validates it once; ``update_layout`` after the fact costs
+    about 15 ms a chart, which a report of a hundred charts cannot afford. Charts with rows of plots
+    take their axes from `stacked_axes`.
+    """
+    return go.Figure(data=list(data), layout={**layout, "shapes": list(shapes), "annotations": list(annotations)})
+
+
+def message_figure(title: str, message: str, height_px: int = 340) -> go.Figure:
+    """A chart with no data that says why (no sets yet, no session picked)."""
+    note = dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=13, color=TRUNK_COLOR))
+    layout = base_layout(title, height_px=height_px, legend=False)
+    return styled_figure({**layout, "xaxis": {"visible": False}, "yaxis": {"visible": False}}, annotations=[note])

@@ -1,0 +1,239 @@
+"""The no-hardware rig: virtual sensors on a virtual radio, recorded through bleak like real ones.
+
+:func:`open_rig` builds a :class:`~imuform.ble.virtual_radio.VirtualRadio`, a central Bumble device
+and one :class:`~imuform.ble.virtual_sensor.VirtualSensor` per placement, fed by simulated streams.
+:func:`record_virtual` records such a rig into the store with :func:`imuform.ble.recorder.record`,
+the same code path as real sensors (only the bleak backend keyword arguments differ): it serves
+``imuform record --virtual``, ``imuform demo``, the tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imuform.ble.bumble_backend import BumbleClient, BumbleScanner
+from imuform.ble.discovery import BleKwargs
+from imuform.ble.recorder import RecordingReport, SampleCallback, SensorTarget, record
+from imuform.ble.virtual_radio import VirtualRadio
+from imuform.ble.virtual_sensor import SensorStream, VirtualClock, VirtualSensor
+from imuform.store import Store
+
+CENTRAL_ADDRESS = "F0:F0:F0:F0:F0:F0"
+
+
+def sensor_address(index: int) -> str:
+    """The address of the ``index``-th virtual sensor (0-based)."""
+    return f"F0:00:00:00:00:{index + 1:02X}"
+
+
+@dataclass
+class VirtualRig:
+    """A running virtual radio with a central and its sensors.
+
+    Attributes
+    ----------
+    radio
+        The virtual air (faults are set on it).
+    clock
+        The virtual clock shared by the sensors and, as host clock, by the recorder.
+    sensors
+        Virtual sensors by placement.
+    ble
+        Keyword arguments that point bleak at the central through the Bumble backend.
+    """
+
+    radio: VirtualRadio
+    clock: VirtualClock
+    sensors: dict[str, VirtualSensor]
+    ble: BleKwargs
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+
+    def targets(self, rate_hz: float | None = None, identify: bool = False) -> list[SensorTarget]:
+        """Recording targets for every sensor (``identify`` leaves the kind to the scan)."""
+        return [
+            SensorTarget(placement, s.address, None if identify else s.model.kind, rate_hz)
+            for placement, s in self.sensors.items()
+        ]
+
+    def finished(self) -> bool:
+        """Whether every sensor has streamed its whole simulated session."""
+        return all(s.finished for s in self.sensors.values())
+
+    def schedule_dropout(self, placement: str, at_s: float, duration_s: float) -> None:
+        """Take one sensor out of range at virtual time ``at_s`` for ``duration_s`` virtual seconds."""
+
+        async def dropout() -> None:
+            await self.clock.sleep(max(0.0, at_s - self.clock()))
+            await self.radio.blackout(self.sensors[placement].device, duration_s)
+
+        self._tasks.append(asyncio.get_running_loop().create_task(dropout()))
+
+
+@contextlib.asynccontextmanager
+async def open_rig(
+    streams: dict[str, SensorStream],
+    *,
+    kind: str | dict[str, str] = "imuform",
+    speed: float = 10.0,
+    connection_interval_s: float = 0.0075,
+    jitter_s: float = 0.0,
+    loss: float = 0.0,
+    supervision_timeout_s: float = 0.4,
+    resend_after_reconnect: int = 32,
+    notify_interval_s: float = 0.02,
+    seed: int = 0,
+) -> AsyncIterator[VirtualRig]:
+    """Build, power on and finally tear down a virtual rig (inside the running event loop).
+
+    Parameters
+    ----------
+    streams
+        Simulated data by placement (true time starting near 0 on the virtual clock).
+    kind
+        Sensor kind of every virtual sensor, or a kind for each key of ``streams``.
+    speed
+        Virtual seconds per real second (1 = real time).
+    connection_interval_s, jitter_s
+        Link timing in virtual seconds (see :class:`VirtualRadio`).
+    loss
+        Probability of losing each notification on the air.
+    supervision_timeout_s
+        Virtual seconds from losing the link until both ends notice.
+    resend_after_reconnect
+        Payloads each sensor re-sends after a reconnect (to exercise de-duplication).
+    notify_interval_s
+        Virtual seconds between each sensor's notification bursts.
+    seed
+        Seed for loss and jitter.
+    """
+    radio = VirtualRadio(
+        connection_interval_s=connection_interval_s, jitter_s=jitter_s, loss=loss,
+        supervision_timeout_s=supervision_timeout_s, seed=seed, speed=speed,
+    )
+    clock = VirtualClock(speed)
+    central = radio.create_device("imuform-central", CENTRAL_ADDRESS)
+    sensors = {
+        placement: VirtualSensor(
+            radio, kind if isinstance(kind, str) else kind[placement], sensor_address(i), stream, clock,
+            notify_interval_s=notify_interval_s, resend_after_reconnect=resend_after_reconnect, sensor_id=i,
+        )
+        for i, (placement, stream) in enumerate(streams.items())
+    }
+    await central.power_on()
+    for sensor in sensors.values():
+        await sensor.start()
+    ble = BleKwargs(
+        scanner={"backend": BumbleScanner, "bumble_device": central},
+        client={"backend": BumbleClient, "bumble_device": central},
+    )
+    rig = VirtualRig(radio, clock, sensors, ble)
+    try:
+        yield rig
+    finally:
+        for task in rig._tasks:
+            task.cancel()
+        for sensor in sensors.values():
+            with contextlib.suppress(Exception):
+                await sensor.stop()
+        for device in [central, *(s.device for s in sensors.values())]:
+            with contextlib.suppress(Exception):
+                await device.host.reset()
+
+
+def simulate(exercise: str, *, sets: int, reps: int, rate_hz: float, seed: int, fault: str = "none", **spec):
+    """Simulate a session with ``imuform.simulator`` (returns its ``SimulatedSession``: streams and truth).
+
+    Parameters
+    ----------
+    exercise, sets, reps, fault
+        ``sets`` sets of ``reps`` reps of ``exercise`` with ``fault``.
+    rate_hz, seed
+        Sample rate and seed.
+    **spec
+        Further ``SessionSpec`` fields (``rest_s``, ``calibration_s``, ``between_sets``, ...).
+    """
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+
+    return simulate_session(
+        SessionSpec(sets=[SetSpec(exercise, reps, fault) for _ in range(sets)], rate_hz=rate_hz, seed=seed, **spec)
+    )
+
+
+def virtual_streams(session) -> dict[str, SensorStream]:
+    """The streams of a ``SimulatedSession`` by placement, for virtual sensors."""
+    return {placement: SensorStream.from_simulated(stream) for placement, stream in session.streams.items()}
+
+
+async def record_virtual(
+    store: Store,
+    exercise: str = "deadlift",
+    *,
+    kind: str = "imuform",
+    sets: int = 2,
+    reps: int = 5,
+    rate_hz: float = 100.0,
+    dropout_s: float = 0.0,
+    dropout_at_s: float | None = None,
+    dropout_placement: str = "lumbar",
+    loss: float = 0.0,
+    seed: int = 0,
+    speed: float = 10.0,
+    name: str = "",
+    streams: dict[str, SensorStream] | None = None,
+    spec: dict | None = None,
+    connection_interval_s: float = 0.0075,
+    on_samples: SampleCallback | None = None,
+    on_start: Callable | None = None,
+    stop: asyncio.Event | None = None,
+) -> RecordingReport:
+    """Simulate a session, stream it from virtual sensors over the virtual radio and record it.
+
+    Parameters
+    ----------
+    store
+        Where the session goes.
+    exercise, sets, reps, seed
+        What the simulator performs (ignored when ``streams`` are given).
+    kind
+        Sensor kind of the virtual sensors.
+    rate_hz
+        Sample rate (simulated and configured).
+    dropout_s
+        Length of one radio dropout of ``dropout_placement`` in virtual seconds (0: none), starting
+        at ``dropout_at_s`` (default: halfway through).
+    loss
+        Probability of losing each notification.
+    speed
+        Virtual seconds per real second; 1 paces in real time.
+    name
+        Session name (default: ``virtual <exercise>``).
+    streams
+        Ready streams by placement instead of a simulation.
+    spec
+        Further ``imuform.simulator.SessionSpec`` fields, e.g. ``{"rest_s": (20, 30)}``.
+    connection_interval_s
+        BLE connection interval (virtual seconds).
+    on_samples, on_start, stop
+        As for :func:`imuform.ble.recorder.record`.
+
+    Returns
+    -------
+    RecordingReport
+        Session id and per-sensor report (packets, samples, lost, duplicates, reconnects, gaps).
+    """
+    if streams is None:
+        streams = virtual_streams(simulate(exercise, sets=sets, reps=reps, rate_hz=rate_hz, seed=seed, **(spec or {})))
+    async with open_rig(streams, kind=kind, speed=speed, connection_interval_s=connection_interval_s, loss=loss, seed=seed) as rig:
+        if dropout_s > 0:
+            end_s = float(np.max([s.time_s[-1] for s in streams.values()]))
+            rig.schedule_dropout(dropout_placement, end_s / 2 if dropout_at_s is None else dropout_at_s, dropout_s)
+        return await record(
+            store, rig.targets(rate_hz), ble=rig.ble, name=name or f"virtual {exercise}", source="virtual",
+            until=rig.finished, stop=stop, clock=rig.clock, on_samples=on_samples, on_start=on_start,
+            connect_timeout_s=5.0,
+        )

@@ -1,0 +1,119 @@
+"""`imuform analyze SESSION`: sets, reps, metrics and flags of a stored session."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from analysis import analyze_session
+from analysis.limits import PROFILES, Limits, resolve_limits
+from analysis.session import SessionAnalysis
+from imuform.errors import ImuformError, InputError
+from imuform.store import Store
+
+#: Sessions longer than this (s of recording) show a progress bar while they are analysed.
+PROGRESS_MIN_DURATION_S = 120.0
+
+
+def personal_limits(store: Store, profile_name: str | None, calibration: dict | None) -> Limits:
+    """The stored personal limits, or a named profile's (``profile_name``), resolved to degrees."""
+    profile = {"profile": profile_name} if profile_name else store.profile()
+    try:
+        return resolve_limits(profile, (calibration or {}).get("range_of_motion"))
+    except ValueError as exc:
+        raise InputError(f"{exc} (or set limits in degrees with 'imuform profile --flexion-limit DEG')") from exc
+
+
+def run_analysis(store: Store, session_id: str, *, profile_name: str | None = None, use_mag: bool = False,
+                 show_progress: bool = True) -> SessionAnalysis:
+    """Analyse a stored session, cache the result in the store and return it.
+
+    Used by ``imuform analyze`` and by the commands that need an analysis (export, report).
+    """
+    samples = store.samples(session_id)
+    if samples.empty:
+        raise ImuformError(f"session {session_id} has no samples; record or import one first")
+    calibration = store.calibration(session_id) or store.calibration(None)
+    limits = personal_limits(store, profile_name, calibration)
+    duration_s = float(samples["time_s"].max() - samples["time_s"].min())
+    try:
+        if show_progress and duration_s > PROGRESS_MIN_DURATION_S:
+            columns = (TextColumn("analysing {task.description}"), BarColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task(session_id, total=1.0)
+                result = analyze_session(
+                    samples, calibration=calibration, limits=limits, use_mag=use_mag,
+                    progress=lambda stage, fraction: bar.update(task, completed=fraction),
+                )
+        else:
+            result = analyze_session(samples, calibration=calibration, limits=limits, use_mag=use_mag)
+    except ValueError as exc:
+        raise ImuformError(f"cannot analyse session {session_id}: {exc}") from exc
+    result.session_id = session_id
+    store.save_analysis(session_id, result.to_dict())
+    return result
+
+
+def _num(value: float, fmt: str = ".0f", unit: str = "") -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:{fmt}}{unit}"
+
+
+def print_analysis(result: SessionAnalysis, console: Console) -> None:
+    """One summary line and one rep table per set."""
+    limits = result.limits
+    console.print(
+        f"session [bold]{result.session_id}[/]: {len(result.sets)} set(s), {len(result.reps)} rep(s); "
+        f"limits ({limits.profile}): flexion {limits.flexion_limit_deg:.0f}°, extension {limits.extension_limit_deg:.0f}°"
+    )
+    for s in result.sets.itertuples():
+        table = Table(
+            title=(
+                f"Set {s.index}: {s.exercise.replace('_', ' ')}, {s.rep_count} reps, {s.start_s:.1f}–{s.end_s:.1f} s · "
+                f"peak flexion mean {_num(s.mean_peak_lumbar_flexion_deg, unit='°')} max {_num(s.max_peak_lumbar_flexion_deg, unit='°')} "
+                f"(SD {_num(s.peak_lumbar_flexion_sd_deg, '.1f', '°')}, trend {_num(s.flexion_trend_deg_per_rep, '+.1f', '°/rep')}) · "
+                f"movement time SD {_num(s.movement_sd_s, '.2f', ' s')}"
+            ),
+            title_justify="left",
+        )
+        for col in ("rep", "start s", "dur s", "ecc/pause/con s", "trunk°", "hip°", "lumbar peak°", "% range",
+                    "lockout°", "share", "bend°", "twist°", "flags"):
+            table.add_column(col, overflow="fold")
+        for r in result.reps_of(s.index).itertuples():
+            table.add_row(
+                str(r.index), _num(r.start_s, ".1f"), _num(r.duration_s, ".1f"),
+                f"{_num(r.eccentric_s, '.1f')}/{_num(r.bottom_pause_s, '.1f')}/{_num(r.concentric_s, '.1f')}",
+                _num(r.peak_trunk_inclination_deg), _num(r.pelvis_inclination_range_deg),
+                _num(r.peak_lumbar_flexion_deg), _num(r.peak_lumbar_flexion_pct),
+                _num(r.lockout_lumbar_angle_deg), _num(r.lumbar_share, ".2f"),
+                _num(r.peak_lateral_bend_deg, "+.0f"), _num(r.peak_twist_deg, "+.0f"),
+                "[red]" + "; ".join(r.flag_reasons) + "[/]" if r.flags else "[green]ok[/]",
+            )
+        console.print(table)
+    if result.sets.empty:
+        console.print("no sets found: a rep is a forward bend of the trunk of at least 20° and back, two or more make a set")
+
+
+@click.command()
+@click.argument("session")
+@click.option("--profile", "profile_name", type=click.Choice(sorted(PROFILES)),
+              help="Judge flags against this built-in profile instead of your stored limits.")
+@click.option("--use-mag", is_flag=True, help="Use the magnetometers (9D orientation) where the sensors have them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@click.pass_context
+def analyze(ctx: click.Context, session: str, profile_name: str | None, use_mag: bool, as_json: bool) -> None:
+    """Find the sets and reps of SESSION (an id or a unique prefix), with per-rep metrics and flags.
+
+    The result is also saved in the store, where the dashboards and exports find it.
+    """
+    with Store(ctx.obj["home"]) as store:
+        session_id = store.resolve(session)
+        result = run_analysis(store, session_id, profile_name=profile_name, use_mag=use_mag)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_analysis(result, Console())

@@ -1,0 +1,87 @@
+"""`imuform dashboard`: the Dash app on localhost, reading the session store."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import webbrowser
+
+import click
+import pandas as pd
+
+from analysis.session import SessionAnalysis
+from dashboards.app import POLL_INTERVAL_MS, DataSource, create_app
+from dashboards.history import history_table
+from imuform.cli.analyze import run_analysis
+from imuform.cli.report import analysed_history
+from imuform.errors import ImuformError
+from imuform.store import Store
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def store_source(home: str | None) -> DataSource:
+    """Data access for the app over the store in ``home``.
+
+    Each call opens its own connection: Dash serves callbacks from several threads and an SQLite
+    connection belongs to the thread that opened it.
+    """
+
+    def sessions() -> list[dict]:
+        with Store(home) as store:
+            rows = store.sessions()
+        return [
+            {
+                "id": r["id"],
+                "label": f"{r['started_at'].replace('T', ' ')[:16]} · {r['name'] or r['id']} · {_duration(r['duration_s'])}",
+                "samples": r["samples"],
+            }
+            for r in rows
+        ]
+
+    def analysis(session_id: str) -> SessionAnalysis | None:
+        with Store(home) as store:
+            try:
+                return run_analysis(store, session_id, show_progress=False)
+            except ImuformError:
+                return None  # no samples yet, or too little to analyse: the app says so
+
+    def history() -> pd.DataFrame:
+        with Store(home) as store:
+            return history_table(analysed_history(store))
+
+    return DataSource(sessions=sessions, analysis=analysis, history=history)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ImuformError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port") from exc
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True, help="Port to serve on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (127.0.0.1: this computer only).")
+@click.option("--no-browser", is_flag=True, help="Do not open a web browser.")
+@click.option("--poll-s", type=click.FloatRange(0.2, 60.0), default=POLL_INTERVAL_MS / 1000, show_default=True,
+              help="How often the page checks for new sessions and samples, in s.")
+@click.pass_context
+def dashboard(ctx: click.Context, port: int, host: str, no_browser: bool, poll_s: float) -> None:
+    """Browse sessions in a web page: pick a session and a set to see its charts.
+
+    While 'imuform record' or 'imuform live' writes a session, the page follows it live. Stop with Ctrl+C.
+    """
+    home = ctx.obj["home"]
+    Store(home).close()  # fail early, with the store's own message, if the home is unusable
+    _check_port_free(host, port)
+    app = create_app(store_source(home), poll_interval_ms=int(poll_s * 1000))
+    url = f"http://{host}:{port}/"
+    click.echo(f"imuform dashboard on {url} (Ctrl+C to stop)")
+    if not no_browser:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    app.run(host=host, port=port, debug=False)

@@ -1,0 +1,102 @@
+"""`imuform live`: the live lumbar angle, rep counter and peaks, with a cue past your limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import click
+from rich.live import Live
+
+from analysis.calibration import calibrate_standing
+from analysis.limits import resolve_limits
+from firmware_protocol import MODELS
+from imuform.ble.discovery import BleKwargs
+from imuform.ble.live import Cue, LiveView
+from imuform.ble.recorder import SensorTarget, record
+from imuform.ble.virtual_rig import record_virtual, simulate, virtual_streams
+from imuform.cli.common import console, echo_json, json_option, open_store
+from imuform.cli.record import parse_sensor, stop_on_ctrl_c
+from imuform.errors import ImuformError, InputError
+
+
+@contextlib.contextmanager
+def _screen(view: LiveView, enabled: bool):
+    """Redraw the live panel ten times a second while recording (only on a terminal)."""
+    out = console()
+    if not enabled or not out.is_terminal:
+        yield
+        return
+    with Live(view.render(), console=out, refresh_per_second=10, get_renderable=view.render):
+        yield
+
+
+@click.command()
+@click.option("--sensor", "sensors", multiple=True, metavar="PLACEMENT=ADDRESS", help="As for 'imuform record'.")
+@click.option("--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning).")
+@click.option("--rate-hz", type=float, help="Sample rate (default: the model's).")
+@click.option("--duration", "duration_s", type=float, help="Stop after this many seconds (default: Ctrl-C).")
+@click.option("--limit", "limit_deg", type=float, help="Lumbar flexion limit in degrees (default: your profile's).")
+@click.option("--virtual", "exercise", metavar="EXERCISE", help="A simulated person does a set of EXERCISE on virtual sensors.")
+@click.option("--virtual-kind", type=click.Choice(sorted(MODELS)), default="imuform", show_default=True)
+@click.option("--virtual-fault", "fault", default="lumbar_flexion", show_default=True, help="The simulated person's fault.")
+@click.option("--reps", type=int, default=5, show_default=True, help="Virtual reps.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--realtime", is_flag=True, help="Pace the virtual set in real time (default: 5× faster).")
+@json_option
+@click.pass_context
+def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_kind, fault, reps, seed, realtime, as_json) -> None:
+    """Follow a set live: lumbar angle, rep count and each rep's peak; bell and red past your limit.
+
+    Needs your calibration ('imuform calibrate'); the set is recorded as a session too.
+    """
+    if exercise is None and not sensors:
+        raise InputError("give --sensor lumbar=ADDRESS --sensor thoracic=ADDRESS, or --virtual EXERCISE")
+    out = console()
+    with open_store(ctx) as store:
+        calibration = store.calibration(None)
+        session = None
+        if exercise is not None:
+            rate_hz = rate_hz or min(100.0, max(MODELS[virtual_kind].rates_hz))
+            session = simulate(exercise, sets=1, reps=reps, rate_hz=rate_hz, seed=seed, fault=fault,
+                               calibration_s=5.0, rom_calibration=False, between_sets=False)
+            if calibration is None:
+                # The simulated person stands still for 5 s first: calibrate on that.
+                calibration = calibrate_standing(session.samples, 1.0, 5.0)
+        if calibration is None:
+            raise ImuformError("no calibration yet: run 'imuform calibrate' with your sensors on first")
+        if limit_deg is None:
+            limit_deg = resolve_limits(store.profile(), calibration.get("range_of_motion")).flexion_limit_deg
+
+        def cue(c: Cue) -> None:
+            if not as_json:
+                out.bell()
+
+        view = LiveView(calibration, rate_hz or 100.0, limit_deg, on_cue=cue)
+
+        async def run():
+            stop = asyncio.Event()
+            with stop_on_ctrl_c(stop), _screen(view, not as_json):
+                if session is not None:
+                    return await record_virtual(store, exercise, kind=virtual_kind, streams=virtual_streams(session),
+                                                rate_hz=rate_hz, name=f"live {exercise}", speed=1.0 if realtime else 5.0,
+                                                on_samples=view.on_samples, stop=stop)
+                parsed = [parse_sensor(s) for s in sensors]
+                targets = [SensorTarget(p, a, kind, rate_hz) for p, a in parsed]
+                return await record(store, targets, ble=BleKwargs(), name="live", source="live", duration_s=duration_s,
+                                    stop=stop, on_samples=view.on_samples)
+
+        report = asyncio.run(run())
+    result = {
+        "session_id": report.session_id,
+        "limit_deg": limit_deg,
+        "reps": len(view.reps.peaks_deg),
+        "peaks_deg": view.reps.peaks_deg,
+        "cues": [{"time_s": c.time_s, "angle_deg": c.angle_deg, "latency_s": c.latency_s} for c in view.cues],
+    }
+    if as_json:
+        echo_json(result)
+        return
+    peaks = ", ".join(f"{p:.0f}°" for p in view.reps.peaks_deg) or "none"
+    click.echo(f"{result['reps']} reps, peaks {peaks}; {len(view.cues)} cue(s) past {limit_deg:.0f}°")
+    click.echo(report.session_id)

@@ -1,0 +1,391 @@
+"""Activity scripts: what the simulated person does, written into a `Timeline` as key poses.
+
+Each script moves the body from the timeline's last pose and appends its intervals to a log, so the
+truth (activities, sets, reps and their top-posture windows) comes from the same numbers as the motion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from imuform.simulator import exercises as ex
+from imuform.simulator.timeline import HIP_HEIGHT_M, NEUTRAL, Timeline
+
+
+@dataclass(frozen=True)
+class Person:
+    """The simulated lifter.
+
+    Attributes
+    ----------
+    max_flexion_deg, max_extension_deg
+        Maximal lumbar flexion (toe touch) and extension, positive magnitudes.
+    tempo
+        Speed factor of every movement (> 1 slower).
+    size
+        Body-size factor of the lever arms.
+    """
+
+    max_flexion_deg: float
+    max_extension_deg: float
+    tempo: float
+    size: float
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> "Person":
+        """A random adult lifter."""
+        return cls(
+            max_flexion_deg=float(rng.uniform(45.0, 60.0)),
+            max_extension_deg=float(rng.uniform(20.0, 30.0)),
+            tempo=float(rng.uniform(0.9, 1.15)),
+            size=float(rng.uniform(0.92, 1.08)),
+        )
+
+
+def _u(rng: np.random.Generator, r: tuple[float, float]) -> float:
+    return float(rng.uniform(*r))
+
+
+def sagittal(trunk_deg: float, lumbar_deg: float) -> dict:
+    """Channel values for a trunk inclination made of pelvis tilt plus lumbar flexion."""
+    return {"pelvis_incl_deg": trunk_deg - lumbar_deg, "lumbar_flexion_deg": lumbar_deg}
+
+
+def upright(**posture: float) -> dict:
+    """Neutral standing at the current place and heading, with ``posture`` channels overridden."""
+    keep = ("heading_deg", "hip_x_m", "hip_y_m")
+    return {k: v for k, v in NEUTRAL.items() if k not in keep} | posture
+
+
+class Script:
+    """Writes activities into a timeline and logs them.
+
+    Parameters
+    ----------
+    tl
+        The timeline to extend.
+    rng
+        Random generator (all choices are drawn from it, so a seed reproduces the session).
+    person
+        The lifter.
+    """
+
+    def __init__(self, tl: Timeline, rng: np.random.Generator, person: Person):
+        self.tl, self.rng, self.person = tl, rng, person
+        self.activities: list[dict] = []
+        self.sets: list[dict] = []
+
+    def _log(self, kind: str, start_s: float, **extra) -> None:
+        self.activities.append({"kind": kind, "start_s": start_s, "end_s": self.tl.time_s, **extra})
+
+    def _d(self, seconds: float) -> float:
+        return seconds * self.person.tempo
+
+    # --- between sets ---------------------------------------------------------------------------
+    def stand(self, duration_s: float, fidget: bool = True) -> None:
+        """Stand; with ``fidget`` the weight shifts and the posture wanders by a degree or two."""
+        t0, end = self.tl.time_s, self.tl.time_s + duration_s
+        base = upright()
+        self.tl.move(1.0, **base)
+        while fidget and end - self.tl.time_s > 4.0:
+            shift = {
+                **sagittal(self.rng.normal(0.0, 1.0), self.rng.normal(0.0, 1.5)),
+                "lumbar_bend_deg": self.rng.normal(0.0, 1.5),
+                "lumbar_twist_deg": self.rng.normal(0.0, 1.5),
+                "pelvis_roll_deg": self.rng.normal(0.0, 1.0),
+            }
+            self.tl.move(self.rng.uniform(1.0, 2.0), **shift)
+            self.tl.hold(self.rng.uniform(0.5, 3.0))
+        self.tl.move(max(end - self.tl.time_s, 0.5), **base)
+        self._log("stand", t0)
+
+    def walk(self, distance_m: float, **posture: float) -> None:
+        """Walk straight ahead: speed ramps, gait oscillations of pelvis, spine, hips and thighs.
+
+        ``posture`` overrides channels of the upright walking posture (e.g. a bend while carrying).
+        """
+        tl, rng = self.tl, self.rng
+        t0 = tl.time_s
+        speed = min(rng.uniform(1.0, 1.4), distance_m / 1.6)
+        ramp_s = 0.8
+        cruise_m = max(distance_m - speed * ramp_s, 0.0)
+        h = np.radians(tl.pose["heading_deg"])
+        vel = {"hip_x_m": speed * np.cos(h), "hip_y_m": speed * np.sin(h)}
+        tl.move(ramp_s, vel=vel, **upright(**posture), **tl.forward_m(speed * ramp_s / 2))
+        if cruise_m > 0:
+            tl.move(cruise_m / speed, vel=vel, **tl.forward_m(cruise_m))
+        tl.move(ramp_s, **tl.forward_m(speed * ramp_s / 2))
+        step_hz = speed / rng.uniform(0.65, 0.75)
+        stride_hz, ph = step_hz / 2, rng.uniform(0, 2 * np.pi)
+        for ch, amp, freq, phase in (
+            ("hip_z_m", 0.02, step_hz, 2 * ph),
+            ("hip_z_m", 0.004, 2 * step_hz, 4 * ph),
+            ("pelvis_incl_deg", 1.5, step_hz, 2 * ph + 0.5),
+            ("pelvis_roll_deg", 3.5, stride_hz, ph),
+            ("heading_deg", 4.0, stride_hz, ph + np.pi / 2),
+            # the thorax counter-rotates against the pelvis: twist exceeds the pelvic rotation
+            ("lumbar_twist_deg", 6.0, stride_hz, ph + np.pi / 2),
+            ("lumbar_bend_deg", 3.0, stride_hz, ph + np.pi),
+            ("thigh_incl_deg", 20.0, stride_hz, ph + np.pi / 2),
+            ("hip_x_m", -0.02 * np.sin(h), stride_hz, ph),
+            ("hip_y_m", 0.02 * np.cos(h), stride_hz, ph),
+        ):
+            tl.oscillate(ch, amp, freq, phase, t0, tl.time_s, ramp_s)
+        self._log("walk", t0, distance_m=distance_m)
+
+    def turn(self, angle_deg: float = 180.0) -> None:
+        """Turn on the spot with small steps."""
+        t0 = self.tl.time_s
+        self.tl.move(self._d(self.rng.uniform(1.2, 1.8)), heading_deg=self.tl.pose["heading_deg"] + angle_deg)
+        self.tl.oscillate("hip_z_m", 0.01, 1.8, 0.0, t0, self.tl.time_s, 0.3)
+        self._log("turn", t0)
+
+    def sit(self, duration_s: float) -> None:
+        """Sit down on a bench, slump and fidget, stand up again (lumbar flexion of 15-28°)."""
+        tl, rng = self.tl, self.rng
+        t0, end = tl.time_s, tl.time_s + duration_s
+        tl.move(self._d(0.8), **sagittal(35.0, 10.0), hip_z_m=HIP_HEIGHT_M - 0.15, thigh_incl_deg=-40.0, **tl.forward_m(-0.05))
+        tl.move(self._d(0.8), **sagittal(8.0, 20.0), hip_z_m=HIP_HEIGHT_M - 0.48, thigh_incl_deg=-88.0, **tl.forward_m(-0.12))
+        while end - tl.time_s > 8.0:
+            lumbar = rng.uniform(15.0, 28.0)
+            tl.move(rng.uniform(1.0, 2.5), **sagittal(lumbar + rng.uniform(-15.0, -5.0), lumbar),
+                    lumbar_twist_deg=rng.normal(0, 4.0), lumbar_bend_deg=rng.normal(0, 3.0), thoracic_flexion_deg=rng.uniform(0, 10.0))
+            tl.hold(rng.uniform(3.0, 12.0))
+        tl.move(self._d(0.9), **sagittal(40.0, 12.0), lumbar_twist_deg=0.0, lumbar_bend_deg=0.0, thoracic_flexion_deg=0.0,
+                hip_z_m=HIP_HEIGHT_M - 0.38, thigh_incl_deg=-80.0, **tl.forward_m(0.05))
+        tl.move(self._d(1.0), **upright(), **tl.forward_m(0.12))
+        self._log("sit", t0)
+
+    def pick_plate(self) -> None:
+        """Walk to the plate tree, bend to lift a plate, carry it back one-handed, load it on the bar."""
+        tl, rng = self.tl, self.rng
+        t0 = tl.time_s
+        dist = rng.uniform(1.5, 3.0)
+        side = rng.choice([-1.0, 1.0])
+        self.walk(dist)
+        tl.move(self._d(1.2), **sagittal(rng.uniform(60, 75), rng.uniform(25, 35)), thigh_incl_deg=rng.uniform(-50, -30),
+                hip_z_m=HIP_HEIGHT_M - 0.25, **tl.forward_m(-0.1))
+        tl.hold(rng.uniform(0.8, 1.5))
+        tl.move(self._d(1.2), **upright(lumbar_bend_deg=5.0 * side, lumbar_twist_deg=2.0 * side), **tl.forward_m(0.1))
+        self.turn()
+        self.walk(dist, lumbar_bend_deg=5.0 * side)
+        self.turn()
+        tl.move(self._d(1.0), **sagittal(rng.uniform(40, 50), rng.uniform(15, 25)), thigh_incl_deg=-20.0, hip_z_m=HIP_HEIGHT_M - 0.12,
+                lumbar_bend_deg=0.0, lumbar_twist_deg=rng.uniform(-10, 10))
+        tl.hold(rng.uniform(1.0, 2.0))
+        tl.move(self._d(1.0), **upright())
+        self._log("pick_plate", t0)
+
+    def rom_calibration(self) -> dict:
+        """Maximal flexion (toe touch) and maximal extension, each held 2 s; returns their windows."""
+        tl, p = self.tl, self.person
+        out = {}
+        t0 = tl.time_s
+        tl.move(self._d(2.5), **sagittal(p.max_flexion_deg + 55.0, p.max_flexion_deg), **tl.forward_m(-0.08))
+        hold0 = tl.time_s
+        tl.hold(2.0)
+        out["max_flexion"] = {"start_s": hold0, "end_s": tl.time_s, "lumbar_flexion_deg": p.max_flexion_deg}
+        tl.move(self._d(2.5), **upright(), **tl.forward_m(0.08))
+        tl.hold(2.0)
+        # bending backwards tips the pelvis back a little and the trunk back more than the lumbar bends
+        tl.move(self._d(2.0), **sagittal(-1.2 * p.max_extension_deg, -p.max_extension_deg), **tl.forward_m(0.05))
+        hold0 = tl.time_s
+        tl.hold(2.0)
+        out["max_extension"] = {"start_s": hold0, "end_s": tl.time_s, "lumbar_flexion_deg": -p.max_extension_deg}
+        tl.move(self._d(2.0), **upright(), **tl.forward_m(-0.05))
+        tl.hold(2.0)
+        self._log("rom_calibration", t0)
+        return out
+
+    # --- a set ----------------------------------------------------------------------------------
+    def exercise_set(self, exercise: str, reps: int, fault: str, touch_and_go: bool | None = None) -> dict:
+        """One set: get into position, the reps, and out again; returns the set's log entry.
+
+        Each rep is logged with its key times (descent start, bottom reached, ascent start, top reached)
+        and the windows of the top postures before and after it, where the rep boundaries (trunk
+        inclination minima) are looked up once the truth angles exist.
+        """
+        tl, rng = self.tl, self.rng
+        prof = ex.PROFILES[exercise]
+        if touch_and_go is None:
+            touch_and_go = bool(rng.random() < 0.5) if prof.from_floor else True
+        t_set = tl.time_s
+        side_step = 0.0
+
+        top_trunk = _u(rng, prof.top_trunk_deg)
+        brace = brace_lumbar_deg(fault, rng)
+        if prof.on_bench:
+            tl.move(self._d(0.8), hip_z_m=HIP_HEIGHT_M + 0.05, thigh_incl_deg=10.0, **tl.forward_m(0.3))
+            tl.move(self._d(rng.uniform(1.5, 2.2)), **sagittal(top_trunk, brace), thigh_incl_deg=prof.top_thigh_deg)
+            tl.hold(rng.uniform(0.8, 1.5))
+        elif not prof.from_floor:
+            # take the bar from the rack and step back with it
+            dip = 0.06 if prof.bar_on_back else 0.02
+            tl.move(self._d(0.6), **sagittal(4.0, 0.0), hip_z_m=HIP_HEIGHT_M - dip, thigh_incl_deg=-12.0 if prof.bar_on_back else -4.0)
+            tl.move(self._d(0.6), **upright())
+            side_step = rng.uniform(0.5, 0.8)
+            t_step = tl.time_s
+            tl.move(self._d(1.6), **tl.forward_m(-side_step))
+            tl.oscillate("hip_z_m", 0.012, 1.6, 0.0, t_step, tl.time_s, 0.3)
+            tl.move(self._d(rng.uniform(1.0, 2.0)), **sagittal(top_trunk, brace))
+        else:
+            tl.move(self._d(rng.uniform(1.5, 2.5)), **sagittal(top_trunk, brace))
+
+        # settled and braced where the reps happen: the first rep starts from this still top posture
+        plan = RepPlanner(exercise, reps, fault, rng, (tl.pose["hip_x_m"], tl.pose["hip_y_m"]))
+        settled = tl.time_s
+        tl.hold(rng.uniform(0.8, 1.5))
+        rep_logs = []
+        before = (settled, tl.time_s)
+        for i in range(reps):
+            bottom = plan.bottom_pose(i, tl)
+            first_setup = prof.from_floor and i == 0
+            ecc = self._d(rng.uniform(1.6, 2.4) if first_setup else _u(rng, prof.eccentric_s))
+            if first_setup:
+                pause = rng.uniform(1.5, 3.0)
+            elif prof.from_floor and not touch_and_go:
+                pause = _u(rng, prof.dead_stop_pause_s)
+            else:
+                pause = _u(rng, prof.bottom_pause_s)
+            con = self._d(_u(rng, prof.concentric_s) * (1.0 + 0.04 * i))
+            t_desc = tl.time_s
+            t_bottom = tl.move(ecc, **bottom)
+            t_ascent = tl.move(pause)
+            top, relax = plan.top_poses(i, top_trunk)
+            t_top = tl.move(con, **top)
+            last = i == reps - 1
+            hold = rng.uniform(0.25, 0.4) if relax else self._d(_u(rng, prof.top_pause_s))
+            tl.hold(hold)
+            if relax:
+                tl.move(self._d(0.7), **relax)
+                tl.hold(self._d(_u(rng, prof.top_pause_s)) if not last else 0.5)
+            after = (t_top - 0.2, tl.time_s)
+            rep_logs.append({
+                "descent_s": t_desc, "bottom_reached_s": t_bottom, "ascent_s": t_ascent, "top_reached_s": t_top,
+                "top_before": before, "top_after": after, "touch_and_go": touch_and_go,
+            })
+            before = after
+
+        extra = []
+        if prof.from_floor:
+            # put the bar down: an excursion like a rep but not one; then stand up without the bar
+            t_down = tl.time_s
+            tl.move(self._d(_u(rng, prof.eccentric_s)), **plan.bottom_pose(reps - 1, tl))
+            t_floor = tl.time_s
+            tl.hold(rng.uniform(0.6, 1.2))
+            tl.move(self._d(rng.uniform(0.8, 1.2)), **upright())
+            extra.append({"kind": "put_down", "start_s": t_down, "bottom_s": t_floor, "end_s": tl.time_s})
+        elif prof.on_bench:
+            tl.move(self._d(rng.uniform(1.2, 2.0)), **upright(hip_z_m=HIP_HEIGHT_M + 0.05, thigh_incl_deg=10.0))
+            tl.move(self._d(0.8), **upright(), **tl.forward_m(-0.3))
+        else:
+            tl.move(self._d(0.8), **upright())
+            t_step = tl.time_s
+            tl.move(self._d(1.6), **tl.forward_m(side_step))
+            tl.oscillate("hip_z_m", 0.012, 1.6, 0.0, t_step, tl.time_s, 0.3)
+            tl.move(self._d(0.6), **sagittal(4.0, 0.0), hip_z_m=HIP_HEIGHT_M - 0.05)
+            tl.move(self._d(0.6), **upright())
+        entry = {
+            "exercise": exercise, "fault": fault, "touch_and_go": touch_and_go, "reps": rep_logs,
+            "extra_excursions": extra, "fault_detail": plan.detail,
+        }
+        self.sets.append(entry)
+        self._log("set", t_set, exercise=exercise)
+        return entry
+
+
+def brace_lumbar_deg(fault: str, rng: np.random.Generator) -> float:
+    """Lumbar angle while getting set, before the first rep (already arched when overarching)."""
+    return _u(rng, ex.OVERARCHED_TOP_DEG if fault == "overarching" else ex.CLEAN_TOP_LUMBAR_DEG)
+
+
+class RepPlanner:
+    """Per-rep target poses of one set: depth, lumbar angle, bend and twist under its fault.
+
+    Parameters
+    ----------
+    exercise, reps, fault
+        What the set is.
+    rng
+        Random generator.
+    platform_xy_m
+        Hip centre position (world x, y in m) standing at the bar or on the bench.
+    """
+
+    def __init__(self, exercise: str, reps: int, fault: str, rng: np.random.Generator, platform_xy_m: tuple[float, float]):
+        self.prof = ex.PROFILES[exercise]
+        self.exercise, self.reps, self.fault, self.rng = exercise, reps, fault, rng
+        self.platform_xy_m = platform_xy_m
+        self.depth_deg = _u(rng, self.prof.bottom_trunk_deg)
+        self.detail: dict = {}
+        if fault == "asymmetry":
+            self.detail = {"side": "right" if rng.random() < 0.5 else "left", "plane": "lateral_bend" if rng.random() < 0.5 else "twist"}
+        if fault == "flexion_drift":
+            self.detail = {"onset_rep": int(rng.integers(3, reps + 1)), "step_deg": _u(rng, ex.DRIFT_STEP_DEG)}
+        base = {
+            "lumbar_flexion": ex.FLEXED_LUMBAR_DEG,
+            "rounded_back_extension": ex.FLEXED_LUMBAR_DEG,
+            "overarching": ex.OVERARCHED_BOTTOM_DEG,
+            "lockout_hyperextension": ex.FLEXION_BEFORE_LOCKOUT_DEG,
+        }.get(fault, self.prof.clean_lumbar_deg)
+        self.lumbar_base_deg = rng.uniform(base[0] + ex.REP_JITTER_DEG, base[1] - ex.REP_JITTER_DEG)
+
+    def _bottom_lumbar_deg(self, i: int) -> float:
+        rng, d = self.rng, self.detail
+        # a lifter repeats a set's depth of flexion within a degree or so: without that, rep-to-rep
+        # scatter alone would raise flexion_drift
+        jitter = rng.uniform(-ex.REP_JITTER_DEG, ex.REP_JITTER_DEG)
+        if self.fault == "flexion_drift" and i >= d["onset_rep"] - 1:
+            start = max(self.lumbar_base_deg + ex.DRIFT_RISE_DEG, ex.FLEXED_LUMBAR_DEG[0])
+            return min(start + (i - d["onset_rep"] + 1) * d["step_deg"], 38.0)
+        return self.lumbar_base_deg + jitter
+
+    def bottom_pose(self, i: int, tl: Timeline) -> dict:
+        """Channel values at the bottom of rep ``i`` (from 0)."""
+        rng, prof = self.rng, self.prof
+        depth = float(np.clip(self.depth_deg + rng.normal(0.0, 2.0), *prof.bottom_trunk_deg))
+        lumbar = self._bottom_lumbar_deg(i)
+        bend, twist = _u(rng, ex.CLEAN_ASYMMETRY_DEG), _u(rng, ex.CLEAN_ASYMMETRY_DEG)
+        if self.fault == "asymmetry":
+            value = (1.0 if self.detail["side"] == "right" else -1.0) * _u(rng, ex.ASYMMETRY_DEG)
+            bend, twist = (value, twist) if self.detail["plane"] == "lateral_bend" else (bend, value)
+        thoracic = _u(rng, prof.thoracic_deg) + (8.0 if lumbar > 20.0 else 0.0)
+        pose = {
+            **sagittal(depth, lumbar),
+            "lumbar_bend_deg": bend,
+            "lumbar_twist_deg": twist,
+            "thoracic_flexion_deg": thoracic,
+            "thigh_incl_deg": _u(rng, prof.bottom_thigh_deg),
+        }
+        if not prof.on_bench:
+            pose["hip_z_m"] = HIP_HEIGHT_M - _u(rng, prof.hip_drop_m)
+            # hips travel back along the heading of the set (the platform faces the session's forward)
+            h = np.radians(tl.pose["heading_deg"])
+            back = _u(rng, prof.hip_back_m)
+            base_x, base_y = self.platform_xy_m
+            pose["hip_x_m"], pose["hip_y_m"] = base_x - back * np.cos(h), base_y - back * np.sin(h)
+        return pose
+
+    def top_poses(self, i: int, top_trunk_deg: float) -> tuple[dict, dict | None]:
+        """Pose at lockout of rep ``i`` and, when the lockout is hyperextended, the relaxed pose after it."""
+        rng, f = self.rng, self.fault
+        trunk = top_trunk_deg + rng.normal(0.0, 0.7)
+        common = {"lumbar_bend_deg": _u(rng, ex.CLEAN_ASYMMETRY_DEG), "lumbar_twist_deg": _u(rng, ex.CLEAN_ASYMMETRY_DEG),
+                  "thoracic_flexion_deg": 0.0, "thigh_incl_deg": self.prof.top_thigh_deg}
+        if not self.prof.on_bench:
+            x, y = self.platform_xy_m
+            common |= {"hip_z_m": HIP_HEIGHT_M, "hip_x_m": x, "hip_y_m": y}
+        if f in ("lockout_hyperextension", "rounded_back_extension"):
+            lumbar = _u(rng, ex.HYPEREXTENDED_LUMBAR_DEG)
+            # leaning back with the hyperextension, the pelvis nearly level: the lockout is the trunk's
+            # highest point
+            locked = {**common, **sagittal(trunk + 0.9 * lumbar, lumbar), "thoracic_flexion_deg": -3.0}
+            relaxed = {**common, **sagittal(trunk, _u(rng, ex.CLEAN_TOP_LUMBAR_DEG))}
+            return locked, relaxed
+        if f == "overarching":
+            # arched: anterior pelvic tilt plus lumbar extension, the trunk leaning back a little
+            lumbar = _u(rng, ex.OVERARCHED_TOP_DEG)
+            return {**common, **sagittal(trunk + 0.3 * lumbar, lumbar)}, None
+        return {**common, **sagittal(trunk, _u(rng, ex.CLEAN_TOP_LUMBAR_DEG))}, None

@@ -1,0 +1,143 @@
+"""Exercise profiles and fault amplitudes: the numbers that make a simulated rep look like a real one.
+
+Every range is ``(low, high)`` and drawn uniformly per set or per rep. Angles are in degrees relative to
+calibrated standing neutral (docs/conventions.md), positions in metres, durations in seconds. The
+sources of the numbers are in docs/simulator.md.
+
+Fault amplitudes are designed around `analysis.limits.DEFAULT_LIMITS` (flexion 20°, extension 10°,
+drift 8°, asymmetry 8°): a faulty rep passes its limit by at least 5°, a clean rep stays at least 5°
+inside every limit, so a flag test measures the measurement and not a coin flip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXERCISES = ("deadlift", "romanian_deadlift", "good_morning", "back_extension_45", "back_extension_90", "squat")
+FAULTS = (
+    "none",
+    "lumbar_flexion",
+    "lockout_hyperextension",
+    "overarching",
+    "flexion_drift",
+    "asymmetry",
+    "rounded_back_extension",
+)
+BACK_EXTENSIONS = ("back_extension_45", "back_extension_90")
+
+Range = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class ExerciseProfile:
+    """Kinematic signature of one exercise.
+
+    Attributes
+    ----------
+    top_trunk_deg, bottom_trunk_deg
+        Trunk inclination at the top posture (lockout) and at the deepest point.
+    clean_lumbar_deg
+        Lumbar flexion at the bottom with good form.
+    thoracic_deg
+        Upper-thoracic flexion at the bottom.
+    top_thigh_deg, bottom_thigh_deg
+        Thigh inclination (negative: hip behind the knee) at top and bottom.
+    hip_drop_m, hip_back_m
+        How far the hip centre moves down and back at the bottom.
+    eccentric_s, bottom_pause_s, concentric_s, top_pause_s
+        Tempo; `dead_stop_pause_s` replaces the bottom pause when the bar rests on the floor.
+    from_floor
+        The bar starts and ends on the floor: the first rep begins with the set-up and the set ends
+        with the bar put down (an excursion that is not a rep).
+    on_bench
+        The hips rest on a pad (back extensions): the hip centre stays put and the thighs are fixed.
+    barbell
+        A steel bar is near the sensors (magnetometer disturbance).
+    bar_on_back
+        The bar rests on the upper back (good morning, squat): taken from and returned to a rack.
+    """
+
+    top_trunk_deg: Range
+    bottom_trunk_deg: Range
+    clean_lumbar_deg: Range
+    thoracic_deg: Range
+    top_thigh_deg: float
+    bottom_thigh_deg: Range
+    hip_drop_m: Range
+    hip_back_m: Range
+    eccentric_s: Range
+    bottom_pause_s: Range
+    concentric_s: Range
+    top_pause_s: Range
+    dead_stop_pause_s: Range = (0.6, 1.5)
+    from_floor: bool = False
+    on_bench: bool = False
+    barbell: bool = True
+    bar_on_back: bool = False
+
+
+PROFILES: dict[str, ExerciseProfile] = {
+    "deadlift": ExerciseProfile(
+        top_trunk_deg=(-3.0, 1.0), bottom_trunk_deg=(48.0, 62.0), clean_lumbar_deg=(8.0, 13.5), thoracic_deg=(4.0, 10.0),
+        top_thigh_deg=0.0, bottom_thigh_deg=(-70.0, -55.0), hip_drop_m=(0.33, 0.42), hip_back_m=(0.12, 0.20),
+        eccentric_s=(1.0, 1.8), bottom_pause_s=(0.05, 0.2), concentric_s=(1.2, 2.2), top_pause_s=(0.4, 1.0),
+        from_floor=True,
+    ),
+    "romanian_deadlift": ExerciseProfile(
+        top_trunk_deg=(-2.0, 2.0), bottom_trunk_deg=(68.0, 88.0), clean_lumbar_deg=(8.0, 13.5), thoracic_deg=(3.0, 8.0),
+        top_thigh_deg=0.0, bottom_thigh_deg=(-22.0, -12.0), hip_drop_m=(0.06, 0.12), hip_back_m=(0.15, 0.24),
+        eccentric_s=(1.8, 3.0), bottom_pause_s=(0.05, 0.4), concentric_s=(1.0, 1.7), top_pause_s=(0.3, 1.0),
+    ),
+    "good_morning": ExerciseProfile(
+        top_trunk_deg=(-1.0, 3.0), bottom_trunk_deg=(72.0, 92.0), clean_lumbar_deg=(8.0, 13.5), thoracic_deg=(2.0, 6.0),
+        top_thigh_deg=0.0, bottom_thigh_deg=(-16.0, -8.0), hip_drop_m=(0.04, 0.09), hip_back_m=(0.13, 0.20),
+        eccentric_s=(1.8, 2.8), bottom_pause_s=(0.1, 0.5), concentric_s=(1.2, 2.0), top_pause_s=(0.4, 1.0),
+        bar_on_back=True,
+    ),
+    "back_extension_45": ExerciseProfile(
+        top_trunk_deg=(40.0, 50.0), bottom_trunk_deg=(125.0, 140.0), clean_lumbar_deg=(6.0, 13.0), thoracic_deg=(3.0, 8.0),
+        top_thigh_deg=45.0, bottom_thigh_deg=(45.0, 45.0), hip_drop_m=(0.0, 0.0), hip_back_m=(0.0, 0.0),
+        eccentric_s=(1.2, 2.0), bottom_pause_s=(0.2, 0.6), concentric_s=(1.0, 1.8), top_pause_s=(0.5, 1.4),
+        on_bench=True, barbell=False,
+    ),
+    "back_extension_90": ExerciseProfile(
+        top_trunk_deg=(82.0, 95.0), bottom_trunk_deg=(158.0, 172.0), clean_lumbar_deg=(6.0, 13.0), thoracic_deg=(3.0, 8.0),
+        top_thigh_deg=90.0, bottom_thigh_deg=(90.0, 90.0), hip_drop_m=(0.0, 0.0), hip_back_m=(0.0, 0.0),
+        eccentric_s=(1.2, 2.0), bottom_pause_s=(0.2, 0.6), concentric_s=(1.0, 1.8), top_pause_s=(0.5, 1.4),
+        on_bench=True, barbell=False,
+    ),
+    "squat": ExerciseProfile(
+        top_trunk_deg=(-1.0, 3.0), bottom_trunk_deg=(32.0, 48.0), clean_lumbar_deg=(4.0, 12.0), thoracic_deg=(2.0, 6.0),
+        top_thigh_deg=0.0, bottom_thigh_deg=(-100.0, -85.0), hip_drop_m=(0.42, 0.52), hip_back_m=(0.08, 0.14),
+        eccentric_s=(1.2, 2.2), bottom_pause_s=(0.05, 0.5), concentric_s=(1.0, 2.0), top_pause_s=(0.6, 1.6),
+        bar_on_back=True,
+    ),
+}
+
+#: Lumbar flexion at the bottom of a flexed rep (past the 20° limit by 6-14°).
+FLEXED_LUMBAR_DEG: Range = (26.0, 34.0)
+#: Lumbar angle at a hyperextended lockout (past the -10° limit by 6-12°).
+HYPEREXTENDED_LUMBAR_DEG: Range = (-22.0, -16.0)
+#: Lumbar flexion at the bottom of a rep that ends in a hyperextended lockout: clearly flexed (so the
+#: rep's mean stays far from overarching) yet inside the flexion limit.
+FLEXION_BEFORE_LOCKOUT_DEG: Range = (10.0, 13.5)
+#: Overarching: lumbar angle at the top and at the bottom, all past -15° so the mean is too.
+OVERARCHED_TOP_DEG: Range = (-24.0, -19.0)
+OVERARCHED_BOTTOM_DEG: Range = (-19.0, -16.0)
+#: Clean lockout lumbar angle and bend/twist of clean reps (well inside -5° and ±3°).
+CLEAN_TOP_LUMBAR_DEG: Range = (-2.5, 1.5)
+CLEAN_ASYMMETRY_DEG: Range = (-1.5, 1.5)
+#: Asymmetric rep: lateral bend or twist at the bottom (past the 8° limit by 5-10°).
+ASYMMETRY_DEG: Range = (13.5, 18.0)
+#: Rep-to-rep scatter of the lumbar angle at the bottom around the set's own value (each range above
+#: bounds that value and its scatter together).
+REP_JITTER_DEG = 1.0
+#: Flexion drift: drifted reps rise at least `DRIFT_RISE_DEG` above the set's baseline (the earlier
+#: reps scatter by `REP_JITTER_DEG` around it) and never stay below `FLEXED_LUMBAR_DEG`'s floor.
+DRIFT_RISE_DEG = 15.5
+DRIFT_STEP_DEG: Range = (0.5, 2.0)
+
+
+def compatible(exercise: str, fault: str) -> bool:
+    """Whether ``fault`` can be simulated on ``exercise`` (rounded back extensions only on the bench)."""
+    return fault != "rounded_back_extension" or exercise in BACK_EXTENSIONS

@@ -1,0 +1,166 @@
+"""bleak's public API end to end over the Bumble backend and the virtual radio (no mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from bleak import BleakClient, BleakScanner
+from bleak.exc import BleakError
+from bumble.core import UUID, AdvertisingData
+from bumble.gatt import Characteristic, CharacteristicValue, Service
+
+from imuform.ble.bumble_backend import BumbleClient, BumbleScanner
+from imuform.ble.virtual_radio import VirtualRadio
+
+pytestmark = [pytest.mark.ble, pytest.mark.timeout(30)]
+
+SERVICE = "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
+DATA = "6e400003-b5a3-f393-e0a9-e50e24dcca9e"
+CONTROL = "6e400002-b5a3-f393-e0a9-e50e24dcca9e"
+PLAIN = "6e400004-b5a3-f393-e0a9-e50e24dcca9e"
+
+
+class Peripheral:
+    """A small GATT peripheral: a notifying data characteristic, a writable control, a plain value."""
+
+    def __init__(self, radio: VirtualRadio, address: str = "F0:00:00:00:00:01", name: str = "probe") -> None:
+        self.device = radio.create_device(name, address)
+        self.writes: list[bytes] = []
+        self.data = Characteristic(DATA, Characteristic.Properties.NOTIFY | Characteristic.Properties.READ,
+                                   Characteristic.READABLE, b"\x01\x02")
+        self.control = Characteristic(
+            CONTROL, Characteristic.Properties.WRITE | Characteristic.Properties.READ,
+            Characteristic.READABLE | Characteristic.WRITEABLE,
+            CharacteristicValue(read=lambda c: b"ok", write=lambda c, v: self.writes.append(bytes(v))),
+        )
+        self.plain = Characteristic(PLAIN, Characteristic.Properties.READ, Characteristic.READABLE, b"plain")
+        self.device.add_service(Service(SERVICE, [self.data, self.control, self.plain]))
+        self.device.advertising_data = bytes(AdvertisingData([
+            (AdvertisingData.COMPLETE_LOCAL_NAME, name.encode()),
+            (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, bytes(UUID(SERVICE))),
+            (AdvertisingData.MANUFACTURER_SPECIFIC_DATA, bytes([0x59, 0x00, 0xAA])),
+        ]))
+
+    async def start(self) -> None:
+        await self.device.power_on()
+        await self.device.start_advertising(auto_restart=True, advertising_interval_min=20, advertising_interval_max=20)
+
+
+@pytest.fixture
+async def air():
+    """A fresh radio with a central and one peripheral, built inside the running loop."""
+    radio = VirtualRadio(connection_interval_s=0.0075)
+    central = radio.create_device("central", "F0:F0:F0:F0:F0:F0")
+    await central.power_on()
+    peripheral = Peripheral(radio)
+    await peripheral.start()
+    yield radio, central, peripheral
+
+
+async def test_scan_reports_name_uuids_manufacturer_data_and_rssi(air):
+    radio, central, peripheral = air
+    seen = await BleakScanner.discover(timeout=0.2, return_adv=True, backend=BumbleScanner, bumble_device=central)
+    device, adv = seen["F0:00:00:00:00:01"]
+    assert device.name == "probe" and adv.local_name == "probe"
+    assert adv.service_uuids == [SERVICE]  # deduplicated despite the repeated scan response
+    assert adv.manufacturer_data == {0x0059: b"\xaa"}
+    assert adv.rssi == -50
+
+
+async def test_scanner_filters_by_service_uuid(air):
+    radio, central, peripheral = air
+    other = await BleakScanner.discover(timeout=0.15, service_uuids=["0000180f-0000-1000-8000-00805f9b34fb"],
+                                        backend=BumbleScanner, bumble_device=central)
+    assert other == []
+
+
+async def test_client_discovers_reads_writes_and_is_notified_in_order(air):
+    radio, central, peripheral = air
+    device = await BleakScanner.find_device_by_address("F0:00:00:00:00:01", timeout=1.0,
+                                                       backend=BumbleScanner, bumble_device=central)
+    received: list[bytes] = []
+    async with BleakClient(device, backend=BumbleClient, bumble_device=central) as client:
+        assert client.is_connected and client.mtu_size == 247
+        char = client.services.get_characteristic(DATA)
+        assert set(char.properties) == {"read", "notify"}
+        assert [d.uuid for d in char.descriptors] == ["00002902-0000-1000-8000-00805f9b34fb"]
+        assert char.max_write_without_response_size == 244
+        assert await client.read_gatt_char(PLAIN) == b"plain"
+        await client.write_gatt_char(CONTROL, b"\x01\x64", response=True)
+        assert peripheral.writes == [b"\x01\x64"]
+        await client.start_notify(DATA, lambda sender, data: received.append(bytes(data)))
+        for i in range(100):
+            await peripheral.device.notify_subscribers(peripheral.data, i.to_bytes(2, "little") * 10)
+        await asyncio.sleep(0.05)
+        await client.stop_notify(DATA)
+        await peripheral.device.notify_subscribers(peripheral.data, b"late")
+        await asyncio.sleep(0.03)
+    assert [int.from_bytes(r[:2], "little") for r in received] == list(range(100))
+
+
+async def test_connection_interval_releases_notifications_at_connection_events(air):
+    radio, central, peripheral = air
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+    async with BleakClient("F0:00:00:00:00:01", backend=BumbleClient, bumble_device=central) as client:
+        await client.start_notify(DATA, lambda s, d: arrivals.append(loop.time()))
+        for _ in range(20):
+            await peripheral.device.notify_subscribers(peripheral.data, b"x" * 20)
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(0.05)
+    phases = np.mod(np.array(arrivals) + 1e-4, 0.0075)
+    assert len(arrivals) == 20 and np.all(phases < 2e-3)  # released on the 7.5 ms grid, in bursts
+
+
+async def test_notifying_without_cccd_is_an_error(air):
+    radio, central, peripheral = air
+    async with BleakClient("F0:00:00:00:00:01", backend=BumbleClient, bumble_device=central) as client:
+        with pytest.raises(BleakError, match="no CCCD"):
+            await client.start_notify(PLAIN, lambda s, d: None)
+
+
+async def test_unreachable_address_times_out():
+    radio = VirtualRadio()
+    central = radio.create_device("central", "F0:F0:F0:F0:F0:F0")
+    await central.power_on()
+    client = BleakClient("F0:00:00:00:00:09", timeout=0.3, backend=BumbleClient, bumble_device=central)
+    with pytest.raises(TimeoutError):
+        await client.connect()
+
+
+async def test_blackout_drops_both_ends_with_supervision_timeout_and_allows_reconnect(air):
+    radio, central, peripheral = air
+    reasons: list[int] = []
+    peripheral.device.on("connection", lambda conn: conn.on("disconnection", reasons.append))
+    dropped = asyncio.Event()
+    client = BleakClient("F0:00:00:00:00:01", disconnected_callback=lambda c: dropped.set(),
+                         backend=BumbleClient, bumble_device=central)
+    await client.connect()
+    blackout = asyncio.ensure_future(radio.blackout(peripheral.device, 1.0))  # drops after 0.5 s
+    await asyncio.wait_for(dropped.wait(), 2.0)
+    assert not client.is_connected and reasons == [0x08]
+    with pytest.raises(TimeoutError):  # out of range: not advertising to us
+        await BleakClient("F0:00:00:00:00:01", timeout=0.05, backend=BumbleClient, bumble_device=central).connect()
+    await blackout
+    await client.connect()
+    assert client.is_connected and await client.read_gatt_char(PLAIN) == b"plain"
+    await client.disconnect()
+
+
+async def test_radio_loss_drops_only_notifications():
+    radio = VirtualRadio(connection_interval_s=0.0, loss=0.3, seed=1)
+    central = radio.create_device("central", "F0:F0:F0:F0:F0:F0")
+    await central.power_on()
+    peripheral = Peripheral(radio)
+    await peripheral.start()
+    received: list[bytes] = []
+    async with BleakClient("F0:00:00:00:00:01", backend=BumbleClient, bumble_device=central) as client:
+        await client.start_notify(DATA, lambda s, d: received.append(bytes(d)))
+        for i in range(200):
+            await peripheral.device.notify_subscribers(peripheral.data, i.to_bytes(2, "little"))
+        await asyncio.sleep(0.05)
+        for _ in range(20):  # requests and responses always get through
+            assert await client.read_gatt_char(PLAIN) == b"plain"
+    assert 100 < len(received) < 180 and radio.dropped_notifications == 200 - len(received)

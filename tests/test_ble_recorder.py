@@ -1,0 +1,139 @@
+"""The recorder end to end: virtual sensors on the virtual radio, through bleak, into a real store."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from firmware_protocol import MODELS, SampleBlock
+from imuform.ble.recorder import ChannelJoiner, SensorTarget, SensorUnreachable, record
+from imuform.ble.virtual_rig import open_rig, record_virtual
+from imuform.ble.virtual_sensor import SensorStream
+from imuform.store import Store
+
+pytestmark = [pytest.mark.ble, pytest.mark.timeout(60)]
+
+
+def still(duration_s: float, rate_hz: float, *, drift_ppm: float = 0.0, boot_s: float = 0.0, seed: int = 0) -> SensorStream:
+    """A sensor lying still (gravity on z, noisy gyro) with a drifting clock booted ``boot_s`` ago."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration_s * rate_hz)) / rate_hz
+    acc = rng.normal(0.0, 0.05, (len(t), 3)) + [0.0, 0.0, 9.81]
+    gyr = rng.normal(0.0, 0.5, (len(t), 3))
+    return SensorStream(t, acc, gyr, device_time_s=boot_s + t * (1 + drift_ppm * 1e-6))
+
+
+def pair(duration_s: float = 8.0, rate_hz: float = 100.0) -> dict[str, SensorStream]:
+    return {"lumbar": still(duration_s, rate_hz, drift_ppm=80, boot_s=12.5),
+            "thoracic": still(duration_s, rate_hz, drift_ppm=-40, boot_s=300.0, seed=1)}
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "home") as s:
+        yield s
+
+
+async def test_dropout_is_reconnected_gap_recorded_and_nothing_duplicated(store):
+    report = await record_virtual(store, streams=pair(14.0), dropout_s=3.0, dropout_at_s=3.0, speed=4.0)
+    lumbar, thoracic = report.sensors
+    assert (lumbar.reconnects, thoracic.reconnects) == (1, 0)
+    assert lumbar.duplicates > 0 and lumbar.lost == 0 and thoracic.lost == 0
+    assert lumbar.gaps_s >= 3.0 and thoracic.gaps_s == 0.0
+    session = store.session(report.session_id)
+    assert [(g["placement"], g["reason"]) for g in session["gaps"]] == [("lumbar", "link lost; reconnected")]
+    gap = session["gaps"][0]
+    events = {e["kind"]: e["time_s"] for e in session["events"]}
+    # Data stops when the radio does; the link is declared lost a supervision timeout (0.4 s) later.
+    assert events["disconnected"] - 1.0 < gap["start_s"] < events["disconnected"]
+    assert events["reconnected"] - 0.1 < gap["end_s"] < events["reconnected"] + 1.0
+    assert session["raw_packets"] == lumbar.packets + thoracic.packets
+    samples = store.samples(report.session_id)
+    for placement, rows in samples.groupby("sensor"):
+        assert rows["device_time_s"].is_unique
+        assert np.all(np.diff(rows["time_s"].to_numpy()) > 0)
+        assert np.allclose(rows["acc_z"].mean(), 9.81, atol=0.02)
+    assert len(samples) == lumbar.samples + thoracic.samples
+
+
+async def test_session_clock_follows_the_device_clock_across_offset_and_drift(store):
+    report = await record_virtual(store, streams=pair(8.0), speed=5.0)
+    samples = store.samples(report.session_id)
+    for placement, rows in samples.groupby("sensor"):
+        device = rows["device_time_s"].to_numpy()
+        session = rows["time_s"].to_numpy()
+        # Sample spacing on the session clock is the true period (device clock drift removed).
+        assert np.median(np.diff(session)) == pytest.approx(0.01, rel=2e-3)
+        # The map from device to session time is a line up to a few ms of latency.
+        fit = np.polyval(np.polyfit(device, session, 1), device)
+        assert np.max(np.abs(session - fit)) < 0.03
+    assert all(abs(s.effective_rate_hz - 100.0) < 1.0 for s in report.sensors)
+
+
+async def test_radio_loss_is_counted_as_lost_samples(store):
+    report = await record_virtual(store, streams=pair(6.0), loss=0.05, seed=3, speed=10.0)
+    for sensor in report.sensors:
+        assert sensor.lost > 0 and sensor.gaps_s == 0.0
+    total = sum(s.samples + s.lost for s in report.sensors)
+    assert 0.02 < sum(s.lost for s in report.sensors) / total < 0.12
+
+
+async def test_stop_event_ends_cleanly_with_the_session_on_disk(store):
+    stop = asyncio.Event()
+    streams = pair(60.0)
+
+    def on_start(session_id, links):
+        asyncio.get_running_loop().call_later(0.3, stop.set)
+
+    report = await record_virtual(store, streams=streams, speed=10.0, stop=stop, on_start=on_start)
+    assert 1.0 < report.duration_s < 20.0
+    assert store.session(report.session_id)["sensors"][0]["samples"] == report.sensors[0].samples > 100
+
+
+async def test_unreachable_sensor_gets_one_clear_line(store):
+    async with open_rig(pair(2.0)) as rig:
+        targets = [SensorTarget("lumbar", "F0:00:00:00:00:01", "imuform"), SensorTarget("thoracic", "F0:00:00:00:00:0A", "imuform")]
+        with pytest.raises(SensorUnreachable) as err:
+            await record(store, targets, ble=rig.ble, clock=rig.clock, connect_timeout_s=0.3, duration_s=5.0)
+    message = str(err.value)
+    assert "\n" not in message and "thoracic sensor F0:00:00:00:00:0A not reachable within 0.3 s" in message
+    assert "imuform scan" in message
+
+
+async def test_sensor_without_kind_is_identified_from_its_advertisement(store):
+    async with open_rig(pair(8.0), kind="witmotion", speed=5.0) as rig:
+        report = await record(store, rig.targets(100.0, identify=True), ble=rig.ble, clock=rig.clock, until=rig.finished)
+    assert [s.kind for s in report.sensors] == ["witmotion", "witmotion"]
+    assert all(s.samples > 100 for s in report.sensors)
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+async def test_every_sensor_kind_streams_through_its_own_gatt_profile(store, kind):
+    rate_hz = MODELS[kind].default_rate_hz
+    report = await record_virtual(store, streams=pair(4.0, rate_hz), kind=kind, rate_hz=rate_hz, speed=10.0)
+    samples = store.samples(report.session_id)
+    for sensor in report.sensors:
+        assert sensor.kind == kind and sensor.lost == 0
+        assert sensor.effective_rate_hz == pytest.approx(rate_hz, rel=0.1)
+    assert samples.groupby("sensor")["acc_z"].mean().to_numpy() == pytest.approx([9.81, 9.81], abs=0.05)
+    assert np.abs(samples["gyr_x"].mean()) < 0.5
+    if MODELS[kind].has_device_clock:
+        assert samples["device_time_s"].notna().all()
+    session = store.session(report.session_id)
+    if kind == "movella-dot":
+        assert [e["detail"] for e in session["events"] if e["kind"] == "dot_sync"] == [
+            {"F0:00:00:00:00:01": "synced", "F0:00:00:00:00:02": "synced"}]
+
+
+def test_channel_joiner_pairs_separate_acc_and_gyro_packets():
+    joiner = ChannelJoiner()
+    acc = SampleBlock(acc_mps2=np.ones((1, 3)))
+    gyr = SampleBlock(gyr_dps=np.full((1, 3), 2.0))
+    assert joiner.push(acc).n == 0 and joiner.push(acc).n == 0
+    out = joiner.push(SampleBlock(gyr_dps=np.full((2, 3), 2.0)))
+    assert out.n == 2 and out.acc_mps2[0, 0] == 1.0 and out.gyr_dps[1, 0] == 2.0
+    assert joiner.push(gyr).n == 0 and joiner.push(SampleBlock(quat_wxyz=np.ones((1, 4)))).n == 0
+    both = SampleBlock(acc_mps2=np.ones((3, 3)), gyr_dps=np.ones((3, 3)))
+    assert joiner.push(both) is both

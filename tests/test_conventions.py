@@ -1,0 +1,88 @@
+"""docs/conventions.md holds: the angle definitions, their signs and the column names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from analysis.angles import compute_angles
+from analysis.rotations import cardan_angles_deg, inclination_deg, rotation_yxz_deg
+from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
+from tests.test_angles import imu_rows
+
+DOC = (Path(__file__).resolve().parents[1] / "docs" / "conventions.md").read_text()
+
+
+def rot(axis: str, angle_deg: float) -> np.ndarray:
+    return Rotation.from_euler(axis, angle_deg, degrees=True).as_matrix()
+
+
+def test_doc_names_every_angle_column():
+    names = set(re.findall(r"`(\w+_deg)`", DOC))
+    assert set(ANGLE_COLUMNS[1:]) | {THORACIC_COLUMN} <= names
+    assert "R_rel = R_y(flexion) · R_x(lateral_bend) · R_z(−twist)" in DOC
+    assert "atan2(−f_z, u_z)" in DOC
+
+
+def test_flexion_tips_the_top_forward_and_is_positive():
+    R = rot("y", 25)  # about y (left)
+    assert R[:, 2][0] > 0  # the thoracic up axis moves forward (+x)
+    flexion, bend, twist = cardan_angles_deg(R[None])
+    assert flexion[0] == pytest.approx(25) and abs(bend[0]) < 1e-9 and abs(twist[0]) < 1e-9
+
+
+def test_lateral_bend_to_the_right_is_positive():
+    R = rot("x", 10)
+    assert R[:, 2][1] < 0  # up axis moves to -y: the right
+    flexion, bend, twist = cardan_angles_deg(R[None])
+    assert bend[0] == pytest.approx(10) and abs(flexion[0]) < 1e-9
+
+
+def test_twist_to_the_right_is_positive():
+    R = rot("z", -15)
+    assert R[:, 0][1] < 0  # the chest (forward axis) turns to -y: the right
+    assert cardan_angles_deg(R[None])[2][0] == pytest.approx(15)
+
+
+def test_cardan_round_trip():
+    rng = np.random.default_rng(3)
+    for flexion, bend, twist in rng.uniform([-40, -20, -20], [80, 20, 20], (50, 3)):
+        got = cardan_angles_deg(rotation_yxz_deg(flexion, bend, twist)[None])
+        assert np.allclose([g[0] for g in got], [flexion, bend, twist])
+
+
+@pytest.mark.parametrize("tilt_deg", [0.0, 30.0, 90.0, 135.0])
+def test_inclination_forward_positive_and_past_horizontal(tilt_deg):
+    R = rot("z", 70) @ rot("y", tilt_deg)  # any heading: inclination needs none
+    assert inclination_deg(R[None])[0] == pytest.approx(tilt_deg)
+    assert inclination_deg(rot("y", -tilt_deg)[None])[0] == pytest.approx(-tilt_deg)
+
+
+@pytest.mark.parametrize("motion,column", [
+    ("y", "lumbar_flexion_deg"), ("x", "lumbar_lateral_bend_deg"), ("-z", "lumbar_twist_deg"),
+])
+def test_pipeline_signs_on_imu_data(motion, column):
+    """A pure thoracic motion measured by two crooked sensors comes out with the documented sign."""
+    import pandas as pd
+
+    rate_hz = 50.0
+    t = np.arange(0, 16, 1 / rate_hz)
+    # Stand 3 s, two slow forward bends (to find the axis), stand, then the tested motion peaking at 20°.
+    bends = np.where((t > 3) & (t < 7), 30 * 0.5 * (1 - np.cos(np.pi * (t - 3))), 0.0)
+    test = np.where((t > 9) & (t < 13), 20 * np.sin(np.pi * (t - 9) / 4), 0.0)
+    sign = -1.0 if motion.startswith("-") else 1.0
+    rng = np.random.default_rng(0)
+    R_wl = np.repeat(rot("z", 40)[None], len(t), axis=0)
+    R_rel = Rotation.from_euler("y", bends[:, None], degrees=True).as_matrix() @ Rotation.from_euler(motion[-1], sign * test[:, None], degrees=True).as_matrix()
+    straps = {"lumbar": rot("xyz", [12, -15, 8]), "thoracic": rot("xyz", [-10, 18, -6]) @ rot("x", 180)}
+    samples = pd.concat([
+        imu_rows("lumbar", t, R_wl, straps["lumbar"], rng),
+        imu_rows("thoracic", t, R_wl @ R_rel, straps["thoracic"], rng),
+    ])
+    angles = compute_angles(samples).angles
+    during = angles[(angles["time_s"] > 10.5) & (angles["time_s"] < 11.5)]
+    assert during[column].mean() > 15

@@ -1,0 +1,54 @@
+"""Orientation: VQF inclination against truth, gyro bias, and robustness to single-sample spikes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.angles import compute_angles
+from analysis.despike import despike
+from analysis.orientation import orientation_quat
+from analysis.rotations import inclination_deg, matrices_from_quat_wxyz
+from tests.test_angles import hinge_session, rmse_against
+
+
+def test_despike_keeps_smooth_motion_and_removes_spikes():
+    t = np.linspace(0, 10, 1000)
+    x = np.column_stack([100 * np.sin(2 * np.pi * 0.5 * t), 50 * np.cos(2 * np.pi * 0.3 * t), np.zeros_like(t)])
+    assert np.allclose(despike(x, 30.0)[2:-2], x[2:-2], atol=1.0)
+    spiky = x.copy()
+    spiky[[100, 400, 401, 700], [0, 1, 1, 2]] += [2000, -1500, -1500, 900]
+    assert np.abs(despike(spiky, 30.0) - x)[2:-2].max() < 5.0  # a neighbour replaces the spike
+
+
+def test_vqf_inclination_with_gyro_bias():
+    samples, truth, straps = hinge_session(100.0, reps=4)
+    rows = samples[samples["sensor"] == "lumbar"]
+    quat = orientation_quat(rows[["acc_x", "acc_y", "acc_z"]].to_numpy(), rows[["gyr_x", "gyr_y", "gyr_z"]].to_numpy(), 100.0)
+    R_world_segment = matrices_from_quat_wxyz(quat) @ straps["lumbar"]
+    err = inclination_deg(R_world_segment) - truth["pelvis_inclination_deg"].to_numpy()
+    assert np.sqrt(np.mean(err**2)) < 1.0
+
+
+def test_spikes_do_not_disturb_the_angles():
+    samples, truth, _ = hinge_session(50.0, reps=4, seed=2)
+    clean = compute_angles(samples).angles
+    rng = np.random.default_rng(5)
+    spiky = samples.copy()
+    for col, size in (("gyr_x", 1500.0), ("gyr_y", -2000.0), ("acc_z", 60.0), ("acc_x", -40.0)):
+        idx = rng.choice(len(spiky), 40, replace=False)
+        spiky.loc[idx, col] += size
+    result = compute_angles(spiky).angles
+    for col in ("lumbar_flexion_deg", "trunk_inclination_deg"):
+        assert rmse_against(result, truth, col) < rmse_against(clean, truth, col) + 0.5
+        assert rmse_against(result, truth, col) < 1.5
+
+
+def test_9d_option_runs_with_a_magnetometer():
+    samples, truth, _ = hinge_session(50.0, reps=2)
+    # A constant field in the world frame, seen in each sensor's frame through its accelerometer-free path:
+    # use the gravity direction to tilt a fixed horizontal+down field into the sensor frame.
+    g = samples[["acc_x", "acc_y", "acc_z"]].to_numpy()
+    g = g / np.linalg.norm(g, axis=1, keepdims=True)
+    samples[["mag_x", "mag_y", "mag_z"]] = -40.0 * g  # vertical field only: heading stays unobservable
+    result = compute_angles(samples, use_mag=True)
+    assert rmse_against(result.angles, truth, "lumbar_flexion_deg") < 1.5

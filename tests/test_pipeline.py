@@ -1,0 +1,125 @@
+"""analyze_angles and analyze_session: metrics, flags and set summaries, and the JSON document."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from analysis import DEFAULT_LIMITS, PROFILES, analyze_angles, analyze_session
+from analysis.limits import resolve_limits
+from analysis.pipeline import REP_COLUMNS, SET_COLUMNS
+from tests.angle_synth import Rep, build, rest
+from tests.conftest import make_samples
+
+
+def _one_set(reps: list[Rep], **kwargs):
+    return analyze_angles(build([rest(3), *reps, rest(3)], rate_hz=50.0), **kwargs)
+
+
+def test_clean_set_has_metrics_and_no_flags():
+    sets, reps = _one_set([Rep(depth_deg=70, lumbar_share=0.1, eccentric_s=1.5, concentric_s=1.0, bottom_s=0.5) for _ in range(5)],
+                          max_flexion_deg=50.0)
+    assert list(sets.columns) == list(SET_COLUMNS) and list(reps.columns) == list(REP_COLUMNS)
+    assert len(sets) == 1 and sets.loc[0, "rep_count"] == 5
+    assert reps["index"].tolist() == [1, 2, 3, 4, 5] and (reps["set_index"] == 1).all()
+    assert all(f == [] for f in reps["flags"])
+    assert reps["peak_lumbar_flexion_deg"].between(6, 8).all()
+    assert reps["peak_lumbar_flexion_pct"].between(12, 16).all()
+    assert reps["peak_trunk_inclination_deg"].between(68, 72).all()
+    assert reps["lumbar_share"].between(0.08, 0.12).all() and reps["lumbar_share_rep"].between(0.08, 0.12).all()
+    # tempo: 1.5 s down, 0.5 s at the bottom, 1.0 s up; the bottom zone (metrics.BOTTOM_ZONE) takes a share of each
+    assert reps["eccentric_s"].between(0.8, 1.5).all() and reps["concentric_s"].between(0.4, 1.0).all()
+    assert reps["bottom_pause_s"].between(0.4, 1.0).all()
+    assert abs(sets.loc[0, "flexion_trend_deg_per_rep"]) < 0.3
+    assert sets.loc[0, "peak_lumbar_flexion_sd_deg"] < 0.5 and sets.loc[0, "movement_sd_s"] < 0.1
+
+
+@pytest.mark.parametrize(
+    ("rep", "flag"),
+    [
+        (Rep(depth_deg=70, lumbar_share=0.4), "lumbar_flexion"),
+        (Rep(depth_deg=70, lumbar_share=0.2, lockout_lumbar_deg=-15, top_s=1.0), "lockout_hyperextension"),
+        (Rep(depth_deg=60, lumbar_share=0.0, lumbar_offset_deg=-15), "overarching"),
+        (Rep(depth_deg=60, bend_deg=12), "asymmetry"),
+        (Rep(depth_deg=60, twist_deg=-14), "asymmetry"),
+    ],
+)
+def test_each_fault_raises_its_flag_with_a_reason(rep, flag):
+    _, reps = _one_set([rep] * 4)
+    assert all(f == [flag] for f in reps["flags"]), reps["flags"].tolist()
+    assert all(len(r) == 1 and r[0] for r in reps["flag_reasons"])
+
+
+def test_flexion_drift_over_a_set():
+    shares = [0.1, 0.1, 0.15, 0.25, 0.3]  # peak flexion 6°, 6°, 9°, 15°, 18° at 60° depth
+    sets, reps = _one_set([Rep(depth_deg=60, lumbar_share=s) for s in shares])
+    assert [("flexion_drift" in f) for f in reps["flags"]] == [False, False, False, True, True]
+    assert sets.loc[0, "flexion_trend_deg_per_rep"] == pytest.approx(3.3, abs=0.5)
+    assert sets.loc[0, "flag_counts"] == {"flexion_drift": 2}
+
+
+def test_limits_change_the_verdict():
+    reps_in = [Rep(depth_deg=70, lumbar_share=0.22) for _ in range(3)]  # peak about 15°
+    assert all(f == [] for f in _one_set(reps_in, limits=DEFAULT_LIMITS)[1]["flags"])
+    strict = _one_set(reps_in, limits=PROFILES["flexion_intolerant"])[1]
+    assert all(f == ["lumbar_flexion"] for f in strict["flags"])
+    assert "12° limit" in strict["flag_reasons"][0][0]
+
+
+def test_percent_limits_need_a_range_of_motion():
+    profile = {"profile": "default", "flexion_limit_pct": 50}
+    assert resolve_limits(profile, {"max_flexion_deg": 40.0, "max_extension_deg": 20.0}).flexion_limit_deg == 20.0
+    with pytest.raises(ValueError, match="calibrate"):
+        resolve_limits(profile, None)
+    assert resolve_limits({"profile": "extension_intolerant", "flexion_limit_deg": 30}).flexion_limit_deg == 30.0
+
+
+def test_thoracic_flexion_is_measured_with_an_upper_sensor():
+    table = build([rest(2), *[Rep() for _ in range(3)], rest(2)], rate_hz=50.0)
+    table["thoracic_flexion_deg"] = 0.2 * table["trunk_inclination_deg"]
+    _, reps = analyze_angles(table)
+    assert reps["peak_thoracic_flexion_deg"].between(11, 13).all()
+    _, reps = analyze_angles(table.drop(columns="thoracic_flexion_deg"))
+    assert reps["peak_thoracic_flexion_deg"].isna().all()
+
+
+def test_analyze_session_on_still_sensors_finds_nothing_and_reports_progress():
+    stages = []
+    result = analyze_session(make_samples(), progress=lambda stage, fraction: stages.append((stage, fraction)))
+    assert result.sets.empty and result.reps.empty
+    assert stages[0] == ("angles", 0.0) and stages[-1] == ("done", 1.0)
+    doc = json.loads(json.dumps(result.to_dict()))
+    assert doc["sets"] == [] and doc["limits"]["profile"] == "default"
+
+
+def test_to_dict_has_the_documented_fields():
+    from analysis.session import SessionAnalysis
+
+    angles = build([rest(2), *[Rep(depth_deg=70, lumbar_share=0.4) for _ in range(3)], rest(2)], rate_hz=50.0)
+    sets, reps = analyze_angles(angles)
+    doc = SessionAnalysis(angles=angles, sets=sets, reps=reps, limits=DEFAULT_LIMITS, session_id="abc").to_dict()
+    json.dumps(doc, allow_nan=False)
+    (s,) = doc["sets"]
+    assert {"index", "exercise", "start_s", "end_s", "reps"} <= set(s)
+    rep = s["reps"][0]
+    for key in ("index", "start_s", "end_s", "peak_lumbar_flexion_deg", "lockout_lumbar_angle_deg",
+                "peak_trunk_inclination_deg", "lumbar_share", "peak_lateral_bend_deg", "flags"):
+        assert key in rep
+    assert rep["flags"] == ["lumbar_flexion"] and np.isfinite(rep["peak_lumbar_flexion_deg"])
+
+
+def test_analyze_session_on_simulated_samples_matches_the_truth():
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+
+    spec = SessionSpec(sets=[SetSpec("romanian_deadlift", 5, "lumbar_flexion"), SetSpec("back_extension_45", 4, "lockout_hyperextension")],
+                       rate_hz=52.0, seed=11, rest_s=(20.0, 25.0))
+    sim = simulate_session(spec)
+    result = analyze_session(sim.samples)
+    truth = sim.truth["sets"]
+    assert result.sets["rep_count"].tolist() == [s["rep_count"] for s in truth]
+    assert result.sets["exercise"].tolist()[1] == "back_extension_45"
+    assert result.reps["flags"].tolist() == [r["faults"] for s in truth for r in s["reps"]]
+    true_peaks = np.array([r["peak_lumbar_flexion_deg"] for s in truth for r in s["reps"]])
+    assert np.abs(result.reps["peak_lumbar_flexion_deg"].to_numpy() - true_peaks).max() < 3.0

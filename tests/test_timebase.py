@@ -1,0 +1,102 @@
+"""The time base: clock drift, BLE arrival jitter and bursts, gaps, and the gyro cross-check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.angles import compute_angles
+from analysis.timebase import MAX_GAP_S, align_sensors, common_grid, find_gaps, fit_clock
+from tests.test_angles import hinge_session, rmse_against
+
+
+def test_host_times_with_drift_and_jitter():
+    rate_hz, drift_ppm = 50.0, 300.0
+    k = np.delete(np.arange(3000), np.arange(1000, 1031))  # and 31 samples lost
+    true_s = 2.0 + k / (rate_hz * (1 + drift_ppm * 1e-6))
+    rng = np.random.default_rng(0)
+    host_s = true_s + rng.exponential(0.008, len(k))  # BLE latency is one-sided
+    clock = fit_clock(host_s)
+    assert clock.nominal_rate_hz == 50.0 and clock.source == "host"
+    assert clock.drift_ppm == pytest.approx(drift_ppm, abs=30)
+    assert np.array_equal(clock.index, k)
+    assert 3 < clock.jitter_ms < 15
+    assert [g["missing"] for g in find_gaps(clock)] == [31]
+
+
+def test_ble_bursts_keep_every_sample_apart():
+    """Four samples per notification arrive with one host time: counts still step by one."""
+    k = np.arange(400)
+    host_s = (k // 4 * 4 + 3) / 100.0 + 0.004
+    clock = fit_clock(host_s)
+    assert np.array_equal(clock.index, k)
+    assert clock.rate_hz == pytest.approx(100.0, rel=1e-3)
+
+
+def test_device_timestamps_give_the_counts():
+    k = np.concatenate([np.arange(100), np.arange(130, 300)])  # 30 samples lost
+    device_s = 1000.0 + k / 25.0 * (1 - 50e-6)
+    host_s = 5.0 + k / 25.0 + np.random.default_rng(1).uniform(0, 0.03, len(k))
+    clock = fit_clock(host_s, device_s)
+    assert clock.source == "device"
+    assert np.array_equal(clock.index, k)
+    gaps = find_gaps(clock)
+    assert len(gaps) == 1 and gaps[0]["missing"] == 30
+    assert gaps[0]["duration_s"] == pytest.approx(31 / 25.0, abs=0.01)
+
+
+def _drop(samples: pd.DataFrame, sensor: str, start_s: float, end_s: float) -> pd.DataFrame:
+    drop = (samples["sensor"] == sensor) & samples["time_s"].between(start_s, end_s)
+    return samples[~drop].reset_index(drop=True)
+
+
+def test_short_gaps_are_filled_and_long_gaps_stay_nan():
+    samples, _, _ = hinge_session(50.0, reps=3)
+    samples = _drop(samples, "thoracic", 12.0, 12.1)  # 0.1 s: interpolated
+    samples = _drop(samples, "lumbar", 16.0, 16.6)  # 0.6 s: never bridged
+    series, sync = align_sensors(samples)
+    lumbar = series["lumbar"]
+    inside = (lumbar.time_s > 16.0) & (lumbar.time_s < 16.6)
+    assert np.isnan(lumbar.acc_mps2[inside]).all() and (lumbar.segment[inside] == -1).all()
+    thoracic = series["thoracic"]
+    assert np.isfinite(thoracic.acc_mps2).all() and (thoracic.segment == 0).all()
+    assert sync["sensors"]["lumbar"]["long_gaps"] == 1 and sync["sensors"]["thoracic"]["long_gaps"] == 0
+    angles = compute_angles(samples).angles
+    t = angles["time_s"]
+    assert angles.loc[t.between(16.05, 16.55), "lumbar_flexion_deg"].isna().all()
+    assert angles.loc[t.between(11.9, 12.2), "lumbar_flexion_deg"].notna().all()
+    assert angles["lumbar_flexion_deg"].notna().mean() > 0.95
+
+
+def test_sessions_clock_sensors_at_different_rates_share_one_grid():
+    samples, _, _ = hinge_session(100.0, reps=2)
+    thor = samples[samples["sensor"] == "thoracic"].iloc[::4]  # 25 Hz
+    mixed = pd.concat([samples[samples["sensor"] == "lumbar"], thor])
+    series, sync = align_sensors(mixed)
+    assert sync["sensors"]["thoracic"]["nominal_rate_hz"] == 25.0
+    grid = common_grid(series)
+    assert np.diff(grid) == pytest.approx(0.01)
+
+
+def test_xcorr_corrects_independent_clocks_and_only_checks_a_shared_one():
+    samples, truth, _ = hinge_session(100.0, reps=4)
+    late = samples.copy()
+    thoracic = late["sensor"] == "thoracic"
+    late.loc[thoracic, "time_s"] += 0.15 + 0.004  # its own clock: off by 154 ms, sampling at other instants
+    series, sync = align_sensors(late)
+    check = sync["xcorr"]["thoracic"]
+    assert check["offset_s"] == pytest.approx(0.154, abs=0.01) and check["correlation"] > 0.7 and check["applied"]
+    assert series["thoracic"].time_s[0] == pytest.approx(series["lumbar"].time_s[0], abs=0.01)
+    assert rmse_against(compute_angles(late).angles, truth, "lumbar_flexion_deg") < 1.0
+    # One shared clock (same instants): a lag would be the body's, so it is reported, never applied.
+    shared = samples.copy()
+    shared.loc[shared["sensor"] == "thoracic", "gyr_x"] = np.roll(shared.loc[shared["sensor"] == "thoracic", "gyr_x"], 15)
+    _, sync_shared = align_sensors(shared)
+    assert not sync_shared["xcorr"]["thoracic"]["applied"]
+    _, sync_ok = align_sensors(samples)
+    assert abs(sync_ok["xcorr"]["thoracic"]["offset_s"]) < 0.02 and sync_ok["quality"] == "good"
+
+
+def test_max_gap_is_the_documented_one():
+    assert MAX_GAP_S == 0.2
