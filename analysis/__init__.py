@@ -11,6 +11,7 @@ import importlib
 _EXPORTS = {
     "analyze_session": "analysis.pipeline",
     "analyze_angles": "analysis.pipeline",
+    "compute_angles": "analysis.angles",
     "SessionAnalysis": "analysis.session",
     "ANGLE_COLUMNS": "analysis.session",
     "Limits": "analysis.limits",

@@ -178,12 +178,16 @@ def compute_angles(
     Raises
     ------
     ValueError
-        When the lumbar or thoracic sensor is missing, or the calibration lacks a sensor.
+        When the lumbar or thoracic sensor is missing, the calibration lacks a sensor, or the sensors'
+        recordings do not overlap.
     """
     placements = set(samples["sensor"].unique())
     if not {"lumbar", "thoracic"} <= placements:
         raise ValueError(f"spine angles need a lumbar and a thoracic sensor; the samples have {sorted(placements)}")
     series, sync = align_sensors(samples)
+    grid = common_grid(series, rate_hz)
+    if len(grid) < 2:
+        raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")
     for placement, correction in correct_accelerometers(series).items():
         sync["sensors"][placement].update(correction)
     if calibration is None:
@@ -192,7 +196,6 @@ def compute_angles(
     if missing:
         raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
     R_sensor_segment = segment_rotations(calibration)
-    grid = common_grid(series, rate_hz)
     R_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
     for placement, s in series.items():
         quat = series_orientation(s, use_mag=use_mag)

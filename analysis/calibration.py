@@ -34,6 +34,10 @@ AUTO_MIN_QUIET_S = 1.0
 AUTO_STANDING_S = 2.0
 #: Quiet postures within this angle of each other (every sensor) count as the same posture, in degrees.
 POSTURE_TOLERANCE_DEG = 8.0
+#: Rotation of the first hinge-like bends that auto calibration measures the axis from, in degrees.
+AUTO_AXIS_ROTATION_DEG = 180.0
+#: The strapping habit of `assumed_axis` (sensor z out of the back) holds while z is this far from vertical.
+ASSUMED_MAX_Z_UP = 0.7
 #: Gyro RMS perpendicular to the vertical needed to measure the flexion axis, in deg/s.
 AXIS_MIN_GYR_RMS_DPS = 8.0
 #: Share of that rotation the principal axis must carry for the axis to be measured at all...
@@ -64,11 +68,18 @@ def up_vector(acc_mps2: np.ndarray) -> np.ndarray:
 
 
 def assumed_axis(up: np.ndarray) -> np.ndarray:
-    """Fallback medio-lateral axis: the sensor axis most perpendicular to the vertical.
+    """Fallback medio-lateral axis when it was not measured: from how sensors are usually strapped on.
 
-    Used only for a sensor that never rotated enough to measure its axis. For a still lumbar sensor the
-    choice does not change the lumbar angles (docs/pipeline.md).
+    A sensor lies flat on the back with its z axis out of the case's face, i.e. pointing backwards, so the
+    segment's forward axis is the horizontal part of sensor −z and the left axis is ``up × forward``. A
+    sensor whose z is (nearly) vertical breaks that habit; then the sensor axis most perpendicular to the
+    vertical is taken. For a still lumbar sensor the choice does not change the lumbar angles
+    (docs/pipeline.md); `calibrate_axis_from_bends` replaces it by a measurement.
     """
+    up = np.asarray(up, dtype=float)
+    if abs(up[2]) < ASSUMED_MAX_Z_UP:
+        forward = -np.eye(3)[2] + up[2] * up
+        return np.cross(up, forward / np.linalg.norm(forward))
     return np.eye(3)[int(np.argmin(np.abs(up)))]
 
 
@@ -161,7 +172,9 @@ def calibrate_standing(samples: pd.DataFrame, start_s: float, end_s: float) -> d
         rows = _rows(samples, placement, start_s, end_s)
         gyr_rms = float(np.sqrt(np.nanmean(np.sum(_gyr(rows) ** 2, axis=1))))
         if gyr_rms > STANDING_MAX_GYR_RMS_DPS:
-            raise ValueError(f"sensor {placement!r} moved during the standing calibration ({gyr_rms:.0f} deg/s); stand still and repeat it")
+            raise ValueError(
+                f"sensor {placement!r} moved during the standing calibration ({gyr_rms:.0f} deg/s); stand still and repeat it"
+            )
         up = up_vector(_acc(rows))
         sensors[placement] = _sensor_entry(up, assumed_axis(up), "assumed", None)
     return {
@@ -237,12 +250,16 @@ def _direction_on(series: RegularSeries, start_s: float, end_s: float) -> np.nda
 
 
 def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out = []
-    for s0, e0 in a:
-        for s1, e1 in b:
-            s, e = max(s0, s1), min(e0, e1)
-            if e > s:
-                out.append((s, e))
+    """Overlaps of two sorted lists of disjoint intervals (one merge pass)."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if end > start:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
     return out
 
 
@@ -301,8 +318,49 @@ def neutral_posture(series: dict[str, RegularSeries]) -> tuple[dict[str, np.ndar
     return up, [w for w, m in zip(windows, members) if m]
 
 
+def first_bends(series: dict[str, RegularSeries], after_s: float) -> tuple[float, float] | None:
+    """The session's first hinge-like motion after ``after_s``, enough to measure the flexion axis.
+
+    The busiest sensor's motion is cut into stretches of `AUTO_AXIS_ROTATION_DEG` of rotation (about a
+    horizontal axis); the first stretch whose rotation is planar (a bend, not walking) wins. The first bends
+    are the best witnesses of the sagittal plane: later reps may carry a consistent side bend or twist (an
+    asymmetry) that an axis fitted to them would hide.
+
+    Returns
+    -------
+    tuple or None
+        ``(start_s, end_s)`` of the stretch, None when no planar stretch exists.
+    """
+    busiest = max(series.values(), key=lambda s: np.nanmean(np.linalg.norm(s.gyr_dps, axis=1)))
+    before = busiest.time_s <= after_s
+    up = up_vector(busiest.acc_mps2[before][-max(1, int(busiest.rate_hz)):]) if before.any() else up_vector(busiest.acc_mps2)
+    gyr = np.nan_to_num(busiest.gyr_dps)
+    tilt_rate = np.linalg.norm(gyr - np.outer(gyr @ up, up), axis=1)
+    moving = ~quiet_mask(busiest.acc_mps2, busiest.gyr_dps, busiest.rate_hz) & ~before
+    rotated = np.cumsum(np.where(moving, tilt_rate, 0.0)) / busiest.rate_hz
+    stretch = np.floor(rotated / AUTO_AXIS_ROTATION_DEG).astype(int)
+    for k in range(int(stretch[-1])):
+        sel = moving & (stretch == k)
+        _, rms, planarity = flexion_axis(busiest.gyr_dps[sel], busiest.acc_mps2[sel], up)
+        if planarity >= PLANAR_MOTION and rms >= AXIS_MIN_GYR_RMS_DPS:
+            t = busiest.time_s[sel]
+            return float(t[0]), float(t[-1])
+    return None
+
+
+def _axis_entry(s: RegularSeries, up: np.ndarray, select: np.ndarray) -> dict | None:
+    """Calibration entry from the motion in ``select``, or None when it does not reveal the axis."""
+    axis, rms, planarity = flexion_axis(s.gyr_dps[select], s.acc_mps2[select], up)
+    if rms >= AXIS_MIN_GYR_RMS_DPS and planarity >= AXIS_MIN_PLANARITY:
+        return _sensor_entry(up, axis, "bends", planarity)
+    return None
+
+
 def auto_calibrate_series(series: dict[str, RegularSeries]) -> dict:
     """Automatic calibration from a session's own quiet standing and hinge movements.
+
+    Neutral comes from `neutral_posture`; each sensor's axis from the first bends after it
+    (`first_bends`), else from all the session's motion, else `assumed_axis`.
 
     Parameters
     ----------
@@ -315,18 +373,20 @@ def auto_calibrate_series(series: dict[str, RegularSeries]) -> dict:
         A calibration with ``method`` ``"auto"``.
     """
     up, windows = neutral_posture(series)
+    bends = first_bends(series, windows[0][1])
     sensors = {}
     for placement, s in series.items():
         moving = ~quiet_mask(s.acc_mps2, s.gyr_dps, s.rate_hz)
-        axis, rms, planarity = flexion_axis(s.gyr_dps[moving], s.acc_mps2[moving], up[placement])
-        if rms >= AXIS_MIN_GYR_RMS_DPS and planarity >= AXIS_MIN_PLANARITY:
-            sensors[placement] = _sensor_entry(up[placement], axis, "bends", planarity)
-        else:
-            sensors[placement] = _sensor_entry(up[placement], assumed_axis(up[placement]), "assumed", planarity)
+        in_bends = moving & (s.time_s >= bends[0]) & (s.time_s <= bends[1]) if bends else np.zeros_like(moving)
+        sensors[placement] = (
+            _axis_entry(s, up[placement], in_bends)
+            or _axis_entry(s, up[placement], moving)
+            or _sensor_entry(up[placement], assumed_axis(up[placement]), "assumed", None)
+        )
     return {
         "method": "auto",
         "standing": {"start_s": windows[0][0], "end_s": windows[0][1]},
-        "bends": None,
+        "bends": {"start_s": bends[0], "end_s": bends[1]} if bends else None,
         "sensors": sensors,
         "range_of_motion": None,
     }

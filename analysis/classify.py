@@ -95,8 +95,3 @@ def classify_features(features: dict[str, float]) -> str:
     ascent = features["ascent_s"]
     score = GM_RATIO - features["descent_s"] / ascent + GM_PER_DEG * (bottom - GM_BOTTOM_DEG) + GM_PER_S * (ascent - GM_ASCENT_S)
     return "good_morning" if score > 0 else "romanian_deadlift"
-
-
-def classify_set(excursions: pd.DataFrame, reps: pd.DataFrame) -> str:
-    """Exercise name of one set from its excursions and their metrics (see `set_features`)."""
-    return classify_features(set_features(excursions, reps))

@@ -40,3 +40,39 @@ def despike(x: np.ndarray, floor: float) -> np.ndarray:
     scale = 1.4826 * np.median(np.abs(resid), axis=0)
     spike = np.abs(resid) > np.maximum(DESPIKE_SIGMAS * scale, floor)
     return np.where(spike, med, x)
+
+
+#: Online (causal) despiking: a one-sample jump larger than this is held back until the next sample
+#: confirms it. Human motion stays far below (a hard deadlift changes angular rate by < 100 deg/s per
+#: 10 ms sample, 300 at 25 Hz would need an impact).
+JUMP_GYR_DPS = 300.0
+JUMP_ACC_MPS2 = 30.0
+
+
+class JumpFilter:
+    """Causal despiking for the live view: isolated jumps are replaced by the last accepted sample.
+
+    A jump that the next sample confirms is real and passes (one sample late); a lone spike never does.
+
+    Parameters
+    ----------
+    max_jump
+        Largest change between consecutive samples (any axis) accepted at once, in the signal's unit.
+    """
+
+    def __init__(self, max_jump: float):
+        self.max_jump = max_jump
+        self._last: np.ndarray | None = None
+        self._suspect = False
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Despike one block ``(n, k)``; returns a copy."""
+        out = np.array(x, dtype=float)
+        for i, row in enumerate(out):
+            jump = self._last is not None and np.max(np.abs(row - self._last)) > self.max_jump
+            if jump and not self._suspect:
+                out[i] = self._last
+                self._suspect = True
+            else:
+                self._last, self._suspect = row, False
+        return out

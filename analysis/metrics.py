@@ -76,11 +76,15 @@ def rep_metrics(
     t_all = angles["time_s"].to_numpy()
     i0, i1 = np.searchsorted(t_all, [start_s, end_s], side="left")
     i1 = max(min(i1 + 1, len(t_all)), i0 + 1)
-    rep = angles.iloc[i0:i1]
-    t = rep["time_s"].to_numpy()
-    trunk = rep["trunk_inclination_deg"].to_numpy()
-    lumbar = rep["lumbar_flexion_deg"].to_numpy()
-    pelvis = rep["pelvis_inclination_deg"].to_numpy()
+
+    def column(name: str) -> np.ndarray:
+        # numpy slices, not DataFrame slices: a session has hundreds of reps
+        return angles[name].to_numpy()[i0:i1]
+
+    t = column("time_s")
+    trunk = column("trunk_inclination_deg")
+    lumbar = column("lumbar_flexion_deg")
+    pelvis = column("pelvis_inclination_deg")
 
     ib = int(np.nanargmax(trunk))
     # the top postures are the first and last samples the sensors delivered (gaps are NaN)
@@ -99,7 +103,7 @@ def rep_metrics(
     share_rep = float(np.polyfit(trunk[ok], lumbar[ok], 1)[0]) if ok.sum() > 2 and np.ptp(trunk[ok]) > 1e-6 else float("nan")
 
     peak = float(np.nanmax(lumbar))
-    thoracic = rep["thoracic_flexion_deg"].to_numpy() if "thoracic_flexion_deg" in rep else None
+    thoracic = column("thoracic_flexion_deg") if "thoracic_flexion_deg" in angles else None
     return {
         "start_s": float(start_s),
         "bottom_s": float(t[ib]),
@@ -118,7 +122,7 @@ def rep_metrics(
         "mean_lumbar_angle_deg": float(np.nanmean(lumbar)),
         "lumbar_share": float(share),
         "lumbar_share_rep": share_rep,
-        "peak_lateral_bend_deg": _signed_peak(rep["lumbar_lateral_bend_deg"].to_numpy()),
-        "peak_twist_deg": _signed_peak(rep["lumbar_twist_deg"].to_numpy()),
+        "peak_lateral_bend_deg": _signed_peak(column("lumbar_lateral_bend_deg")),
+        "peak_twist_deg": _signed_peak(column("lumbar_twist_deg")),
         "peak_thoracic_flexion_deg": float(np.nanmax(thoracic)) if thoracic is not None and np.isfinite(thoracic).any() else float("nan"),
     }

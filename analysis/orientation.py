@@ -2,7 +2,8 @@
 
 Recorded sessions use VQF's acausal `vqf.offlineVQF`; `analysis.live` uses the online `vqf.VQF` class.
 Magnetometers are unreliable next to a loaded barbell, so 6D is the default: the heading is then arbitrary
-but inclination is absolute, which is all the sagittal angles need (docs/conventions.md).
+but inclination is absolute, which is all the sagittal angles need (docs/conventions.md). Before fusion,
+each accelerometer's bias and gains are estimated from the session's rests and removed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from vqf import offlineVQF
 
 from analysis.quiet import mask_intervals, quiet_mask
 from analysis.timebase import RegularSeries
+
 
 def orientation_quat(
     acc_mps2: np.ndarray, gyr_dps: np.ndarray, rate_hz: float, mag_uT: np.ndarray | None = None,

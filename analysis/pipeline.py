@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.angles import compute_angles
-from analysis.classify import classify_set, starts_from_floor
+from analysis.classify import classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
@@ -130,9 +130,8 @@ def analyze_angles(
         # within a set a rep runs until the next one starts: its lockout includes the pause at the top
         ex.iloc[:-1, ex.columns.get_loc("end_s")] = ex["start_s"].to_numpy()[1:]
         metrics = [rep_metrics(angles, r.start_s, r.end_s, max_flexion_deg) for r in ex.itertuples()]
-        excursion_metrics = pd.DataFrame(metrics)
-        exercise = classify_set(ex, excursion_metrics)
-        if starts_from_floor(excursion_metrics):
+        features = set_features(ex, pd.DataFrame(metrics))
+        if features["from_floor"]:
             # the set ends with the bar put down on the floor and the lifter standing up without it
             metrics = metrics[:-1]
         flags, reasons = _flag_set(metrics, limits)
@@ -141,8 +140,7 @@ def analyze_angles(
         reps.insert(1, "index", np.arange(1, len(reps) + 1))
         reps["flags"] = flags
         reps["flag_reasons"] = reasons
-        top_deg = float(np.median(np.r_[ex["top_start_deg"], ex["top_end_deg"]]))
-        set_rows.append(_set_summary(s, exercise, top_deg, reps))
+        set_rows.append(_set_summary(s, classify_features(features), features["top_inclination_deg"], reps))
         rep_rows.append(reps)
         if progress is not None:
             progress("reps", s / n_sets)

@@ -1,21 +1,23 @@
 """Rep detection: forward excursions of the trunk from its top posture and back again.
 
 A rep is found as a peak of trunk inclination (`scipy.signal.find_peaks` with a prominence floor) on a
-low-passed copy of the signal. Its top postures are the lowest inclinations between it and its
-neighbouring peaks; the rep starts when the trunk leaves the top posture and ends when it is back. The
-raw angles are never altered: smoothing only places the boundaries.
+low-passed copy of the signal. Walking out from the peak on either side, the top posture is where the
+trunk turns back (touch-and-go) or stalls (a pause at the top); the rep starts when the trunk leaves
+the top posture and ends when it is back. The raw angles are never altered: smoothing only places the
+boundaries.
 
 Backward leans, lateral bends and twists do not raise trunk inclination (it is the forward tilt from
-vertical, see docs/conventions.md), and excursions whose top posture is a backward lean or that lie in
-a gap of the data are rejected. The top postures before and after a rep may differ: a hyperextended
-lockout ends a back extension up to 20° above the posture the rep started from.
+vertical, see docs/conventions.md); excursions that do not tip the trunk forward of vertical (the
+return to upright between backward leans) or that lie in a gap of the data are rejected. The top
+postures before and after a rep may differ: a hyperextended lockout leans back 20° and more from the
+posture the rep started from.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 import pandas as pd
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
 #: Smallest forward excursion of the trunk, from the top posture on both sides, that counts as a rep.
@@ -29,16 +31,17 @@ MAX_PHASE_S = 8.0
 TURN_DEG = 3.0
 STALL_DEG = 1.5
 STALL_S = 0.4
-#: The top posture may not be a backward lean further than this (trunk inclination, degrees): a
-#: hyperextended lockout leans back up to about 13°; a series of backward leans deeper than this is no
-#: rep, and shallower ones rise less than `MIN_EXCURSION_DEG` back to upright.
-MIN_TOP_INCLINATION_DEG = -15.0
+#: The deepest point of a rep tips the trunk at least this far forward of vertical (degrees): between
+#: backward leans the trunk only comes back to upright, while a hyperextended lockout may lean back 20°
+#: and more before the next rep tips forward.
+MIN_BOTTOM_INCLINATION_DEG = 20.0
 #: A rep leaves and regains its top posture within this fraction of its excursion (at least
 #: `TOP_TOLERANCE_DEG`).
 TOP_ZONE = 0.05
 TOP_TOLERANCE_DEG = 2.0
-#: Largest fraction of missing samples inside a rep.
-MAX_MISSING_FRACTION = 0.2
+#: Largest fraction of missing samples inside a rep: a rep whose descent and ascent were seen still
+#: counts across a short radio gap (its metrics use the samples that arrived).
+MAX_MISSING_FRACTION = 0.5
 
 EXCURSION_COLUMNS = (
     "start_s",
@@ -91,15 +94,15 @@ def smooth_deg(angle_deg: np.ndarray, rate_hz: float, cutoff_hz: float = SMOOTH_
     return sosfiltfilt(sos, filled)
 
 
-def _top_offset(away_deg: np.ndarray, stall_n: int) -> int:
+def _top_offset(away_deg: np.ndarray, still: np.ndarray) -> int:
     """Offset of the top posture along a trunk series that starts at a rep's deepest point.
 
     Parameters
     ----------
     away_deg
         Smoothed trunk inclination from the deepest point outwards (backwards in time for the start).
-    stall_n
-        Samples the trunk must hold still to count as having stopped (`STALL_S`).
+    still
+        Per offset, whether the trunk holds still (`STALL_DEG`) for `STALL_S` from there on.
 
     Returns
     -------
@@ -111,12 +114,10 @@ def _top_offset(away_deg: np.ndarray, stall_n: int) -> int:
     turned = np.flatnonzero(away_deg > running_min + TURN_DEG)
     if len(turned):
         stop = turned[0]
-    if len(away_deg) >= stall_n:
-        still = np.ptp(sliding_window_view(away_deg, stall_n), axis=1) < STALL_DEG
-        risen = away_deg[: len(still)] <= away_deg[0] - MIN_EXCURSION_DEG / 2
-        stalled = np.flatnonzero(still & risen)
-        if len(stalled):
-            stop = min(stop, stalled[0] + 1)
+    risen = away_deg[: len(still)] <= away_deg[0] - MIN_EXCURSION_DEG / 2
+    stalled = np.flatnonzero(still & risen)
+    if len(stalled):
+        stop = min(stop, stalled[0] + 1)
     return int(np.argmin(away_deg[:stop]))
 
 
@@ -149,6 +150,10 @@ def find_excursions(angles: pd.DataFrame, rate_hz: float | None = None) -> pd.Da
         return empty
     max_phase = int(MAX_PHASE_S * rate_hz)
     stall_n = max(int(STALL_S * rate_hz), 2)
+    # still_ahead[i]: the trunk moves less than STALL_DEG over samples i … i + stall_n - 1
+    ahead = -(stall_n // 2)
+    still_ahead = (maximum_filter1d(trunk, stall_n, origin=ahead) - minimum_filter1d(trunk, stall_n, origin=ahead)) < STALL_DEG
+    still_ahead[len(trunk) - stall_n + 1 :] = False
     # wlen bounds the prominence search to one rep either side, so a long session's far-away minima
     # do not make a shallow wobble look prominent
     peaks, _ = find_peaks(trunk, prominence=MIN_EXCURSION_DEG, wlen=2 * max_phase + 1)
@@ -156,11 +161,12 @@ def find_excursions(angles: pd.DataFrame, rate_hz: float | None = None) -> pd.Da
     for k, ip in enumerate(peaks):
         lo = peaks[k - 1] if k > 0 else max(ip - max_phase, 0)
         hi = peaks[k + 1] if k + 1 < len(peaks) else min(ip + max_phase, len(trunk) - 1)
-        il = ip - _top_offset(trunk[lo : ip + 1][::-1], stall_n)
-        ir = ip + _top_offset(trunk[ip : hi + 1], stall_n)
+        # walking backwards in time, the window of offset j ends at sample ip - j
+        il = ip - _top_offset(trunk[lo : ip + 1][::-1], still_ahead[lo : max(ip - stall_n + 2, lo)][::-1])
+        ir = ip + _top_offset(trunk[ip : hi + 1], still_ahead[ip : max(hi - stall_n + 2, ip)])
         top_l, top_r, bottom = trunk[il], trunk[ir], trunk[ip]
         excursion = bottom - max(top_l, top_r)
-        if excursion < MIN_EXCURSION_DEG or min(top_l, top_r) < MIN_TOP_INCLINATION_DEG:
+        if excursion < MIN_EXCURSION_DEG or bottom < MIN_BOTTOM_INCLINATION_DEG:
             continue
         tol_l = max(TOP_TOLERANCE_DEG, TOP_ZONE * (bottom - top_l))
         tol_r = max(TOP_TOLERANCE_DEG, TOP_ZONE * (bottom - top_r))
@@ -169,8 +175,8 @@ def find_excursions(angles: pd.DataFrame, rate_hz: float | None = None) -> pd.Da
         if np.isnan(raw[i0 : i1 + 1]).mean() > MAX_MISSING_FRACTION:
             continue
         speed_dps = np.gradient(trunk[i0 : i1 + 1]) * rate_hz
-        k = ip - i0
-        rows.append((t[i0], t[ip], t[i1], top_l, top_r, bottom, excursion, speed_dps[: k + 1].max(), -speed_dps[k:].min()))
+        j = ip - i0
+        rows.append((t[i0], t[ip], t[i1], top_l, top_r, bottom, excursion, speed_dps[: j + 1].max(), -speed_dps[j:].min()))
     if not rows:
         return empty
     return pd.DataFrame(rows, columns=list(EXCURSION_COLUMNS))

@@ -23,12 +23,12 @@ ANGLE_COLUMNS = (
 THORACIC_COLUMN = "thoracic_flexion_deg"
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Plain JSON value: NaN becomes None, numpy scalars and arrays become Python ones."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (np.floating, float)):
         return None if not math.isfinite(float(value)) else float(value)
     if isinstance(value, np.integer):
@@ -82,7 +82,7 @@ class SessionAnalysis:
         for row in self.sets.to_dict("records"):
             reps = self.reps_of(row["index"]).drop(columns=["set_index"]).to_dict("records")
             sets.append({**row, "reps": reps})
-        return _jsonable({
+        return jsonable({
             "session_id": self.session_id,
             "limits": self.limits.to_dict(),
             "calibration": self.calibration,

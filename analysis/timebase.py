@@ -102,7 +102,7 @@ def _host_counts(time_s: np.ndarray) -> np.ndarray:
     for step_pass in (True, True, False, False, False, False, False, False):
         resid = time_s - slope * order
         window = max(1, int(round(ENVELOPE_S / slope)))
-        envelope = pd.Series(resid[::-1]).rolling(window, min_periods=1).min().to_numpy()[::-1]
+        envelope = pd.Series(resid[::-1]).rolling(window, min_periods=1).min().to_numpy()[::-1].copy()
         # The last window has no future to look at: it shares one minimum instead of trusting late arrivals.
         envelope[-window:] = resid[-window:].min()
         if step_pass:
@@ -325,13 +325,15 @@ def xcorr_offset_s(
 def sync_quality(sensors: dict, xcorr: dict) -> str:
     """Label the time base ``"good"``, ``"fair"`` or ``"poor"``.
 
-    Poor when a sensor lost more than 5 % of its samples, its arrival jitter exceeds 50 ms, or the gyro
-    cross-check shows an uncorrected offset over 100 ms with clear correlation; fair at a fifth of those.
+    Poor when a sensor lost more than 5 % of its samples, a sensor without device timestamps arrives with
+    more than 50 ms of jitter (its counts, and so its gaps, become guesses), or the gyro cross-check shows
+    an uncorrected offset over 100 ms with clear correlation; fair at a fifth of those.
     """
     label = 0
     for s in sensors.values():
         lost = s["missing_samples"] / max(1, s["missing_samples"] + s["samples"])
-        label = max(label, 2 if lost > 0.05 or s["jitter_ms"] > 50 else 1 if lost > 0.01 or s["jitter_ms"] > 10 else 0)
+        jitter_ms = s["jitter_ms"] if s["clock_source"] == "host" else 0.0
+        label = max(label, 2 if lost > 0.05 or jitter_ms > 50 else 1 if lost > 0.01 or jitter_ms > 10 else 0)
     for check in xcorr.values():
         off, corr = check["offset_s"], check["correlation"]
         if np.isfinite(off) and corr >= 0.5 and not check["applied"]:
@@ -411,4 +413,4 @@ def common_grid(series: dict[str, RegularSeries], rate_hz: float | None = None) 
     rate = rate_hz or max(s.clock.nominal_rate_hz for s in series.values())
     start = max(s.time_s[0] for s in series.values())
     end = min(s.time_s[-1] for s in series.values())
-    return start + np.arange(int(np.floor((end - start) * rate + 1e-9)) + 1) / rate
+    return start + np.arange(max(0, int(np.floor((end - start) * rate + 1e-9)) + 1)) / rate

@@ -19,7 +19,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
 from analysis.session import SessionAnalysis
-from dashboards.history import history_figure
+from dashboards.history import has_trend, history_figure
 from dashboards.report import set_figures
 from dashboards.style import PLOT_CONFIG, message_figure
 from dashboards.summary import session_summary, set_flagged
@@ -84,10 +84,10 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
         Serve it with ``app.run(port=...)`` or through ``app.server`` (a Flask app). All scripts are
         served locally: no CDN.
     """
-    app = dash.Dash(
-        __name__, title="imuform", assets_folder=str(Path(__file__).parent / "assets"),
-        serve_locally=True, update_title=None,
-    )
+    app = dash.Dash(__name__, title="imuform", serve_locally=True, update_title=None)
+    # the report's styles, inline: one stylesheet for both, and nothing to ship beside the package
+    css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
+    app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + css + "</style>")
     # One analysis per session, kept while its sample count is unchanged.
     cache: dict[str, tuple[int, SessionAnalysis | None]] = {}
     lock = Lock()
@@ -150,8 +150,8 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
         """Summary, timeline and set picker of the picked session."""
         history = source.history() if source.history else None
         history_fig = (
-            history_figure(history) if history is not None and len(history)
-            else message_figure("History", "analysed sessions show up here")
+            history_figure(history) if history is not None and has_trend(history)
+            else message_figure("History", "your trends show here once two sessions are analysed")
         )
         if not version:
             return _summary(None), message_figure("Session timeline", "no session"), [], None, history_fig

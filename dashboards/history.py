@@ -14,6 +14,7 @@ from analysis.limits import Limits
 from analysis.session import SessionAnalysis
 from dashboards.style import base_layout, limit_band, row_axes, stacked_axes, styled_figure
 
+HALF_DAY_MS = 12 * 3600 * 1000
 HISTORY_COLUMNS = (
     "date", "exercise", "sets", "reps", "max_peak_lumbar_flexion_deg", "mean_peak_lumbar_flexion_deg",
     "min_lockout_lumbar_angle_deg", "time_under_load_s", "flagged_reps",
@@ -64,6 +65,11 @@ def history_table(entries: Iterable[tuple[date | datetime | str, SessionAnalysis
     return table.sort_values(["date", "exercise"], ignore_index=True)
 
 
+def has_trend(table: pd.DataFrame) -> bool:
+    """Whether a history table spans two sessions or more (one session is not a trend)."""
+    return table["date"].nunique() >= 2
+
+
 def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str = "History") -> go.Figure:
     """Trends across sessions, one colour per exercise.
 
@@ -110,7 +116,10 @@ def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str
     layout = base_layout(title, height_px=640)
     layout["legend"]["y"] = 1.04
     layout.update(stacked_axes([1, 1, 1, 1], 0.04, ["peak flexion (°)", "lockout (°)", "reps", "under load (min)"], ""))
-    layout["xaxis4"]["tickformat"] = "%d %b"
+    # dates, with the time of day only when the ticks are hours apart
+    layout["xaxis4"]["tickformatstops"] = [
+        dict(dtickrange=[None, HALF_DAY_MS], value="%d %b %H:%M"), dict(dtickrange=[HALF_DAY_MS, None], value="%d %b"),
+    ]
     for trace, row in zip(traces, rows_of):
         trace.update(row_axes(row))
     return styled_figure(layout, shapes, annotations, data=traces)

@@ -96,7 +96,7 @@ def rep_lumbar_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
             line=dict(color=color, width=2.2 if len(rep.flags) else 1.5, dash="solid"),
             hovertemplate="%{y:.0f}° at %{x:.0f}%<extra>" + _rep_hover(rep.index, rep.flag_reasons) + "</extra>",
         ))
-    layout = base_layout(f"Set {set_index}: lumbar angle through each rep", legend=False)
+    layout = base_layout(f"Set {set_index}: lumbar angle through each rep", legend_on_top=False)
     layout.update(xaxis=dict(title_text="rep time (%)", range=[0, 100]), yaxis=dict(title_text="lumbar (°, + flexion)"))
     return styled_figure(layout, *limit_band(analysis.limits), data=traces + _rep_key(len(reps)))
 
@@ -131,7 +131,7 @@ def rhythm_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
             + _rep_hover(rep.index, rep.flag_reasons)
             + (f"<br>lumbar share {share:.2f}" if np.isfinite(share) else "") + "</extra>",
         ))
-    layout = base_layout(f"Set {set_index}: hips vs lower back", legend=False)
+    layout = base_layout(f"Set {set_index}: hips vs lower back", legend_on_top=False)
     layout.update(xaxis=dict(title_text="pelvis inclination, hip hinge (°)"), yaxis=dict(title_text="lumbar (°, + flexion)"))
     return styled_figure(layout, *limit_band(analysis.limits), data=traces + _rep_key(len(reps)))
 
@@ -231,7 +231,7 @@ def stick_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
             hovertemplate=label + "<extra></extra>",
         ))
     label = dict(showarrow=False, font=dict(size=10, color=TRUNK_COLOR))
-    layout = base_layout(f"Set {set_index}: spine at each rep's worst moment", legend=False)
+    layout = base_layout(f"Set {set_index}: spine at each rep's worst moment", legend_on_top=False)
     layout.update(
         xaxis=dict(title_text="forward →", showticklabels=False, zeroline=False, range=[-0.6, 1.9]),
         yaxis=dict(title_text="up", showticklabels=False, zeroline=False, scaleanchor="x", scaleratio=1, range=[-0.2, 1.9]),

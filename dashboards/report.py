@@ -18,13 +18,49 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from analysis.session import SessionAnalysis
-from dashboards.history import history_figure
+from dashboards.history import has_trend, history_figure
 from dashboards.rep_charts import rep_lumbar_figure, rhythm_figure, stick_figure
 from dashboards.set_summary import set_summary_figure
 from dashboards.style import PLOT_CONFIG
 from dashboards.summary import session_summary, set_flagged
 from dashboards.timeline import timeline_figure
 
+
+#: The page; ``$name`` fields are filled by `render_report`.
+PAGE = Template("""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="imuform">
+<title>$title</title>
+<style>
+$css
+</style>
+<script>
+$plotlyjs
+</script>
+</head>
+<body>
+<main>
+<header class="top">
+<h1>$title</h1>
+<div class="meta">$subtitle</div>
+</header>
+<section class="card summary" id="summary">
+$summary
+</section>
+$sections
+<footer>Made by imuform. Angles in degrees from your calibrated standing neutral: + is flexion (rounding), − is extension (arching). This file works offline.</footer>
+</main>
+<script type="application/json" id="plot-config">$config</script>
+$data
+<script>
+$js
+</script>
+</body>
+</html>
+""")
 
 #: Per-set charts, in page order: key suffix -> builder.
 SET_CHARTS = {
@@ -48,7 +84,8 @@ def report_figures(analysis: SessionAnalysis, history: pd.DataFrame | None = Non
     analysis
         The analysed session.
     history
-        A `dashboards.history.history_table` to chart at the end, or ``None``.
+        A `dashboards.history.history_table` to chart at the end (when it spans two sessions or more),
+        or ``None``.
 
     Returns
     -------
@@ -59,7 +96,7 @@ def report_figures(analysis: SessionAnalysis, history: pd.DataFrame | None = Non
     for set_index in analysis.sets["index"].astype(int):
         for name, fig in set_figures(analysis, set_index).items():
             out[f"set{set_index}_{name}"] = fig
-    if history is not None and len(history):
+    if history is not None and has_trend(history):
         out["history"] = history_figure(history, analysis.limits)
     return out
 
@@ -160,11 +197,10 @@ def render_report(
         sections.append("<h2 id='history'>History</h2>" + divs["history"])
 
     here = files("dashboards")
-    template = Template(here.joinpath("report_template.html").read_text(encoding="utf-8"))
-    return template.substitute(
+    return PAGE.substitute(
         title=html.escape(title),
         subtitle=html.escape(subtitle),
-        css=here.joinpath("assets/style.css").read_text(encoding="utf-8"),
+        css=here.joinpath("page.css").read_text(encoding="utf-8"),
         plotlyjs=get_plotlyjs(),
         summary=summary_html(analysis),
         sections="\n".join(sections),

@@ -36,8 +36,9 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
     -------
     plotly.graph_objects.Figure
         Top: peak lumbar flexion and lockout angle per rep against the limit band (flagged bars red),
-        the set's peak-flexion trend (``flexion_trend_deg_per_rep``) and a warning marker above each flagged rep (hover for reasons).
-        Bottom: tempo per rep, lowering, pause and lifting time stacked.
+        the set's peak-flexion trend (``flexion_trend_deg_per_rep``) and a warning marker above each
+        flagged rep (hover for the reasons). Bottom: tempo per rep, lowering, pause and lifting time
+        stacked. The legend sits below.
     """
     reps = analysis.reps_of(set_index)
     x = reps["index"].to_numpy().astype(int)
@@ -60,8 +61,9 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
     set_row = analysis.sets[analysis.sets["index"] == set_index]
     slope = float(set_row["flexion_trend_deg_per_rep"].iloc[0]) if len(set_row) else float("nan")
     if np.isfinite(slope) and np.isfinite(peak).all():
+        slope_label = f"{round(slope, 1) + 0.0:+.1f}"  # + 0.0 turns -0.0 into 0.0
         angles.append(go.Scatter(
-            x=x, y=peak.mean() + slope * (x - x.mean()), mode="lines", name=f"trend {round(slope, 1) + 0.0:+.1f}°/rep",  # + 0.0 turns -0.0 into 0.0
+            x=x, y=peak.mean() + slope * (x - x.mean()), mode="lines", name=f"trend {slope_label}°/rep",
             line=dict(color=TRUNK_COLOR, width=1.5, dash="dot"), hoverinfo="skip",
         ))
 
@@ -87,9 +89,9 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
             hovertemplate="rep %{x}: " + name + " %{y:.1f} s<extra></extra>",
         ))
         base_s += phase_s
-    layout = base_layout(f"Set {set_index}: rep by rep", height_px=420)
-    # room for the legend to wrap to two lines on a phone
-    layout["margin"]["t"] = 104
-    layout.update(barmode="group", bargap=0.25, **stacked_axes([0.68, 0.32], 0.08, ["lumbar (°)", "tempo (s)"], "rep"))
-    layout["xaxis2"]["dtick"] = 1
+    layout = base_layout(f"Set {set_index}: rep by rep", height_px=440, legend_on_top=False)
+    # seven legend entries wrap to four lines on a phone: below the plot, plotly makes room for them
+    layout["legend"].update(yanchor="top", y=-0.1)
+    layout.update(barmode="group", bargap=0.25, **stacked_axes([0.68, 0.32], 0.08, ["lumbar (°)", "tempo (s)"], ""))
+    layout["xaxis2"]["dtick"] = 1  # one tick per rep: "rep by rep" in the title names them
     return styled_figure(layout, *limit_band(analysis.limits, axis=1), data=angles + tempo)

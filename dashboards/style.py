@@ -34,7 +34,7 @@ THEME = go.layout.Template(layout=dict(
 PLOT_CONFIG = {"responsive": True, "displaylogo": False, "scrollZoom": False}
 
 
-def base_layout(title: str, height_px: int = 340, legend: bool = True) -> dict:
+def base_layout(title: str, height_px: int = 340, legend_on_top: bool = True) -> dict:
     """Layout shared by all charts: white template, compact margins, legend on top.
 
     Parameters
@@ -43,15 +43,15 @@ def base_layout(title: str, height_px: int = 340, legend: bool = True) -> dict:
         Chart title.
     height_px
         Chart height in pixels; widths follow the page.
-    legend
-        Whether the chart shows a legend (it gets room between the title and the plot).
+    legend_on_top
+        Whether a legend goes between the title and the plot (it gets room there).
     """
     return dict(
         title=dict(text=title, x=0.01, xanchor="left", y=0.985, yref="container", yanchor="top", font=dict(size=15)),
         template=THEME,
         height=height_px,
         # room above the plot for the title and, below it, a one or two line legend
-        margin=dict(l=52, r=16, t=86 if legend else 44, b=44),
+        margin=dict(l=52, r=16, t=86 if legend_on_top else 44, b=44),
         font=dict(family=FONT, size=12),
         legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, font=dict(size=11)),
         hovermode="closest",
@@ -163,5 +163,5 @@ def styled_figure(layout: dict, shapes: list[dict] = (), annotations: list[dict]
 def message_figure(title: str, message: str, height_px: int = 340) -> go.Figure:
     """A chart with no data that says why (no sets yet, no session picked)."""
     note = dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=13, color=TRUNK_COLOR))
-    layout = base_layout(title, height_px=height_px, legend=False)
+    layout = base_layout(title, height_px=height_px, legend_on_top=False)
     return styled_figure({**layout, "xaxis": {"visible": False}, "yaxis": {"visible": False}}, annotations=[note])

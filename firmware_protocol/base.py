@@ -243,19 +243,26 @@ class ClockUnwrapper:
         return total * self.tick_s
 
 
+#: Quaternion w, x, y, z as signed sums of the eight products c/s(roll)·c/s(pitch)·c/s(yaw) of half-angle
+#: cosines (c) and sines (s), indexed roll·4 + pitch·2 + yaw with 0 = cos, 1 = sin.
+_EULER_ZYX_SIGNS = np.array([
+    [1, 0, 0, 0, 0, 0, 0, 1],  # w = ccc + sss
+    [0, 0, 0, -1, 1, 0, 0, 0],  # x = scc − css
+    [0, 0, 1, 0, 0, 1, 0, 0],  # y = csc + scs
+    [0, 1, 0, 0, 0, 0, -1, 0],  # z = ccs − ssc
+], dtype=np.float64).T  # fmt: skip
+
+
 def euler_to_quat_wxyz(angle_deg: np.ndarray) -> np.ndarray:
     """Roll, pitch, yaw (about x, y, z, in deg) of R = Rz(yaw)·Ry(pitch)·Rx(roll) as (n, 4) quaternions w,x,y,z.
 
-    The closed form (the same as scipy's ``from_euler("ZYX", ...)``) because scipy's per-call overhead
-    is several times the whole decode of a notification.
+    The closed form (the same as scipy's ``from_euler("ZYX", ...)``) in a handful of array operations,
+    because scipy's per-call overhead is several times the whole decode of a notification.
     """
     half = np.radians(np.asarray(angle_deg, dtype=np.float64)) / 2
-    cr, cp, cy = np.cos(half).T
-    sr, sp, sy = np.sin(half).T
-    return np.stack(
-        [cr * cp * cy + sr * sp * sy, sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy, cr * cp * sy - sr * sp * cy],
-        axis=1,
-    )
+    cs = np.stack([np.cos(half), np.sin(half)])  # (cos|sin, n, roll|pitch|yaw)
+    products = np.einsum("in,jn,kn->nijk", cs[:, :, 0], cs[:, :, 1], cs[:, :, 2]).reshape(-1, 8)
+    return products @ _EULER_ZYX_SIGNS
 
 
 def quantise_int16(x: np.ndarray) -> np.ndarray:

@@ -68,10 +68,10 @@ def parse_packet(packet: bytes, acc_range_g: int = 16, gyr_range_dps: int = 2000
         name, count = FUSION_OUTPUTS[register]
         if len(data) < 4 * count:
             raise CorruptPacket(f"fusion {name} needs {4 * count} B, got {len(data)} B")
-        values = np.frombuffer(data, dtype="<f4", count=count).astype(np.float64)[None, :]
+        values = np.frombuffer(data, dtype="<f4", count=count)[None, :]
         if not np.isfinite(values).all():
             raise CorruptPacket(f"fusion {name} holds NaN or infinite floats")
-        return name, values
+        return name, values.astype(np.float64)
     kinds = {(ACC, ACC_DATA): "acc", (ACC, ACC_PACKED): "acc", (GYRO, GYRO_DATA): "gyr",
              (GYRO, GYRO_PACKED): "gyr", (MAG, MAG_DATA): "mag", (MAG, MAG_PACKED): "mag"}  # fmt: skip
     kind = kinds.get((module, register))

@@ -41,6 +41,8 @@ BATTERY_UUID = dot_uuid(0x3001)
 MESSAGE_CONTROL_UUID, MESSAGE_ACK_UUID, MESSAGE_NOTIFY_UUID = dot_uuid(0x7001), dot_uuid(0x7002), dot_uuid(0x7003)
 
 SHORT_PAYLOAD_BYTES = 20
+#: Status bits of the extended modes: accelerometer x/y/z clipped, gyroscope x/y/z clipped.
+STATUS_ACC_CLIPPED, STATUS_GYR_CLIPPED = 0x0007, 0x0038
 #: The manual gives 1 a.u. of the normalised magnetic field as about 40 µT; the server divides raw by 2^12.
 MAG_UT_PER_AU = 40.0
 MAG_RAW_PER_AU = 4096.0
@@ -172,6 +174,12 @@ class DotDecoder(Decoder):
         diag.time_gaps += count_time_gaps(time_s, 1.0 / self.rate_hz, self.last_time_s)
         self.last_time_s = float(time_s[-1])
         out: dict[str, np.ndarray] = {"device_time_s": time_s}
+        if "status" in names:
+            # Clipped samples under-read the motion: worth a note for whoever reviews the reps.
+            for mask, what in ((STATUS_ACC_CLIPPED, "accelerometer"), (STATUS_GYR_CLIPPED, "gyroscope")):
+                clipped = int(np.count_nonzero(rec["status"] & mask))
+                if clipped:
+                    diag.notes.append(f"{what} clipped in {clipped} sample(s)")
         if "quat_wxyz" in names:
             out["quat_wxyz"] = rec["quat_wxyz"].astype(np.float64)
         elif "euler_deg" in names:
@@ -210,6 +218,8 @@ class DotEncoder(Encoder):
         if self.mode not in self.ENCODABLE:
             raise UnsupportedPayload(f"the DOT encoder writes modes {self.ENCODABLE}, not {self.mode}")
         self.dtype = MODES[self.mode][1]
+        if max(self.dtype.itemsize, SHORT_PAYLOAD_BYTES) > max_payload:
+            raise UnsupportedPayload(f"DOT mode {self.mode} needs {self.dtype.itemsize} B notifications; raise the MTU")
         self.rate_hz = rate_hz
         self.samples_sent = 0
 

@@ -233,9 +233,9 @@ class PolarDecoder(Decoder):
             raw = _parse_plain(content, channels, resolution)
             factor = 1.0
         values = raw[:, :3].astype(np.uint32).view(np.float32) if is_float else raw[:, :3]
-        data = values.astype(np.float64) * (factor * unit)
-        if is_float and not np.isfinite(data).all():
+        if is_float and not np.isfinite(values).all():
             raise CorruptPacket("float32 samples that are NaN or infinite")
+        data = values.astype(np.float64) * (factor * unit)
         time_s = self._sample_times_s(mtype, ts_ns, len(data), diag)
         return SampleBlock(device_time_s=time_s, **{name: data})
 

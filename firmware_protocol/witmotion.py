@@ -227,13 +227,16 @@ class WitMotionModel(SensorModel):
         return f"{regs[REG_VERSION + 1] & 0xFFFF}.{regs[REG_VERSION] & 0xFFFF}"
 
     def parse_response(self, data: bytes) -> dict:
-        """A register reply as ``{"registers": {reg: value}}``, with ``mag_uT``/``quat_wxyz`` when it holds them."""
+        """A register reply as ``{"registers": {reg: value}}``, with ``mag_uT``, ``quat_wxyz`` and
+        ``temperature_c`` when it holds them."""
         regs = parse_register_reply(data)
         out: dict = {"registers": regs}
         if all(r in regs for r in range(REG_MAG, REG_MAG + 3)):
             out["mag_uT"] = [regs[r] * MAG_UT_PER_LSB for r in range(REG_MAG, REG_MAG + 3)]
         if all(r in regs for r in range(REG_QUAT, REG_QUAT + 4)):
             out["quat_wxyz"] = [regs[r] * QUAT_PER_LSB for r in range(REG_QUAT, REG_QUAT + 4)]
+        if REG_TEMP in regs:
+            out["temperature_c"] = regs[REG_TEMP] / 100.0
         return out
 
     def decoder(self, **context) -> WitMotionDecoder:

@@ -46,9 +46,10 @@ async def test_dropout_is_reconnected_gap_recorded_and_nothing_duplicated(store)
     assert [(g["placement"], g["reason"]) for g in session["gaps"]] == [("lumbar", "link lost; reconnected")]
     gap = session["gaps"][0]
     events = {e["kind"]: e["time_s"] for e in session["events"]}
-    # Data stops when the radio does; the link is declared lost a supervision timeout (0.4 s) later.
-    assert events["disconnected"] - 1.0 < gap["start_s"] < events["disconnected"]
-    assert events["reconnected"] - 0.1 < gap["end_s"] < events["reconnected"] + 1.0
+    # Data stops when the radio does; the link is declared lost a supervision timeout (0.4 s) later
+    # (the session clock may run a few ms ahead of the host's: it follows the fastest packets).
+    assert gap["start_s"] < events["disconnected"] + 0.05
+    assert events["reconnected"] - 0.1 < gap["end_s"] < events["reconnected"] + 1.5
     assert session["raw_packets"] == lumbar.packets + thoracic.packets
     samples = store.samples(report.session_id)
     for placement, rows in samples.groupby("sensor"):
@@ -98,6 +99,7 @@ async def test_unreachable_sensor_gets_one_clear_line(store):
         with pytest.raises(SensorUnreachable) as err:
             await record(store, targets, ble=rig.ble, clock=rig.clock, connect_timeout_s=0.3, duration_s=5.0)
     message = str(err.value)
+    assert store.sessions() == []  # nothing recorded, nothing left behind
     assert "\n" not in message and "thoracic sensor F0:00:00:00:00:0A not reachable within 0.3 s" in message
     assert "imuform scan" in message
 
@@ -112,7 +114,7 @@ async def test_sensor_without_kind_is_identified_from_its_advertisement(store):
 @pytest.mark.parametrize("kind", sorted(MODELS))
 async def test_every_sensor_kind_streams_through_its_own_gatt_profile(store, kind):
     rate_hz = MODELS[kind].default_rate_hz
-    report = await record_virtual(store, streams=pair(4.0, rate_hz), kind=kind, rate_hz=rate_hz, speed=10.0)
+    report = await record_virtual(store, streams=pair(6.0, rate_hz), kind=kind, rate_hz=rate_hz, speed=5.0)
     samples = store.samples(report.session_id)
     for sensor in report.sensors:
         assert sensor.kind == kind and sensor.lost == 0
@@ -137,3 +139,18 @@ def test_channel_joiner_pairs_separate_acc_and_gyro_packets():
     assert joiner.push(gyr).n == 0 and joiner.push(SampleBlock(quat_wxyz=np.ones((1, 4)))).n == 0
     both = SampleBlock(acc_mps2=np.ones((3, 3)), gyr_dps=np.ones((3, 3)))
     assert joiner.push(both) is both
+
+
+async def test_live_status_table_draws_on_a_terminal(store):
+    import io
+
+    from rich.console import Console
+
+    from imuform.ble.display import live_status
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120)
+    async with live_status(terminal, period_s=0.05) as on_start:
+        await record_virtual(store, streams=pair(6.0), speed=5.0, on_start=on_start)
+    drawn = screen.getvalue()
+    assert "Recording" in drawn and "lumbar" in drawn and "thoracic" in drawn and "87 %" in drawn

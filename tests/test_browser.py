@@ -8,6 +8,8 @@ artifacts/screenshots/.
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -156,3 +158,38 @@ def test_dashboard_follows_a_live_recording(browser):
     finally:
         page.close()
         server.shutdown()
+
+
+def test_report_command_on_a_simulated_session_with_png(browser, tmp_path, capsys, monkeypatch):
+    """End to end: a simulated session in the store, `imuform report --png`, then the page in Chromium."""
+    import json
+
+    from imuform.cli.main import main
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+    from imuform.store import Store
+
+    monkeypatch.setenv("IMUFORM_HOME", str(tmp_path / "home"))
+    sim = simulate_session(SessionSpec(
+        sets=[SetSpec("deadlift", 5, "lumbar_flexion"), SetSpec("romanian_deadlift", 5, "none")],
+        rest_s=(20.0, 25.0), seed=3, magnetometer=False, between_sets=False,
+    ))
+    with Store() as store:
+        session_id = store.import_samples(sim.samples, name="simulated pulls")
+    out_html, png_dir = tmp_path / "report.html", tmp_path / "png"
+    code = main(["report", session_id, "--out", str(out_html), "--png", str(png_dir), "--json"])
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    if importlib.util.find_spec("kaleido") is None:  # PNG export is an extra: without it, one clear line
+        assert code == 1 and doc["png"] == [] and "pip install kaleido" in err and err.count("\n") == 1
+    else:
+        assert code == 0 and doc["png_skipped"] is None
+        assert sorted(p.name for p in png_dir.iterdir()) == sorted(Path(p).name for p in doc["png"])
+        assert len(doc["png"]) == 1 + 4 * 2 and all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in doc["png"])
+    assert re.match(r"Set 1 \(.+\): reps 1–5 flexed past your limit", doc["summary"][1]), doc["summary"]
+    page = Page(browser, PHONE)
+    try:
+        page.page.goto(out_html.as_uri())
+        assert page.wait_rendered("div.plot") == 9 and page.errors == []
+        page.screenshot("report_simulated_phone.png")
+    finally:
+        page.close()

@@ -74,7 +74,8 @@ def flexed_session():
     return simulate_session(spec)
 
 
-def test_analyze_simulated_session(capsys, home, flexed_session):
+def test_analyze_simulated_session(capsys, home, flexed_session, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # one table row per rep, reasons unwrapped
     with Store(home) as store:
         sid = store.import_samples(flexed_session.samples, name="deadlifts")
     code, out, _ = run(capsys, "analyze", sid, "--json")
@@ -88,6 +89,8 @@ def test_analyze_simulated_session(capsys, home, flexed_session):
     true_peaks = [r["peak_lumbar_flexion_deg"] for r in flexed_session.truth["sets"][0]["reps"]]
     assert max(abs(r["peak_lumbar_flexion_deg"] - t) for r, t in zip(s["reps"], true_peaks)) < 3.0
     assert Store(home).analysis(sid)["sets"][0]["rep_count"] == 4
+    code, out, _ = run(capsys, "analyze", sid, "--use-mag", "--json")  # no magnetometer here: 6D
+    assert code == 0 and json.loads(out)["sets"][0]["rep_count"] == 4
 
     # a stricter personal limit flags the same reps
     run(capsys, "profile", "--flexion-limit", "5")

@@ -77,7 +77,8 @@ def test_pipeline_signs_on_imu_data(motion, column):
     sign = -1.0 if motion.startswith("-") else 1.0
     rng = np.random.default_rng(0)
     R_wl = np.repeat(rot("z", 40)[None], len(t), axis=0)
-    R_rel = Rotation.from_euler("y", bends[:, None], degrees=True).as_matrix() @ Rotation.from_euler(motion[-1], sign * test[:, None], degrees=True).as_matrix()
+    R_bends = Rotation.from_euler("y", bends[:, None], degrees=True).as_matrix()
+    R_rel = R_bends @ Rotation.from_euler(motion[-1], sign * test[:, None], degrees=True).as_matrix()
     straps = {"lumbar": rot("xyz", [12, -15, 8]), "thoracic": rot("xyz", [-10, 18, -6]) @ rot("x", 180)}
     samples = pd.concat([
         imu_rows("lumbar", t, R_wl, straps["lumbar"], rng),

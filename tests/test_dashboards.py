@@ -219,8 +219,8 @@ def test_report_command_writes_html_and_says_so(capsys, home, tmp_path):
     with Store(home) as store:
         sid = store.import_samples(make_samples(), name="still standing")
     out_file = tmp_path / "r" / "report.html"
-    code, out, _ = run(capsys, "report", sid[:5], "--out", str(out_file), "--json")
-    assert code == 0
+    code, out, err = run(capsys, "report", sid[:5], "--out", str(out_file), "--json")
+    assert code == 0, err
     doc = json.loads(out)
     assert doc["html"] == str(out_file) and out_file.stat().st_size == doc["html_bytes"]
     assert doc["summary"] == ["No sets found in this session."]

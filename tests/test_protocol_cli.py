@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import json
 
 import pytest
@@ -79,3 +80,14 @@ def test_errors_exit_codes(capsys):
     assert main(["decode", "--sensor", "movella-dot", "--mode", "99", "00"]) == 1
     assert main(["decode", "--sensor", "witmotion"]) == 2
     assert main(["decode", "--sensor", "witmotion", "--rate-hz", "fast", "00"]) == 2
+
+
+def test_lost_frames_reported_on_stderr():
+    first = IMUFORM_EXAMPLE.replace(" ", "")
+    # The same frame again with sequence 9 (frame 8 lost) and t0 2 s, CRC recomputed.
+    body = bytearray(bytes.fromhex(first)[:-2])
+    body[6], body[8:12] = 9, (2_000_000).to_bytes(4, "little")
+    second = bytes(body) + binascii.crc_hqx(bytes(body), 0xFFFF).to_bytes(2, "little")
+    result = run("--sensor", "imuform", first, second.hex())
+    assert len(result.stdout.splitlines()) == 4
+    assert "payload 2: 1 frame(s) lost" in result.stderr and "gap(s) in the device clock" in result.stderr

@@ -62,6 +62,8 @@ def test_dot_commands():
     assert model.start_commands(mode="rate_quantities") == [(dot.CONTROL_UUID, b"\x01\x01\x15")]
     assert model.stop_commands(mode=21) == [(dot.CONTROL_UUID, b"\x01\x00\x15")]
     assert dot.payload_char(21) == dot.MEDIUM_UUID and dot.payload_char(5) == dot.SHORT_UUID
+    with pytest.raises(UnsupportedPayload, match="raise the MTU"):
+        model.encoder(mode=21, max_payload=20)  # 28-byte payloads need an MTU above the default 23
     assert model.parse_battery(b"\x57\x01") == {"percent": 87.0, "voltage_v": None, "charging": 1.0}
     # The sample in Xsens' own iOS SDK header (XsensDotFirmwareVersion.h): MAC, 1.0.0, built 2019-12-06.
     assert model.parse_firmware(bytes.fromhex("fdf2858ffcfb010000e3070c0607012d69915b00")) == "1.0.0"
@@ -85,3 +87,5 @@ def test_battery_parsers():
     assert get_model("metawear").parse_battery(bytes.fromhex("118C5A1A10")) == {"percent": 90.0, "voltage_v": 4.122}
     reply = bytes.fromhex("5571 6400 9C01") + bytes(14)  # register 0x64 = 412 → 4.12 V
     assert get_model("witmotion").parse_battery(reply) == {"percent": None, "voltage_v": 4.12}
+    temperature = bytes.fromhex("5571 4000 D209") + bytes(14)  # register 0x40 = 2514 → 25.14 °C
+    assert get_model("witmotion").parse_response(temperature)["temperature_c"] == 25.14

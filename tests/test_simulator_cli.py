@@ -64,3 +64,4 @@ def test_import_stores_the_session_and_prints_its_id_last(tmp_path, capsys):
         stored = store.samples(session_id)
     written = read_samples_csv(tmp_path / "s" / "samples.csv")
     assert len(stored) == len(written)
+    assert stored["device_time_s"].notna().all()

@@ -241,7 +241,8 @@ class SensorLink:
         self.gap_threshold_s = max(0.25, 10 * self.period_s)
         address = target.address if isinstance(target.address, str) else target.address.address
         self.report = SensorReport(target.placement, model.kind, address)
-        self.sync = ClockSync()
+        # A sample count at a nominal rate may be off by a few percent; a crystal clock by 10⁻⁴.
+        self.sync = ClockSync(max_drift=1e-3 if model.has_device_clock else 0.05)
         self.decoder = model.decoder(rate_hz=self.rate_hz)
         self.client: BleakClient | None = None
         self.connected = asyncio.Event()
@@ -592,6 +593,8 @@ async def record(
                 await link.start()
         except BaseException:
             await asyncio.gather(*(link.close() for link in links), return_exceptions=True)
+            writer.close()
+            store.delete(session_id)  # nothing was recorded: leave no empty session behind
             raise
         tasks = [asyncio.ensure_future(link.run(stop)) for link in links]
         watcher = asyncio.ensure_future(_stop_when(stop, clock, t0, duration_s, until, links, on_start, session_id))

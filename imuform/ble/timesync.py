@@ -25,9 +25,15 @@ class ClockSync:
         Envelope points kept (bins are merged when there are more), bounding memory and fit time.
     refit_every
         Packets between refits of the clock rate.
+    slew
+        Largest correction of the output per second of device time (see :meth:`to_host`).
+    max_drift
+        Largest plausible rate error of the device clock (crystals: 10⁻⁴; a sample count at a nominal
+        rate: a few 10⁻²); fits beyond it, e.g. from a start-up backlog, are clipped.
     """
 
-    def __init__(self, max_points: int = 256, refit_every: int = 64, slew: float = 0.01) -> None:
+    def __init__(self, max_points: int = 256, refit_every: int = 64, slew: float = 0.01, max_drift: float = 1e-3) -> None:
+        self.max_drift = max_drift
         self.max_points = max_points
         self.refit_every = refit_every
         self.slew = slew
@@ -101,7 +107,8 @@ class ClockSync:
         if keep.sum() >= 8 and np.ptp(d[keep]) > 0:
             from scipy.stats import theilslopes  # imported here: scipy.stats takes 0.4 s to import
 
-            self.rate = float(theilslopes(h[keep], d[keep]).slope)
+            slope = float(theilslopes(h[keep], d[keep]).slope)
+            self.rate = float(np.clip(slope, 1.0 - self.max_drift, 1.0 + self.max_drift))
         for epoch in np.unique(epochs):
             sel = epochs == epoch
             self._offsets[int(epoch)] = float(np.min(points[sel, 1] - self.rate * points[sel, 0]))

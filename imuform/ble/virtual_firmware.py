@@ -44,6 +44,8 @@ class VirtualFirmware:
     channels: tuple[str, ...] = ("acc_mps2", "gyr_dps")
     #: Whether enabling notifications on the data characteristic starts the stream.
     starts_on_subscribe = False
+    #: How the real sensor's advertised name begins (the address's last bytes follow).
+    name_prefix = "imuform"
 
     def __init__(self, model: SensorModel, rate_hz: float, sensor_id: int = 0, max_payload: int = 244) -> None:
         self.model = model
@@ -148,6 +150,8 @@ class DotFirmware(VirtualFirmware):
     (root) time base; the real sensors' disconnect-and-reconnect during sync is not modelled.
     """
 
+    name_prefix = "Movella DOT"
+
     def __init__(self, model: SensorModel, rate_hz: float, sensor_id: int = 0, max_payload: int = 244) -> None:
         self.mode = 21
         self.synced = False
@@ -221,6 +225,8 @@ class DotFirmware(VirtualFirmware):
 class PolarFirmware(VirtualFirmware):
     """Polar Verity Sense PMD: control point start/stop per measurement, answered with the scale factor."""
 
+    name_prefix = "Polar Sense"
+
     FACTOR = 0.25  # raw × factor = mG or deg/s: ±8 g and ±8192 deg/s in 16 bits
 
     def __init__(self, model: SensorModel, rate_hz: float, sensor_id: int = 0, max_payload: int = 244) -> None:
@@ -275,6 +281,8 @@ class PolarFirmware(VirtualFirmware):
 class WitMotionFirmware(VirtualFirmware):
     """WitMotion: streams on subscribe; ``FF AA`` register writes and reads, replies on the data stream."""
 
+    name_prefix = "WT901BLE"
+
     starts_on_subscribe = True
 
     def __init__(self, model: SensorModel, rate_hz: float, sensor_id: int = 0, max_payload: int = 244) -> None:
@@ -319,6 +327,8 @@ class WitMotionFirmware(VirtualFirmware):
 class ThingyFirmware(VirtualFirmware):
     """Nordic Thingy:52: the 9-byte motion config sets the rate; raw data streams on subscribe."""
 
+    name_prefix = "Thingy"
+
     starts_on_subscribe = True
     channels = ("acc_mps2", "gyr_dps", "mag_uT")
 
@@ -347,6 +357,8 @@ class ThingyFirmware(VirtualFirmware):
 
 class MetaWearFirmware(VirtualFirmware):
     """MetaWear: module/register commands; streams once acc and gyro are started; battery on notify."""
+
+    name_prefix = "MetaWear"
 
     def __init__(self, model: SensorModel, rate_hz: float, sensor_id: int = 0, max_payload: int = 244) -> None:
         self.started: set[int] = set()

@@ -29,6 +29,8 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
+from imuform.ble.virtual_clock import VirtualClock
+
 _ATT_CID = 0x0004
 _ATT_HANDLE_VALUE_NOTIFICATION = 0x1B
 
@@ -93,9 +95,9 @@ class VirtualRadio(LocalLink):
         Time from the start of a blackout until both ends see the link drop (reason 0x08).
     seed
         Seed of the random generator (loss and jitter), for reproducible runs.
-    speed
-        Virtual seconds per real second: every duration above is virtual and runs ``speed`` times
-        faster, so the radio keeps pace with a :class:`~imuform.ble.virtual_sensor.VirtualClock`.
+    clock
+        The virtual clock: every duration above is virtual and runs as fast as the clock does. None
+        runs in real time.
     """
 
     def __init__(
@@ -106,12 +108,12 @@ class VirtualRadio(LocalLink):
         loss: float = 0.0,
         supervision_timeout_s: float = 0.5,
         seed: int | None = 0,
-        speed: float = 1.0,
+        clock: VirtualClock | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 <= loss < 1.0:
             raise ValueError(f"loss must be in [0, 1), got {loss}")
-        self.speed = speed
+        self.clock = clock
         self.connection_interval_s = connection_interval_s
         self.jitter_s = jitter_s
         self.loss = loss
@@ -122,6 +124,11 @@ class VirtualRadio(LocalLink):
         self._out_of_range: set[Controller] = set()
         #: Notifications dropped by ``loss`` and during blackouts, for reports.
         self.dropped_notifications = 0
+
+    @property
+    def speed(self) -> float:
+        """Virtual seconds per real second, now."""
+        return self.clock.rate if self.clock is not None else 1.0
 
     # -- devices -------------------------------------------------------------------------------
 
@@ -157,11 +164,11 @@ class VirtualRadio(LocalLink):
         """
         controller = self._controller_of(device)
         self._out_of_range.add(controller)
-        loop = asyncio.get_running_loop()
-        end = loop.time() + duration_s / self.speed
-        await asyncio.sleep(min(self.supervision_timeout_s, duration_s) / self.speed)
+        clock = self.clock or VirtualClock(1.0)
+        start = clock()
+        await clock.sleep_until(start + min(self.supervision_timeout_s, duration_s))
         self._supervision_timeout(controller)
-        await asyncio.sleep(max(0.0, end - loop.time()))
+        await clock.sleep_until(start + duration_s)
         self._out_of_range.discard(controller)
 
     def _supervision_timeout(self, controller: Controller) -> None:

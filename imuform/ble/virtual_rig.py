@@ -20,7 +20,8 @@ from imuform.ble.bumble_backend import BumbleClient, BumbleScanner
 from imuform.ble.discovery import BleKwargs
 from imuform.ble.recorder import RecordingReport, SampleCallback, SensorTarget, record
 from imuform.ble.virtual_radio import VirtualRadio
-from imuform.ble.virtual_sensor import SensorStream, VirtualClock, VirtualSensor
+from imuform.ble.virtual_clock import VirtualClock
+from imuform.ble.virtual_sensor import SensorStream, VirtualSensor
 from imuform.store import Store
 
 CENTRAL_ADDRESS = "F0:F0:F0:F0:F0:F0"
@@ -68,7 +69,7 @@ class VirtualRig:
         """Take one sensor out of range at virtual time ``at_s`` for ``duration_s`` virtual seconds."""
 
         async def dropout() -> None:
-            await self.clock.sleep(max(0.0, at_s - self.clock()))
+            await self.clock.sleep_until(at_s)
             await self.radio.blackout(self.sensors[placement].device, duration_s)
 
         self._tasks.append(asyncio.get_running_loop().create_task(dropout()))
@@ -97,7 +98,7 @@ async def open_rig(
     kind
         Sensor kind of every virtual sensor, or a kind for each key of ``streams``.
     speed
-        Virtual seconds per real second (1 = real time).
+        Most virtual seconds per real second (1 = real time; see :class:`VirtualClock`).
     connection_interval_s, jitter_s
         Link timing in virtual seconds (see :class:`VirtualRadio`).
     loss
@@ -111,11 +112,11 @@ async def open_rig(
     seed
         Seed for loss and jitter.
     """
+    clock = VirtualClock(speed)
     radio = VirtualRadio(
         connection_interval_s=connection_interval_s, jitter_s=jitter_s, loss=loss,
-        supervision_timeout_s=supervision_timeout_s, seed=seed, speed=speed,
+        supervision_timeout_s=supervision_timeout_s, seed=seed, clock=clock,
     )
-    clock = VirtualClock(speed)
     central = radio.create_device("imuform-central", CENTRAL_ADDRESS)
     sensors = {
         placement: VirtualSensor(
@@ -132,6 +133,8 @@ async def open_rig(
         client={"backend": BumbleClient, "bumble_device": central},
     )
     rig = VirtualRig(radio, clock, sensors, ble)
+    if speed > 1.0:
+        rig._tasks.append(asyncio.get_running_loop().create_task(clock.regulate()))
     try:
         yield rig
     finally:
@@ -209,7 +212,8 @@ async def record_virtual(
     loss
         Probability of losing each notification.
     speed
-        Virtual seconds per real second; 1 paces in real time.
+        Most virtual seconds per real second (the clock slows down by itself when the machine cannot
+        keep up); 1 paces in real time.
     name
         Session name (default: ``virtual <exercise>``).
     streams

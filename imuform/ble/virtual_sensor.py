@@ -13,7 +13,6 @@ the recorder is handed the same clock as its host clock, so time stays consisten
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,34 +22,8 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from firmware_protocol import SampleBlock, get_model
 from imuform.ble.virtual_firmware import FIRMWARES
+from imuform.ble.virtual_clock import VirtualClock
 from imuform.ble.virtual_radio import VirtualRadio
-
-logger = logging.getLogger(__name__)
-
-
-class VirtualClock:
-    """The virtual world's clock: seconds since start, running ``speed`` times faster than real time.
-
-    Parameters
-    ----------
-    speed
-        How many virtual seconds pass per real second (1 paces in real time).
-    """
-
-    def __init__(self, speed: float = 1.0) -> None:
-        if speed <= 0:
-            raise ValueError(f"speed must be positive, got {speed}")
-        self.speed = speed
-        self._loop = asyncio.get_running_loop()
-        self._t0 = self._loop.time()
-
-    def __call__(self) -> float:
-        """Virtual seconds since the clock started."""
-        return (self._loop.time() - self._t0) * self.speed
-
-    async def sleep(self, duration_s: float) -> None:
-        """Sleep for ``duration_s`` virtual seconds."""
-        await asyncio.sleep(duration_s / self.speed)
 
 
 @dataclass
@@ -147,7 +120,7 @@ class VirtualSensor:
     clock
         The shared virtual clock.
     name
-        Advertised local name (default: the kind and the address's last byte).
+        Advertised local name (default: as the real model's, with the address's last bytes).
     notify_interval_s
         Virtual seconds between notification bursts while streaming.
     resend_after_reconnect
@@ -172,13 +145,13 @@ class VirtualSensor:
     ) -> None:
         self.model = get_model(kind)
         self.address = address
-        self.name = name or f"{kind}-{address[-5:].replace(':', '')}"
         self.clock = clock
         self.notify_interval_s = notify_interval_s
         self.resend_after_reconnect = resend_after_reconnect
         self.source = stream
         rate_hz = float(1.0 / np.median(np.diff(stream.time_s)))
         self.firmware = FIRMWARES[kind](self.model, round(rate_hz, 3), sensor_id)
+        self.name = name or f"{self.firmware.name_prefix} {address[-5:].replace(':', '')}"
         self.stream = stream
         self.device = radio.create_device(self.name, address)
         self.radio = radio
@@ -266,6 +239,7 @@ class VirtualSensor:
                 self.payloads_sent += 1
             if self.resend_after_reconnect:
                 self._recent = (self._recent + payloads)[-self.resend_after_reconnect :]
+            self.clock.report_lateness(self.clock() - now_s)
 
     async def stop(self) -> None:
         """Stop streaming and power off the device's advertising."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import webbrowser
@@ -80,6 +81,7 @@ def dashboard(ctx: click.Context, port: int, host: str, no_browser: bool, poll_s
     Store(home).close()  # fail early, with the store's own message, if the home is unusable
     _check_port_free(host, port)
     app = create_app(store_source(home), poll_interval_ms=int(poll_s * 1000))
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the terminal
     url = f"http://{host}:{port}/"
     click.echo(f"imuform dashboard on {url} (Ctrl+C to stop)")
     if not no_browser:

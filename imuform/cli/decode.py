@@ -83,7 +83,7 @@ def decode(
     """Decode notification payloads (hex, one argument per notification, in order) to JSON lines.
 
     Each sample becomes one line {"time_s", "acc_mps2", "gyr_dps", "mag_uT", "quat_wxyz"} with the keys
-    the packet carries; skipped bytes are reported on stderr.
+    the packet carries. Skipped bytes, lost frames, time gaps and other notes go to stderr.
 
     \b
     Example:
@@ -109,7 +109,12 @@ def decode(
             block, diag = decoder.feed(packet)
             for line in sample_lines(block):
                 click.echo(json.dumps(line))
-            for note in diag.notes if diag.bytes_skipped else []:
+            notes = list(diag.notes)
+            if diag.lost_frames:
+                notes.append(f"{diag.lost_frames} frame(s) lost (sequence gap)")
+            if diag.time_gaps:
+                notes.append(f"{diag.time_gaps} gap(s) in the device clock")
+            for note in notes:
                 click.echo(f"imuform decode: payload {index}: {note}", err=True)
         if decoder.pending_bytes():
             click.echo(f"imuform decode: {decoder.pending_bytes()} B at the end wait for the rest of a frame", err=True)

@@ -47,7 +47,7 @@ def stop_on_ctrl_c(stop: asyncio.Event):
 
 @click.command()
 @click.option("--sensor", "sensors", multiple=True, metavar="PLACEMENT=ADDRESS",
-              help="A sensor and where it is strapped (2–4 times), e.g. --sensor lumbar=D4:CA:6E:F1:69:3D.")
+              help="A sensor and where it is strapped (1–4 times; lumbar and thoracic for analysis).")
 @click.option("--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning).")
 @click.option("--rate-hz", type=float, help="Sample rate (default: the model's, 100 Hz for virtual sensors).")
 @click.option("--duration", "duration_s", type=float, help="Stop after this many seconds (default: Ctrl-C).")

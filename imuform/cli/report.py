@@ -62,8 +62,6 @@ def report(ctx: click.Context, session: str, out_path: str | None, png_dir: str 
         info = store.session(session_id)
         analysis = run_analysis(store, session_id, profile_name=profile_name, show_progress=not as_json)
         past = history_table(analysed_history(store)) if history else None
-    if past is not None and past["date"].nunique() < 2:
-        past = None  # a trend needs two sessions
     sensors = ", ".join(s["placement"] for s in info["sensors"])
     subtitle = f"{info['started_at'].replace('T', ' ')[:16]} · session {session_id} · sensors: {sensors}"
     figures = report_figures(analysis, past)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from imuform.cli.common import console, echo_json, json_option, open_store
 from imuform.errors import InputError
@@ -13,10 +14,11 @@ from imuform.simulator.exercises import compatible
 
 
 def _store(ctx: click.Context, sim: SimulatedSession, name: str) -> str:
-    """Import the simulated samples (and the gaps a receiver would have noticed) as a new session."""
+    """Store the simulated samples with their device clock, and the gaps a receiver would notice."""
     meta = {p: {"kind": "simulated", "model": "imuform simulator", "rate_hz": s.params.rate_hz} for p, s in sim.streams.items()}
     with open_store(ctx) as store:
-        session_id = store.import_samples(sim.samples, name=name, notes=f"simulated, seed {sim.spec.seed}", sensors=meta, source="simulate")
+        samples = pd.concat([s.samples(device_time=True) for s in sim.streams.values()], ignore_index=True)
+        session_id = store.import_samples(samples, name=name, notes=f"simulated, seed {sim.spec.seed}", sensors=meta, source="simulate")
         ids = {s["placement"]: s["id"] for s in store.session(session_id)["sensors"]}
         with store.writer(session_id) as writer:
             for placement, stream in sim.streams.items():

@@ -68,10 +68,9 @@ class SegmentMotion:
 
 @dataclass
 class PointMotion:
-    """Position, velocity and acceleration (world frame, m, m/s, m/s²) of a point, each (n, 3)."""
+    """Position and acceleration (world frame, m and m/s²) of a point, each (n, 3)."""
 
     pos_m: np.ndarray
-    vel_mps: np.ndarray
     acc_mps2: np.ndarray
 
 
@@ -141,17 +140,13 @@ def point_on(joint: PointMotion, seg: SegmentMotion, offset_m: np.ndarray) -> Po
     """Motion of a point fixed on a segment at ``offset_m`` (segment frame) from a joint on it."""
     r = seg.rot.apply(np.asarray(offset_m, dtype=float))
     w, a = seg.omega_rps, seg.alpha_rps2
-    return PointMotion(
-        joint.pos_m + r,
-        joint.vel_mps + np.cross(w, r),
-        joint.acc_mps2 + np.cross(a, r) + np.cross(w, np.cross(w, r)),
-    )
+    return PointMotion(joint.pos_m + r, joint.acc_mps2 + np.cross(a, r) + np.cross(w, np.cross(w, r)))
 
 
 def hip_motion(channels: dict) -> PointMotion:
     """Motion of the hip centre, the root of the chain."""
     cols = [channels[c] for c in ("hip_x_m", "hip_y_m", "hip_z_m")]
-    return PointMotion(*(np.stack([c[k] for c in cols], axis=1) for k in range(3)))
+    return PointMotion(*(np.stack([c[k] for c in cols], axis=1) for k in (0, 2)))
 
 
 def placement_motion(channels: dict, placement: str, lever_scale: float = 1.0) -> tuple[SegmentMotion, PointMotion]:

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.spatial.transform import Rotation
 
 from analysis.limits import DEFAULT_LIMITS
-from analysis.session import _jsonable
+from analysis.session import jsonable
 from imuform.errors import InputError
 from imuform.simulator import exercises as ex
 from imuform.simulator.activities import Person, Script
@@ -188,10 +188,15 @@ class SensorStream:
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
         return [(float(self.time_s[a]), float(self.time_s[b])) for a, b in zip(starts, ends)]
 
-    def samples(self) -> pd.DataFrame:
-        """The received samples in the samples-table format (lost ones left out)."""
+    def samples(self, device_time: bool = False) -> pd.DataFrame:
+        """The received samples in the samples-table format (lost ones left out).
+
+        With ``device_time`` the table has ``device_time_s`` too, as the store keeps it.
+        """
         keep = ~self.lost
         cols = {"sensor": self.placement, "time_s": self.time_s[keep]}
+        if device_time:
+            cols["device_time_s"] = self.device_time_s[keep]
         groups = [("acc", self.acc_mps2), ("gyr", self.gyr_dps)] + ([("mag", self.mag_uT)] if self.mag_uT is not None else [])
         for name, values in groups:
             for k, axis in enumerate("xyz"):
@@ -387,7 +392,7 @@ def simulate_truth(spec: SessionSpec | None = None) -> tuple[dict, pd.DataFrame]
         identical to those of `simulate_session` for the same spec.
     """
     motion = _simulate_motion(spec or SessionSpec())
-    return _jsonable(motion.truth), motion.angles
+    return jsonable(motion.truth), motion.angles
 
 
 def simulate_session(spec: SessionSpec | None = None) -> SimulatedSession:
@@ -416,4 +421,4 @@ def simulate_session(spec: SessionSpec | None = None) -> SimulatedSession:
         "magnetic_north_heading_deg": motion.north_deg,
     }
     # the same JSON form as the analysis documents (NaN as null)
-    return SimulatedSession(spec, samples, _jsonable(truth), motion.angles, streams)
+    return SimulatedSession(spec, samples, jsonable(truth), motion.angles, streams)
