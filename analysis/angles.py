@@ -128,8 +128,9 @@ def heading_offset_rad(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndarr
         runs = np.flatnonzero(np.diff(np.concatenate([[0], use.astype(np.int8), [0]])))
         idx = np.arange(i0, i1)
         anchor_t = [0.5 * (idx[a] + idx[b - 1]) for a, b in zip(runs[::2], runs[1::2])]
-        anchor_v = [np.median(rel[a:b]) for a, b in zip(runs[::2], runs[1::2])]
-        out[block] = ref + np.interp(idx, anchor_t, anchor_v)
+        anchor_v = [np.median(np.unwrap(rel[a:b])) for a, b in zip(runs[::2], runs[1::2])]
+        # Unwrapped, so that interpolating between anchors on either side of ±180° takes the short way.
+        out[block] = ref + np.interp(idx, anchor_t, np.unwrap(anchor_v))
     return out
 
 

@@ -20,8 +20,9 @@ import pandas as pd
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
-#: Smallest forward excursion of the trunk, from the top posture on both sides, that counts as a rep.
-MIN_EXCURSION_DEG = 20.0
+#: Smallest forward excursion of the trunk, from the top posture on both sides, that counts as a rep:
+#: squats lean the trunk 30° and more; a crouch that sways the trunk by 20° is no rep.
+MIN_EXCURSION_DEG = 25.0
 #: Cut-off of the low-pass that places rep boundaries; reps are slower than 1 Hz.
 SMOOTH_CUTOFF_HZ = 2.0
 #: Longest eccentric or concentric phase searched for a top posture.

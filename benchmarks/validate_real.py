@@ -236,12 +236,10 @@ def validate_trunkyxl(data: Path, quick: bool) -> list[Figure]:
         sagittal = flexion[peak_index(flexion, 15.0, 50)][:6]
         flex_ok += int(np.sum(sagittal[0::2] > 0))
         ext_ok += int(np.sum(sagittal[1::2] < 0))
-        # Lateral bends: after the sagittal part, the bend excursions (those larger than the twist at that
-        # moment, which leaves out the axial rotations) must alternate in sign.
+        # Lateral bends: the six bend excursions after the sagittal part must alternate in sign.
         later = angles[angles["time_s"] > angles["time_s"].iloc[peak_index(flexion, 15.0, 50)[5]] + 1.0]
-        bend, twist = later["lumbar_lateral_bend_deg"].to_numpy(), later["lumbar_twist_deg"].to_numpy()
-        idx = peak_index(bend, 10.0, 50)
-        bends = bend[idx[np.abs(bend[idx]) > np.abs(twist[idx])]]
+        bend = later["lumbar_lateral_bend_deg"].to_numpy()
+        bends = bend[peak_index(bend, 10.0, 50)][:6]
         alternating += int(np.sum(np.sign(bends[1:]) != np.sign(bends[:-1])))
         total += max(0, len(bends) - 1)
         result = _analyze(samples)

@@ -7,6 +7,7 @@ and the column where it is, and what to do about it. Nothing is stored before a 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -164,12 +165,34 @@ def write_samples_csv(samples: pd.DataFrame, path: str | Path) -> Path:
     Optional column groups are written when any row has them; ``device_time_s`` is not part of the
     exchange format and is left out.
     """
-    path = Path(path)
     cols = list(REQUIRED_COLUMNS)
     for names in OPTIONAL_GROUPS.values():
         if all(n in samples for n in names) and samples[list(names)].notna().any().any():
             cols.extend(names)
+    return write_csv(samples[cols], path)
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as CSV: floats as their shortest exact repr, NaN as an empty cell.
+
+    Columns holding lists (flags) are joined with ``;``, dicts are written as JSON.
+    """
+    path = Path(path)
+    columns = {}
+    for name in table.columns:
+        values = table[name]
+        if values.dtype.kind in "fiub":
+            columns[name] = values.to_numpy()
+        else:
+            columns[name] = [_cell(v) for v in values]
     # polars formats floats with the shortest exact representation (ryu), ten times faster than pandas
-    table = pl.DataFrame({c: samples[c].to_numpy(dtype=str if c == "sensor" else float) for c in cols})
-    table.fill_nan(None).write_csv(path, null_value="")
+    pl.DataFrame(columns).fill_nan(None).write_csv(path, null_value="")
     return path
+
+
+def _cell(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return "" if value is None else str(value)

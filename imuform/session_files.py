@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from analysis.session import SessionAnalysis
 from imuform.errors import InputError
-from imuform.io_csv import read_samples_csv, write_samples_csv
+from imuform.io_csv import read_samples_csv, write_csv, write_samples_csv
 from imuform.store import Store
 
 SESSION_FORMAT = "imuform-session"
@@ -14,8 +15,12 @@ SESSION_FORMAT_VERSION = 1
 SENSOR_FIELDS = ("placement", "kind", "model", "address", "rate_hz", "firmware")
 
 
-def export_session(store: Store, ref: str, out_dir: str | Path) -> list[Path]:
-    """Write a stored session's `samples.csv` and `session.json` into ``out_dir``; return the paths."""
+def export_session(store: Store, ref: str, out_dir: str | Path, analysis: SessionAnalysis | None = None) -> list[Path]:
+    """Write a stored session's files into ``out_dir`` and return their paths.
+
+    Always `samples.csv` and `session.json`; with an ``analysis`` also `angles.csv` (the angle series),
+    `reps.csv` (one row per rep, flags joined by ``;``) and `sets.csv` (one row per set).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     info = store.session(ref)
@@ -35,7 +40,12 @@ def export_session(store: Store, ref: str, out_dir: str | Path) -> list[Path]:
     samples_path = write_samples_csv(store.samples(info["id"]), out / "samples.csv")
     session_path = out / "session.json"
     session_path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return [samples_path, session_path]
+    paths = [samples_path, session_path]
+    if analysis is not None:
+        paths.append(write_csv(analysis.angles, out / "angles.csv"))
+        paths.append(write_csv(analysis.reps, out / "reps.csv"))
+        paths.append(write_csv(analysis.sets, out / "sets.csv"))
+    return paths
 
 
 def _read_session_json(path: Path) -> dict:

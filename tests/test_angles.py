@@ -163,3 +163,19 @@ def test_bad_input_says_what_to_do():
         compute_angles(apart)
     with pytest.raises(ValueError, match="calibration has no"):
         compute_angles(samples, calibration={"method": "guided", "sensors": {}})
+
+
+def test_heading_offset_follows_a_drift_past_180_degrees():
+    """A relative heading drifting more than a turn is followed the short way between anchors, never swept back."""
+    from analysis.angles import heading_offset_rad
+    from analysis.rotations import rotate_about_z
+
+    n = 400
+    true_offset = np.radians(np.linspace(0.0, 500.0, n))
+    R_lower = np.repeat(np.eye(3)[None], n, axis=0)
+    R_upper = rotate_about_z(R_lower, -true_offset)  # the upper sensor's 6D world is turned by -offset
+    quiet = (np.arange(n) % 40) < 5  # short rests every 40 samples
+    got = heading_offset_rad(R_lower, R_upper, quiet)
+    err = (got - true_offset + np.pi) % (2 * np.pi) - np.pi
+    between = slice(2, 362)  # from the first anchor's middle to the last one's (outside, it is held)
+    assert np.abs(np.degrees(err[between])).max() < 1.0

@@ -7,56 +7,12 @@ import math
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from analysis import analyze_session
-from analysis.limits import PROFILES, Limits, resolve_limits
+from analysis.limits import PROFILES
 from analysis.session import SessionAnalysis
-from imuform.errors import ImuformError, InputError
+from imuform.session_analysis import run_analysis
 from imuform.store import Store
-
-#: Sessions longer than this (s of recording) show a progress bar while they are analysed.
-PROGRESS_MIN_DURATION_S = 120.0
-
-
-def personal_limits(store: Store, profile_name: str | None, calibration: dict | None) -> Limits:
-    """The stored personal limits, or a named profile's (``profile_name``), resolved to degrees."""
-    profile = {"profile": profile_name} if profile_name else store.profile()
-    try:
-        return resolve_limits(profile, (calibration or {}).get("range_of_motion"))
-    except ValueError as exc:
-        raise InputError(f"{exc} (or set limits in degrees with 'imuform profile --flexion-limit DEG')") from exc
-
-
-def run_analysis(store: Store, session_id: str, *, profile_name: str | None = None, use_mag: bool = False,
-                 show_progress: bool = True) -> SessionAnalysis:
-    """Analyse a stored session, cache the result in the store and return it.
-
-    Used by ``imuform analyze`` and by the commands that need an analysis (export, report).
-    """
-    samples = store.samples(session_id)
-    if samples.empty:
-        raise ImuformError(f"session {session_id} has no samples; record or import one first")
-    calibration = store.calibration(session_id) or store.calibration(None)
-    limits = personal_limits(store, profile_name, calibration)
-    duration_s = float(samples["time_s"].max() - samples["time_s"].min())
-    try:
-        if show_progress and duration_s > PROGRESS_MIN_DURATION_S:
-            columns = (TextColumn("analysing {task.description}"), BarColumn(), TimeElapsedColumn())
-            with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-                task = bar.add_task(session_id, total=1.0)
-                result = analyze_session(
-                    samples, calibration=calibration, limits=limits, use_mag=use_mag,
-                    progress=lambda stage, fraction: bar.update(task, completed=fraction),
-                )
-        else:
-            result = analyze_session(samples, calibration=calibration, limits=limits, use_mag=use_mag)
-    except ValueError as exc:
-        raise ImuformError(f"cannot analyse session {session_id}: {exc}") from exc
-    result.session_id = session_id
-    store.save_analysis(session_id, result.to_dict())
-    return result
 
 
 def _num(value: float, fmt: str = ".0f", unit: str = "") -> str:
@@ -95,7 +51,7 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
             )
         console.print(table)
     if result.sets.empty:
-        console.print("no sets found: a rep is a forward bend of the trunk of at least 20° and back, two or more make a set")
+        console.print("no sets found: a rep is a forward bend of the trunk of at least 25° and back, two or more make a set")
 
 
 @click.command()

@@ -13,7 +13,7 @@ import pandas as pd
 from analysis.session import SessionAnalysis
 from dashboards.app import POLL_INTERVAL_MS, DataSource, create_app
 from dashboards.history import history_table
-from imuform.cli.analyze import run_analysis
+from imuform.session_analysis import run_analysis
 from imuform.cli.report import analysed_history
 from imuform.errors import ImuformError
 from imuform.store import Store

@@ -16,7 +16,8 @@ import click
 from dashboards.report import write_report
 from firmware_protocol import MODELS
 from imuform.ble.virtual_rig import record_virtual, virtual_streams
-from imuform.cli.analyze import print_analysis, run_analysis
+from imuform.cli.analyze import print_analysis
+from imuform.session_analysis import run_analysis
 from imuform.cli.common import console, open_store
 from imuform.simulator import EXERCISES, FAULTS, SessionSpec, SetSpec, simulate_session
 

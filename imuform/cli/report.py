@@ -11,7 +11,7 @@ from analysis.limits import PROFILES
 from dashboards.history import history_table
 from dashboards.report import export_pngs, report_figures, write_report
 from dashboards.summary import session_summary
-from imuform.cli.analyze import run_analysis
+from imuform.session_analysis import run_analysis
 from imuform.cli.common import echo_json, json_option, open_store
 from imuform.errors import ImuformError
 from imuform.store import Store

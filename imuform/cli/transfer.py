@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from imuform.cli.common import echo_json, json_option, open_store
+from imuform.errors import ImuformError
+from imuform.session_analysis import run_analysis
 from imuform.session_files import export_session, import_session
 
 
@@ -31,14 +33,29 @@ def import_(ctx: click.Context, path: str, name: str | None, as_json: bool) -> N
 @click.command()
 @click.argument("session")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory to write into.")
+@click.option("--no-analysis", is_flag=True, help="Write only samples.csv and session.json, without analysing.")
 @json_option
 @click.pass_context
-def export(ctx: click.Context, session: str, out_dir: str, as_json: bool) -> None:
-    """Export SESSION (an id or a unique prefix) as samples.csv and session.json in DIR."""
+def export(ctx: click.Context, session: str, out_dir: str, no_analysis: bool, as_json: bool) -> None:
+    """Export SESSION (an id or a unique prefix) into DIR.
+
+    Writes samples.csv and session.json, and, from the analysis, angles.csv (angle series), reps.csv
+    (one row per rep with its metrics and flags) and sets.csv (one row per set). A session that cannot
+    be analysed (for example one sensor only) is still exported, with a note on stderr.
+    """
+    analysis, note = None, None
     with open_store(ctx) as store:
-        paths = export_session(store, session, out_dir)
+        session_id = store.resolve(session)
+        if not no_analysis:
+            try:
+                analysis = run_analysis(store, session_id, show_progress=not as_json)
+            except ImuformError as exc:
+                note = f"exported without analysis: {exc}"
+        paths = export_session(store, session_id, out_dir, analysis)
+    if note:
+        click.echo(f"imuform: {note}", err=True)
     if as_json:
-        echo_json({"files": [str(p) for p in paths]})
+        echo_json({"files": [str(p) for p in paths], "note": note})
     else:
         for p in paths:
             click.echo(str(p))
