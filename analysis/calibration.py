@@ -10,9 +10,10 @@ A calibration is a plain JSON-able dict, so the store can keep it::
      "range_of_motion": {"max_flexion_deg": ..., "max_extension_deg": ...} | None}
 
 Quiet standing fixes each segment's vertical (and so zeroes every angle at neutral); slow forward bends
-give the medio-lateral axis as the principal axis of the gyroscope, orthogonalised to the vertical. Sensors
-may be strapped on crooked (±20° about any axis): nothing here assumes how they were mounted, except the
-fallback axis of a sensor that never rotated enough to measure it.
+give the medio-lateral axis as the principal axis of the gyroscope, orthogonalised to the vertical. Without
+a guided calibration, the session's first long rest and its first bends after it serve (`auto_calibrate`).
+Sensors may be strapped on crooked (±20° about any axis): nothing here assumes how they were mounted,
+except the fallback axis of a sensor whose axis was never measured (`assumed_axis`).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def assumed_axis(up: np.ndarray) -> np.ndarray:
     return np.eye(3)[int(np.argmin(np.abs(up)))]
 
 
-def forward_tilt_axis(acc_mps2: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, float]:
+def forward_tilt_axis(acc_mps2: np.ndarray, up: np.ndarray) -> np.ndarray:
     """Medio-lateral axis from where the segment tilts furthest: people bend further forward than back.
 
     Each sample's tilt is the part of the measured vertical orthogonal to the neutral ``up``; weighting it by
@@ -91,15 +92,15 @@ def forward_tilt_axis(acc_mps2: np.ndarray, up: np.ndarray) -> tuple[np.ndarray,
 
     Returns
     -------
-    axis, asymmetry
-        Unit left axis in sensor coordinates, and the size of the mean weighted tilt (0 when symmetric).
+    numpy.ndarray
+        Unit left axis in sensor coordinates.
     """
     v = acc_mps2 / np.linalg.norm(acc_mps2, axis=1, keepdims=True)
     tilt = v - np.outer(v @ up, up)
     mean = np.mean(tilt * np.linalg.norm(tilt, axis=1, keepdims=True), axis=0)
     # Tipping forward moves the measured vertical backwards (to -x), so forward is -mean.
     forward = -mean / max(np.linalg.norm(mean), 1e-12)
-    return np.cross(up, forward), float(np.linalg.norm(mean))
+    return np.cross(up, forward)
 
 
 def flexion_axis(gyr_dps: np.ndarray, acc_mps2: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -129,7 +130,7 @@ def flexion_axis(gyr_dps: np.ndarray, acc_mps2: np.ndarray, up: np.ndarray) -> t
         return assumed_axis(up), 0.0, 0.0
     evals, evecs = np.linalg.eigh(g.T @ g)
     planarity = float(evals[-1] / max(evals.sum(), 1e-12))
-    tilt_axis, _ = forward_tilt_axis(acc_mps2[ok], up)
+    tilt_axis = forward_tilt_axis(acc_mps2[ok], up)
     axis = evecs[:, -1] if planarity >= PLANAR_MOTION else tilt_axis
     if np.dot(axis, tilt_axis) < 0:
         axis = -axis

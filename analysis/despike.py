@@ -43,8 +43,8 @@ def despike(x: np.ndarray, floor: float) -> np.ndarray:
 
 
 #: Online (causal) despiking: a one-sample jump larger than this is held back until the next sample
-#: confirms it. Human motion stays far below (a hard deadlift changes angular rate by < 100 deg/s per
-#: 10 ms sample, 300 at 25 Hz would need an impact).
+#: confirms it. Human motion stays far below: a fast lift changes its angular rate by well under 100 deg/s
+#: from one sample to the next at 100 Hz, and 300 deg/s even at 25 Hz would take an impact.
 JUMP_GYR_DPS = 300.0
 JUMP_ACC_MPS2 = 30.0
 

@@ -360,7 +360,9 @@ def align_sensors(
     series, sync
         `RegularSeries` per placement, and the sync report: per sensor ``rate_hz``, ``nominal_rate_hz``,
         ``offset_s`` (session time of its first sample), ``drift_ppm``, ``jitter_ms``, ``clock_source``,
-        ``gaps``; ``xcorr`` per sensor against the reference sensor; ``quality``.
+        ``samples``, ``missing_samples``, ``gaps`` and ``long_gaps``; ``xcorr`` per sensor against the
+        lumbar one (``offset_s``, ``correlation``, ``applied``: corrected when the sensors keep their own
+        clocks); ``quality`` (`sync_quality`).
     """
     series: dict[str, RegularSeries] = {}
     report: dict[str, dict] = {}

@@ -115,3 +115,24 @@ def test_standing_only_calibration_relies_on_the_usual_strapping():
     assert all(e["axis_source"] == "assumed" for e in cal["sensors"].values())
     result = compute_angles(sim.samples, calibration=cal)
     assert rmse_against(result.angles, sim.truth_angles, "lumbar_flexion_deg") < 1.5
+
+
+def test_axis_from_mixed_motion_uses_the_furthest_tilt():
+    """Seated protocol (TrunkyXL-like): flexion 40°/extension 20°, then side bends ±35°: the gyroscope has no
+    single axis, the forward direction is where the trunk tilts furthest."""
+    from scipy.spatial.transform import Rotation
+
+    from analysis.calibration import flexion_axis
+    from tests.test_angles import imu_rows
+
+    t = np.arange(0, 24, 0.02)
+    wave = np.sin(2 * np.pi * t / 4)
+    flexion = np.where(t < 12, np.where(wave > 0, 40 * wave, 20 * wave), 0.0)
+    bend = np.where(t >= 12, 35 * wave, 0.0)
+    R_world_segment = Rotation.from_euler("YX", np.column_stack([flexion, bend]), degrees=True).as_matrix()
+    strap = Rotation.from_euler("xyz", [14, -18, 11], degrees=True).as_matrix()
+    rows = imu_rows("thoracic", t, R_world_segment, strap, np.random.default_rng(0))
+    acc, gyr = rows[["acc_x", "acc_y", "acc_z"]].to_numpy(), rows[["gyr_x", "gyr_y", "gyr_z"]].to_numpy()
+    axis, _, planarity = flexion_axis(gyr, acc, strap[:, 2])
+    assert planarity < 0.85
+    assert np.degrees(np.arccos(np.clip(axis @ strap[:, 1], -1, 1))) < 5.0
