@@ -19,12 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.transform import Rotation, Slerp
 
 from analysis.calibration import auto_calibrate_series, segment_rotations
 from analysis.orientation import correct_accelerometers, series_orientation
 from analysis.quiet import quiet_mask
-from analysis.rotations import cardan_angles_deg, heading_rad, inclination_deg, rotate_about_z
+from analysis.rotations import (
+    cardan_angles_deg, heading_rad, inclination_deg, matrices_from_quat_wxyz, nlerp_wxyz, rotate_about_z,
+)
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
 from analysis.timebase import RegularSeries, align_sensors, common_grid
 
@@ -63,24 +64,25 @@ def _wrap(angle_rad: np.ndarray) -> np.ndarray:
 
 
 def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
-    """Slerp a sensor's orientation onto the common grid; NaN outside its stretches between long gaps.
+    """Interpolate a sensor's orientation onto the common grid (`analysis.rotations.nlerp_wxyz`); NaN
+    outside its stretches between long gaps.
 
     Returns
     -------
     numpy.ndarray
         ``(len(grid_s), 3, 3)`` ``R_world_sensor``.
     """
-    out = np.full((len(grid_s), 3, 3), np.nan)
-    for seg in np.unique(series.segment[series.segment >= 0]):
-        idx = np.flatnonzero((series.segment == seg) & np.isfinite(quat_wxyz).all(axis=1))
-        if len(idx) < 2:
+    out = np.full((len(grid_s), 4), np.nan)
+    starts = np.flatnonzero(np.diff(series.segment, prepend=-1))
+    # Stretches are contiguous runs of one segment number; each is interpolated within itself only.
+    for i0, i1 in zip(starts, np.append(starts[1:], len(series.segment))):
+        if series.segment[i0] < 0 or i1 - i0 < 2:
             continue
-        t = series.time_s[idx]
-        sel = (grid_s >= t[0]) & (grid_s <= t[-1])
-        if sel.any():
-            slerp = Slerp(t, Rotation.from_quat(quat_wxyz[idx], scalar_first=True))
-            out[sel] = slerp(grid_s[sel]).as_matrix()
-    return out
+        t = series.time_s[i0:i1]
+        g0, g1 = np.searchsorted(grid_s, t[0], side="left"), np.searchsorted(grid_s, t[-1], side="right")
+        if g1 > g0:
+            out[g0:g1] = nlerp_wxyz(t, quat_wxyz[i0:i1], grid_s[g0:g1])
+    return matrices_from_quat_wxyz(out)
 
 
 def quiet_on_grid(series: RegularSeries, grid_s: np.ndarray) -> np.ndarray:
@@ -150,7 +152,8 @@ def relative_angles_deg(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndar
     """
     offset = heading_offset_rad(R_lower, R_upper, quiet)
     R_upper_aligned = rotate_about_z(R_upper, np.nan_to_num(offset))
-    R_rel = np.transpose(R_lower, (0, 2, 1)) @ R_upper_aligned
+    # R_lower.T @ R_upper_aligned per sample; einsum's optimised path beats matmul's loop over 3x3 stacks.
+    R_rel = np.einsum("nki,nkj->nij", R_lower, R_upper_aligned, optimize=True)
     R_rel[~np.isfinite(offset)] = np.nan
     return cardan_angles_deg(R_rel)
 
@@ -200,7 +203,10 @@ def compute_angles(
     R_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
     for placement, s in series.items():
         quat = series_orientation(s, use_mag=use_mag)
-        R_world_segment[placement] = resample_orientation(s, quat, grid) @ R_sensor_segment[placement]
+        # one (3n x 3) @ (3 x 3) product instead of n small ones
+        R_world_segment[placement] = (
+            resample_orientation(s, quat, grid).reshape(-1, 3) @ R_sensor_segment[placement]
+        ).reshape(len(grid), 3, 3)
         quiet &= quiet_on_grid(s, grid)
     flexion, bend, twist = relative_angles_deg(R_world_segment["lumbar"], R_world_segment["thoracic"], quiet)
     columns = {

@@ -64,7 +64,8 @@ def _gyr(rows: pd.DataFrame) -> np.ndarray:
 
 def up_vector(acc_mps2: np.ndarray) -> np.ndarray:
     """The vertical in sensor coordinates from accelerometer samples at rest (unit vector)."""
-    up = np.nanmedian(acc_mps2, axis=0)
+    # nanmedian falls back to a slow per-column loop on short windows, and rests have no NaN
+    up = np.median(acc_mps2, axis=0) if np.isfinite(acc_mps2).all() else np.nanmedian(acc_mps2, axis=0)
     return up / np.linalg.norm(up)
 
 
@@ -246,8 +247,9 @@ def calibrate_range_of_motion(
 
 
 def _direction_on(series: RegularSeries, start_s: float, end_s: float) -> np.ndarray:
-    sel = (series.time_s >= start_s) & (series.time_s <= end_s)
-    return up_vector(series.acc_mps2[sel])
+    # the grid is sorted: a slice, not a mask over the whole session per window
+    i0, i1 = np.searchsorted(series.time_s, start_s, side="left"), np.searchsorted(series.time_s, end_s, side="right")
+    return up_vector(series.acc_mps2[i0:i1])
 
 
 def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -285,11 +287,20 @@ def quietest_window(series: dict[str, RegularSeries], duration_s: float = AUTO_M
     return start, start + duration_s
 
 
-def neutral_posture(series: dict[str, RegularSeries]) -> tuple[dict[str, np.ndarray], list[tuple[float, float]]]:
+def neutral_posture(
+    series: dict[str, RegularSeries], quiet: dict[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], list[tuple[float, float]]]:
     """The session's standing neutral: the first rest of `AUTO_STANDING_S` (else the quiet posture held longest).
 
     A session without any rest of `AUTO_MIN_QUIET_S` (e.g. continuous seated exercises) uses its quietest
     stretch instead.
+
+    Parameters
+    ----------
+    series
+        Every sensor on its regular grid.
+    quiet
+        Per placement its rest mask on that grid (`analysis.quiet.quiet_mask`).
 
     Returns
     -------
@@ -297,10 +308,9 @@ def neutral_posture(series: dict[str, RegularSeries]) -> tuple[dict[str, np.ndar
         Per placement the vertical in sensor coordinates, and the quiet windows of that posture.
     """
     windows = None
-    for s in series.values():
-        mask = quiet_mask(s.acc_mps2, s.gyr_dps, s.rate_hz)
-        quiet = mask_intervals(s.time_s, mask, min_duration_s=AUTO_MIN_QUIET_S)
-        windows = quiet if windows is None else _intersect(windows, quiet)
+    for placement, s in series.items():
+        rests = mask_intervals(s.time_s, quiet[placement], min_duration_s=AUTO_MIN_QUIET_S)
+        windows = rests if windows is None else _intersect(windows, rests)
     windows = [w for w in windows if w[1] - w[0] >= AUTO_MIN_QUIET_S] or [quietest_window(series)]
     dirs = np.array([[_direction_on(s, *w) for s in series.values()] for w in windows])  # (windows, sensors, 3)
     duration = np.array([e - s for s, e in windows])
@@ -319,7 +329,7 @@ def neutral_posture(series: dict[str, RegularSeries]) -> tuple[dict[str, np.ndar
     return up, [w for w, m in zip(windows, members) if m]
 
 
-def first_bends(series: dict[str, RegularSeries], after_s: float) -> tuple[float, float] | None:
+def first_bends(series: dict[str, RegularSeries], after_s: float, quiet: dict[str, np.ndarray]) -> tuple[float, float] | None:
     """The session's first hinge-like motion after ``after_s``, enough to measure the flexion axis.
 
     The busiest sensor's motion is cut into stretches of `AUTO_AXIS_ROTATION_DEG` of rotation (about a
@@ -327,21 +337,33 @@ def first_bends(series: dict[str, RegularSeries], after_s: float) -> tuple[float
     are the best witnesses of the sagittal plane: later reps may carry a consistent side bend or twist (an
     asymmetry) that an axis fitted to them would hide.
 
+    Parameters
+    ----------
+    series
+        Every sensor on its regular grid.
+    after_s
+        Session time the search starts at, in s (the end of standing neutral).
+    quiet
+        Per placement its rest mask on that grid (`analysis.quiet.quiet_mask`).
+
     Returns
     -------
     tuple or None
         ``(start_s, end_s)`` of the stretch, None when no planar stretch exists.
     """
-    busiest = max(series.values(), key=lambda s: np.nanmean(np.linalg.norm(s.gyr_dps, axis=1)))
+    placement = max(series, key=lambda p: np.nanmean(np.linalg.norm(series[p].gyr_dps, axis=1)))
+    busiest = series[placement]
     before = busiest.time_s <= after_s
     up = up_vector(busiest.acc_mps2[before][-max(1, int(busiest.rate_hz)):]) if before.any() else up_vector(busiest.acc_mps2)
     gyr = np.nan_to_num(busiest.gyr_dps)
     tilt_rate = np.linalg.norm(gyr - np.outer(gyr @ up, up), axis=1)
-    moving = ~quiet_mask(busiest.acc_mps2, busiest.gyr_dps, busiest.rate_hz) & ~before
+    moving = ~quiet[placement] & ~before
     rotated = np.cumsum(np.where(moving, tilt_rate, 0.0)) / busiest.rate_hz
     stretch = np.floor(rotated / AUTO_AXIS_ROTATION_DEG).astype(int)
-    for k in range(int(stretch[-1])):
-        sel = moving & (stretch == k)
+    # stretch numbers never decrease: stretch k is one slice of the grid
+    bounds = np.searchsorted(stretch, np.arange(int(stretch[-1]) + 1))
+    for i0, i1 in zip(bounds[:-1], bounds[1:]):
+        sel = np.flatnonzero(moving[i0:i1]) + i0
         _, rms, planarity = flexion_axis(busiest.gyr_dps[sel], busiest.acc_mps2[sel], up)
         if planarity >= PLANAR_MOTION and rms >= AXIS_MIN_GYR_RMS_DPS:
             t = busiest.time_s[sel]
@@ -373,11 +395,12 @@ def auto_calibrate_series(series: dict[str, RegularSeries]) -> dict:
     dict
         A calibration with ``method`` ``"auto"``.
     """
-    up, windows = neutral_posture(series)
-    bends = first_bends(series, windows[0][1])
+    quiet = {placement: quiet_mask(s.acc_mps2, s.gyr_dps, s.rate_hz) for placement, s in series.items()}
+    up, windows = neutral_posture(series, quiet)
+    bends = first_bends(series, windows[0][1], quiet)
     sensors = {}
     for placement, s in series.items():
-        moving = ~quiet_mask(s.acc_mps2, s.gyr_dps, s.rate_hz)
+        moving = ~quiet[placement]
         in_bends = moving & (s.time_s >= bends[0]) & (s.time_s <= bends[1]) if bends else np.zeros_like(moving)
         sensors[placement] = (
             _axis_entry(s, up[placement], in_bends)

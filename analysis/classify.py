@@ -6,7 +6,13 @@ the bar, so the first rep holds the bottom for seconds, and the set ends with th
 excursion that is not a rep). Of the other standing exercises, the squat keeps the trunk most upright;
 the Romanian deadlift and the good morning tip the trunk to near horizontal, the good morning a little
 deeper and with an ascent nearly as slow as its descent, where the Romanian deadlift lowers slowly and
-drives up fast. Those two overlap: their depth and tempo ranges are not disjoint (docs/analysis.md).
+drives up fast. Those two overlap: their depth and tempo ranges are not disjoint (docs/analysis.md), as
+they do in real lifters (Schellenberg et al. 2013: the same trunk kinematics). Where the sensors have
+magnetometers, the bar tells them apart: on the upper back in a good morning, in the hands in a Romanian
+deadlift (`analysis.bar_field`).
+
+Every set also gets a confidence, 0.5 (a coin flip) to 1, from how far its deciding feature lies from
+the rule's threshold.
 """
 
 from __future__ import annotations
@@ -33,6 +39,13 @@ GM_PER_DEG = 0.022
 GM_BOTTOM_DEG = 80.0
 GM_PER_S = 0.4
 GM_ASCENT_S = 1.6
+#: Logistic scales of the confidence: degrees from an angle threshold, and units of the Romanian deadlift
+#: / good morning score (the kinematic score, plus the bar-field log ratio when there is one).
+CONFIDENCE_SCALE_DEG = 3.0
+CONFIDENCE_SCALE_SCORE = 0.25
+#: Bar field (µT) added to the thoracic and hip-level anomalies before their log ratio is taken: the
+#: noise floor, so that two anomalies within the noise say nothing about where the bar is.
+BAR_FIELD_FLOOR_UT = 1.0
 #: Peak speed of a minimum-jerk movement over its mean speed: people move between postures that way.
 MIN_JERK_PEAK_RATIO = 1.875
 
@@ -78,20 +91,54 @@ def set_features(excursions: pd.DataFrame, reps: pd.DataFrame) -> dict[str, floa
     }
 
 
-def classify_features(features: dict[str, float]) -> str:
-    """Exercise name (one of `EXERCISES`) from `set_features`."""
+def _confidence(margin: float, scale: float) -> float:
+    """Logistic confidence of a decision whose feature lies ``margin`` past its threshold (``scale`` units)."""
+    return float(1.0 / (1.0 + np.exp(-abs(margin) / scale)))
+
+
+def bar_on_back_score(features: dict[str, float]) -> float:
+    """Log ratio of the thoracic to the hip-level bar field (`analysis.bar_field`); 0 when not measured.
+
+    Positive: the bar disturbs the thoracic sensor more, it rides on the upper back (good morning).
+    Negative: it disturbs the lumbar (or thigh) sensor more, it hangs in the hands (Romanian deadlift).
+    """
+    back, hip = features.get("back_field_uT", np.nan), features.get("hip_field_uT", np.nan)
+    if not (np.isfinite(back) and np.isfinite(hip)):
+        return 0.0
+    return float(np.log((back + BAR_FIELD_FLOOR_UT) / (hip + BAR_FIELD_FLOOR_UT)))
+
+
+def good_morning_score(features: dict[str, float]) -> float:
+    """Good morning (> 0) or Romanian deadlift (< 0): tempo and depth, plus the bar's place when measured."""
+    ascent = features["ascent_s"]
+    kinematic = (
+        GM_RATIO - features["descent_s"] / ascent
+        + GM_PER_DEG * (features["bottom_inclination_deg"] - GM_BOTTOM_DEG) + GM_PER_S * (ascent - GM_ASCENT_S)
+    )
+    return kinematic + bar_on_back_score(features)
+
+
+def classify_features(features: dict[str, float]) -> tuple[str, float]:
+    """Exercise name (one of `EXERCISES`) and its confidence (0.5-1) from `set_features`.
+
+    ``features`` may also hold ``back_field_uT`` and ``hip_field_uT`` (`analysis.bar_field`), which
+    decide between the Romanian deadlift and the good morning together with tempo and depth.
+    """
     top = features["top_inclination_deg"]
     if top >= BACK_EXTENSION_90_TOP_DEG:
-        return "back_extension_90"
+        return "back_extension_90", _confidence(top - BACK_EXTENSION_90_TOP_DEG, CONFIDENCE_SCALE_DEG)
     if top >= BACK_EXTENSION_45_TOP_DEG:
-        return "back_extension_45"
+        margin = min(top - BACK_EXTENSION_45_TOP_DEG, BACK_EXTENSION_90_TOP_DEG - top)
+        return "back_extension_45", _confidence(margin, CONFIDENCE_SCALE_DEG)
+    top_margin = BACK_EXTENSION_45_TOP_DEG - top
     bottom = features["bottom_inclination_deg"]
     if features["from_floor"] and bottom < DEADLIFT_MAX_BOTTOM_DEG:
-        return "deadlift"
+        return "deadlift", _confidence(min(top_margin, DEADLIFT_MAX_BOTTOM_DEG - bottom), CONFIDENCE_SCALE_DEG)
     if bottom < SQUAT_MAX_BOTTOM_DEG:
-        return "squat"
+        return "squat", _confidence(min(top_margin, SQUAT_MAX_BOTTOM_DEG - bottom), CONFIDENCE_SCALE_DEG)
     if bottom < DEADLIFT_MAX_BOTTOM_DEG:
-        return "deadlift"
-    ascent = features["ascent_s"]
-    score = GM_RATIO - features["descent_s"] / ascent + GM_PER_DEG * (bottom - GM_BOTTOM_DEG) + GM_PER_S * (ascent - GM_ASCENT_S)
-    return "good_morning" if score > 0 else "romanian_deadlift"
+        margin = min(top_margin, bottom - SQUAT_MAX_BOTTOM_DEG, DEADLIFT_MAX_BOTTOM_DEG - bottom)
+        return "deadlift", _confidence(margin, CONFIDENCE_SCALE_DEG)
+    score = good_morning_score(features)
+    confidence = min(_confidence(score, CONFIDENCE_SCALE_SCORE), _confidence(bottom - DEADLIFT_MAX_BOTTOM_DEG, CONFIDENCE_SCALE_DEG))
+    return ("good_morning" if score > 0 else "romanian_deadlift"), confidence

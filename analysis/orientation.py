@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from vqf import offlineVQF
 
-from analysis.quiet import mask_intervals, quiet_mask
+from analysis.quiet import mask_runs, quiet_mask
 from analysis.timebase import RegularSeries
 
 
@@ -75,6 +75,8 @@ def series_orientation(series: RegularSeries, *, use_mag: bool = False) -> np.nd
 ACC_BIAS_PRIOR_MPS2 = 0.1
 #: ...and of the relative gain error of an axis, squared (a 1 % scale error is 0.02).
 ACC_GAIN_PRIOR = 0.02
+#: Shortest rest that enters the fit, in s.
+REST_MIN_S = 0.5
 #: Noise of |mean acc|² over one rest, in m²/s⁴ (≈ 2 g × 0.02 m/s²).
 ACC_FIT_RESIDUAL = 0.4
 
@@ -99,12 +101,11 @@ def accelerometer_correction(acc_mps2: np.ndarray, gyr_dps: np.ndarray, rate_hz:
     bias_mps2, gain
         Apply as ``gain * (acc_mps2 - bias_mps2)`` (sensor frame; gains relative, near 1).
     """
-    quiet = quiet_mask(acc_mps2, gyr_dps, rate_hz)
-    time_s = np.arange(len(acc_mps2)) / rate_hz
-    rests = [acc_mps2[(time_s >= s) & (time_s <= e)].mean(axis=0) for s, e in mask_intervals(time_s, quiet, min_duration_s=0.5)]
-    if len(rests) < 2:
+    starts, ends = mask_runs(quiet_mask(acc_mps2, gyr_dps, rate_hz))
+    keep = (ends - 1) / rate_hz - starts / rate_hz >= REST_MIN_S
+    if keep.sum() < 2:
         return np.zeros(3), np.ones(3)
-    a = np.asarray(rests)
+    a = np.array([acc_mps2[i0:i1].mean(axis=0) for i0, i1 in zip(starts[keep], ends[keep])])
     # Σ w_k (a_k - b_k)² = r² with w_k = 1 + d_k is linear in (d, β = w·b, c):
     # |a|² = -Σ d_k a_k² + 2 Σ β_k a_k + c. The ridge acts on d and β only.
     A = np.column_stack([-(a**2), 2 * a, np.ones(len(a))])

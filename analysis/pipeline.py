@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.angles import compute_angles
-from analysis.classify import classify_features, set_features
+from analysis.bar_field import bar_field_features
+from analysis.classify import EXERCISES, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
@@ -18,11 +19,15 @@ from analysis.session import SessionAnalysis
 
 #: ``progress(stage, fraction)``: stage name and overall fraction done in [0, 1].
 Progress = Callable[[str, float], None]
+#: ``evidence(windows_s)``: extra classification features (`analysis.classify`) of each set, from the
+#: sets' ``(start_s, end_s)`` windows; what the samples say beyond the angles (the bar's magnetic field).
+SetEvidence = Callable[[list[tuple[float, float]]], list[dict[str, float]]]
 
 REP_COLUMNS = ("set_index", "index", *REP_METRIC_COLUMNS, "flags", "flag_reasons")
 SET_COLUMNS = (
     "index",
     "exercise",
+    "exercise_confidence",
     "start_s",
     "end_s",
     "rep_count",
@@ -43,7 +48,7 @@ SET_COLUMNS = (
 )
 
 
-def _set_summary(index: int, exercise: str, top_deg: float, reps: pd.DataFrame) -> dict:
+def _set_summary(index: int, exercise: str, confidence: float, top_deg: float, reps: pd.DataFrame) -> dict:
     """One row of the sets table from the set's reps."""
     peak = reps["peak_lumbar_flexion_deg"].to_numpy(dtype=float)
     # movement time leaves out the pause at the top, which the set's last rep does not have
@@ -55,6 +60,7 @@ def _set_summary(index: int, exercise: str, top_deg: float, reps: pd.DataFrame) 
     return {
         "index": index,
         "exercise": exercise,
+        "exercise_confidence": confidence,
         "start_s": float(reps["start_s"].iloc[0]),
         "end_s": float(reps["end_s"].iloc[-1]),
         "rep_count": n,
@@ -96,6 +102,8 @@ def analyze_angles(
     *,
     rate_hz: float | None = None,
     progress: Progress | None = None,
+    exercise: str | None = None,
+    evidence: SetEvidence | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sets and reps of an angle table, with per-rep metrics and flags.
 
@@ -112,6 +120,11 @@ def analyze_angles(
         Sample rate of ``angles`` in Hz; estimated from ``time_s`` when ``None``.
     progress
         Optional ``progress(stage, fraction)`` callback, called once per set.
+    exercise
+        The exercise of every set when the lifter knows it (one of `analysis.classify.EXERCISES`,
+        confidence 1); classified from the motion when ``None``.
+    evidence
+        Extra classification features per set (`SetEvidence`), or ``None``.
 
     Returns
     -------
@@ -119,12 +132,14 @@ def analyze_angles(
         The sets table (`SET_COLUMNS`, one row per set, ``index`` from 1) and the reps table
         (`REP_COLUMNS`, one row per rep, ``index`` from 1 within its set).
     """
+    if exercise is not None and exercise not in EXERCISES:
+        raise ValueError(f"unknown exercise {exercise!r}; use one of {', '.join(EXERCISES)}")
     if len(angles) >= 2:
         rate_hz = rate_hz or rate_of(angles["time_s"].to_numpy())
     excursions = find_excursions(angles, rate_hz=rate_hz)
     set_of = assign_sets(excursions)
     n_sets = int(set_of.max()) if len(set_of) else 0
-    set_rows, rep_rows = [], []
+    features_of, reps_of = [], []
     for s in range(1, n_sets + 1):
         ex = excursions[set_of == s].copy()
         # within a set a rep runs until the next one starts: its lockout includes the pause at the top
@@ -140,12 +155,19 @@ def analyze_angles(
         reps.insert(1, "index", np.arange(1, len(reps) + 1))
         reps["flags"] = flags
         reps["flag_reasons"] = reasons
-        set_rows.append(_set_summary(s, classify_features(features), features["top_inclination_deg"], reps))
-        rep_rows.append(reps)
+        features_of.append(features)
+        reps_of.append(reps)
         if progress is not None:
             progress("reps", s / n_sets)
+    if exercise is None and evidence is not None and n_sets:
+        windows = [(float(r["start_s"].iloc[0]), float(r["end_s"].iloc[-1])) for r in reps_of]
+        features_of = [{**f, **e} for f, e in zip(features_of, evidence(windows))]
+    set_rows = []
+    for s, (features, reps) in enumerate(zip(features_of, reps_of), start=1):
+        name, confidence = (exercise, 1.0) if exercise is not None else classify_features(features)
+        set_rows.append(_set_summary(s, name, confidence, features["top_inclination_deg"], reps))
     sets = pd.DataFrame(set_rows, columns=list(SET_COLUMNS))
-    reps = pd.concat(rep_rows, ignore_index=True) if rep_rows else pd.DataFrame(columns=list(REP_COLUMNS))
+    reps = pd.concat(reps_of, ignore_index=True) if reps_of else pd.DataFrame(columns=list(REP_COLUMNS))
     return sets, reps[list(REP_COLUMNS)]
 
 
@@ -163,6 +185,7 @@ def analyze_session(
     rate_hz: float | None = None,
     use_mag: bool = False,
     progress: Progress | None = None,
+    exercise: str | None = None,
 ) -> SessionAnalysis:
     """Analyse one session from its samples table.
 
@@ -181,6 +204,9 @@ def analyze_session(
     progress
         Optional ``progress(stage, fraction)`` callback: ``"angles"`` then ``"reps"``; fraction is the
         overall share done, in [0, 1].
+    exercise
+        The exercise of every set, when the lifter states it (`analyze_angles`); otherwise each set is
+        classified from its motion and, where the sensors have magnetometers, the bar's field.
 
     Returns
     -------
@@ -195,7 +221,8 @@ def analyze_session(
         progress("angles", 0.5)
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
     sets, reps = analyze_angles(
-        result.angles, limits, max_flexion_of(result.calibration), progress=rep_progress
+        result.angles, limits, max_flexion_of(result.calibration), progress=rep_progress, exercise=exercise,
+        evidence=lambda windows_s: bar_field_features(samples, windows_s),
     )
     if progress is not None:
         progress("done", 1.0)

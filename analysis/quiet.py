@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+from scipy.ndimage import maximum_filter1d
 
 GRAVITY_MPS2 = 9.81
 #: Stand-in for missing samples in the rolling maxima: far above any threshold.
@@ -40,21 +40,25 @@ def quiet_mask(
         Boolean mask of length n.
     """
     win = max(3, int(round(window_s * rate_hz)) | 1)
-    gyr_norm = pd.Series(np.linalg.norm(gyr_dps, axis=1))
-    acc_dev = pd.Series(np.abs(np.linalg.norm(acc_mps2, axis=1) - GRAVITY_MPS2))
-    # A rolling max rejects windows with any fast sample; missing samples count as busy (pandas drops inf).
-    gyr_peak = gyr_norm.fillna(BUSY).rolling(win, center=True, min_periods=1).max().to_numpy()
-    acc_peak = acc_dev.fillna(BUSY).rolling(win, center=True, min_periods=1).max().to_numpy()
+    gyr_norm = np.sqrt(np.einsum("ij,ij->i", gyr_dps, gyr_dps))
+    acc_dev = np.abs(np.sqrt(np.einsum("ij,ij->i", acc_mps2, acc_mps2)) - GRAVITY_MPS2)
+    # A centred rolling max rejects windows with any fast sample (edges: the window's part inside the data);
+    # missing samples count as busy.
+    gyr_peak = maximum_filter1d(np.nan_to_num(gyr_norm, nan=BUSY), win, mode="nearest")
+    acc_peak = maximum_filter1d(np.nan_to_num(acc_dev, nan=BUSY), win, mode="nearest")
     return (gyr_peak < gyr_max_dps) & (acc_peak < acc_dev_max_mps2)
+
+
+def mask_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous runs of True in ``mask`` as index arrays ``starts`` and ``ends`` (exclusive)."""
+    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    edges = np.flatnonzero(np.diff(m.astype(np.int8)))
+    return edges[::2], edges[1::2]
 
 
 def mask_intervals(time_s: np.ndarray, mask: np.ndarray, *, min_duration_s: float = 0.0) -> list[tuple[float, float]]:
     """Contiguous runs of True in ``mask`` as ``(start_s, end_s)`` pairs lasting at least ``min_duration_s``."""
-    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
-    edges = np.flatnonzero(np.diff(m.astype(np.int8)))
-    out = []
-    for i0, i1 in zip(edges[::2], edges[1::2]):
-        start, end = float(time_s[i0]), float(time_s[i1 - 1])
-        if end - start >= min_duration_s:
-            out.append((start, end))
-    return out
+    starts, ends = mask_runs(mask)
+    start_s, end_s = time_s[starts], time_s[ends - 1]
+    keep = end_s - start_s >= min_duration_s
+    return list(zip(start_s[keep].tolist(), end_s[keep].tolist()))

@@ -1,7 +1,9 @@
 """Rotation helpers in the frames and angle conventions of docs/conventions.md.
 
 Rotation matrices are stacked as ``(n, 3, 3)`` arrays; ``R_ab`` maps vectors from frame ``b`` into frame
-``a``. Rotations themselves are handled by `scipy.spatial.transform.Rotation`.
+``a``. The per-sample conversions (quaternion to matrix, Cardan angles, interpolation) are closed forms
+vectorised over the stack, as they run on every sample of a session; `scipy.spatial.transform.Rotation`
+handles the rest.
 """
 
 from __future__ import annotations
@@ -11,13 +13,51 @@ from scipy.spatial.transform import Rotation
 
 
 def matrices_from_quat_wxyz(quat_wxyz: np.ndarray) -> np.ndarray:
-    """Rotation matrices ``(n, 3, 3)`` from scalar-first quaternions ``(n, 4)``; NaN rows stay NaN."""
-    q = np.asarray(quat_wxyz, dtype=float).reshape(-1, 4)
-    out = np.full((len(q), 3, 3), np.nan)
-    ok = np.isfinite(q).all(axis=1)
-    if ok.any():
-        out[ok] = Rotation.from_quat(q[ok], scalar_first=True).as_matrix()
+    """Rotation matrices ``(n, 3, 3)`` from scalar-first unit quaternions ``(n, 4)``; NaN rows stay NaN.
+
+    The closed form, vectorised over rows: this runs on every sample of a session.
+    """
+    w, x, y, z = np.asarray(quat_wxyz, dtype=float).reshape(-1, 4).T
+    out = np.empty((len(w), 3, 3))
+    out[:, 0, 0] = 1 - 2 * (y * y + z * z)
+    out[:, 0, 1] = 2 * (x * y - w * z)
+    out[:, 0, 2] = 2 * (x * z + w * y)
+    out[:, 1, 0] = 2 * (x * y + w * z)
+    out[:, 1, 1] = 1 - 2 * (x * x + z * z)
+    out[:, 1, 2] = 2 * (y * z - w * x)
+    out[:, 2, 0] = 2 * (x * z - w * y)
+    out[:, 2, 1] = 2 * (y * z + w * x)
+    out[:, 2, 2] = 1 - 2 * (x * x + y * y)
     return out
+
+
+def nlerp_wxyz(time_s: np.ndarray, quat_wxyz: np.ndarray, at_s: np.ndarray) -> np.ndarray:
+    """Quaternions interpolated at ``at_s`` by normalised linear interpolation between the two neighbours.
+
+    Between samples of a densely sampled orientation (tens of Hz) the rotation is a fraction of a degree,
+    where nlerp and slerp agree to far below a millidegree, and nlerp is a few vectorised operations.
+
+    Parameters
+    ----------
+    time_s
+        Increasing sample times, in s (at least 2).
+    quat_wxyz
+        ``(n, 4)`` scalar-first unit quaternions at ``time_s``.
+    at_s
+        Times to interpolate at, in s, within ``[time_s[0], time_s[-1]]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(at_s), 4)`` unit quaternions.
+    """
+    j = np.clip(np.searchsorted(time_s, at_s, side="right") - 1, 0, len(time_s) - 2)
+    frac = ((at_s - time_s[j]) / (time_s[j + 1] - time_s[j]))[:, None]
+    q0, q1 = quat_wxyz[j], quat_wxyz[j + 1]
+    # q and -q are the same rotation: interpolate towards the neighbour on q0's side (the short way).
+    q1 *= np.where(np.einsum("ij,ij->i", q0, q1) < 0, -1.0, 1.0)[:, None]
+    q = q0 + frac * (q1 - q0)
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
 def segment_from_axes(up: np.ndarray, left: np.ndarray) -> np.ndarray:
@@ -65,12 +105,12 @@ def cardan_angles_deg(R_rel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     flexion_deg, lateral_bend_deg, twist_deg
         Arrays of length n: + flexion, + bend to the right, + twist to the right.
     """
-    n = len(R_rel)
-    out = np.full((n, 3), np.nan)
-    ok = np.isfinite(R_rel).all(axis=(1, 2))
-    if ok.any():
-        out[ok] = Rotation.from_matrix(R_rel[ok]).as_euler("YXZ", degrees=True)
-    return out[:, 0], out[:, 1], -out[:, 2]
+    # R_y(a) R_x(b) R_z(c) has row 1 = (sin c cos b, cos c cos b, -sin b) and column 2 =
+    # (sin a cos b, -sin b, cos a cos b): closed form, no gimbal lock in the spine's range (|bend| < 90°).
+    flexion = np.degrees(np.arctan2(R_rel[:, 0, 2], R_rel[:, 2, 2]))
+    bend = np.degrees(np.arcsin(np.clip(-R_rel[:, 1, 2], -1.0, 1.0)))
+    twist = -np.degrees(np.arctan2(R_rel[:, 1, 0], R_rel[:, 1, 1]))
+    return flexion, bend, twist
 
 
 def rotation_yxz_deg(flexion_deg: float, lateral_bend_deg: float, twist_deg: float) -> np.ndarray:
@@ -85,7 +125,9 @@ def heading_rad(vectors_world: np.ndarray) -> np.ndarray:
 
 def rotate_about_z(R: np.ndarray, angle_rad: np.ndarray) -> np.ndarray:
     """Left-multiply each ``(n, 3, 3)`` matrix by a rotation of ``angle_rad[i]`` about world z."""
-    c, s = np.cos(angle_rad), np.sin(angle_rad)
-    Rz = np.zeros((len(angle_rad), 3, 3))
-    Rz[:, 0, 0], Rz[:, 0, 1], Rz[:, 1, 0], Rz[:, 1, 1], Rz[:, 2, 2] = c, -s, s, c, 1.0
-    return Rz @ R
+    c, s = np.cos(angle_rad)[:, None], np.sin(angle_rad)[:, None]
+    # Only the rows x and y change: no stack of R_z matrices to build and multiply.
+    out = R.copy()
+    out[:, 0] = c * R[:, 0] - s * R[:, 1]
+    out[:, 1] = s * R[:, 0] + c * R[:, 1]
+    return out

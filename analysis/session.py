@@ -78,10 +78,11 @@ class SessionAnalysis:
 
     def to_dict(self) -> dict:
         """The JSON document of ``imuform analyze --json``."""
-        sets = []
-        for row in self.sets.to_dict("records"):
-            reps = self.reps_of(row["index"]).drop(columns=["set_index"]).to_dict("records")
-            sets.append({**row, "reps": reps})
+        # one pass over the reps table, not one filtered copy of it per set
+        reps_of_set: dict[int, list[dict]] = {}
+        for rep in self.reps.to_dict("records"):
+            reps_of_set.setdefault(rep.pop("set_index"), []).append(rep)
+        sets = [{**row, "reps": reps_of_set.get(row["index"], [])} for row in self.sets.to_dict("records")]
         return jsonable({
             "session_id": self.session_id,
             "limits": self.limits.to_dict(),

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import signal
+from scipy.ndimage import minimum_filter1d
 
 from analysis.despike import FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT, despike
+from analysis.quiet import mask_runs
 
 #: Gaps longer than this are never interpolated across, in s.
 MAX_GAP_S = 0.2
@@ -102,7 +104,8 @@ def _host_counts(time_s: np.ndarray) -> np.ndarray:
     for step_pass in (True, True, False, False, False, False, False, False):
         resid = time_s - slope * order
         window = max(1, int(round(ENVELOPE_S / slope)))
-        envelope = pd.Series(resid[::-1]).rolling(window, min_periods=1).min().to_numpy()[::-1].copy()
+        # forward-looking minimum over samples i .. i + window - 1
+        envelope = minimum_filter1d(resid, window, mode="nearest", origin=-(window // 2))
         # The last window has no future to look at: it shares one minimum instead of trusting late arrivals.
         envelope[-window:] = resid[-window:].min()
         if step_pass:
@@ -113,7 +116,7 @@ def _host_counts(time_s: np.ndarray) -> np.ndarray:
         if not step_pass and np.array_equal(new, counts):
             break
         counts = new
-        slope = float(np.polyfit(counts, time_s, 1)[0])
+        slope = line_fit(counts, time_s)[0]
     return _snap_steps_to_gaps(time_s, counts, window)
 
 
@@ -134,6 +137,22 @@ def _snap_steps_to_gaps(time_s: np.ndarray, counts: np.ndarray, window: int) -> 
         lo, hi = max(0, cluster[0] - window), min(len(dt), cluster[-1] + window + 1)
         new_steps[lo + int(np.argmax(dt[lo:hi]))] += int(missing[cluster[-1] + 1] - missing[cluster[0]])
     return np.arange(len(counts)) + np.concatenate([[0], np.cumsum(new_steps)])
+
+
+def line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares line ``y ≈ slope * x + intercept`` (closed form: `numpy.polyfit` is 10× slower here)."""
+    x_mean, y_mean = float(np.mean(x)), float(np.mean(y))
+    dx = x - x_mean
+    slope = float(np.dot(dx, y - y_mean) / np.dot(dx, dx))
+    return slope, y_mean - slope * x_mean
+
+
+def _first_minima(values: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Index of the (first) smallest value in each run of equal ``block`` numbers (``block`` non-decreasing)."""
+    starts = np.flatnonzero(np.diff(block, prepend=block[0] - 1))
+    lowest = np.minimum.reduceat(values, starts)
+    hits = np.flatnonzero(values == np.repeat(lowest, np.diff(np.append(starts, len(values)))))
+    return hits[np.unique(block[hits], return_index=True)[1]]
 
 
 def fit_clock(time_s: np.ndarray, device_time_s: np.ndarray | None = None, nominal_hz: float | None = None) -> ClockFit:
@@ -164,14 +183,14 @@ def fit_clock(time_s: np.ndarray, device_time_s: np.ndarray | None = None, nomin
         index = _device_counts(ref, device_period)
     else:
         index = _host_counts(t)
-    slope, intercept = np.polyfit(index, t, 1)
+    slope, intercept = line_fit(index, t)
     residual = t - (intercept + slope * index)
     # Latency only ever delays a sample, and retries hold back whole runs of them: the earliest arrival of
     # each stretch is the best witness of the clock, so the line is refitted through those.
     block = (index - index[0]) // max(1, int(round(LOWER_FIT_BLOCK_S / slope)))
-    earliest = pd.Series(residual).groupby(block).idxmin().to_numpy()
+    earliest = _first_minima(residual, block)
     if len(earliest) >= 3:
-        slope, intercept = np.polyfit(index[earliest], t[earliest], 1)
+        slope, intercept = line_fit(index[earliest], t[earliest])
     nominal = nominal_hz or nominal_rate_hz(1.0 / device_period if use_device else 1.0 / slope)
     return ClockFit(
         index=index,
@@ -244,21 +263,26 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     """
     n = int(clock.index[-1]) + 1
     cols = list(IMU_COLUMNS) + [c for c in MAG_COLUMNS if c in rows and rows[c].notna().all()]
-    grid = np.full((n, len(cols)), np.nan)
-    grid[clock.index] = rows[cols].to_numpy(dtype=float)
+    values = rows[cols].to_numpy(dtype=float)
     present = np.zeros(n, dtype=bool)
     present[clock.index] = True
-    missing_run = pd.Series(~present).groupby(present.cumsum()).transform("sum").to_numpy()
-    long_gap = ~present & (missing_run + 1 > max_gap_s * clock.rate_hz)
-    filled = pd.DataFrame(grid).interpolate(limit_area="inside").to_numpy(copy=True)
+    gap_starts, gap_ends = mask_runs(~present)
+    long_gap = np.zeros(n, dtype=bool)
+    # a run of k missing samples spans k + 1 periods
+    long_gap[~present] = np.repeat(gap_ends - gap_starts + 1 > max_gap_s * clock.rate_hz, gap_ends - gap_starts)
+    k = np.arange(n)
+    filled = np.empty((n, len(cols)))
+    for j in range(len(cols)):
+        ok = np.isfinite(values[:, j])
+        filled[:, j] = np.interp(k, clock.index[ok], values[ok, j], left=np.nan, right=np.nan)
     filled[long_gap] = np.nan
-    starts = ~long_gap & np.concatenate([[True], long_gap[:-1]])
-    segment = np.where(long_gap, -1, np.cumsum(starts) - 1)
+    seg_starts, seg_ends = mask_runs(~long_gap)
+    segment = np.full(n, -1)
+    segment[~long_gap] = np.repeat(np.arange(len(seg_starts)), seg_ends - seg_starts)
     floors = [FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT]
-    for seg in np.unique(segment[segment >= 0]):
-        rows_of = segment == seg
+    for i0, i1 in zip(seg_starts, seg_ends):
         for j, floor in enumerate(floors[: len(cols) // 3]):
-            filled[rows_of, 3 * j : 3 * j + 3] = despike(filled[rows_of, 3 * j : 3 * j + 3], floor)
+            filled[i0:i1, 3 * j : 3 * j + 3] = despike(filled[i0:i1, 3 * j : 3 * j + 3], floor)
     mag = filled[:, 6:9] if len(cols) == 9 else None
     return RegularSeries(
         placement=placement,
@@ -366,8 +390,11 @@ def align_sensors(
     """
     series: dict[str, RegularSeries] = {}
     report: dict[str, dict] = {}
+    arrival_s: list[np.ndarray] = []
     for placement, rows in samples.groupby("sensor", sort=False):
-        rows = rows.sort_values("time_s", kind="stable")
+        arrival_s.append(rows["time_s"].to_numpy(dtype=float))
+        if not rows["time_s"].is_monotonic_increasing:
+            rows = rows.sort_values("time_s", kind="stable")
         device = rows["device_time_s"].to_numpy(dtype=float) if "device_time_s" in rows else None
         clock = fit_clock(rows["time_s"].to_numpy(dtype=float), device, (nominal_hz or {}).get(placement))
         series[placement] = regularize(placement, rows, clock, max_gap_s)
@@ -389,7 +416,7 @@ def align_sensors(
     # Sensors that timestamp on their own clocks (no device/host pair, no shared sample instants) can be
     # off by tens of ms; the gyro cross-check then corrects them. Shared clocks are only checked: there
     # a lag would be the body's own (the thorax trailing the pelvis), not the clocks'.
-    own_clocks = "device_time_s" not in samples and not _shared_instants(samples)
+    own_clocks = "device_time_s" not in samples and not _shared_instants(arrival_s)
     xcorr = {}
     for placement, s in series.items():
         if placement == reference:
@@ -404,9 +431,9 @@ def align_sensors(
     return series, {"sensors": report, "xcorr": xcorr, "quality": sync_quality(report, xcorr)}
 
 
-def _shared_instants(samples: pd.DataFrame) -> bool:
-    """True when every sensor reports the same sample times (one clock, e.g. a row-per-instant CSV)."""
-    times = [rows["time_s"].to_numpy() for _, rows in samples.groupby("sensor", sort=False)]
+def _shared_instants(times: list[np.ndarray]) -> bool:
+    """True when every sensor (``time_s`` per sensor) reports the same sample times (one clock, e.g. a
+    row-per-instant CSV)."""
     return all(len(t) == len(times[0]) and np.allclose(t, times[0]) for t in times[1:])
 
 

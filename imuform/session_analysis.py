@@ -29,10 +29,11 @@ def personal_limits(store: Store, profile_name: str | None, calibration: dict | 
 
 
 def run_analysis(store: Store, session_id: str, *, profile_name: str | None = None, use_mag: bool = False,
-                 show_progress: bool = True) -> SessionAnalysis:
+                 show_progress: bool = True, exercise: str | None = None) -> SessionAnalysis:
     """Analyse a stored session, cache the result in the store and return it.
 
-    Used by ``imuform analyze`` and by the commands that need an analysis (export, report).
+    Used by ``imuform analyze`` and by the commands that need an analysis (export, report). ``exercise``
+    names the exercise of every set when the lifter states it (`analysis.analyze_session`).
     """
     samples = store.samples(session_id)
     if samples.empty:
@@ -46,11 +47,11 @@ def run_analysis(store: Store, session_id: str, *, profile_name: str | None = No
             with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task(session_id, total=1.0)
                 result = analyze_session(
-                    samples, calibration=calibration, limits=limits, use_mag=use_mag,
+                    samples, calibration=calibration, limits=limits, use_mag=use_mag, exercise=exercise,
                     progress=lambda stage, fraction: bar.update(task, completed=fraction),
                 )
         else:
-            result = analyze_session(samples, calibration=calibration, limits=limits, use_mag=use_mag)
+            result = analyze_session(samples, calibration=calibration, limits=limits, use_mag=use_mag, exercise=exercise)
     except ValueError as exc:
         raise ImuformError(f"cannot analyse session {session_id}: {exc}") from exc
     result.session_id = session_id

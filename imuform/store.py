@@ -329,36 +329,31 @@ class Store:
         """
         session_id = self.resolve(ref)
         placement_of = self._sensor_ids(session_id)
-        parts: dict[str, list[np.ndarray]] = {"time_s": [], "device_time_s": [], "acc": [], "gyr": [], "mag": [], "quat": []}
-        sensor_col: list[np.ndarray] = []
-        present = {"device_time_s": False, "mag": False, "quat": False}
-        widths = {"acc": 3, "gyr": 3, "mag": 3, "quat": 4}
-        for sensor_id in sorted(placement_of, key=lambda i: (PLACEMENTS.index(placement_of[i]), i)):
-            for n, t, dt, acc, gyr, mag, quat in self.conn.execute(
+        blocks = [
+            (placement_of[sensor_id], *row)
+            for sensor_id in sorted(placement_of, key=lambda i: (PLACEMENTS.index(placement_of[i]), i))
+            for row in self.conn.execute(
                 "SELECT n, time_s, device_time_s, acc, gyr, mag, quat FROM sample_blocks WHERE sensor_id = ? ORDER BY id",
                 (sensor_id,),
-            ):
-                sensor_col.append(np.full(n, placement_of[sensor_id], dtype=object))
-                parts["time_s"].append(_unblob(t))
-                for key, blob in (("device_time_s", dt), ("acc", acc), ("gyr", gyr), ("mag", mag), ("quat", quat)):
-                    width = widths.get(key)
-                    value = _unblob(blob, width)
-                    if value is None:
-                        value = np.full((n, width) if width else n, np.nan)
-                    elif key in present:
-                        present[key] = True
-                    parts[key].append(value)
-        columns: dict[str, np.ndarray] = {
-            "sensor": np.concatenate(sensor_col) if sensor_col else np.array([], dtype=object),
-            "time_s": np.concatenate(parts["time_s"]) if sensor_col else np.array([]),
-        }
-        for key, names in VECTOR_COLUMNS.items():
-            if key in ("acc", "gyr") or present[key]:
-                block = np.concatenate(parts[key]) if sensor_col else np.empty((0, len(names)))
-                columns.update({name: block[:, i] for i, name in enumerate(names)})
-        if present["device_time_s"]:
-            columns["device_time_s"] = np.concatenate(parts["device_time_s"])
-        return pd.DataFrame(columns)
+            )
+        ]
+        counts = np.array([b[1] for b in blocks], dtype=np.int64)
+        ends = np.cumsum(counts)
+        sensor = np.repeat(np.array([b[0] for b in blocks], dtype=object), counts)
+        # One preallocated (width, n) array per group, filled block by block: each column is a contiguous
+        # row of it, so the table is built without concatenating, transposing or copying columns again.
+        groups = {"time_s": (2, ("time_s",)), "device_time_s": (3, ("device_time_s",)),
+                  **{key: (4 + i, names) for i, (key, names) in enumerate(VECTOR_COLUMNS.items())}}
+        columns: dict[str, np.ndarray] = {"sensor": sensor}
+        for key, (at, names) in groups.items():
+            present = [b[at] is not None for b in blocks]
+            if key not in ("time_s", "acc", "gyr") and not any(present):
+                continue
+            out = np.empty((len(names), int(ends[-1]) if len(ends) else 0))
+            for b, has, start, end in zip(blocks, present, ends - counts, ends):
+                out[:, start:end] = _unblob(b[at], len(names)).T if has else np.nan
+            columns.update(zip(names, out))
+        return pd.DataFrame(columns, copy=False)
 
     def raw_packets(self, ref: str) -> Iterator[tuple[str, float, bytes]]:
         """The raw notification payloads of a session: (placement, host receive time in s, bytes)."""

@@ -141,16 +141,29 @@ def test_channel_joiner_pairs_separate_acc_and_gyro_packets():
     assert joiner.push(both) is both
 
 
-async def test_live_status_table_draws_on_a_terminal(store):
+async def test_live_status_table_and_live_view_draw_on_a_terminal(store):
     import io
 
+    import pandas as pd
     from rich.console import Console
 
+    from analysis.calibration import calibrate_standing
     from imuform.ble.display import live_status
+    from imuform.ble.live import LiveView
 
+    streams = pair(6.0)
+    table = pd.concat([
+        pd.DataFrame({"sensor": p, "time_s": s.time_s, **{f"acc_{a}": s.acc_mps2[:, k] for k, a in enumerate("xyz")},
+                      **{f"gyr_{a}": s.gyr_dps[:, k] for k, a in enumerate("xyz")}})
+        for p, s in streams.items()
+    ])
+    view = LiveView(calibrate_standing(table, 0.0, 3.0), 100.0, limit_deg=20.0)
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=120)
     async with live_status(terminal, period_s=0.05) as on_start:
-        await record_virtual(store, streams=pair(6.0), speed=5.0, on_start=on_start)
+        await record_virtual(store, streams=streams, speed=5.0, on_start=on_start, on_samples=view.on_samples)
     drawn = screen.getvalue()
     assert "Recording" in drawn and "lumbar" in drawn and "thoracic" in drawn and "87 %" in drawn
+    assert abs(view.lumbar_deg) < 3.0 and view.reps.peaks_deg == [] and view.cues == []  # standing still
+    terminal.print(view.render())
+    assert "lumbar flexion" in screen.getvalue() and "reps 0" in screen.getvalue()

@@ -1,18 +1,28 @@
-"""Exercise classification: bench angle, set-up at the floor, depth and tempo; on synthetic and simulated sets."""
+"""Exercise classification: bench angle, set-up at the floor, depth and tempo, and where the bar is (its
+magnetic field); on synthetic and simulated sets, through `analysis` and `imuform analyze`."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from analysis import EXERCISES, analyze_angles
-from analysis.classify import classify_features
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from analysis import EXERCISES, analyze_angles, analyze_session
+from analysis.bar_field import FieldSeries, across_change_uT, fit_vertical_field, tilting_anomaly_uT, vertical_anomaly_uT
+from analysis.classify import bar_on_back_score, classify_features
+from imuform.cli.main import main
 from imuform.simulator import SessionSpec, SetSpec, simulate_session
+from imuform.simulator.magnetics import earth_field_uT
+from imuform.store import Store
 from tests.angle_synth import Rep, build, rest
 
 
-def _exercise_of(parts) -> tuple[str, int]:
-    sets, _ = analyze_angles(build(parts, rate_hz=50.0))
+def _exercise_of(parts, **kwargs) -> tuple[str, int]:
+    sets, _ = analyze_angles(build(parts, rate_hz=50.0), **kwargs)
     assert len(sets) == 1
+    assert 0.5 <= sets.loc[0, "exercise_confidence"] <= 1.0
     return sets.loc[0, "exercise"], int(sets.loc[0, "rep_count"])
 
 
@@ -40,13 +50,88 @@ def test_romanian_deadlift_and_good_morning_by_tempo_and_depth():
     assert _exercise_of(gm) == ("good_morning", 6)
 
 
-def test_every_rule_names_a_known_exercise():
+def test_the_lifter_can_state_the_exercise():
+    gm_like = [rest(3), *[Rep(depth_deg=86, eccentric_s=2.2, concentric_s=2.0, bottom_s=0.3) for _ in range(6)], rest(3)]
+    sets, _ = analyze_angles(build(gm_like, rate_hz=50.0), exercise="romanian_deadlift")
+    assert sets["exercise"].tolist() == ["romanian_deadlift"] and sets["exercise_confidence"].tolist() == [1.0]
+    with pytest.raises(ValueError, match="unknown exercise 'stiff_leg'"):
+        analyze_angles(build(gm_like, rate_hz=50.0), exercise="stiff_leg")
+
+
+def test_every_rule_names_a_known_exercise_with_a_confidence():
     for top in (0.0, 40.0, 85.0):
         for bottom in (40.0, 60.0, 75.0, 90.0):
             for floor in (0.0, 1.0):
-                name = classify_features({"top_inclination_deg": top, "bottom_inclination_deg": top + bottom,
-                                          "descent_s": 2.0, "ascent_s": 1.5, "from_floor": floor})
-                assert name in EXERCISES
+                name, confidence = classify_features({"top_inclination_deg": top, "bottom_inclination_deg": top + bottom,
+                                                      "descent_s": 2.0, "ascent_s": 1.5, "from_floor": floor})
+                assert name in EXERCISES and 0.5 <= confidence <= 1.0
+
+
+def test_the_bar_field_outweighs_an_ambiguous_tempo():
+    # a tempo and depth right between the two exercises: the bar's place decides, and confidently
+    hinge = {"top_inclination_deg": 0.0, "bottom_inclination_deg": 80.0, "descent_s": 2.2, "ascent_s": 1.7, "from_floor": 0.0}
+    _, unsure = classify_features(hinge)
+    on_back = classify_features({**hinge, "back_field_uT": 12.0, "hip_field_uT": 1.5})
+    in_hands = classify_features({**hinge, "back_field_uT": 1.5, "hip_field_uT": 8.0})
+    assert on_back[0] == "good_morning" and in_hands[0] == "romanian_deadlift"
+    assert min(on_back[1], in_hands[1]) > 0.95 > unsure
+    assert bar_on_back_score({**hinge, "back_field_uT": float("nan"), "hip_field_uT": 3.0}) == 0.0
+
+
+def _sweep(n: int = 400):
+    """A sensor tipping forward 0-85° and back, twice, about its y axis (world up in the sensor frame)."""
+    tilt_rad = np.radians(85.0) * (0.5 - 0.5 * np.cos(np.linspace(0.0, 4.0 * np.pi, n)))
+    rot = Rotation.from_euler("y", tilt_rad[:, None])  # R_world_sensor
+    return tilt_rad, rot, rot.inv().apply([0.0, 0.0, 1.0])
+
+
+def test_fit_vertical_field_finds_the_offset_from_bends_and_turns():
+    rng = np.random.default_rng(1)
+    rot = Rotation.from_euler("zy", np.column_stack([rng.uniform(-np.pi, np.pi, 600), rng.uniform(0.0, 1.6, 600)]))
+    offset = np.array([6.0, -11.0, 3.0])
+    earth = earth_field_uT(30.0)
+    field = rot.inv().apply(earth) + offset + rng.normal(0.0, 0.4, (600, 3))
+    found, vertical, misfit = fit_vertical_field(field, rot.inv().apply([0.0, 0.0, 1.0]))
+    assert np.allclose(found, offset, atol=0.3) and vertical == pytest.approx(earth[2], abs=0.3) and misfit < 0.6
+
+
+def test_a_bar_that_tilts_with_the_sensor_and_one_that_stays_put():
+    tilt_rad, rot, up = _sweep()
+    earth = earth_field_uT(70.0)
+    time_s = np.arange(len(up)) / 50.0
+    on_back = rot.inv().apply(earth) + [6.0, 2.0, -5.0]  # rides with the sensor
+    in_hands = rot.inv().apply(earth + np.outer(0.5 + 0.5 * tilt_rad / tilt_rad.max(), [0.0, 8.0, 0.0]))  # across the body, nearer at depth
+    for field, tilting, across in ((on_back, (5.0, 9.0), (0.0, 0.3)), (in_hands, (0.0, 0.3), (3.0, 4.5))):
+        series = FieldSeries(time_s, field, up, vertical_anomaly_uT(field, up, earth[2]), 0.0)
+        assert tilting[0] <= tilting_anomaly_uT(series, 0.0, time_s[-1]) <= tilting[1]
+        assert across[0] <= across_change_uT(series, 0.0, time_s[-1]) <= across[1]
+
+
+@pytest.fixture(scope="module")
+def hinges():
+    """One realistic session at 50 Hz with magnetometers: a Romanian deadlift set and a good morning set."""
+    spec = SessionSpec(sets=[SetSpec("romanian_deadlift", 5), SetSpec("good_morning", 5)], rate_hz=50.0, seed=11,
+                       rest_s=(30.0, 40.0))
+    return simulate_session(spec)
+
+
+def test_simulated_hinges_are_told_apart_by_the_bar(hinges):
+    with_mag = analyze_session(hinges.samples)
+    without = analyze_session(hinges.samples.drop(columns=["mag_x", "mag_y", "mag_z"]))
+    assert with_mag.sets["exercise"].tolist() == ["romanian_deadlift", "good_morning"]
+    assert (with_mag.sets["exercise_confidence"] > 0.9).all()
+    assert without.sets["rep_count"].tolist() == with_mag.sets["rep_count"].tolist() == [5, 5]
+    assert (without.sets["exercise_confidence"] < with_mag.sets["exercise_confidence"]).all()
+
+
+def test_analyze_exercise_option(capsys, home, hinges):
+    with Store(home) as store:
+        sid = store.import_samples(hinges.samples, name="hinges")
+    assert main(["analyze", sid, "--exercise", "good_morning", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(s["exercise"], s["exercise_confidence"]) for s in doc["sets"]] == [("good_morning", 1.0)] * 2
+    assert main(["analyze", sid, "--exercise", "clean"]) == 2
+    assert "clean" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

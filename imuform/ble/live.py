@@ -81,14 +81,16 @@ class LiveView:
     calibration
         The person's calibration (lumbar and thoracic).
     rate_hz
-        Sample rate of the sensors, Hz.
+        Sample rate of the sensors, Hz (one for all, or by placement).
     limit_deg
         The personal lumbar flexion limit, deg.
     on_cue
         Called with each :class:`Cue` (e.g. to ring the bell).
     """
 
-    def __init__(self, calibration: dict, rate_hz: float, limit_deg: float, on_cue: Callable[[Cue], None] | None = None):
+    def __init__(
+        self, calibration: dict, rate_hz: float | dict[str, float], limit_deg: float, on_cue: Callable[[Cue], None] | None = None
+    ):
         self.angles = LiveAngles(calibration, rate_hz)
         self.limit_deg = limit_deg
         self.on_cue = on_cue

@@ -496,6 +496,30 @@ async def _first(*awaitables) -> None:
             task.cancel()
 
 
+async def identify_targets(targets: list[SensorTarget], ble: BleKwargs, scan_timeout_s: float) -> list[SensorModel]:
+    """The model of each target; a target without a kind is scanned for and identified (its ``kind``
+    and ``address`` are filled in, so a second call costs nothing).
+
+    Raises
+    ------
+    SensorUnreachable
+        When a sensor is not seen advertising within ``scan_timeout_s`` or is not a supported model.
+    """
+    models = []
+    for target in targets:
+        if target.kind is None:
+            address = target.address if isinstance(target.address, str) else target.address.address
+            found = await find_sensor(address, scan_timeout_s, ble)
+            if found is None:
+                raise SensorUnreachable(
+                    f"no supported sensor at {address} seen within {scan_timeout_s:g} s; "
+                    "switch it on and check the address with 'imuform scan'"
+                )
+            target.address, target.kind = found.device, found.model.kind
+        models.append(get_model(target.kind))
+    return models
+
+
 async def record(
     store: Store,
     targets: list[SensorTarget],
@@ -556,20 +580,7 @@ async def record(
     placements = [t.placement for t in targets]
     if len(set(placements)) != len(placements):
         raise ImuformError(f"each placement may be used once; got {', '.join(placements)}")
-    models = []
-    for target in targets:
-        if target.kind is not None:
-            models.append(get_model(target.kind))
-            continue
-        address = target.address if isinstance(target.address, str) else target.address.address
-        found = await find_sensor(address, scan_timeout_s, ble)
-        if found is None:
-            raise SensorUnreachable(
-                f"no supported sensor at {address} seen within {scan_timeout_s:g} s; "
-                "switch it on and check the address with 'imuform scan'"
-            )
-        target.address = found.device
-        models.append(found.model)
+    models = await identify_targets(targets, ble, scan_timeout_s)
     session_id = store.create_session(name, source=source)
     links: list[SensorLink] = []
     lock = asyncio.Lock()

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from analysis.classify import EXERCISES
 from analysis.limits import PROFILES
 from analysis.session import SessionAnalysis
 from imuform.session_analysis import run_analysis
@@ -30,6 +31,7 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
         table = Table(
             title=(
                 f"Set {s.index}: {s.exercise.replace('_', ' ')}, {s.rep_count} reps, {s.start_s:.1f}–{s.end_s:.1f} s · "
+                f"exercise {s.exercise_confidence:.0%} sure · "
                 f"peak flexion mean {_num(s.mean_peak_lumbar_flexion_deg, unit='°')} max {_num(s.max_peak_lumbar_flexion_deg, unit='°')} "
                 f"(SD {_num(s.peak_lumbar_flexion_sd_deg, '.1f', '°')}, trend {_num(s.flexion_trend_deg_per_rep, '+.1f', '°/rep')}) · "
                 f"movement time SD {_num(s.movement_sd_s, '.2f', ' s')}"
@@ -59,16 +61,19 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
 @click.option("--profile", "profile_name", type=click.Choice(sorted(PROFILES)),
               help="Judge flags against this built-in profile instead of your stored limits.")
 @click.option("--use-mag", is_flag=True, help="Use the magnetometers (9D orientation) where the sensors have them.")
+@click.option("--exercise", type=click.Choice(EXERCISES),
+              help="The exercise of every set, when you know it (instead of classifying each set).")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 @click.pass_context
-def analyze(ctx: click.Context, session: str, profile_name: str | None, use_mag: bool, as_json: bool) -> None:
+def analyze(ctx: click.Context, session: str, profile_name: str | None, use_mag: bool, exercise: str | None,
+            as_json: bool) -> None:
     """Find the sets and reps of SESSION (an id or a unique prefix), with per-rep metrics and flags.
 
     The result is also saved in the store, where the dashboards and exports find it.
     """
     with Store(ctx.obj["home"]) as store:
         session_id = store.resolve(session)
-        result = run_analysis(store, session_id, profile_name=profile_name, use_mag=use_mag)
+        result = run_analysis(store, session_id, profile_name=profile_name, use_mag=use_mag, exercise=exercise)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

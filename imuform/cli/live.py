@@ -13,7 +13,7 @@ from analysis.limits import resolve_limits
 from firmware_protocol import MODELS
 from imuform.ble.discovery import BleKwargs
 from imuform.ble.live import Cue, LiveView
-from imuform.ble.recorder import SensorTarget, record
+from imuform.ble.recorder import SensorTarget, identify_targets, record
 from imuform.ble.virtual_rig import record_virtual, simulate, virtual_streams
 from imuform.cli.common import console, echo_json, json_option, open_store
 from imuform.cli.record import parse_sensor, stop_on_ctrl_c
@@ -72,21 +72,27 @@ def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_k
             if not as_json:
                 out.bell()
 
-        view = LiveView(calibration, rate_hz or 100.0, limit_deg, on_cue=cue)
-
         async def run():
             stop = asyncio.Event()
+            if session is not None:
+                view = LiveView(calibration, rate_hz, limit_deg, on_cue=cue)
+                with stop_on_ctrl_c(stop), _screen(view, not as_json):
+                    report = await record_virtual(
+                        store, exercise, kind=virtual_kind, streams=virtual_streams(session), rate_hz=rate_hz,
+                        name=f"live {exercise}", speed=1.0 if realtime else 5.0, on_samples=view.on_samples, stop=stop,
+                    )
+                return report, view
+            targets = [SensorTarget(p, a, kind, rate_hz) for p, a in (parse_sensor(s) for s in sensors)]
+            # The online orientation filters need each sensor's rate before the first sample.
+            models = await identify_targets(targets, BleKwargs(), scan_timeout_s=10.0)
+            rates = {t.placement: float(t.rate_hz or m.default_rate_hz) for t, m in zip(targets, models)}
+            view = LiveView(calibration, rates, limit_deg, on_cue=cue)
             with stop_on_ctrl_c(stop), _screen(view, not as_json):
-                if session is not None:
-                    return await record_virtual(store, exercise, kind=virtual_kind, streams=virtual_streams(session),
-                                                rate_hz=rate_hz, name=f"live {exercise}", speed=1.0 if realtime else 5.0,
-                                                on_samples=view.on_samples, stop=stop)
-                parsed = [parse_sensor(s) for s in sensors]
-                targets = [SensorTarget(p, a, kind, rate_hz) for p, a in parsed]
-                return await record(store, targets, ble=BleKwargs(), name="live", source="live", duration_s=duration_s,
-                                    stop=stop, on_samples=view.on_samples)
+                report = await record(store, targets, ble=BleKwargs(), name="live", source="live",
+                                      duration_s=duration_s, stop=stop, on_samples=view.on_samples)
+            return report, view
 
-        report = asyncio.run(run())
+        report, view = asyncio.run(run())
     result = {
         "session_id": report.session_id,
         "limit_deg": limit_deg,

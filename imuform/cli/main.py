@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "delete": ("imuform.cli.sessions", "delete", "Delete a session and all its data."),
     "import": ("imuform.cli.transfer", "import_", "Import a samples.csv (or a directory holding one) as a new session."),
     "export": ("imuform.cli.transfer", "export", "Export a session as samples.csv and session.json (and analysis CSVs)."),
-    "demo": ("imuform.cli.demo", "demo", "Run the no-hardware demo: a simulated session, analysed."),
+    "demo": ("imuform.cli.demo", "demo", "The no-hardware demo: virtual sensors over a virtual BLE radio, recorded, analysed, reported."),
     "record": ("imuform.cli.record", "record_cmd", "Record BLE sensors (or --virtual ones) into a new session."),
     "scan": ("imuform.cli.scan", "scan", "List supported BLE sensors nearby (--virtual: the virtual radio)."),
     "calibrate": ("imuform.cli.calibrate", "calibrate_cmd", "Guided calibration of your neutral posture (and range)."),

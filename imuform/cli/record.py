@@ -38,7 +38,13 @@ def stop_on_ctrl_c(stop: asyncio.Event):
         stop.set()
         loop.remove_signal_handler(signal.SIGINT)
 
-    loop.add_signal_handler(signal.SIGINT, first)
+    try:
+        loop.add_signal_handler(signal.SIGINT, first)
+    except (NotImplementedError, RuntimeError):
+        # No signal handlers here (Windows, or not the main thread): Ctrl-C cancels, and the
+        # recorder still closes the links and commits what it has.
+        yield
+        return
     try:
         yield
     finally:

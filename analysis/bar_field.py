@@ -1,0 +1,246 @@
+"""Where the barbell is, from the magnetometers: on the upper back or in the hands.
+
+A steel bar disturbs the magnetic field near it. Outside the sets each magnetometer reads the local
+(Earth's) field plus its own constant hard-iron offset. The field's vertical component is the same at
+any heading and inclination, and the sensor's inclination is known from its 6D orientation, so the
+readings outside the sets give the offset (in the directions the sensor tilted through: standing, the
+range-of-motion bends, sitting, walking) and the vertical field. During a set, the *field anomaly* of a
+sensor is how far the vertical component strays from that: a disturbance that needs no heading and no
+assumption about the bar's direction or strength.
+
+A bar on the upper back (good morning, squat) lies 20-30 cm above the thoracic sensor and tilts with
+it; a bar in the hands (Romanian deadlift, deadlift) hangs in front of the thighs, nearer the sacrum and
+thigh sensors than the thoracic one. Which sensor sees the larger anomaly says where the bar is,
+whatever its own magnetisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.spatial.transform import Rotation
+
+from analysis.orientation import correct_accelerometers, series_orientation
+from analysis.timebase import align_sensors
+
+#: Time around each set left out of the undisturbed baseline, in s: the bar is carried to and from the
+#: rack or the floor before the first rep and after the last.
+SET_MARGIN_S = 10.0
+#: Fewest baseline samples, the tilt they must span (deg: a bend like the range-of-motion test) for the
+#: offset to be found at a set's depth, and the largest rms misfit (µT) for which the baseline is
+#: trusted: beyond it the surroundings were not steady (steel nearby, a soft-iron sensor).
+MIN_BASELINE_SAMPLES = 200
+MIN_BASELINE_TILT_DEG = 45.0
+MAX_BASELINE_MISFIT_UT = 3.0
+#: Magnetometer noise (µT rms) against the prior spread of a hard-iron offset (µT): the ridge of the fit.
+MAG_NOISE_UT = 1.0
+OFFSET_PRIOR_UT = 50.0
+#: Percentile of a set's anomaly taken as its size: the bar comes closest at some point of every rep.
+ANOMALY_PERCENTILE = 90.0
+HIP_PLACEMENTS = ("lumbar", "thigh")
+BACK_PLACEMENTS = ("thoracic",)
+
+
+@dataclass
+class FieldSeries:
+    """One magnetometer on its regular grid, with what the anomaly needs.
+
+    Attributes
+    ----------
+    time_s
+        Session times, s.
+    field_uT
+        ``(n, 3)`` readings without the hard-iron offset, sensor frame, µT.
+    up_sensor
+        ``(n, 3)`` world up in the sensor frame (NaN where unknown).
+    anomaly_uT
+        Vertical field anomaly per sample (NaN where unknown), µT.
+    baseline_uT
+        The anomaly's level outside the sets (its `ANOMALY_PERCENTILE`), µT: the noise floor.
+    """
+
+    time_s: np.ndarray
+    field_uT: np.ndarray
+    up_sensor: np.ndarray
+    anomaly_uT: np.ndarray
+    baseline_uT: float
+
+
+def fit_vertical_field(field_uT: np.ndarray, up_sensor: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Hard-iron offset and vertical field from undisturbed readings at known inclinations, by least squares.
+
+    The vertical component of the field, ``up · (m - offset)``, is the same at every inclination and
+    heading; that is linear in the offset and the vertical field. Only the offset's part in the directions
+    the sensor tilted through is found; a weak prior keeps the rest at zero, and it does not matter for
+    tilts about the same axes.
+
+    Parameters
+    ----------
+    field_uT
+        ``(n, 3)`` magnetometer readings, sensor frame, µT.
+    up_sensor
+        ``(n, 3)`` world up in the sensor frame (unit vectors).
+
+    Returns
+    -------
+    offset_uT, vertical_uT, misfit_uT
+        The offset (3,), the vertical field (signed, world z up) and the rms misfit.
+    """
+    A = np.column_stack([up_sensor, np.ones(len(up_sensor))])
+    y = np.einsum("ij,ij->i", field_uT, up_sensor)
+    ridge = np.diag([(MAG_NOISE_UT / OFFSET_PRIOR_UT) ** 2 * len(y)] * 3 + [0.0])
+    x = np.linalg.solve(A.T @ A + ridge, A.T @ y)
+    misfit = float(np.sqrt(np.mean((A @ x - y) ** 2)))
+    return x[:3], float(x[3]), misfit
+
+
+def vertical_anomaly_uT(field_uT: np.ndarray, up_sensor: np.ndarray, vertical_uT: float) -> np.ndarray:
+    """How far the field's vertical component strays from the undisturbed ``vertical_uT``, µT.
+
+    Parameters
+    ----------
+    field_uT
+        ``(n, 3)`` readings without the hard-iron offset, sensor frame, µT.
+    up_sensor
+        ``(n, 3)`` world up in the sensor frame.
+    vertical_uT
+        The undisturbed vertical field (signed, world z up), µT.
+    """
+    return np.abs(np.einsum("ij,ij->i", field_uT, up_sensor) - vertical_uT)
+
+
+def tilt_spread_deg(up_sensor: np.ndarray) -> float:
+    """Largest angle between the sensor's tilt in a stretch and its median tilt, degrees."""
+    median = np.median(up_sensor, axis=0)
+    median /= np.linalg.norm(median)
+    # a high percentile, not the maximum: one bad sample must not pass for a bend
+    return float(np.percentile(np.degrees(np.arccos(np.clip(up_sensor @ median, -1.0, 1.0))), 98.0))
+
+
+def _outside(time_s: np.ndarray, windows_s: list[tuple[float, float]], margin_s: float) -> np.ndarray:
+    keep = np.ones(len(time_s), dtype=bool)
+    for start_s, end_s in windows_s:
+        keep &= (time_s < start_s - margin_s) | (time_s > end_s + margin_s)
+    return keep
+
+
+def field_series(samples: pd.DataFrame, windows_s: list[tuple[float, float]]) -> dict[str, FieldSeries]:
+    """Field anomaly of every sensor with a magnetometer, its baseline taken outside ``windows_s``.
+
+    Parameters
+    ----------
+    samples
+        The samples table (docs/architecture.md); sensors without ``mag_*`` readings are skipped.
+    windows_s
+        ``(start_s, end_s)`` of the sets on the session clock (as in `analysis.analyze_angles`).
+
+    Returns
+    -------
+    dict
+        Per placement a `FieldSeries`; placements whose baseline cannot be trusted are left out.
+    """
+    if not {"mag_x", "mag_y", "mag_z"} <= set(samples.columns):
+        return {}
+    series, _ = align_sensors(samples)
+    correct_accelerometers(series)
+    out = {}
+    for placement, s in series.items():
+        if s.mag_uT is None:
+            continue
+        quat = series_orientation(s)
+        valid = np.isfinite(quat).all(axis=1) & np.isfinite(s.mag_uT).all(axis=1)
+        if not valid.any():
+            continue
+        up = np.full_like(s.mag_uT, np.nan)
+        # world z in the sensor frame is the last row of R_world_sensor
+        up[valid] = Rotation.from_quat(quat[valid], scalar_first=True).as_matrix()[:, 2, :]
+        base = valid & _outside(s.time_s, windows_s, SET_MARGIN_S)
+        if base.sum() < MIN_BASELINE_SAMPLES or tilt_spread_deg(up[base]) < MIN_BASELINE_TILT_DEG:
+            continue
+        offset, vertical, misfit = fit_vertical_field(s.mag_uT[base], up[base])
+        if misfit > MAX_BASELINE_MISFIT_UT:
+            continue
+        field = s.mag_uT - offset
+        anomaly = vertical_anomaly_uT(field, up, vertical)
+        out[placement] = FieldSeries(s.time_s, field, up, anomaly, float(np.percentile(anomaly[base], ANOMALY_PERCENTILE)))
+    return out
+
+
+def tilt_axis(up_sensor: np.ndarray) -> np.ndarray:
+    """The axis a sensor tilted about (unit vector, sensor frame): its up vectors sweep the plane normal to it."""
+    return np.linalg.eigh(up_sensor.T @ up_sensor)[1][:, 0]
+
+
+def tilting_anomaly_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
+    """Vertical field anomaly of one sensor during a set, µT above its noise floor (NaN without data).
+
+    A bar that tilts with the sensor (on the upper back, for the thoracic sensor) shows here in full,
+    as its field turns from one world axis to another while the trunk tips.
+    """
+    inside = (f.time_s >= start_s) & (f.time_s <= end_s) & np.isfinite(f.anomaly_uT)
+    if inside.sum() < 2:
+        return float("nan")
+    return max(float(np.percentile(f.anomaly_uT[inside], ANOMALY_PERCENTILE)) - f.baseline_uT, 0.0)
+
+
+def across_change_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
+    """Change of the field along the sensor's tilt axis during a set, µT above its noise floor.
+
+    Along the axis the trunk tips about, the Earth's field and the offset stay constant, and so does the
+    field of a bar that tilts with the sensor; a bar that stays put while the sensor comes closer and
+    leaves changes it. This catches a horizontal disturbance across the body, which the vertical anomaly
+    misses, and never a bar on the back.
+    """
+    inside = (f.time_s >= start_s) & (f.time_s <= end_s) & np.isfinite(f.anomaly_uT)
+    if inside.sum() < 2:
+        return float("nan")
+    across = f.field_uT[inside] @ tilt_axis(f.up_sensor[inside])
+    spread = float(np.diff(np.percentile(across, [100.0 - ANOMALY_PERCENTILE, ANOMALY_PERCENTILE]))[0])
+    return max(spread - f.baseline_uT, 0.0)
+
+
+def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: float) -> dict[str, float]:
+    """Bar-field features of one set for `analysis.classify`.
+
+    Parameters
+    ----------
+    fields
+        From `field_series`.
+    start_s, end_s
+        The set's window, s.
+
+    Returns
+    -------
+    dict
+        ``back_field_uT``: the thoracic sensor's `tilting_anomaly_uT` (a bar on the upper back);
+        ``hip_field_uT``: the largest `tilting_anomaly_uT` or `across_change_uT` of the lumbar and thigh
+        sensors, or `across_change_uT` of the thoracic one (a bar that does not ride on the back: in the
+        hands). NaN where those sensors have no usable magnetometer.
+    """
+    def largest(values: list[float]) -> float:
+        values = [v for v in values if np.isfinite(v)]
+        return max(values) if values else float("nan")
+
+    return {
+        "back_field_uT": largest([tilting_anomaly_uT(fields[p], start_s, end_s) for p in BACK_PLACEMENTS if p in fields]),
+        "hip_field_uT": largest(
+            [tilting_anomaly_uT(fields[p], start_s, end_s) for p in HIP_PLACEMENTS if p in fields]
+            + [across_change_uT(fields[p], start_s, end_s) for p in (*HIP_PLACEMENTS, *BACK_PLACEMENTS) if p in fields]
+        ),
+    }
+
+
+def bar_field_features(samples: pd.DataFrame, windows_s: list[tuple[float, float]]) -> list[dict[str, float]]:
+    """`set_field_features` of every set window (empty dicts when the samples have no magnetometer).
+
+    Parameters
+    ----------
+    samples
+        The samples table (docs/architecture.md).
+    windows_s
+        ``(start_s, end_s)`` of each set on the session clock.
+    """
+    fields = field_series(samples, windows_s)
+    return [set_field_features(fields, start_s, end_s) if fields else {} for start_s, end_s in windows_s]
