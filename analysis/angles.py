@@ -203,10 +203,8 @@ def compute_angles(
     R_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
     for placement, s in series.items():
         quat = series_orientation(s, use_mag=use_mag)
-        # one (3n x 3) @ (3 x 3) product instead of n small ones
-        R_world_segment[placement] = (
-            resample_orientation(s, quat, grid).reshape(-1, 3) @ R_sensor_segment[placement]
-        ).reshape(len(grid), 3, 3)
+        # einsum, not a (3n x 3) BLAS product: threaded BLAS costs more in hand-offs than the arithmetic
+        R_world_segment[placement] = np.einsum("nij,jk->nik", resample_orientation(s, quat, grid), R_sensor_segment[placement])
         quiet &= quiet_on_grid(s, grid)
     flexion, bend, twist = relative_angles_deg(R_world_segment["lumbar"], R_world_segment["thoracic"], quiet)
     columns = {

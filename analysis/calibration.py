@@ -97,7 +97,7 @@ def forward_tilt_axis(acc_mps2: np.ndarray, up: np.ndarray) -> np.ndarray:
         Unit left axis in sensor coordinates.
     """
     v = acc_mps2 / np.linalg.norm(acc_mps2, axis=1, keepdims=True)
-    tilt = v - np.outer(v @ up, up)
+    tilt = v - np.outer(np.einsum("ni,i->n", v, up), up)
     mean = np.mean(tilt * np.linalg.norm(tilt, axis=1, keepdims=True), axis=0)
     # Tipping forward moves the measured vertical backwards (to -x), so forward is -mean.
     forward = -mean / max(np.linalg.norm(mean), 1e-12)
@@ -126,10 +126,11 @@ def flexion_axis(gyr_dps: np.ndarray, acc_mps2: np.ndarray, up: np.ndarray) -> t
         rotation's energy along the principal axis (1 = purely planar motion).
     """
     ok = np.isfinite(gyr_dps).all(axis=1) & np.isfinite(acc_mps2).all(axis=1)
-    g = gyr_dps[ok] - np.outer(gyr_dps[ok] @ up, up)
+    # einsum, not BLAS products: threaded BLAS on n x 3 arrays costs more in hand-offs than the arithmetic
+    g = gyr_dps[ok] - np.outer(np.einsum("ni,i->n", gyr_dps[ok], up), up)
     if len(g) < 3:
         return assumed_axis(up), 0.0, 0.0
-    evals, evecs = np.linalg.eigh(g.T @ g)
+    evals, evecs = np.linalg.eigh(np.einsum("ni,nj->ij", g, g))
     planarity = float(evals[-1] / max(evals.sum(), 1e-12))
     tilt_axis = forward_tilt_axis(acc_mps2[ok], up)
     axis = evecs[:, -1] if planarity >= PLANAR_MOTION else tilt_axis
@@ -356,7 +357,7 @@ def first_bends(series: dict[str, RegularSeries], after_s: float, quiet: dict[st
     before = busiest.time_s <= after_s
     up = up_vector(busiest.acc_mps2[before][-max(1, int(busiest.rate_hz)):]) if before.any() else up_vector(busiest.acc_mps2)
     gyr = np.nan_to_num(busiest.gyr_dps)
-    tilt_rate = np.linalg.norm(gyr - np.outer(gyr @ up, up), axis=1)
+    tilt_rate = np.linalg.norm(gyr - np.outer(np.einsum("ni,i->n", gyr, up), up), axis=1)
     moving = ~quiet[placement] & ~before
     rotated = np.cumsum(np.where(moving, tilt_rate, 0.0)) / busiest.rate_hz
     stretch = np.floor(rotated / AUTO_AXIS_ROTATION_DEG).astype(int)

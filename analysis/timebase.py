@@ -143,7 +143,8 @@ def line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Least-squares line ``y ≈ slope * x + intercept`` (closed form: `numpy.polyfit` is 10× slower here)."""
     x_mean, y_mean = float(np.mean(x)), float(np.mean(y))
     dx = x - x_mean
-    slope = float(np.dot(dx, y - y_mean) / np.dot(dx, dx))
+    # einsum, not np.dot: threaded BLAS hands these long dot products to busy cores for no gain
+    slope = float(np.einsum("i,i->", dx, y - y_mean) / np.einsum("i,i->", dx, dx))
     return slope, y_mean - slope * x_mean
 
 
@@ -329,7 +330,7 @@ def xcorr_offset_s(
         return x - x.mean()
 
     a, b = norm_on_grid(time_a_s, gyr_a_dps), norm_on_grid(time_b_s, gyr_b_dps)
-    denom = np.sqrt(np.dot(a, a) * np.dot(b, b))
+    denom = np.sqrt(np.einsum("i,i->", a, a) * np.einsum("i,i->", b, b))
     if denom <= 0:
         return float("nan"), float("nan")
     corr = signal.correlate(b, a, mode="full", method="fft") / denom

@@ -63,9 +63,11 @@ async def _virtual(store, kind: str, bends: bool, range_of_motion: bool, seed: i
               help="Also do slow forward bends (measures each sensor's flexion axis).")
 @click.option("--range/--no-range", "range_of_motion", default=False, show_default=True,
               help="Also bend fully forward and back (your range of motion, for limits in percent).")
-@click.option("--connect-timeout", "connect_timeout_s", type=float, default=10.0, show_default=True)
+@click.option("--connect-timeout", "connect_timeout_s", type=float, default=10.0, show_default=True,
+              help="Seconds to wait for each sensor before giving up.")
 @click.option("--virtual", is_flag=True, help="A simulated person with virtual sensors does the steps (for tests).")
-@click.option("--virtual-kind", type=click.Choice(sorted(MODELS)), default="imuform", show_default=True)
+@click.option("--virtual-kind", type=click.Choice(sorted(MODELS)), default="imuform", show_default=True,
+              help="Sensor kind the virtual sensors emulate.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated person (--virtual).")
 @json_option
 @click.pass_context

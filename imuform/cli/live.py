@@ -38,10 +38,11 @@ def _screen(view: LiveView, enabled: bool):
 @click.option("--duration", "duration_s", type=float, help="Stop after this many seconds (default: Ctrl-C).")
 @click.option("--limit", "limit_deg", type=float, help="Lumbar flexion limit in degrees (default: your profile's).")
 @click.option("--virtual", "exercise", metavar="EXERCISE", help="A simulated person does a set of EXERCISE on virtual sensors.")
-@click.option("--virtual-kind", type=click.Choice(sorted(MODELS)), default="imuform", show_default=True)
+@click.option("--virtual-kind", type=click.Choice(sorted(MODELS)), default="imuform", show_default=True,
+              help="Sensor kind the virtual sensors emulate.")
 @click.option("--virtual-fault", "fault", default="lumbar_flexion", show_default=True, help="The simulated person's fault.")
 @click.option("--reps", type=int, default=5, show_default=True, help="Virtual reps.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated person (--virtual).")
 @click.option("--realtime", is_flag=True, help="Pace the virtual set in real time (default: 5× faster).")
 @json_option
 @click.pass_context
