@@ -27,7 +27,7 @@ from analysis.rotations import (
     cardan_angles_deg, heading_rad, inclination_deg, matrices_from_quat_wxyz, nlerp_wxyz, rotate_about_z,
 )
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
-from analysis.timebase import RegularSeries, align_sensors, common_grid
+from analysis.timebase import RegularSeries, align_sensors, common_grid, sensor_rows
 
 #: Heading anchors (twist resets) need both medio-lateral axes this close to horizontal, in degrees: true
 #: of any sagittal posture (standing, the top of a back extension, a paused deadlift), not of a side bend...
@@ -152,8 +152,7 @@ def relative_angles_deg(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndar
     """
     offset = heading_offset_rad(R_lower, R_upper, quiet)
     R_upper_aligned = rotate_about_z(R_upper, np.nan_to_num(offset))
-    # R_lower.T @ R_upper_aligned per sample; einsum's optimised path beats matmul's loop over 3x3 stacks.
-    R_rel = np.einsum("nki,nkj->nij", R_lower, R_upper_aligned, optimize=True)
+    R_rel = np.transpose(R_lower, (0, 2, 1)) @ R_upper_aligned
     R_rel[~np.isfinite(offset)] = np.nan
     return cardan_angles_deg(R_rel)
 
@@ -185,7 +184,7 @@ def compute_angles(
         When the lumbar or thoracic sensor is missing, the calibration lacks a sensor, or the sensors'
         recordings do not overlap.
     """
-    placements = set(samples["sensor"].unique())
+    placements = {placement for placement, _ in sensor_rows(samples)}
     if not {"lumbar", "thoracic"} <= placements:
         raise ValueError(f"spine angles need a lumbar and a thoracic sensor; the samples have {sorted(placements)}")
     series, sync = align_sensors(samples)

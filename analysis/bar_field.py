@@ -39,6 +39,9 @@ MAG_NOISE_UT = 1.0
 OFFSET_PRIOR_UT = 50.0
 #: Percentile of a set's anomaly taken as its size: the bar comes closest at some point of every rep.
 ANOMALY_PERCENTILE = 90.0
+#: Percentile of the anomaly outside the sets taken as the noise floor: it includes the bends, walking
+#: and sitting there, whose orientation errors the sets' movements share.
+NOISE_PERCENTILE = 99.0
 HIP_PLACEMENTS = ("lumbar", "thigh")
 BACK_PLACEMENTS = ("thoracic",)
 
@@ -58,7 +61,7 @@ class FieldSeries:
     anomaly_uT
         Vertical field anomaly per sample (NaN where unknown), µT.
     baseline_uT
-        The anomaly's level outside the sets (its `ANOMALY_PERCENTILE`), µT: the noise floor.
+        The anomaly's level outside the sets (its `NOISE_PERCENTILE`), µT: the noise floor.
     """
 
     time_s: np.ndarray
@@ -164,7 +167,7 @@ def field_series(samples: pd.DataFrame, windows_s: list[tuple[float, float]]) ->
             continue
         field = s.mag_uT - offset
         anomaly = vertical_anomaly_uT(field, up, vertical)
-        out[placement] = FieldSeries(s.time_s, field, up, anomaly, float(np.percentile(anomaly[base], ANOMALY_PERCENTILE)))
+        out[placement] = FieldSeries(s.time_s, field, up, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE)))
     return out
 
 
@@ -216,8 +219,9 @@ def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: fl
     dict
         ``back_field_uT``: the thoracic sensor's `tilting_anomaly_uT` (a bar on the upper back);
         ``hip_field_uT``: the largest `tilting_anomaly_uT` or `across_change_uT` of the lumbar and thigh
-        sensors, or `across_change_uT` of the thoracic one (a bar that does not ride on the back: in the
-        hands). NaN where those sensors have no usable magnetometer.
+        sensors (a bar in the hands). NaN where those sensors have no usable magnetometer. The thoracic
+        sensor's `across_change_uT` is left out: lateral bends and twists of the upper trunk move its tilt
+        axis, and with it the Earth's field, by as much as a weak bar would.
     """
     def largest(values: list[float]) -> float:
         values = [v for v in values if np.isfinite(v)]
@@ -226,8 +230,7 @@ def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: fl
     return {
         "back_field_uT": largest([tilting_anomaly_uT(fields[p], start_s, end_s) for p in BACK_PLACEMENTS if p in fields]),
         "hip_field_uT": largest(
-            [tilting_anomaly_uT(fields[p], start_s, end_s) for p in HIP_PLACEMENTS if p in fields]
-            + [across_change_uT(fields[p], start_s, end_s) for p in (*HIP_PLACEMENTS, *BACK_PLACEMENTS) if p in fields]
+            [f(fields[p], start_s, end_s) for p in HIP_PLACEMENTS if p in fields for f in (tilting_anomaly_uT, across_change_uT)]
         ),
     }
 

@@ -392,7 +392,7 @@ def align_sensors(
     series: dict[str, RegularSeries] = {}
     report: dict[str, dict] = {}
     arrival_s: list[np.ndarray] = []
-    for placement, rows in samples.groupby("sensor", sort=False):
+    for placement, rows in sensor_rows(samples):
         arrival_s.append(rows["time_s"].to_numpy(dtype=float))
         if not rows["time_s"].is_monotonic_increasing:
             rows = rows.sort_values("time_s", kind="stable")
@@ -430,6 +430,22 @@ def align_sensors(
             report[placement]["offset_s"] -= off
         xcorr[placement] = {"reference": reference, "offset_s": off, "correlation": corr, "applied": applied}
     return series, {"sensors": report, "xcorr": xcorr, "quality": sync_quality(report, xcorr)}
+
+
+def sensor_rows(samples: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Each sensor's rows of a samples table, in order of first appearance.
+
+    The store and samples.csv keep each sensor's rows together: those come out as slices (no copy, no
+    hashing of 10⁶ sensor names); any other order goes through a groupby.
+    """
+    sensor = samples["sensor"].to_numpy()
+    if len(sensor) == 0:
+        return []
+    bounds = np.concatenate([[0], np.flatnonzero(sensor[1:] != sensor[:-1]) + 1, [len(sensor)]])
+    names = sensor[bounds[:-1]].tolist()
+    if len(set(names)) == len(names):
+        return [(name, samples.iloc[i0:i1]) for name, i0, i1 in zip(names, bounds[:-1], bounds[1:])]
+    return list(samples.groupby("sensor", sort=False))
 
 
 def _shared_instants(times: list[np.ndarray]) -> bool:

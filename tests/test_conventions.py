@@ -10,7 +10,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from analysis.angles import compute_angles
-from analysis.rotations import cardan_angles_deg, inclination_deg, rotation_yxz_deg
+from analysis.rotations import cardan_angles_deg, inclination_deg, matrices_from_quat_wxyz, rotation_yxz_deg
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
 from tests.test_angles import imu_rows
 
@@ -87,3 +87,16 @@ def test_pipeline_signs_on_imu_data(motion, column):
     angles = compute_angles(samples).angles
     during = angles[(angles["time_s"] > 10.5) & (angles["time_s"] < 11.5)]
     assert during[column].mean() > 15
+
+
+def test_closed_forms_match_scipy():
+    r = Rotation.random(500, random_state=3)
+    quat = r.as_quat(scalar_first=True)
+    assert np.allclose(matrices_from_quat_wxyz(quat), r.as_matrix(), atol=1e-12)
+    flexion, bend, twist = cardan_angles_deg(r.as_matrix())
+    expected = r.as_euler("YXZ", degrees=True)
+    diff = np.column_stack([flexion, bend, -twist]) - expected
+    assert np.abs((diff + 180) % 360 - 180).max() < 1e-9
+    nan = np.full((1, 3, 3), np.nan)
+    assert all(np.isnan(a).all() for a in cardan_angles_deg(nan))
+    assert np.isnan(matrices_from_quat_wxyz(np.full((1, 4), np.nan))).all()

@@ -122,3 +122,23 @@ def test_store_recorded_session_with_device_clocks():
         assert report["missing_samples"] == stream.lost.sum()
     assert result.sync["quality"] in ("good", "fair")
     assert rmse_against(result.angles, sim.truth_angles, "lumbar_flexion_deg") < 1.0
+
+
+def test_line_fit_block_minima_and_mask_runs_match_their_references():
+    from analysis.quiet import mask_runs
+    from analysis.timebase import _first_minima, line_fit
+
+    rng = np.random.default_rng(4)
+    x = np.cumsum(rng.integers(1, 3, 5000))
+    y = 0.01 * x + 3.0 + rng.exponential(0.002, len(x))
+    assert np.allclose(line_fit(x, y), np.polyfit(x, y, 1), rtol=1e-9)
+    block = x // 200
+    values = np.round(rng.normal(size=len(x)), 1)  # ties: the first one wins, as with idxmin
+    expected = pd.Series(values).groupby(block).idxmin().to_numpy()
+    assert np.array_equal(_first_minima(values, block), expected)
+    mask = rng.random(1000) < 0.6
+    starts, ends = mask_runs(mask)
+    rebuilt = np.zeros_like(mask)
+    for i0, i1 in zip(starts, ends):
+        rebuilt[i0:i1] = True
+    assert np.array_equal(rebuilt, mask) and not (starts[1:] == ends[:-1]).any()

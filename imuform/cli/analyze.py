@@ -12,6 +12,7 @@ from rich.table import Table
 from analysis.classify import EXERCISES
 from analysis.limits import PROFILES
 from analysis.session import SessionAnalysis
+from imuform.cli.common import console
 from imuform.session_analysis import run_analysis
 from imuform.store import Store
 
@@ -49,9 +50,12 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
                 _num(r.peak_lumbar_flexion_deg), _num(r.peak_lumbar_flexion_pct),
                 _num(r.lockout_lumbar_angle_deg), _num(r.lumbar_share, ".2f"),
                 _num(r.peak_lateral_bend_deg, "+.0f"), _num(r.peak_twist_deg, "+.0f"),
-                "[red]" + "; ".join(r.flag_reasons) + "[/]" if r.flags else "[green]ok[/]",
+                "[red]" + ", ".join(f.replace("_", " ") for f in r.flags) + "[/]" if r.flags else "[green]ok[/]",
             )
         console.print(table)
+        for r in result.reps_of(s.index).itertuples():
+            if r.flags:
+                console.print(f"  [red]rep {r.index}[/]: " + "; ".join(r.flag_reasons))
     if result.sets.empty:
         console.print("no sets found: a rep is a forward bend of the trunk of at least 25° and back, two or more make a set")
 
@@ -77,4 +81,4 @@ def analyze(ctx: click.Context, session: str, profile_name: str | None, use_mag:
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print_analysis(result, Console())
+        print_analysis(result, console())

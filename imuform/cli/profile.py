@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from analysis.limits import PROFILES, resolve_limits
+from imuform.cli.common import console
 from imuform.errors import InputError
 from imuform.store import Store
 
@@ -87,4 +87,4 @@ def profile(ctx: click.Context, profile_name: str | None, flexion_limit: float |
         elif direction and stored.get(f"{direction}_limit_deg") is not None:
             how = "your own"
         table.add_row(label, f"{deg:.1f}°", how)
-    Console().print(table)
+    console().print(table)
