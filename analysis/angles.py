@@ -203,7 +203,9 @@ def compute_angles(
     for placement, s in series.items():
         quat = series_orientation(s, use_mag=use_mag)
         # einsum, not a (3n x 3) BLAS product: threaded BLAS costs more in hand-offs than the arithmetic
-        R_world_segment[placement] = np.einsum("nij,jk->nik", resample_orientation(s, quat, grid), R_sensor_segment[placement])
+        R_world_segment[placement] = np.einsum(
+            "nij,jk->nik", resample_orientation(s, quat, grid), R_sensor_segment[placement]
+        )
         quiet &= quiet_on_grid(s, grid)
     flexion, bend, twist = relative_angles_deg(R_world_segment["lumbar"], R_world_segment["thoracic"], quiet)
     columns = {

@@ -28,15 +28,20 @@ from analysis.timebase import align_sensors
 #: Time around each set left out of the undisturbed baseline, in s: the bar is carried to and from the
 #: rack or the floor before the first rep and after the last.
 SET_MARGIN_S = 10.0
-#: Fewest baseline samples, the tilt they must span (deg: a bend like the range-of-motion test) for the
-#: offset to be found at a set's depth, and the largest rms misfit (µT) for which the baseline is
-#: trusted: beyond it the surroundings were not steady (steel nearby, a soft-iron sensor).
+#: Fewest baseline samples, the tilt they must reach for at least `MIN_TILTED_S` (deg: a bend like the
+#: range-of-motion test) for the offset to be found at a set's depth, and the largest rms misfit (µT)
+#: for which the baseline is trusted: beyond it the surroundings were not steady (steel nearby, a
+#: soft-iron sensor).
 MIN_BASELINE_SAMPLES = 200
 MIN_BASELINE_TILT_DEG = 45.0
+MIN_TILTED_S = 1.0
 MAX_BASELINE_MISFIT_UT = 3.0
 #: Magnetometer noise (µT rms) against the prior spread of a hard-iron offset (µT): the ridge of the fit.
 MAG_NOISE_UT = 1.0
 OFFSET_PRIOR_UT = 50.0
+#: Windows of `riding_field_uT` (s, about one rep) and the tilt each must sweep (deg).
+RIDING_WINDOW_S = 6.0
+RIDING_MIN_TILT_DEG = 40.0
 #: Percentile of a set's anomaly taken as its size: the bar comes closest at some point of every rep.
 ANOMALY_PERCENTILE = 90.0
 #: Percentile of the anomaly outside the sets taken as the noise floor: it includes the bends, walking
@@ -58,6 +63,8 @@ class FieldSeries:
         ``(n, 3)`` readings without the hard-iron offset, sensor frame, µT.
     up_sensor
         ``(n, 3)`` world up in the sensor frame (NaN where unknown).
+    rot_world_sensor
+        ``(n, 3, 3)`` 6D orientation ``R_world_sensor`` (arbitrary heading; NaN where unknown).
     anomaly_uT
         Vertical field anomaly per sample (NaN where unknown), µT.
     baseline_uT
@@ -67,6 +74,7 @@ class FieldSeries:
     time_s: np.ndarray
     field_uT: np.ndarray
     up_sensor: np.ndarray
+    rot_world_sensor: np.ndarray
     anomaly_uT: np.ndarray
     baseline_uT: float
 
@@ -114,12 +122,15 @@ def vertical_anomaly_uT(field_uT: np.ndarray, up_sensor: np.ndarray, vertical_uT
     return np.abs(np.einsum("ij,ij->i", field_uT, up_sensor) - vertical_uT)
 
 
-def tilt_spread_deg(up_sensor: np.ndarray) -> float:
-    """Largest angle between the sensor's tilt in a stretch and its median tilt, degrees."""
+def tilt_spread_deg(up_sensor: np.ndarray, min_samples: int) -> float:
+    """How far a sensor tilted from its median tilt for at least ``min_samples`` samples, degrees.
+
+    A long session is mostly upright; one range-of-motion bend is enough, and one bad sample is not.
+    """
     median = np.median(up_sensor, axis=0)
     median /= np.linalg.norm(median)
-    # a high percentile, not the maximum: one bad sample must not pass for a bend
-    return float(np.percentile(np.degrees(np.arccos(np.clip(up_sensor @ median, -1.0, 1.0))), 98.0))
+    angle_deg = np.degrees(np.arccos(np.clip(up_sensor @ median, -1.0, 1.0)))
+    return float(np.sort(angle_deg)[-min(min_samples, len(angle_deg))])
 
 
 def _outside(time_s: np.ndarray, windows_s: list[tuple[float, float]], margin_s: float) -> np.ndarray:
@@ -156,18 +167,20 @@ def field_series(samples: pd.DataFrame, windows_s: list[tuple[float, float]]) ->
         valid = np.isfinite(quat).all(axis=1) & np.isfinite(s.mag_uT).all(axis=1)
         if not valid.any():
             continue
-        up = np.full_like(s.mag_uT, np.nan)
+        rot = np.full((len(quat), 3, 3), np.nan)
+        rot[valid] = Rotation.from_quat(quat[valid], scalar_first=True).as_matrix()
         # world z in the sensor frame is the last row of R_world_sensor
-        up[valid] = Rotation.from_quat(quat[valid], scalar_first=True).as_matrix()[:, 2, :]
+        up = rot[:, 2, :]
         base = valid & _outside(s.time_s, windows_s, SET_MARGIN_S)
-        if base.sum() < MIN_BASELINE_SAMPLES or tilt_spread_deg(up[base]) < MIN_BASELINE_TILT_DEG:
+        tilted = max(int(MIN_TILTED_S * s.rate_hz), 1)
+        if base.sum() < MIN_BASELINE_SAMPLES or tilt_spread_deg(up[base], tilted) < MIN_BASELINE_TILT_DEG:
             continue
         offset, vertical, misfit = fit_vertical_field(s.mag_uT[base], up[base])
         if misfit > MAX_BASELINE_MISFIT_UT:
             continue
         field = s.mag_uT - offset
         anomaly = vertical_anomaly_uT(field, up, vertical)
-        out[placement] = FieldSeries(s.time_s, field, up, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE)))
+        out[placement] = FieldSeries(s.time_s, field, up, rot, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE)))
     return out
 
 
@@ -179,13 +192,41 @@ def tilt_axis(up_sensor: np.ndarray) -> np.ndarray:
 def tilting_anomaly_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     """Vertical field anomaly of one sensor during a set, µT above its noise floor (NaN without data).
 
-    A bar that tilts with the sensor (on the upper back, for the thoracic sensor) shows here in full,
-    as its field turns from one world axis to another while the trunk tips.
+    Any bar near the sensor shows here, whether it stays put or tilts with the sensor.
     """
     inside = (f.time_s >= start_s) & (f.time_s <= end_s) & np.isfinite(f.anomaly_uT)
     if inside.sum() < 2:
         return float("nan")
     return max(float(np.percentile(f.anomaly_uT[inside], ANOMALY_PERCENTILE)) - f.baseline_uT, 0.0)
+
+
+def riding_field_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
+    """Field that turned with the sensor during a set, beyond its own offset, µT (NaN without data).
+
+    The readings (offset removed) are fitted as a world-fixed field seen through the sensor's orientation
+    plus a sensor-fixed one, ``m = R_world_sensorᵀ a + c``. ``c`` is the field of whatever rides on the
+    sensor: a bar on the upper back for the thoracic sensor; a bar that stays put (in the hands) goes into
+    ``a``. Only the part of ``c`` across the tilt axis can be found (along it the two are the same). The
+    6D heading drifts by a degree or so per rep, which would leak the Earth's field into ``c``, so the fit
+    runs over windows of about one rep that tilt through at least `RIDING_MIN_TILT_DEG`; the result is
+    their median.
+    """
+    inside = np.flatnonzero((f.time_s >= start_s) & (f.time_s <= end_s) & np.isfinite(f.anomaly_uT))
+    if len(inside) < 2:
+        return float("nan")
+    sizes = []
+    for t0 in np.arange(start_s, max(end_s - RIDING_WINDOW_S, start_s) + 1e-9, RIDING_WINDOW_S / 2):
+        idx = inside[(f.time_s[inside] >= t0) & (f.time_s[inside] <= t0 + RIDING_WINDOW_S)]
+        if len(idx) < 10 or tilt_spread_deg(f.up_sensor[idx], 1) < RIDING_MIN_TILT_DEG / 2:
+            continue
+        rot = f.rot_world_sensor[idx]
+        design = np.concatenate([np.transpose(rot, (0, 2, 1)), np.broadcast_to(np.eye(3), rot.shape)], axis=2).reshape(-1, 6)
+        c = np.linalg.lstsq(design, f.field_uT[idx].reshape(-1), rcond=None)[0][3:]
+        axis = tilt_axis(f.up_sensor[idx])
+        sizes.append(float(np.linalg.norm(c - (c @ axis) * axis)))
+    if not sizes:
+        return float("nan")
+    return max(float(np.median(sizes)) - f.baseline_uT, 0.0)
 
 
 def across_change_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
@@ -217,7 +258,7 @@ def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: fl
     Returns
     -------
     dict
-        ``back_field_uT``: the thoracic sensor's `tilting_anomaly_uT` (a bar on the upper back);
+        ``back_field_uT``: the thoracic sensor's `riding_field_uT` (a bar on the upper back);
         ``hip_field_uT``: the largest `tilting_anomaly_uT` or `across_change_uT` of the lumbar and thigh
         sensors (a bar in the hands). NaN where those sensors have no usable magnetometer. The thoracic
         sensor's `across_change_uT` is left out: lateral bends and twists of the upper trunk move its tilt
@@ -228,7 +269,7 @@ def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: fl
         return max(values) if values else float("nan")
 
     return {
-        "back_field_uT": largest([tilting_anomaly_uT(fields[p], start_s, end_s) for p in BACK_PLACEMENTS if p in fields]),
+        "back_field_uT": largest([riding_field_uT(fields[p], start_s, end_s) for p in BACK_PLACEMENTS if p in fields]),
         "hip_field_uT": largest(
             [f(fields[p], start_s, end_s) for p in HIP_PLACEMENTS if p in fields for f in (tilting_anomaly_uT, across_change_uT)]
         ),

@@ -330,7 +330,9 @@ def neutral_posture(
     return up, [w for w, m in zip(windows, members) if m]
 
 
-def first_bends(series: dict[str, RegularSeries], after_s: float, quiet: dict[str, np.ndarray]) -> tuple[float, float] | None:
+def first_bends(
+    series: dict[str, RegularSeries], after_s: float, quiet: dict[str, np.ndarray],
+) -> tuple[float, float] | None:
     """The session's first hinge-like motion after ``after_s``, enough to measure the flexion axis.
 
     The busiest sensor's motion is cut into stretches of `AUTO_AXIS_ROTATION_DEG` of rotation (about a

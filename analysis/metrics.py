@@ -9,6 +9,8 @@ point), the concentric ends when it is back within `LOCKOUT_ZONE` of the top, an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -49,7 +51,7 @@ def _signed_peak(x: np.ndarray) -> float:
 
 
 def rep_metrics(
-    angles: pd.DataFrame,
+    angles: pd.DataFrame | Mapping[str, np.ndarray],
     start_s: float,
     end_s: float,
     max_flexion_deg: float | None = None,
@@ -61,7 +63,8 @@ def rep_metrics(
     angles
         Angle table with ``time_s``, ``lumbar_flexion_deg``, ``lumbar_lateral_bend_deg``,
         ``lumbar_twist_deg``, ``trunk_inclination_deg``, ``pelvis_inclination_deg`` and optionally
-        ``thoracic_flexion_deg`` (see docs/conventions.md).
+        ``thoracic_flexion_deg`` (see docs/conventions.md): a DataFrame, or a dict of those columns as
+        numpy arrays (faster over the hundreds of reps of a session: no DataFrame lookups per rep).
     start_s, end_s
         Rep boundaries on the session clock, in s: the top posture before and after the excursion.
     max_flexion_deg
@@ -73,13 +76,13 @@ def rep_metrics(
     dict
         One value per name in `REP_METRIC_COLUMNS` (NaN where not measurable).
     """
-    t_all = angles["time_s"].to_numpy()
+    t_all = np.asarray(angles["time_s"])
     i0, i1 = np.searchsorted(t_all, [start_s, end_s], side="left")
     i1 = max(min(i1 + 1, len(t_all)), i0 + 1)
 
     def column(name: str) -> np.ndarray:
         # numpy slices, not DataFrame slices: a session has hundreds of reps
-        return angles[name].to_numpy()[i0:i1]
+        return np.asarray(angles[name])[i0:i1]
 
     t = column("time_s")
     trunk = column("trunk_inclination_deg")

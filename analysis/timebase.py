@@ -275,7 +275,7 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     filled = np.empty((n, len(cols)))
     for j in range(len(cols)):
         ok = np.isfinite(values[:, j])
-        filled[:, j] = np.interp(k, clock.index[ok], values[ok, j], left=np.nan, right=np.nan)
+        filled[:, j] = np.interp(k, clock.index[ok], values[ok, j], left=np.nan, right=np.nan) if ok.any() else np.nan
     filled[long_gap] = np.nan
     seg_starts, seg_ends = mask_runs(~long_gap)
     segment = np.full(n, -1)

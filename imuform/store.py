@@ -342,8 +342,8 @@ class Store:
         sensor = np.repeat(np.array([b[0] for b in blocks], dtype=object), counts)
         # One preallocated (width, n) array per group, filled block by block: each column is a contiguous
         # row of it, so the table is built without concatenating, transposing or copying columns again.
-        groups = {"time_s": (2, ("time_s",)), "device_time_s": (3, ("device_time_s",)),
-                  **{key: (4 + i, names) for i, (key, names) in enumerate(VECTOR_COLUMNS.items())}}
+        groups = {"time_s": (2, ("time_s",)), **{key: (4 + i, names) for i, (key, names) in enumerate(VECTOR_COLUMNS.items())},
+                  "device_time_s": (3, ("device_time_s",))}
         columns: dict[str, np.ndarray] = {"sensor": sensor}
         for key, (at, names) in groups.items():
             present = [b[at] is not None for b in blocks]

@@ -87,3 +87,15 @@ def test_simulated_touch_and_go_and_dead_stop_deadlifts(deadlifts):
         true_starts = np.array([r["start_s"] for r in s["reps"]])
         assert np.all(found["start_s"].to_numpy() >= true_starts - 0.1)
         assert np.all(found["start_s"].to_numpy() <= true_starts + 2.0)
+
+
+def test_rep_metrics_take_a_table_or_its_columns_as_arrays():
+    from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
+
+    angles = build([rest(2), *[Rep() for _ in range(3)], rest(2)])
+    columns = {name: angles[name].to_numpy() for name in angles.columns}
+    for rep in find_excursions(angles).itertuples():
+        from_table = rep_metrics(angles, rep.start_s, rep.end_s, 60.0)
+        from_arrays = rep_metrics(columns, rep.start_s, rep.end_s, 60.0)
+        assert list(from_table) == list(REP_METRIC_COLUMNS)
+        np.testing.assert_array_equal(list(from_table.values()), list(from_arrays.values()))
