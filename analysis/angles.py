@@ -19,15 +19,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.spatial.transform import Rotation
 
 from analysis.calibration import auto_calibrate_series, segment_rotations
-from analysis.orientation import correct_accelerometers, series_orientation
+from analysis.orientation import correct_accelerometer, series_orientation
+from analysis.parallel import default_workers, parallel_starmap
 from analysis.quiet import quiet_mask
 from analysis.rotations import (
-    cardan_angles_deg, heading_rad, inclination_deg, matrices_from_quat_wxyz, nlerp_wxyz, rotate_about_z,
+    compose_quat_wxyz, heading_rad, inclination_deg, matrices_from_quat_wxyz, nlerp_wxyz, relative_cardan_angles_deg,
+    rotate_about_z,
 )
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
-from analysis.timebase import RegularSeries, align_sensors, common_grid, sensor_rows
+from analysis.timebase import RegularSeries, common_grid, cross_check, own_clocks, regularize_sensor, sensor_rows
 
 #: Heading anchors (twist resets) need both medio-lateral axes this close to horizontal, in degrees: true
 #: of any sagittal posture (standing, the top of a back extension, a paused deadlift), not of a side bend...
@@ -63,6 +66,57 @@ def _wrap(angle_rad: np.ndarray) -> np.ndarray:
     return (angle_rad + np.pi) % (2 * np.pi) - np.pi
 
 
+@dataclass
+class OrientedSensor:
+    """One sensor's share of `compute_angles`, independent of the other sensors (`oriented_sensor`).
+
+    Attributes
+    ----------
+    series
+        The sensor on its regular grid, despiked, accelerometer corrected.
+    report
+        Its sync report entry (`analysis.timebase.regularize_sensor`) with the accelerometer correction.
+    quat_wxyz
+        ``(n, 4)`` ``q_world_sensor`` on its grid (VQF).
+    rest
+        Its rest mask for auto calibration (`analysis.quiet.quiet_mask`, default thresholds).
+    anchor_rest
+        Its rest mask for heading anchors (`ANCHOR_MIN_REST_S`, `ANCHOR_MAX_GYR_DPS`).
+    """
+
+    series: RegularSeries
+    report: dict
+    quat_wxyz: np.ndarray
+    rest: np.ndarray
+    anchor_rest: np.ndarray
+
+
+def oriented_sensor(placement: str, rows: pd.DataFrame, use_mag: bool) -> OrientedSensor:
+    """One sensor's work up to its orientation: regular grid and despiking
+    (`analysis.timebase.regularize_sensor`), accelerometer correction (`analysis.orientation.correct_accelerometer`),
+    VQF orientation (`analysis.orientation.series_orientation`) and its rest masks.
+
+    Parameters
+    ----------
+    placement
+        The sensor's placement.
+    rows
+        Its rows of the samples table.
+    use_mag
+        9D orientation when the sensor has a magnetometer.
+    """
+    series, report = regularize_sensor(placement, rows)
+    report.update(correct_accelerometer(series))
+    acc, gyr, rate = series.acc_mps2, series.gyr_dps, series.rate_hz
+    return OrientedSensor(
+        series=series,
+        report=report,
+        quat_wxyz=series_orientation(series, use_mag=use_mag),
+        rest=quiet_mask(acc, gyr, rate),
+        anchor_rest=quiet_mask(acc, gyr, rate, window_s=ANCHOR_MIN_REST_S, gyr_max_dps=ANCHOR_MAX_GYR_DPS),
+    )
+
+
 def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
     """Interpolate a sensor's orientation onto the common grid (`analysis.rotations.nlerp_wxyz`); NaN
     outside its stretches between long gaps.
@@ -85,10 +139,9 @@ def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: n
     return matrices_from_quat_wxyz(out)
 
 
-def quiet_on_grid(series: RegularSeries, grid_s: np.ndarray) -> np.ndarray:
-    """A sensor's rest mask for heading anchors (`analysis.quiet.quiet_mask`) at the common grid's times."""
-    mask = quiet_mask(series.acc_mps2, series.gyr_dps, series.rate_hz, window_s=ANCHOR_MIN_REST_S, gyr_max_dps=ANCHOR_MAX_GYR_DPS)
-    return np.interp(grid_s, series.time_s, mask.astype(float)) > 0.5
+def quiet_on_grid(time_s: np.ndarray, rest: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
+    """A sensor's rest mask (on its own grid, times ``time_s``) at the common grid's times."""
+    return np.interp(grid_s, time_s, rest.astype(float)) > 0.5
 
 
 def heading_offset_rad(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndarray) -> np.ndarray:
@@ -152,13 +205,16 @@ def relative_angles_deg(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndar
     """
     offset = heading_offset_rad(R_lower, R_upper, quiet)
     R_upper_aligned = rotate_about_z(R_upper, np.nan_to_num(offset))
-    R_rel = np.transpose(R_lower, (0, 2, 1)) @ R_upper_aligned
-    R_rel[~np.isfinite(offset)] = np.nan
-    return cardan_angles_deg(R_rel)
+    no_offset = ~np.isfinite(offset)
+    angles = relative_cardan_angles_deg(R_lower, R_upper_aligned)
+    for angle in angles:
+        angle[no_offset] = np.nan
+    return angles
 
 
 def compute_angles(
     samples: pd.DataFrame, *, calibration: dict | None = None, rate_hz: float | None = None, use_mag: bool = False,
+    workers: int | None = None,
 ) -> AnglesResult:
     """Spine angles of a session.
 
@@ -173,6 +229,9 @@ def compute_angles(
         Rate of the angle table, in Hz (default: the fastest sensor's nominal rate).
     use_mag
         9D orientation (magnetometer) where the sensors have one; 6D otherwise.
+    workers
+        Processes that orient the sensors at once (`oriented_sensor`, `analysis.parallel`); default one per
+        sensor up to the cores, serial for short sessions. The results do not depend on it.
 
     Returns
     -------
@@ -184,29 +243,36 @@ def compute_angles(
         When the lumbar or thoracic sensor is missing, the calibration lacks a sensor, or the sensors'
         recordings do not overlap.
     """
-    placements = {placement for placement, _ in sensor_rows(samples)}
+    rows_of = sensor_rows(samples)
+    placements = {placement for placement, _ in rows_of}
     if not {"lumbar", "thoracic"} <= placements:
         raise ValueError(f"spine angles need a lumbar and a thoracic sensor; the samples have {sorted(placements)}")
-    series, sync = align_sensors(samples)
+    if workers is None:
+        workers = default_workers(len(rows_of), len(samples))
+    oriented = dict(zip(
+        [placement for placement, _ in rows_of],
+        parallel_starmap(oriented_sensor, [(placement, rows, use_mag) for placement, rows in rows_of], workers),
+    ))
+    series = {placement: o.series for placement, o in oriented.items()}
+    # the cross-check shifts sensor times only: orientations and rests on each sensor's own grid stay valid
+    sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, own_clocks(rows_of))
     grid = common_grid(series, rate_hz)
     if len(grid) < 2:
         raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")
-    for placement, correction in correct_accelerometers(series).items():
-        sync["sensors"][placement].update(correction)
     if calibration is None:
-        calibration = auto_calibrate_series(series)
+        calibration = auto_calibrate_series(series, {placement: o.rest for placement, o in oriented.items()})
     missing = placements - set(calibration["sensors"])
     if missing:
         raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
     R_sensor_segment = segment_rotations(calibration)
     R_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
     for placement, s in series.items():
-        quat = series_orientation(s, use_mag=use_mag)
-        # einsum, not a (3n x 3) BLAS product: threaded BLAS costs more in hand-offs than the arithmetic
-        R_world_segment[placement] = np.einsum(
-            "nij,jk->nik", resample_orientation(s, quat, grid), R_sensor_segment[placement]
+        # q_world_segment = q_world_sensor ⊗ q_sensor_segment before resampling: nlerp commutes with it
+        q_sensor_segment = Rotation.from_matrix(R_sensor_segment[placement]).as_quat(scalar_first=True)
+        R_world_segment[placement] = resample_orientation(
+            s, compose_quat_wxyz(oriented[placement].quat_wxyz, q_sensor_segment), grid
         )
-        quiet &= quiet_on_grid(s, grid)
+        quiet &= quiet_on_grid(s.time_s, oriented[placement].anchor_rest, grid)
     flexion, bend, twist = relative_angles_deg(R_world_segment["lumbar"], R_world_segment["thoracic"], quiet)
     columns = {
         "time_s": grid,

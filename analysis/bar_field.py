@@ -3,15 +3,15 @@
 A steel bar disturbs the magnetic field near it. Outside the sets each magnetometer reads the local
 (Earth's) field plus its own constant hard-iron offset. The field's vertical component is the same at
 any heading and inclination, and the sensor's inclination is known from its 6D orientation, so the
-readings outside the sets give the offset (in the directions the sensor tilted through: standing, the
-range-of-motion bends, sitting, walking) and the vertical field. During a set, the *field anomaly* of a
-sensor is how far the vertical component strays from that: a disturbance that needs no heading and no
-assumption about the bar's direction or strength.
+readings outside the sets give the offset (in the directions the sensor tilted through: the
+range-of-motion bend, sitting, picking up plates) and the vertical field. No heading and no 9D fusion.
 
-A bar on the upper back (good morning, squat) lies 20-30 cm above the thoracic sensor and tilts with
-it; a bar in the hands (Romanian deadlift, deadlift) hangs in front of the thighs, nearer the sacrum and
-thigh sensors than the thoracic one. Which sensor sees the larger anomaly says where the bar is,
-whatever its own magnetisation.
+During a set, two things are measured. The field that *turns with* the thoracic sensor
+(`riding_field_uT`): a bar lying on the upper back (good morning, squat), 20-30 cm above T10-T12, rides
+with it. And the disturbance at the lumbar (and thigh) sensor from a bar that does *not* turn with it
+(`tilting_anomaly_uT`, `across_change_uT`): a bar in the hands (Romanian deadlift, deadlift) hangs in
+front of the thighs, nearer the sacrum than the thoracic sensor. `analysis.classify` compares the two
+as a ratio, whatever the bar's own magnetisation. The assumptions and figures are in docs/analysis.md.
 """
 
 from __future__ import annotations

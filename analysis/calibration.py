@@ -382,7 +382,7 @@ def _axis_entry(s: RegularSeries, up: np.ndarray, select: np.ndarray) -> dict | 
     return None
 
 
-def auto_calibrate_series(series: dict[str, RegularSeries]) -> dict:
+def auto_calibrate_series(series: dict[str, RegularSeries], quiet: dict[str, np.ndarray] | None = None) -> dict:
     """Automatic calibration from a session's own quiet standing and hinge movements.
 
     Neutral comes from `neutral_posture`; each sensor's axis from the first bends after it
@@ -392,13 +392,17 @@ def auto_calibrate_series(series: dict[str, RegularSeries]) -> dict:
     ----------
     series
         Every sensor on its regular grid (`analysis.timebase.align_sensors`).
+    quiet
+        Per placement its rest mask (`analysis.quiet.quiet_mask` of the series, default thresholds) when
+        already computed; computed here when None.
 
     Returns
     -------
     dict
         A calibration with ``method`` ``"auto"``.
     """
-    quiet = {placement: quiet_mask(s.acc_mps2, s.gyr_dps, s.rate_hz) for placement, s in series.items()}
+    if quiet is None:
+        quiet = {placement: quiet_mask(s.acc_mps2, s.gyr_dps, s.rate_hz) for placement, s in series.items()}
     up, windows = neutral_posture(series, quiet)
     bends = first_bends(series, windows[0][1], quiet)
     sensors = {}

@@ -6,8 +6,8 @@ the bar, so the first rep holds the bottom for seconds, and the set ends with th
 excursion that is not a rep). Of the other standing exercises, the squat keeps the trunk most upright;
 the Romanian deadlift and the good morning tip the trunk to near horizontal, the good morning a little
 deeper and with an ascent nearly as slow as its descent, where the Romanian deadlift lowers slowly and
-drives up fast. Those two overlap: their depth and tempo ranges are not disjoint (docs/analysis.md), as
-they do in real lifters (Schellenberg et al. 2013: the same trunk kinematics). Where the sensors have
+drives up fast. Those two overlap in depth and tempo (docs/analysis.md), in real lifters too
+(Schellenberg et al. 2013: the same trunk kinematics). Where the sensors have
 magnetometers, the bar tells them apart: on the upper back in a good morning, in the hands in a Romanian
 deadlift (`analysis.bar_field`).
 

@@ -117,17 +117,19 @@ def accelerometer_correction(acc_mps2: np.ndarray, gyr_dps: np.ndarray, rate_hz:
     return x[3:6] / w, np.sqrt(w)
 
 
-def correct_accelerometers(series: dict[str, RegularSeries]) -> dict[str, dict]:
-    """Remove each sensor's accelerometer bias and gain errors in place (`accelerometer_correction`).
+def correct_accelerometer(series: RegularSeries) -> dict:
+    """Remove one sensor's accelerometer bias and gain errors in place (`accelerometer_correction`).
 
     Returns
     -------
     dict
-        Per placement ``acc_bias_mps2`` and ``acc_gain`` (lists), for the sync report.
+        ``acc_bias_mps2`` and ``acc_gain`` (lists), for the sync report.
     """
-    out = {}
-    for placement, s in series.items():
-        bias, gain = accelerometer_correction(s.acc_mps2, s.gyr_dps, s.rate_hz)
-        s.acc_mps2 = gain * (s.acc_mps2 - bias)
-        out[placement] = {"acc_bias_mps2": bias.tolist(), "acc_gain": gain.tolist()}
-    return out
+    bias, gain = accelerometer_correction(series.acc_mps2, series.gyr_dps, series.rate_hz)
+    series.acc_mps2 = gain * (series.acc_mps2 - bias)
+    return {"acc_bias_mps2": bias.tolist(), "acc_gain": gain.tolist()}
+
+
+def correct_accelerometers(series: dict[str, RegularSeries]) -> dict[str, dict]:
+    """`correct_accelerometer` of every sensor, in place; per placement its correction."""
+    return {placement: correct_accelerometer(s) for placement, s in series.items()}

@@ -31,6 +31,18 @@ def matrices_from_quat_wxyz(quat_wxyz: np.ndarray) -> np.ndarray:
     return out
 
 
+def compose_quat_wxyz(quat_wxyz: np.ndarray, right_wxyz: np.ndarray) -> np.ndarray:
+    """``q ⊗ r`` for every row ``q`` of ``(n, 4)`` scalar-first quaternions and one fixed ``r``.
+
+    The rotation ``R(q) @ R(r)``: a ``(4, 4)`` product per row, cheaper than composing the matrices.
+    NaN rows stay NaN.
+    """
+    w, x, y, z = right_wxyz
+    # q ⊗ r is linear in q: row vector q times this matrix
+    by_right = np.array([[w, x, y, z], [-x, w, -z, y], [-y, z, w, -x], [-z, -y, x, w]])
+    return np.einsum("ni,ij->nj", quat_wxyz, by_right)
+
+
 def nlerp_wxyz(time_s: np.ndarray, quat_wxyz: np.ndarray, at_s: np.ndarray) -> np.ndarray:
     """Quaternions interpolated at ``at_s`` by normalised linear interpolation between the two neighbours.
 
@@ -105,11 +117,36 @@ def cardan_angles_deg(R_rel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     flexion_deg, lateral_bend_deg, twist_deg
         Arrays of length n: + flexion, + bend to the right, + twist to the right.
     """
+    return _cardan_from_elements(R_rel[:, 0, 2], R_rel[:, 2, 2], R_rel[:, 1, 2], R_rel[:, 1, 0], R_rel[:, 1, 1])
+
+
+def relative_cardan_angles_deg(R_lower: np.ndarray, R_upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`cardan_angles_deg` of ``R_lower.T @ R_upper`` per sample, without the full matrix product.
+
+    The angles need five elements of the relative rotation, each the dot product of a column of
+    ``R_lower`` with one of ``R_upper``: a third of the arithmetic of the stacked product.
+
+    Parameters
+    ----------
+    R_lower, R_upper
+        ``(n, 3, 3)`` rotations of the two segments in one world frame.
+
+    Returns
+    -------
+    flexion_deg, lateral_bend_deg, twist_deg
+    """
+    def rel(i: int, k: int) -> np.ndarray:
+        return np.einsum("nj,nj->n", R_lower[:, :, i], R_upper[:, :, k])
+
+    return _cardan_from_elements(rel(0, 2), rel(2, 2), rel(1, 2), rel(1, 0), rel(1, 1))
+
+
+def _cardan_from_elements(r02: np.ndarray, r22: np.ndarray, r12: np.ndarray, r10: np.ndarray, r11: np.ndarray) -> tuple:
     # R_y(a) R_x(b) R_z(c) has row 1 = (sin c cos b, cos c cos b, -sin b) and column 2 =
     # (sin a cos b, -sin b, cos a cos b): closed form, no gimbal lock in the spine's range (|bend| < 90°).
-    flexion = np.degrees(np.arctan2(R_rel[:, 0, 2], R_rel[:, 2, 2]))
-    bend = np.degrees(np.arcsin(np.clip(-R_rel[:, 1, 2], -1.0, 1.0)))
-    twist = -np.degrees(np.arctan2(R_rel[:, 1, 0], R_rel[:, 1, 1]))
+    flexion = np.degrees(np.arctan2(r02, r22))
+    bend = np.degrees(np.arcsin(np.clip(-r12, -1.0, 1.0)))
+    twist = -np.degrees(np.arctan2(r10, r11))
     return flexion, bend, twist
 
 

@@ -263,7 +263,8 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     RegularSeries
     """
     n = int(clock.index[-1]) + 1
-    cols = list(IMU_COLUMNS) + [c for c in MAG_COLUMNS if c in rows and rows[c].notna().all()]
+    mag_cols = [c for c in MAG_COLUMNS if c in rows and rows[c].notna().all()]
+    cols = list(IMU_COLUMNS) + (mag_cols if len(mag_cols) == 3 else [])
     values = rows[cols].to_numpy(dtype=float)
     present = np.zeros(n, dtype=bool)
     present[clock.index] = True
@@ -272,25 +273,25 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     # a run of k missing samples spans k + 1 periods
     long_gap[~present] = np.repeat(gap_ends - gap_starts + 1 > max_gap_s * clock.rate_hz, gap_ends - gap_starts)
     k = np.arange(n)
-    filled = np.empty((n, len(cols)))
+    # one contiguous (n, 3) block per vector (acc, gyr, mag): despiked in place, handed on without copies
+    filled = np.empty((len(cols) // 3, n, 3))
     for j in range(len(cols)):
         ok = np.isfinite(values[:, j])
-        filled[:, j] = np.interp(k, clock.index[ok], values[ok, j], left=np.nan, right=np.nan) if ok.any() else np.nan
-    filled[long_gap] = np.nan
+        filled[j // 3, :, j % 3] = np.interp(k, clock.index[ok], values[ok, j], left=np.nan, right=np.nan) if ok.any() else np.nan
+    filled[:, long_gap] = np.nan
     seg_starts, seg_ends = mask_runs(~long_gap)
     segment = np.full(n, -1)
     segment[~long_gap] = np.repeat(np.arange(len(seg_starts)), seg_ends - seg_starts)
     floors = [FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT]
     for i0, i1 in zip(seg_starts, seg_ends):
         for j, floor in enumerate(floors[: len(cols) // 3]):
-            filled[i0:i1, 3 * j : 3 * j + 3] = despike(filled[i0:i1, 3 * j : 3 * j + 3], floor)
-    mag = filled[:, 6:9] if len(cols) == 9 else None
+            filled[j, i0:i1] = despike(filled[j, i0:i1], floor)
     return RegularSeries(
         placement=placement,
         time_s=clock.times_s(np.arange(n)),
-        acc_mps2=filled[:, 0:3],
-        gyr_dps=filled[:, 3:6],
-        mag_uT=mag,
+        acc_mps2=filled[0],
+        gyr_dps=filled[1],
+        mag_uT=filled[2] if len(cols) == 9 else None,
         segment=segment,
         clock=clock,
     )
@@ -366,6 +367,91 @@ def sync_quality(sensors: dict, xcorr: dict) -> str:
     return ("good", "fair", "poor")[label]
 
 
+def regularize_sensor(
+    placement: str, rows: pd.DataFrame, nominal_hz: float | None = None, max_gap_s: float = MAX_GAP_S,
+) -> tuple[RegularSeries, dict]:
+    """Fit one sensor's clock and regularise its samples: the per-sensor part of `align_sensors`.
+
+    Parameters
+    ----------
+    placement
+        The sensor's placement.
+    rows
+        That sensor's rows of the samples table; ``device_time_s`` is used where present.
+    nominal_hz
+        Its nominal rate in Hz; estimated when None.
+    max_gap_s
+        Longest gap that is interpolated, in s.
+
+    Returns
+    -------
+    series, report
+        The `RegularSeries` and the sensor's entry of the sync report (see `align_sensors`).
+    """
+    if not rows["time_s"].is_monotonic_increasing:
+        rows = rows.sort_values("time_s", kind="stable")
+    device = rows["device_time_s"].to_numpy(dtype=float) if "device_time_s" in rows else None
+    clock = fit_clock(rows["time_s"].to_numpy(dtype=float), device, nominal_hz)
+    series = regularize(placement, rows, clock, max_gap_s)
+    gaps = find_gaps(clock)
+    report = {
+        "rate_hz": clock.rate_hz,
+        "nominal_rate_hz": clock.nominal_rate_hz,
+        "offset_s": clock.start_s + clock.period_s * int(clock.index[0]),
+        "drift_ppm": clock.drift_ppm,
+        "jitter_ms": clock.jitter_ms,
+        "clock_source": clock.source,
+        "samples": int(len(rows)),
+        "missing_samples": int(sum(g["missing"] for g in gaps)),
+        "gaps": gaps,
+        "long_gaps": int(sum(g["duration_s"] > max_gap_s for g in gaps)),
+    }
+    return series, report
+
+
+def own_clocks(rows_of: list[tuple[str, pd.DataFrame]]) -> bool:
+    """True when the sensors (`sensor_rows`) timestamp on their own clocks: no device/host pair, no
+    shared sample instants. Such sensors can be off by tens of ms; `cross_check` corrects them."""
+    return "device_time_s" not in rows_of[0][1] and not _shared_instants(
+        [rows["time_s"].to_numpy(dtype=float) for _, rows in rows_of]
+    )
+
+
+def cross_check(series: dict[str, RegularSeries], report: dict[str, dict], correct_offsets: bool) -> dict:
+    """Cross-check every sensor's clock against the lumbar one's by their gyroscopes, and label the sync.
+
+    Parameters
+    ----------
+    series
+        `RegularSeries` per placement; with ``correct_offsets``, the times of a clearly correlated
+        sensor are shifted in place by the offset found.
+    report
+        Per placement its sync report entry (`regularize_sensor`), its ``offset_s`` corrected in place.
+    correct_offsets
+        Apply the offsets (sensors on their own clocks, `own_clocks`). Shared clocks are only checked:
+        there a lag would be the body's own (the thorax trailing the pelvis), not the clocks'.
+
+    Returns
+    -------
+    dict
+        The sync report of `align_sensors`.
+    """
+    reference = "lumbar" if "lumbar" in series else next(iter(series))
+    ref = series[reference]
+    xcorr = {}
+    for placement, s in series.items():
+        if placement == reference:
+            continue
+        off, corr = xcorr_offset_s(ref.time_s, ref.gyr_dps, s.time_s, s.gyr_dps)
+        applied = bool(correct_offsets and corr >= XCORR_APPLY_CORRELATION)
+        if applied:
+            s.clock.start_s -= off
+            s.time_s = s.time_s - off
+            report[placement]["offset_s"] -= off
+        xcorr[placement] = {"reference": reference, "offset_s": off, "correlation": corr, "applied": applied}
+    return {"sensors": report, "xcorr": xcorr, "quality": sync_quality(report, xcorr)}
+
+
 def align_sensors(
     samples: pd.DataFrame, *, nominal_hz: dict[str, float] | None = None, max_gap_s: float = MAX_GAP_S,
 ) -> tuple[dict[str, RegularSeries], dict]:
@@ -389,47 +475,14 @@ def align_sensors(
         lumbar one (``offset_s``, ``correlation``, ``applied``: corrected when the sensors keep their own
         clocks); ``quality`` (`sync_quality`).
     """
+    rows_of = sensor_rows(samples)
     series: dict[str, RegularSeries] = {}
     report: dict[str, dict] = {}
-    arrival_s: list[np.ndarray] = []
-    for placement, rows in sensor_rows(samples):
-        arrival_s.append(rows["time_s"].to_numpy(dtype=float))
-        if not rows["time_s"].is_monotonic_increasing:
-            rows = rows.sort_values("time_s", kind="stable")
-        device = rows["device_time_s"].to_numpy(dtype=float) if "device_time_s" in rows else None
-        clock = fit_clock(rows["time_s"].to_numpy(dtype=float), device, (nominal_hz or {}).get(placement))
-        series[placement] = regularize(placement, rows, clock, max_gap_s)
-        gaps = find_gaps(clock)
-        report[placement] = {
-            "rate_hz": clock.rate_hz,
-            "nominal_rate_hz": clock.nominal_rate_hz,
-            "offset_s": clock.start_s + clock.period_s * int(clock.index[0]),
-            "drift_ppm": clock.drift_ppm,
-            "jitter_ms": clock.jitter_ms,
-            "clock_source": clock.source,
-            "samples": int(len(rows)),
-            "missing_samples": int(sum(g["missing"] for g in gaps)),
-            "gaps": gaps,
-            "long_gaps": int(sum(g["duration_s"] > max_gap_s for g in gaps)),
-        }
-    reference = "lumbar" if "lumbar" in series else next(iter(series))
-    ref = series[reference]
-    # Sensors that timestamp on their own clocks (no device/host pair, no shared sample instants) can be
-    # off by tens of ms; the gyro cross-check then corrects them. Shared clocks are only checked: there
-    # a lag would be the body's own (the thorax trailing the pelvis), not the clocks'.
-    own_clocks = "device_time_s" not in samples and not _shared_instants(arrival_s)
-    xcorr = {}
-    for placement, s in series.items():
-        if placement == reference:
-            continue
-        off, corr = xcorr_offset_s(ref.time_s, ref.gyr_dps, s.time_s, s.gyr_dps)
-        applied = bool(own_clocks and corr >= XCORR_APPLY_CORRELATION)
-        if applied:
-            s.clock.start_s -= off
-            s.time_s = s.time_s - off
-            report[placement]["offset_s"] -= off
-        xcorr[placement] = {"reference": reference, "offset_s": off, "correlation": corr, "applied": applied}
-    return series, {"sensors": report, "xcorr": xcorr, "quality": sync_quality(report, xcorr)}
+    for placement, rows in rows_of:
+        series[placement], report[placement] = regularize_sensor(
+            placement, rows, (nominal_hz or {}).get(placement), max_gap_s
+        )
+    return series, cross_check(series, report, own_clocks(rows_of))
 
 
 def sensor_rows(samples: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

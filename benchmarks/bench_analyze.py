@@ -60,7 +60,7 @@ def run(quick: bool = False) -> list[Figure]:
             result = time_analyze(home, session_id)
             label = f"{duration_s / 60:g} min" if duration_s < 3600 else f"{duration_s / 3600:g} h"
             per_hour.append(result["s"] / (duration_s / 3600.0))
-            target = TARGET_1H_S * duration_s / 3600.0
+            target = TARGET_1H_S if duration_s == 3600.0 else None
             baseline = None
             if duration_s == 3600.0:
                 start = time.perf_counter()

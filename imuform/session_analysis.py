@@ -1,7 +1,8 @@
 """Analysing a stored session: the person's limits and calibration, a progress bar, the cached result.
 
 Every command that needs an analysis (analyze, export, report, dashboard, demo) goes through
-`run_analysis`, so they all judge with the same limits and leave the same cached document.
+`run_analysis` (or `analyze_stored`, which also hands back the cached document), so they all judge with the
+same limits and leave the same cached document.
 """
 
 from __future__ import annotations
@@ -32,8 +33,19 @@ def run_analysis(store: Store, session_id: str, *, profile_name: str | None = No
                  show_progress: bool = True, exercise: str | None = None) -> SessionAnalysis:
     """Analyse a stored session, cache the result in the store and return it.
 
-    Used by ``imuform analyze`` and by the commands that need an analysis (export, report). ``exercise``
-    names the exercise of every set when the lifter states it (`analysis.analyze_session`).
+    Used by the commands that need an analysis (export, report). ``exercise`` names the exercise of every
+    set when the lifter states it (`analysis.analyze_session`).
+    """
+    return analyze_stored(
+        store, session_id, profile_name=profile_name, use_mag=use_mag, show_progress=show_progress, exercise=exercise
+    )[0]
+
+
+def analyze_stored(store: Store, session_id: str, *, profile_name: str | None = None, use_mag: bool = False,
+                   show_progress: bool = True, exercise: str | None = None) -> tuple[SessionAnalysis, dict]:
+    """`run_analysis`, also returning the cached document (``SessionAnalysis.to_dict``), built once.
+
+    ``imuform analyze --json`` prints that document.
     """
     samples = store.samples(session_id)
     if samples.empty:
@@ -55,5 +67,6 @@ def run_analysis(store: Store, session_id: str, *, profile_name: str | None = No
     except ValueError as exc:
         raise ImuformError(f"cannot analyse session {session_id}: {exc}") from exc
     result.session_id = session_id
-    store.save_analysis(session_id, result.to_dict())
-    return result
+    doc = result.to_dict()
+    store.save_analysis(session_id, doc)
+    return result, doc

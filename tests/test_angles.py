@@ -194,3 +194,16 @@ def test_nlerp_matches_slerp_at_imu_rates():
     at_s = np.linspace(time_s[0], time_s[-1], 7001)
     got = Rotation.from_quat(nlerp_wxyz(time_s, quat, at_s), scalar_first=True)
     assert np.degrees((Slerp(time_s, r)(at_s).inv() * got).magnitude()).max() < 1e-3
+
+
+def test_relative_cardan_angles_match_the_matrix_product():
+    from analysis.rotations import cardan_angles_deg, relative_cardan_angles_deg
+
+    R_lower = Rotation.random(500, random_state=3).as_matrix()
+    R_upper = R_lower @ Rotation.from_euler("YXZ", np.random.default_rng(3).uniform(-60, 60, (500, 3)), degrees=True).as_matrix()
+    R_upper[7] = np.nan
+    got = relative_cardan_angles_deg(R_lower, R_upper)
+    want = cardan_angles_deg(np.transpose(R_lower, (0, 2, 1)) @ R_upper)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-9)
+        assert np.isnan(g[7])

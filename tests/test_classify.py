@@ -10,7 +10,9 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from analysis import EXERCISES, analyze_angles, analyze_session
-from analysis.bar_field import FieldSeries, across_change_uT, fit_vertical_field, tilting_anomaly_uT, vertical_anomaly_uT
+from analysis.bar_field import (
+    FieldSeries, across_change_uT, fit_vertical_field, riding_field_uT, tilt_spread_deg, tilting_anomaly_uT, vertical_anomaly_uT,
+)
 from analysis.classify import bar_on_back_score, classify_features
 from imuform.cli.main import main
 from imuform.simulator import SessionSpec, SetSpec, simulate_session
@@ -99,12 +101,23 @@ def test_a_bar_that_tilts_with_the_sensor_and_one_that_stays_put():
     tilt_rad, rot, up = _sweep()
     earth = earth_field_uT(70.0)
     time_s = np.arange(len(up)) / 50.0
-    on_back = rot.inv().apply(earth) + [6.0, 2.0, -5.0]  # rides with the sensor
-    in_hands = rot.inv().apply(earth + np.outer(0.5 + 0.5 * tilt_rad / tilt_rad.max(), [0.0, 8.0, 0.0]))  # across the body, nearer at depth
-    for field, tilting, across in ((on_back, (5.0, 9.0), (0.0, 0.3)), (in_hands, (0.0, 0.3), (3.0, 4.5))):
-        series = FieldSeries(time_s, field, up, vertical_anomaly_uT(field, up, earth[2]), 0.0)
-        assert tilting[0] <= tilting_anomaly_uT(series, 0.0, time_s[-1]) <= tilting[1]
+    on_back = rot.inv().apply(earth) + [6.0, 2.0, -5.0]  # rides with the sensor: 7.8 µT across the y axis
+    # in the hands: a steady part, and a part across the body that grows as the sensor comes closer
+    in_hands = rot.inv().apply(earth + [5.0, 0.0, -4.0] + np.outer(0.5 + 0.5 * tilt_rad / tilt_rad.max(), [0.0, 8.0, 0.0]))
+    for field, riding, across in ((on_back, (7.0, 8.5), (0.0, 0.3)), (in_hands, (0.0, 0.5), (3.0, 4.5))):
+        series = FieldSeries(time_s, field, up, rot.as_matrix(), vertical_anomaly_uT(field, up, earth[2]), 0.0)
+        assert riding[0] <= riding_field_uT(series, 0.0, time_s[-1]) <= riding[1]
         assert across[0] <= across_change_uT(series, 0.0, time_s[-1]) <= across[1]
+    # a bar that stays put still disturbs the vertical field: a sign of a bar, not of where it is
+    assert tilting_anomaly_uT(FieldSeries(time_s, in_hands, up, rot.as_matrix(), vertical_anomaly_uT(in_hands, up, earth[2]), 0.0),
+                              0.0, time_s[-1]) > 3.0
+
+
+def test_one_bend_in_a_long_upright_baseline_is_enough_tilt():
+    _, _, up = _sweep(100)
+    upright = np.tile([0.0, 0.0, 1.0], (5000, 1))
+    assert tilt_spread_deg(np.vstack([upright, up]), 25) > 60.0
+    assert tilt_spread_deg(np.vstack([upright, up[:3]]), 25) < 1.0
 
 
 @pytest.fixture(scope="module")

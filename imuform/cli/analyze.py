@@ -13,7 +13,7 @@ from analysis.classify import EXERCISES
 from analysis.limits import PROFILES
 from analysis.session import SessionAnalysis
 from imuform.cli.common import console
-from imuform.session_analysis import run_analysis
+from imuform.session_analysis import analyze_stored
 from imuform.store import Store
 
 
@@ -77,8 +77,8 @@ def analyze(ctx: click.Context, session: str, profile_name: str | None, use_mag:
     """
     with Store(ctx.obj["home"]) as store:
         session_id = store.resolve(session)
-        result = run_analysis(store, session_id, profile_name=profile_name, use_mag=use_mag, exercise=exercise)
+        result, doc = analyze_stored(store, session_id, profile_name=profile_name, use_mag=use_mag, exercise=exercise)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         print_analysis(result, console())

@@ -1,0 +1,75 @@
+"""The per-sensor work spread over processes: same results to the bit as the serial path."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.angles import compute_angles
+from analysis.parallel import PARALLEL_MIN_SAMPLES, SHARED_DIR, default_workers, parallel_starmap
+
+needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork start method here")
+
+
+def _pid_and_sum(x: np.ndarray, offset: float) -> tuple[int, float]:
+    return os.getpid(), float(x.sum() + offset)
+
+
+def _scaled(x: np.ndarray, k: float) -> dict:
+    return {"pid": os.getpid(), "x": x * k, "strided": (x * k)[::2], "k": k}
+
+
+@needs_fork
+def test_starmap_keeps_order_forks_workers_and_shares_arrays():
+    args = [(np.arange(100_000.0), float(k)) for k in range(4)]
+    leftovers = set(os.listdir(SHARED_DIR or tempfile.gettempdir()))
+    got = parallel_starmap(_scaled, args, workers=2)
+    assert [r["k"] for r in got] == [0.0, 1.0, 2.0, 3.0]
+    assert got[0]["pid"] == os.getpid() and {r["pid"] for r in got[1:]} - {os.getpid()}
+    for r in got:
+        np.testing.assert_array_equal(r["x"], np.arange(100_000.0) * r["k"])
+        np.testing.assert_array_equal(r["strided"], r["x"][::2])
+    got[3]["x"][0] = -1.0  # arrays from the workers are ordinary, writable arrays
+    assert set(os.listdir(SHARED_DIR or tempfile.gettempdir())) == leftovers  # no files left behind
+
+
+def test_one_worker_runs_in_this_process():
+    got = parallel_starmap(_pid_and_sum, [(np.ones(3), 1.0), (np.ones(2), 0.0)], workers=1)
+    assert got == [(os.getpid(), 4.0), (os.getpid(), 2.0)]
+
+
+def test_short_sessions_stay_serial():
+    assert default_workers(2, PARALLEL_MIN_SAMPLES - 1) == 1
+    assert 1 <= default_workers(2, PARALLEL_MIN_SAMPLES) <= 2
+    assert default_workers(1, 10 * PARALLEL_MIN_SAMPLES) == 1
+
+
+@needs_fork
+def test_parallel_angles_equal_serial_to_the_bit():
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+
+    spec = SessionSpec(sets=[SetSpec("deadlift", 3, "none")], rate_hz=50.0, seed=5, magnetometer=False,
+                       sensors=("lumbar", "thoracic", "upper_thoracic"))
+    samples = simulate_session(spec).samples
+    serial = compute_angles(samples, workers=1)
+    parallel = compute_angles(samples, workers=2)
+    pd.testing.assert_frame_equal(parallel.angles, serial.angles, check_exact=True)
+    assert parallel.calibration == serial.calibration
+    assert repr(parallel.sync) == repr(serial.sync)  # repr: NaN compares unequal to itself
+
+
+def _starmap_in_a_pool_worker(_: int) -> list:
+    return parallel_starmap(_pid_and_sum, [(np.ones(3), 0.0), (np.ones(4), 0.0)], workers=2)
+
+
+@needs_fork
+def test_pool_workers_run_serially():
+    """A daemonic pool worker (the accuracy benchmark's) may not fork: its tasks run in it."""
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        (got,) = pool.map(_starmap_in_a_pool_worker, [0])
+    assert [s for _, s in got] == [3.0, 4.0] and got[0][0] == got[1][0] != os.getpid()
