@@ -1,8 +1,9 @@
 """Spine angle time series from the samples table: the contract part B and the live view build on.
 
 Pipeline: one session clock (`analysis.timebase`, which also despikes), accelerometer bias and gain from
-the session's rests and VQF orientation per sensor (`analysis.orientation`), sensor-to-segment
-calibration (`analysis.calibration`), then the angles of docs/conventions.md on a common rate.
+the session's rests and VQF orientation per sensor (`analysis.orientation`; the sensors on separate
+cores for long sessions, `analysis.parallel`), sensor-to-segment calibration (`analysis.calibration`),
+then the angles of docs/conventions.md on a common rate.
 
 With 6D orientation each sensor's heading is arbitrary and drifts on its own. Inclinations need no
 heading. For the relative angles the upper segment's heading is aligned to the lower one's by the
@@ -118,13 +119,22 @@ def oriented_sensor(placement: str, rows: pd.DataFrame, use_mag: bool) -> Orient
 
 
 def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
-    """Interpolate a sensor's orientation onto the common grid (`analysis.rotations.nlerp_wxyz`); NaN
-    outside its stretches between long gaps.
+    """Interpolate orientations on a sensor's grid onto the common grid (`analysis.rotations.nlerp_wxyz`);
+    NaN outside its stretches between long gaps.
+
+    Parameters
+    ----------
+    series
+        The sensor on its regular grid (times and stretches).
+    quat_wxyz
+        ``(n, 4)`` quaternions on that grid (``q_world_sensor``, or ``q_world_segment``).
+    grid_s
+        The common grid, in s.
 
     Returns
     -------
     numpy.ndarray
-        ``(len(grid_s), 3, 3)`` ``R_world_sensor``.
+        ``(len(grid_s), 3, 3)`` rotation matrices of ``quat_wxyz`` on the grid.
     """
     out = np.full((len(grid_s), 4), np.nan)
     starts = np.flatnonzero(np.diff(series.segment, prepend=-1))

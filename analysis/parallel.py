@@ -3,16 +3,18 @@
 The sensors' work up to orientation (despike, regular grid, accelerometer correction, VQF) is independent
 per sensor, and VQF holds the GIL, so threads would not overlap it. Forked workers inherit the inputs
 (no pickling of the samples table); only the results travel back, their arrays through a shared-memory
-file that the caller maps instead of reading tens of MB through a pipe. Where fork is unavailable or with
-one worker the work runs serially, with the same results to the bit.
+file that the caller maps instead of reading tens of MB through a pipe. Off Linux, in a daemonic process or
+with one worker the work runs serially, with the same results to the bit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import multiprocessing
 import os
 import pickle
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +29,16 @@ PARALLEL_MIN_SAMPLES = 60_000
 _tasks: list[tuple[Callable[..., Any], tuple]] = []
 
 
+#: Where workers leave their results' arrays: memory-backed where Linux has it.
+SHARED_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+def _can_fork() -> bool:
+    # Linux only: macOS offers fork but its system libraries are not fork-safe. A daemonic process (a
+    # multiprocessing.Pool worker, e.g. a benchmark's) may not have children, and its pool keeps the cores busy.
+    return sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
+
+
 def default_workers(n_tasks: int, n_samples: int) -> int:
     """Worker count for ``n_tasks`` independent tasks over ``n_samples`` samples: one per task up to the
     cores this process may use, or 1 (serial) for short sessions and where fork is unavailable."""
@@ -36,34 +48,37 @@ def default_workers(n_tasks: int, n_samples: int) -> int:
     return max(1, min(n_tasks, cores))
 
 
-#: Where workers leave their results' arrays: memory-backed where Linux has it.
-SHARED_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
-
-
-def _can_fork() -> bool:
-    # a daemonic process (a multiprocessing.Pool worker, e.g. a benchmark's) may not have children,
-    # and its pool already keeps the cores busy
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
-
-
 def _run_task(i: int) -> Any:
     func, args = _tasks[i]
     return func(*args)
 
 
-def _run_task_shared(i: int) -> tuple[bytes, str, list[int]]:
-    """Run task ``i`` in a worker; its arrays go out of band (pickle protocol 5) into one shared file."""
+def _run_task_shared(i: int) -> tuple[bytes, str | None, list[int]]:
+    """Run task ``i`` in a worker; its arrays go out of band (pickle protocol 5) into one shared file.
+
+    Where that file cannot be written (a small or full ``/dev/shm``, as in containers), the whole result
+    goes back pickled instead (``path`` None).
+    """
+    result = _run_task(i)
     buffers: list[pickle.PickleBuffer] = []
-    head = pickle.dumps(_run_task(i), protocol=5, buffer_callback=buffers.append)
-    fd, path = tempfile.mkstemp(prefix="imuform-", dir=SHARED_DIR)
-    with os.fdopen(fd, "wb") as f:
-        for buffer in buffers:
-            f.write(buffer.raw())
+    head = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
+    path = None
+    try:
+        fd, path = tempfile.mkstemp(prefix="imuform-", dir=SHARED_DIR)
+        with os.fdopen(fd, "wb") as f:
+            for buffer in buffers:
+                f.write(buffer.raw())
+    except OSError:
+        if path is not None:
+            os.unlink(path)
+        return pickle.dumps(result, protocol=5), None, []
     return head, path, [buffer.raw().nbytes for buffer in buffers]
 
 
-def _load_shared(head: bytes, path: str, sizes: list[int]) -> Any:
+def _load_shared(head: bytes, path: str | None, sizes: list[int]) -> Any:
     """A worker's result, its arrays mapped copy-on-write from the shared file (no copy, writable)."""
+    if path is None:
+        return pickle.loads(head)
     try:
         with open(path, "rb") as f:
             view = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)) if sum(sizes) else memoryview(b"")
@@ -81,13 +96,12 @@ def parallel_starmap(func: Callable[..., Any], args_list: Sequence[tuple], worke
     Parameters
     ----------
     func
-        A module-level function (the workers find it by reference, forked from the caller).
+        Any callable; the forked workers inherit it (never pickled). Its results must pickle.
     args_list
         One argument tuple per task; never pickled, so it may hold large tables.
     workers
-        Processes working at once, counting the caller; 1 runs serially. Forked workers need the fork
-        start method and a caller that may have children (not a daemonic pool worker); without them the
-        tasks run serially.
+        Processes working at once, counting the caller; 1 runs serially. Forked workers need Linux and a
+        caller that may have children (not a daemonic pool worker); without them the tasks run serially.
 
     Returns
     -------
@@ -99,6 +113,7 @@ def parallel_starmap(func: Callable[..., Any], args_list: Sequence[tuple], worke
     if n_forked < 1 or not _can_fork():
         return [func(*args) for args in args_list]
     _tasks = [(func, tuple(args)) for args in args_list]
+    futures = []
     try:
         with ProcessPoolExecutor(n_forked, mp_context=multiprocessing.get_context("fork")) as pool:
             # the workers are forked on the first submit, so they already see `_tasks`
@@ -107,3 +122,8 @@ def parallel_starmap(func: Callable[..., Any], args_list: Sequence[tuple], worke
             return [first, *(_load_shared(*f.result()) for f in futures)]
     finally:
         _tasks = []
+        # after an error, the files of results that were never loaded (the pool has waited for them all)
+        for f in futures:
+            if f.done() and not f.cancelled() and f.exception() is None and f.result()[1] is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f.result()[1])

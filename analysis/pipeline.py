@@ -138,13 +138,18 @@ def analyze_angles(
         rate_hz = rate_hz or rate_of(angles["time_s"].to_numpy())
     excursions = find_excursions(angles, rate_hz=rate_hz)
     set_of = assign_sets(excursions)
+    # numpy columns once: `rep_metrics` on a DataFrame looks every column up again for each of hundreds of reps
+    columns = {c: angles[c].to_numpy() for c in angles.columns}
     n_sets = int(set_of.max()) if len(set_of) else 0
     features_of, reps_of = [], []
     for s in range(1, n_sets + 1):
         ex = excursions[set_of == s].copy()
         # within a set a rep runs until the next one starts: its lockout includes the pause at the top
         ex.iloc[:-1, ex.columns.get_loc("end_s")] = ex["start_s"].to_numpy()[1:]
-        metrics = [rep_metrics(angles, r.start_s, r.end_s, max_flexion_deg) for r in ex.itertuples()]
+        metrics = [
+            rep_metrics(columns, start_s, end_s, max_flexion_deg)
+            for start_s, end_s in zip(ex["start_s"].tolist(), ex["end_s"].tolist())
+        ]
         features = set_features(ex, pd.DataFrame(metrics))
         if features["from_floor"]:
             # the set ends with the bar put down on the floor and the lifter standing up without it

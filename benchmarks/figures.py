@@ -69,6 +69,18 @@ def _fmt(x: float | None) -> str:
     return f"{x:.3g}" if abs(x) < 10 else f"{x:,.1f}"
 
 
+def markdown_table(figures: list[Figure]) -> str:
+    """The figures as a Markdown table (for the README)."""
+    rows = ["| figure | value | target | met | baseline (same run) | note |", "| --- | --- | --- | --- | --- | --- |"]
+    for f in figures:
+        op = "≥" if f.higher_is_better else "≤"
+        target = "–" if f.target is None else f"{op} {_fmt(f.target)} {f.unit}"
+        met = {None: "", True: "yes", False: "**no**"}[f.met]
+        base = "–" if f.baseline is None else f"{_fmt(f.baseline)} {f.unit}" + (f" ({f.ratio:.1f}×)" if f.ratio else "")
+        rows.append(f"| {f.name} | {_fmt(f.value)} {f.unit} | {target} | {met} | {base} | {f.note} |")
+    return "\n".join(rows) + "\n"
+
+
 def print_table(title: str, figures: list[Figure], console: Console | None = None) -> None:
     """Print figures as one table: value, target, met, baseline and ratio."""
     table = Table(title=title)

@@ -13,7 +13,7 @@ import platform
 import sys
 import time
 
-from benchmarks.figures import Figure, print_table, wide_console
+from benchmarks.figures import Figure, markdown_table, print_table, wide_console
 
 MODULES = (
     "benchmarks.bench_decode",
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller data, for a fast look")
     parser.add_argument("--check", action="store_true", help=f"exit 1 when a figure misses its target by > {CHECK_TOLERANCE:.0%}")
     parser.add_argument("--only", action="append", default=[], help="run only modules whose name contains this")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown (for the README)")
     args = parser.parse_args(argv)
     console = wide_console()
     figures: list[Figure] = []
@@ -56,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[dim]running {name} …[/dim]")
         figures.extend(module.run(quick=args.quick))
         console.print(f"[dim]{name} took {time.perf_counter() - start:.0f} s[/dim]")
-    print_table(f"imuform benchmarks ({'quick' if args.quick else 'full'}) on {machine()}", figures, console)
+    title = f"imuform benchmarks ({'quick' if args.quick else 'full'}) on {machine()}"
+    print_table(title, figures, console)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as fh:
+            fh.write(f"{title}\n\n{markdown_table(figures)}")
     if args.check:
         missed = [f for f in figures if f.misses_by() > CHECK_TOLERANCE]
         for f in missed:

@@ -36,7 +36,7 @@ def gym_session(duration_s: float, rate_hz: float = 100.0, seed: int = 11) -> pd
     if path.exists():
         return pd.read_pickle(path)
     blocks = max(1, round(duration_s / _BLOCK_S))
-    spec = SessionSpec(sets=[s for _ in range(blocks) for s in _BLOCK], rate_hz=rate_hz, seed=seed, magnetometer=False)
+    spec = SessionSpec(sets=[s for _ in range(blocks) for s in _BLOCK], rate_hz=rate_hz, seed=seed)
     samples = simulate_session(spec).samples
     CACHE.mkdir(parents=True, exist_ok=True)
     samples.to_pickle(path)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import tempfile
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import parallel
 from analysis.angles import compute_angles
-from analysis.parallel import PARALLEL_MIN_SAMPLES, SHARED_DIR, default_workers, parallel_starmap
+from analysis.parallel import PARALLEL_MIN_SAMPLES, default_workers, parallel_starmap
 
-needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork start method here")
+needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 
 
 def _pid_and_sum(x: np.ndarray, offset: float) -> tuple[int, float]:
@@ -25,9 +26,9 @@ def _scaled(x: np.ndarray, k: float) -> dict:
 
 
 @needs_fork
-def test_starmap_keeps_order_forks_workers_and_shares_arrays():
+def test_starmap_keeps_order_forks_workers_and_shares_arrays(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "SHARED_DIR", str(tmp_path))
     args = [(np.arange(100_000.0), float(k)) for k in range(4)]
-    leftovers = set(os.listdir(SHARED_DIR or tempfile.gettempdir()))
     got = parallel_starmap(_scaled, args, workers=2)
     assert [r["k"] for r in got] == [0.0, 1.0, 2.0, 3.0]
     assert got[0]["pid"] == os.getpid() and {r["pid"] for r in got[1:]} - {os.getpid()}
@@ -35,7 +36,30 @@ def test_starmap_keeps_order_forks_workers_and_shares_arrays():
         np.testing.assert_array_equal(r["x"], np.arange(100_000.0) * r["k"])
         np.testing.assert_array_equal(r["strided"], r["x"][::2])
     got[3]["x"][0] = -1.0  # arrays from the workers are ordinary, writable arrays
-    assert set(os.listdir(SHARED_DIR or tempfile.gettempdir())) == leftovers  # no files left behind
+    assert not list(tmp_path.iterdir())  # no files left behind
+
+
+@needs_fork
+def test_results_come_back_without_shared_memory(tmp_path, monkeypatch):
+    """No writable shared-memory directory (a full /dev/shm): the results travel pickled instead."""
+    monkeypatch.setattr(parallel, "SHARED_DIR", str(tmp_path / "missing"))
+    got = parallel_starmap(_scaled, [(np.arange(1000.0), float(k)) for k in range(3)], workers=2)
+    for r in got:
+        np.testing.assert_array_equal(r["x"], np.arange(1000.0) * r["k"])
+
+
+def _fail_in_a_worker(k: int) -> np.ndarray:
+    if k == 2:
+        raise ValueError("bad sensor")
+    return np.full(1000, float(k))
+
+
+@needs_fork
+def test_a_failing_worker_raises_and_leaves_no_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "SHARED_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match="bad sensor"):
+        parallel_starmap(_fail_in_a_worker, [(k,) for k in range(4)], workers=3)
+    assert not list(tmp_path.iterdir())
 
 
 def test_one_worker_runs_in_this_process():
