@@ -56,11 +56,18 @@ class AnglesResult:
     sync
         The time base report (`analysis.timebase.align_sensors`), plus ``rate_hz`` of the angle table and
         per sensor the accelerometer correction (``acc_bias_mps2``, ``acc_gain``).
+    sensors
+        Per placement the sensor on its own grid with its orientation (`OrientedSensor`), for later
+        steps that need them (`analysis.bar_field`) without orienting again.
+    use_mag
+        Whether the orientations are 9D (magnetometer fused) rather than 6D.
     """
 
     angles: pd.DataFrame
     calibration: dict
     sync: dict
+    sensors: dict[str, "OrientedSensor"]
+    use_mag: bool
 
 
 def _wrap(angle_rad: np.ndarray) -> np.ndarray:
@@ -296,4 +303,4 @@ def compute_angles(
     if "upper_thoracic" in R_world_segment:
         angles[THORACIC_COLUMN] = relative_angles_deg(R_world_segment["thoracic"], R_world_segment["upper_thoracic"], quiet)[0]
     sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
-    return AnglesResult(angles=angles, calibration=calibration, sync=sync)
+    return AnglesResult(angles=angles, calibration=calibration, sync=sync, sensors=oriented, use_mag=use_mag)

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.transform import Rotation
 
 from analysis.orientation import correct_accelerometers, series_orientation
-from analysis.timebase import align_sensors
+from analysis.rotations import matrices_from_quat_wxyz
+from analysis.timebase import RegularSeries, align_sensors
 
 #: Time around each set left out of the undisturbed baseline, in s: the bar is carried to and from the
 #: rack or the floor before the first rep and after the last.
@@ -140,13 +140,26 @@ def _outside(time_s: np.ndarray, windows_s: list[tuple[float, float]], margin_s:
     return keep
 
 
-def field_series(samples: pd.DataFrame, windows_s: list[tuple[float, float]]) -> dict[str, FieldSeries]:
+def oriented_6d(samples: pd.DataFrame) -> dict[str, tuple[RegularSeries, np.ndarray]]:
+    """Every sensor on its grid with its 6D orientation ``q_world_sensor``, for when the angles were 9D.
+
+    A 9D filter would pull the bar's field into the orientation, so the field analysis needs 6D.
+    """
+    series, _ = align_sensors(samples)
+    correct_accelerometers(series)
+    return {placement: (s, series_orientation(s)) for placement, s in series.items()}
+
+
+def field_series(
+    sensors: dict[str, tuple[RegularSeries, np.ndarray]], windows_s: list[tuple[float, float]]
+) -> dict[str, FieldSeries]:
     """Field anomaly of every sensor with a magnetometer, its baseline taken outside ``windows_s``.
 
     Parameters
     ----------
-    samples
-        The samples table (docs/architecture.md); sensors without ``mag_*`` readings are skipped.
+    sensors
+        Per placement the sensor on its regular grid and its 6D orientation ``q_world_sensor`` (w, x, y, z)
+        (`analysis.angles.AnglesResult.sensors`, or `oriented_6d`); sensors without magnetometer are skipped.
     windows_s
         ``(start_s, end_s)`` of the sets on the session clock (as in `analysis.analyze_angles`).
 
@@ -155,20 +168,15 @@ def field_series(samples: pd.DataFrame, windows_s: list[tuple[float, float]]) ->
     dict
         Per placement a `FieldSeries`; placements whose baseline cannot be trusted are left out.
     """
-    if not {"mag_x", "mag_y", "mag_z"} <= set(samples.columns):
-        return {}
-    series, _ = align_sensors(samples)
-    correct_accelerometers(series)
     out = {}
-    for placement, s in series.items():
+    for placement, (s, quat) in sensors.items():
         if s.mag_uT is None:
             continue
-        quat = series_orientation(s)
         valid = np.isfinite(quat).all(axis=1) & np.isfinite(s.mag_uT).all(axis=1)
         if not valid.any():
             continue
-        rot = np.full((len(quat), 3, 3), np.nan)
-        rot[valid] = Rotation.from_quat(quat[valid], scalar_first=True).as_matrix()
+        rot = matrices_from_quat_wxyz(quat)
+        rot[~valid] = np.nan
         # world z in the sensor frame is the last row of R_world_sensor
         up = rot[:, 2, :]
         base = valid & _outside(s.time_s, windows_s, SET_MARGIN_S)
@@ -276,15 +284,17 @@ def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: fl
     }
 
 
-def bar_field_features(samples: pd.DataFrame, windows_s: list[tuple[float, float]]) -> list[dict[str, float]]:
-    """`set_field_features` of every set window (empty dicts when the samples have no magnetometer).
+def bar_field_features(
+    sensors: dict[str, tuple[RegularSeries, np.ndarray]], windows_s: list[tuple[float, float]]
+) -> list[dict[str, float]]:
+    """`set_field_features` of every set window (empty dicts when no sensor has a magnetometer).
 
     Parameters
     ----------
-    samples
-        The samples table (docs/architecture.md).
+    sensors
+        Per placement the sensor on its regular grid and its 6D orientation (see `field_series`).
     windows_s
         ``(start_s, end_s)`` of each set on the session clock.
     """
-    fields = field_series(samples, windows_s)
+    fields = field_series(sensors, windows_s)
     return [set_field_features(fields, start_s, end_s) if fields else {} for start_s, end_s in windows_s]

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.angles import compute_angles
-from analysis.bar_field import bar_field_features
+from analysis.angles import AnglesResult, compute_angles
+from analysis.bar_field import bar_field_features, oriented_6d
 from analysis.classify import EXERCISES, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits
@@ -182,6 +182,13 @@ def max_flexion_of(calibration: dict | None) -> float | None:
     return float(value) if value is not None and np.isfinite(value) and value > 0 else None
 
 
+def _sensors_6d(samples: pd.DataFrame, result: AnglesResult) -> dict[str, tuple]:
+    """Each sensor with its 6D orientation: reused from the angles, computed anew only after 9D angles."""
+    if result.use_mag:
+        return oriented_6d(samples)
+    return {placement: (o.series, o.quat_wxyz) for placement, o in result.sensors.items()}
+
+
 def analyze_session(
     samples: pd.DataFrame,
     *,
@@ -227,7 +234,7 @@ def analyze_session(
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
     sets, reps = analyze_angles(
         result.angles, limits, max_flexion_of(result.calibration), progress=rep_progress, exercise=exercise,
-        evidence=lambda windows_s: bar_field_features(samples, windows_s),
+        evidence=lambda windows_s: bar_field_features(_sensors_6d(samples, result), windows_s),
     )
     if progress is not None:
         progress("done", 1.0)
