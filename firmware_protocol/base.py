@@ -123,6 +123,12 @@ class SampleBlock:
         """Names of the channels this block carries."""
         return [name for name in self.CHANNELS if getattr(self, name) is not None]
 
+    def require(self, channels: tuple[str, ...], what: str) -> None:
+        """Raise `UnsupportedPayload` when the block lacks any of ``channels`` that ``what`` must carry."""
+        missing = [name for name in channels if getattr(self, name) is None]
+        if missing:
+            raise UnsupportedPayload(f"{what} needs {' and '.join(missing)}")
+
 
 @dataclass
 class PacketDiagnostics:

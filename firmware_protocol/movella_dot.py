@@ -234,17 +234,13 @@ class DotEncoder(Encoder):
             time_us = np.rint((self.samples_sent + np.arange(block.n)) * 1e6 / self.rate_hz).astype(np.int64)
         self.samples_sent += block.n
         rec["time_us"] = time_us % (1 << 32)
-        sources = {"quat_wxyz": block.quat_wxyz, "acc_mps2": block.acc_mps2, "gyr_dps": block.gyr_dps}
-        for name in self.dtype.names[1:]:
+        fields = self.dtype.names[1:]
+        block.require(tuple("mag_uT" if name == "mag_raw" else name for name in fields), f"DOT mode {self.mode}")
+        for name in fields:
             if name == "mag_raw":
-                if block.mag_uT is None:
-                    raise UnsupportedPayload(f"DOT mode {self.mode} needs mag_uT")
-                raw = np.asarray(block.mag_uT) * (MAG_RAW_PER_AU / MAG_UT_PER_AU)
-                rec[name] = quantise_int16(raw)
-            elif sources[name] is None:
-                raise UnsupportedPayload(f"DOT mode {self.mode} needs {name}")
+                rec[name] = quantise_int16(np.asarray(block.mag_uT) * (MAG_RAW_PER_AU / MAG_UT_PER_AU))
             else:
-                rec[name] = sources[name]
+                rec[name] = getattr(block, name)
         pad = b"\0" * (SHORT_PAYLOAD_BYTES - self.dtype.itemsize) if self.dtype.itemsize < SHORT_PAYLOAD_BYTES else b""
         raw_bytes = rec.tobytes()
         size = self.dtype.itemsize

@@ -84,8 +84,7 @@ class ThingyEncoder(Encoder):
         """One 18-byte notification per sample (acc and gyro required)."""
         if block.n == 0:
             return []
-        if block.acc_mps2 is None or block.gyr_dps is None:
-            raise UnsupportedPayload("Thingy raw data needs acc_mps2 and gyr_dps")
+        block.require(("acc_mps2", "gyr_dps"), "a Thingy raw-data notification")
         rec = np.zeros(block.n, dtype=_RAW)
         rec["acc"] = quantise_int16(np.asarray(block.acc_mps2) / (ACC_G_PER_LSB * G_MPS2))
         rec["gyr"] = quantise_int16(np.asarray(block.gyr_dps) / GYR_DPS_PER_LSB)

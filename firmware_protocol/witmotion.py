@@ -22,7 +22,6 @@ from firmware_protocol.base import (
     PacketDiagnostics,
     SampleBlock,
     SensorModel,
-    UnsupportedPayload,
     euler_to_quat_wxyz,
     quantise_int16,
     sig_uuid,
@@ -152,8 +151,7 @@ class WitMotionEncoder(Encoder):
         """Needs acc and gyro; Euler angles come from ``quat_wxyz`` (zero without it)."""
         if block.n == 0:
             return []
-        if block.acc_mps2 is None or block.gyr_dps is None:
-            raise UnsupportedPayload("WitMotion frames need acc_mps2 and gyr_dps")
+        block.require(("acc_mps2", "gyr_dps"), "a WitMotion frame")
         rec = np.zeros(block.n, dtype=_FRAME)
         rec["head"] = (0x55, 0x61)
         rec["acc"] = quantise_int16(np.asarray(block.acc_mps2) / (ACC_G_PER_LSB * G_MPS2))
