@@ -27,8 +27,8 @@ from analysis.orientation import correct_accelerometer, series_orientation
 from analysis.parallel import default_workers, parallel_starmap
 from analysis.quiet import quiet_mask
 from analysis.rotations import (
-    compose_quat_wxyz, heading_rad, inclination_deg, matrices_from_quat_wxyz, nlerp_wxyz, relative_cardan_angles_deg,
-    rotate_about_z,
+    compose_quat_wxyz, inclination_from_quat_deg, matrix_elements_wxyz, nlerp_wxyz, quat_about_z_wxyz,
+    relative_cardan_angles_deg,
 )
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
 from analysis.timebase import RegularSeries, common_grid, cross_check, own_clocks, regularize_sensor, sensor_rows
@@ -141,7 +141,7 @@ def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: n
     Returns
     -------
     numpy.ndarray
-        ``(len(grid_s), 3, 3)`` rotation matrices of ``quat_wxyz`` on the grid.
+        ``(len(grid_s), 4)`` quaternions on the grid.
     """
     out = np.full((len(grid_s), 4), np.nan)
     starts = np.flatnonzero(np.diff(series.segment, prepend=-1))
@@ -153,7 +153,7 @@ def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: n
         g0, g1 = np.searchsorted(grid_s, t[0], side="left"), np.searchsorted(grid_s, t[-1], side="right")
         if g1 > g0:
             out[g0:g1] = nlerp_wxyz(t, quat_wxyz[i0:i1], grid_s[g0:g1])
-    return matrices_from_quat_wxyz(out)
+    return out
 
 
 def quiet_on_grid(time_s: np.ndarray, rest: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
@@ -161,7 +161,7 @@ def quiet_on_grid(time_s: np.ndarray, rest: np.ndarray, grid_s: np.ndarray) -> n
     return np.interp(grid_s, time_s, rest.astype(float)) > 0.5
 
 
-def heading_offset_rad(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndarray) -> np.ndarray:
+def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray) -> np.ndarray:
     """Heading that turns the upper segment's 6D world frame into the lower one's, per grid sample.
 
     The raw offset is the heading difference of the two medio-lateral axes. It is trusted only where both
@@ -171,8 +171,8 @@ def heading_offset_rad(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndarr
 
     Parameters
     ----------
-    R_lower, R_upper
-        ``(n, 3, 3)`` ``R_world_segment`` of the two segments, each in its own 6D world frame (NaN in gaps).
+    q_lower, q_upper
+        ``(n, 4)`` ``q_world_segment`` of the two segments, each in its own 6D world frame (NaN in gaps).
     quiet
         Boolean mask of length n: both sensors at rest.
 
@@ -181,11 +181,13 @@ def heading_offset_rad(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndarr
     numpy.ndarray
         Offset in rad (NaN where either segment is NaN).
     """
-    y_lower, y_upper = R_lower[:, :, 1], R_upper[:, :, 1]
-    raw = _wrap(heading_rad(y_lower) - heading_rad(y_upper))
+    # the medio-lateral (y) axis in the world frame is column 1 of R_world_segment
+    lower_x, lower_y, lower_z = matrix_elements_wxyz(q_lower, [(0, 1), (1, 1), (2, 1)])
+    upper_x, upper_y, upper_z = matrix_elements_wxyz(q_upper, [(0, 1), (1, 1), (2, 1)])
+    raw = _wrap(np.arctan2(lower_y, lower_x) - np.arctan2(upper_y, upper_x))
     valid = np.isfinite(raw)
     sin_tilt = np.sin(np.radians(ANCHOR_MAX_TILT_DEG))
-    usable = valid & quiet & (np.abs(y_lower[:, 2]) < sin_tilt) & (np.abs(y_upper[:, 2]) < sin_tilt)
+    usable = valid & quiet & (np.abs(lower_z) < sin_tilt) & (np.abs(upper_z) < sin_tilt)
     out = np.full(len(raw), np.nan)
     # Each contiguous run of valid data (between long gaps) has its own, unrelated 6D headings.
     edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
@@ -206,13 +208,13 @@ def heading_offset_rad(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndarr
     return out
 
 
-def relative_angles_deg(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def relative_angles_deg(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flexion, lateral bend and twist of the upper segment relative to the lower one (docs/conventions.md).
 
     Parameters
     ----------
-    R_lower, R_upper
-        ``(n, 3, 3)`` ``R_world_segment`` in each sensor's own 6D world frame.
+    q_lower, q_upper
+        ``(n, 4)`` ``q_world_segment`` in each sensor's own 6D world frame.
     quiet
         Both sensors at rest (heading anchors, see `heading_offset_rad`).
 
@@ -220,10 +222,10 @@ def relative_angles_deg(R_lower: np.ndarray, R_upper: np.ndarray, quiet: np.ndar
     -------
     flexion_deg, lateral_bend_deg, twist_deg
     """
-    offset = heading_offset_rad(R_lower, R_upper, quiet)
-    R_upper_aligned = rotate_about_z(R_upper, np.nan_to_num(offset))
+    offset = heading_offset_rad(q_lower, q_upper, quiet)
+    q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset)), q_upper)
     no_offset = ~np.isfinite(offset)
-    angles = relative_cardan_angles_deg(R_lower, R_upper_aligned)
+    angles = relative_cardan_angles_deg(q_lower, q_upper_aligned)
     for angle in angles:
         angle[no_offset] = np.nan
     return angles
@@ -282,25 +284,25 @@ def compute_angles(
     if missing:
         raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
     R_sensor_segment = segment_rotations(calibration)
-    R_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
+    q_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
     for placement, s in series.items():
         # q_world_segment = q_world_sensor ⊗ q_sensor_segment before resampling: nlerp commutes with it
         q_sensor_segment = Rotation.from_matrix(R_sensor_segment[placement]).as_quat(scalar_first=True)
-        R_world_segment[placement] = resample_orientation(
+        q_world_segment[placement] = resample_orientation(
             s, compose_quat_wxyz(oriented[placement].quat_wxyz, q_sensor_segment), grid
         )
         quiet &= quiet_on_grid(s.time_s, oriented[placement].anchor_rest, grid)
-    flexion, bend, twist = relative_angles_deg(R_world_segment["lumbar"], R_world_segment["thoracic"], quiet)
+    flexion, bend, twist = relative_angles_deg(q_world_segment["lumbar"], q_world_segment["thoracic"], quiet)
     columns = {
         "time_s": grid,
         "lumbar_flexion_deg": flexion,
         "lumbar_lateral_bend_deg": bend,
         "lumbar_twist_deg": twist,
-        "trunk_inclination_deg": inclination_deg(R_world_segment["thoracic"]),
-        "pelvis_inclination_deg": inclination_deg(R_world_segment["lumbar"]),
+        "trunk_inclination_deg": inclination_from_quat_deg(q_world_segment["thoracic"]),
+        "pelvis_inclination_deg": inclination_from_quat_deg(q_world_segment["lumbar"]),
     }
     angles = pd.DataFrame({c: columns[c] for c in ANGLE_COLUMNS})
-    if "upper_thoracic" in R_world_segment:
-        angles[THORACIC_COLUMN] = relative_angles_deg(R_world_segment["thoracic"], R_world_segment["upper_thoracic"], quiet)[0]
+    if "upper_thoracic" in q_world_segment:
+        angles[THORACIC_COLUMN] = relative_angles_deg(q_world_segment["thoracic"], q_world_segment["upper_thoracic"], quiet)[0]
     sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
     return AnglesResult(angles=angles, calibration=calibration, sync=sync, sensors=oriented, use_mag=use_mag)

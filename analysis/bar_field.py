@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.orientation import correct_accelerometers, series_orientation
-from analysis.rotations import matrices_from_quat_wxyz
+from analysis.rotations import matrices_from_quat_wxyz, matrix_elements_wxyz
 from analysis.timebase import RegularSeries, align_sensors
 
 #: Time around each set left out of the undisturbed baseline, in s: the bar is carried to and from the
@@ -63,8 +63,8 @@ class FieldSeries:
         ``(n, 3)`` readings without the hard-iron offset, sensor frame, µT.
     up_sensor
         ``(n, 3)`` world up in the sensor frame (NaN where unknown).
-    rot_world_sensor
-        ``(n, 3, 3)`` 6D orientation ``R_world_sensor`` (arbitrary heading; NaN where unknown).
+    quat_world_sensor
+        ``(n, 4)`` 6D orientation ``q_world_sensor`` (w, x, y, z; arbitrary heading; NaN where unknown).
     anomaly_uT
         Vertical field anomaly per sample (NaN where unknown), µT.
     baseline_uT
@@ -74,9 +74,14 @@ class FieldSeries:
     time_s: np.ndarray
     field_uT: np.ndarray
     up_sensor: np.ndarray
-    rot_world_sensor: np.ndarray
+    quat_world_sensor: np.ndarray
     anomaly_uT: np.ndarray
     baseline_uT: float
+
+    def window(self, start_s: float, end_s: float) -> np.ndarray:
+        """Indices of the samples in ``[start_s, end_s]`` whose anomaly is known."""
+        i0, i1 = np.searchsorted(self.time_s, start_s), np.searchsorted(self.time_s, end_s, side="right")
+        return i0 + np.flatnonzero(np.isfinite(self.anomaly_uT[i0:i1]))
 
 
 def fit_vertical_field(field_uT: np.ndarray, up_sensor: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -130,13 +135,14 @@ def tilt_spread_deg(up_sensor: np.ndarray, min_samples: int) -> float:
     median = np.median(up_sensor, axis=0)
     median /= np.linalg.norm(median)
     angle_deg = np.degrees(np.arccos(np.clip(up_sensor @ median, -1.0, 1.0)))
-    return float(np.sort(angle_deg)[-min(min_samples, len(angle_deg))])
+    k = len(angle_deg) - min(min_samples, len(angle_deg))
+    return float(np.partition(angle_deg, k)[k])
 
 
 def _outside(time_s: np.ndarray, windows_s: list[tuple[float, float]], margin_s: float) -> np.ndarray:
     keep = np.ones(len(time_s), dtype=bool)
     for start_s, end_s in windows_s:
-        keep &= (time_s < start_s - margin_s) | (time_s > end_s + margin_s)
+        keep[np.searchsorted(time_s, start_s - margin_s) : np.searchsorted(time_s, end_s + margin_s, side="right")] = False
     return keep
 
 
@@ -172,13 +178,12 @@ def field_series(
     for placement, (s, quat) in sensors.items():
         if s.mag_uT is None:
             continue
-        valid = np.isfinite(quat).all(axis=1) & np.isfinite(s.mag_uT).all(axis=1)
+        valid = np.isfinite(quat[:, 0]) & np.isfinite(s.mag_uT).all(axis=1)
         if not valid.any():
             continue
-        rot = matrices_from_quat_wxyz(quat)
-        rot[~valid] = np.nan
+        quat = np.where(valid[:, None], quat, np.nan)
         # world z in the sensor frame is the last row of R_world_sensor
-        up = rot[:, 2, :]
+        up = np.column_stack(matrix_elements_wxyz(quat, [(2, 0), (2, 1), (2, 2)]))
         base = valid & _outside(s.time_s, windows_s, SET_MARGIN_S)
         tilted = max(int(MIN_TILTED_S * s.rate_hz), 1)
         if base.sum() < MIN_BASELINE_SAMPLES or tilt_spread_deg(up[base], tilted) < MIN_BASELINE_TILT_DEG:
@@ -188,13 +193,37 @@ def field_series(
             continue
         field = s.mag_uT - offset
         anomaly = vertical_anomaly_uT(field, up, vertical)
-        out[placement] = FieldSeries(s.time_s, field, up, rot, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE)))
+        out[placement] = FieldSeries(s.time_s, field, up, quat, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE)))
     return out
 
 
+def _window_sums(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Sums of ``x`` (along axis 0) over the windows ``[starts[k], ends[k])``, by prefix sums."""
+    prefix = np.concatenate([np.zeros((1, *x.shape[1:])), np.cumsum(x, axis=0)])
+    return prefix[ends] - prefix[starts]
+
+
+def tilt_axes(up_sensor: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The axis a sensor tilted about in each window ``[starts[k], ends[k])`` of its up vectors.
+
+    The up vectors sweep the plane normal to that axis: it is the eigenvector of ``Σ up upᵀ`` with the
+    smallest eigenvalue.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(starts), 3)`` unit vectors, sensor frame.
+    """
+    return _least_eigenvector(_window_sums(up_sensor[:, :, None] * up_sensor[:, None, :], starts, ends))
+
+
 def tilt_axis(up_sensor: np.ndarray) -> np.ndarray:
-    """The axis a sensor tilted about (unit vector, sensor frame): its up vectors sweep the plane normal to it."""
-    return np.linalg.eigh(up_sensor.T @ up_sensor)[1][:, 0]
+    """The axis a sensor tilted about over all of ``up_sensor`` (unit vector, sensor frame; `tilt_axes`)."""
+    return _least_eigenvector(np.einsum("ni,nj->ij", up_sensor, up_sensor))
+
+
+def _least_eigenvector(scatter: np.ndarray) -> np.ndarray:
+    return np.linalg.eigh(scatter)[1][..., 0]
 
 
 def tilting_anomaly_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
@@ -202,38 +231,73 @@ def tilting_anomaly_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
 
     Any bar near the sensor shows here, whether it stays put or tilts with the sensor.
     """
-    inside = (f.time_s >= start_s) & (f.time_s <= end_s) & np.isfinite(f.anomaly_uT)
-    if inside.sum() < 2:
+    inside = f.window(start_s, end_s)
+    if len(inside) < 2:
         return float("nan")
     return max(float(np.percentile(f.anomaly_uT[inside], ANOMALY_PERCENTILE)) - f.baseline_uT, 0.0)
+
+
+def sensor_fixed_fields_uT(
+    quat_world_sensor: np.ndarray, field_uT: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """The sensor-fixed part ``c`` of the readings in each window, fitted as ``m = R_world_sensorᵀ a + c``.
+
+    Least squares per window ``[starts[k], ends[k])``. With ``R Rᵀ = I`` the normal equations are
+    ``[[n I, Σ R], [Σ Rᵀ, n I]] [a; c] = [Σ R m; Σ m]``: prefix sums over the samples give every window's
+    sums at once, and a batch of 6 × 6 pseudo-inverses (the minimum-norm solution: along a common tilt
+    axis ``a`` and ``c`` cannot be told apart) solves them.
+
+    Parameters
+    ----------
+    quat_world_sensor
+        ``(n, 4)`` orientations ``q_world_sensor``, no NaN.
+    field_uT
+        ``(n, 3)`` readings, sensor frame, µT.
+    starts, ends
+        Sample windows (``ends`` exclusive).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(starts), 3)`` ``c`` per window, sensor frame, µT.
+    """
+    rot = matrices_from_quat_wxyz(quat_world_sensor)
+    sum_rot = _window_sums(rot, starts, ends)
+    n_eye = (ends - starts)[:, None, None] * np.eye(3)
+    normal = np.concatenate([np.concatenate([n_eye, sum_rot], axis=2),
+                             np.concatenate([np.transpose(sum_rot, (0, 2, 1)), n_eye], axis=2)], axis=1)
+    rhs = np.concatenate([_window_sums(np.einsum("nij,nj->ni", rot, field_uT), starts, ends),
+                          _window_sums(field_uT, starts, ends)], axis=1)
+    return np.einsum("wij,wj->wi", np.linalg.pinv(normal), rhs)[:, 3:]
 
 
 def riding_field_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     """Field that turned with the sensor during a set, beyond its own offset, µT (NaN without data).
 
     The readings (offset removed) are fitted as a world-fixed field seen through the sensor's orientation
-    plus a sensor-fixed one, ``m = R_world_sensorᵀ a + c``. ``c`` is the field of whatever rides on the
-    sensor: a bar on the upper back for the thoracic sensor; a bar that stays put (in the hands) goes into
-    ``a``. Only the part of ``c`` across the tilt axis can be found (along it the two are the same). The
-    6D heading drifts by a degree or so per rep, which would leak the Earth's field into ``c``, so the fit
-    runs over windows of about one rep that tilt through at least `RIDING_MIN_TILT_DEG`; the result is
-    their median.
+    plus a sensor-fixed one, ``m = R_world_sensorᵀ a + c`` (`sensor_fixed_fields_uT`). ``c`` is the field of
+    whatever rides on the sensor: a bar on the upper back for the thoracic sensor; a bar that stays put
+    (in the hands) goes into ``a``. Only the part of ``c`` across the tilt axis can be found (along it the
+    two are the same). The 6D heading drifts by a degree or so per rep, which would leak the Earth's field
+    into ``c``, so the fit runs over windows of about one rep that tilt through at least
+    `RIDING_MIN_TILT_DEG`; the result is their median.
     """
-    inside = np.flatnonzero((f.time_s >= start_s) & (f.time_s <= end_s) & np.isfinite(f.anomaly_uT))
+    inside = f.window(start_s, end_s)
     if len(inside) < 2:
         return float("nan")
-    sizes = []
-    for t0 in np.arange(start_s, max(end_s - RIDING_WINDOW_S, start_s) + 1e-9, RIDING_WINDOW_S / 2):
-        idx = inside[(f.time_s[inside] >= t0) & (f.time_s[inside] <= t0 + RIDING_WINDOW_S)]
-        if len(idx) < 10 or tilt_spread_deg(f.up_sensor[idx], 1) < RIDING_MIN_TILT_DEG / 2:
-            continue
-        rot = f.rot_world_sensor[idx]
-        design = np.concatenate([np.transpose(rot, (0, 2, 1)), np.broadcast_to(np.eye(3), rot.shape)], axis=2).reshape(-1, 6)
-        c = np.linalg.lstsq(design, f.field_uT[idx].reshape(-1), rcond=None)[0][3:]
-        axis = tilt_axis(f.up_sensor[idx])
-        sizes.append(float(np.linalg.norm(c - (c @ axis) * axis)))
-    if not sizes:
+    times, up = f.time_s[inside], f.up_sensor[inside]
+    t0 = np.arange(start_s, max(end_s - RIDING_WINDOW_S, start_s) + 1e-9, RIDING_WINDOW_S / 2)
+    starts, ends = np.searchsorted(times, t0), np.searchsorted(times, t0 + RIDING_WINDOW_S, side="right")
+    tilted = [
+        k for k, (i0, i1) in enumerate(zip(starts, ends))
+        if i1 - i0 >= 10 and tilt_spread_deg(up[i0:i1], 1) >= RIDING_MIN_TILT_DEG / 2
+    ]
+    if not tilted:
         return float("nan")
+    starts, ends = starts[tilted], ends[tilted]
+    c = sensor_fixed_fields_uT(f.quat_world_sensor[inside], f.field_uT[inside], starts, ends)
+    axis = tilt_axes(up, starts, ends)
+    sizes = np.linalg.norm(c - np.einsum("wi,wi->w", c, axis)[:, None] * axis, axis=1)
     return max(float(np.median(sizes)) - f.baseline_uT, 0.0)
 
 
@@ -245,8 +309,8 @@ def across_change_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     leaves changes it. This catches a horizontal disturbance across the body, which the vertical anomaly
     misses, and never a bar on the back.
     """
-    inside = (f.time_s >= start_s) & (f.time_s <= end_s) & np.isfinite(f.anomaly_uT)
-    if inside.sum() < 2:
+    inside = f.window(start_s, end_s)
+    if len(inside) < 2:
         return float("nan")
     across = f.field_uT[inside] @ tilt_axis(f.up_sensor[inside])
     spread = float(np.diff(np.percentile(across, [100.0 - ANOMALY_PERCENTILE, ANOMALY_PERCENTILE]))[0])

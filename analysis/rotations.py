@@ -1,9 +1,10 @@
 """Rotation helpers in the frames and angle conventions of docs/conventions.md.
 
-Rotation matrices are stacked as ``(n, 3, 3)`` arrays; ``R_ab`` maps vectors from frame ``b`` into frame
-``a``. The per-sample conversions (quaternion to matrix, Cardan angles, interpolation) are closed forms
-vectorised over the stack, as they run on every sample of a session; `scipy.spatial.transform.Rotation`
-handles the rest.
+Rotation matrices are stacked as ``(n, 3, 3)`` arrays, quaternions as ``(n, 4)`` scalar-first (w, x, y, z);
+``R_ab`` (``q_ab``) maps vectors from frame ``b`` into frame ``a``. The per-sample conversions (composition,
+Cardan angles, inclination, interpolation) are closed forms vectorised over the stack, as they run on every
+sample of a session; the session-long steps stay in quaternions and compute only the matrix elements
+they need. `scipy.spatial.transform.Rotation` handles the rest.
 """
 
 from __future__ import annotations
@@ -12,35 +13,63 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 
-def matrices_from_quat_wxyz(quat_wxyz: np.ndarray) -> np.ndarray:
-    """Rotation matrices ``(n, 3, 3)`` from scalar-first unit quaternions ``(n, 4)``; NaN rows stay NaN.
+#: Element (i, j) of the rotation matrix of a unit quaternion (w, x, y, z), as a closed form.
+_ELEMENTS = {
+    (0, 0): lambda w, x, y, z: 1 - 2 * (y * y + z * z),
+    (0, 1): lambda w, x, y, z: 2 * (x * y - w * z),
+    (0, 2): lambda w, x, y, z: 2 * (x * z + w * y),
+    (1, 0): lambda w, x, y, z: 2 * (x * y + w * z),
+    (1, 1): lambda w, x, y, z: 1 - 2 * (x * x + z * z),
+    (1, 2): lambda w, x, y, z: 2 * (y * z - w * x),
+    (2, 0): lambda w, x, y, z: 2 * (x * z - w * y),
+    (2, 1): lambda w, x, y, z: 2 * (y * z + w * x),
+    (2, 2): lambda w, x, y, z: 1 - 2 * (x * x + y * y),
+}
 
-    The closed form, vectorised over rows: this runs on every sample of a session.
+
+def matrix_elements_wxyz(quat_wxyz: np.ndarray, elements: list[tuple[int, int]]) -> list[np.ndarray]:
+    """Chosen elements ``(i, j)`` of the rotation matrices of ``(n, 4)`` scalar-first unit quaternions.
+
+    Most per-sample steps need two to five elements: computing only those spares building ``(n, 3, 3)``
+    stacks. NaN rows give NaN.
     """
     w, x, y, z = np.asarray(quat_wxyz, dtype=float).reshape(-1, 4).T
-    out = np.empty((len(w), 3, 3))
-    out[:, 0, 0] = 1 - 2 * (y * y + z * z)
-    out[:, 0, 1] = 2 * (x * y - w * z)
-    out[:, 0, 2] = 2 * (x * z + w * y)
-    out[:, 1, 0] = 2 * (x * y + w * z)
-    out[:, 1, 1] = 1 - 2 * (x * x + z * z)
-    out[:, 1, 2] = 2 * (y * z - w * x)
-    out[:, 2, 0] = 2 * (x * z - w * y)
-    out[:, 2, 1] = 2 * (y * z + w * x)
-    out[:, 2, 2] = 1 - 2 * (x * x + y * y)
+    return [_ELEMENTS[ij](w, x, y, z) for ij in elements]
+
+
+def matrices_from_quat_wxyz(quat_wxyz: np.ndarray) -> np.ndarray:
+    """Rotation matrices ``(n, 3, 3)`` from scalar-first unit quaternions ``(n, 4)``; NaN rows stay NaN."""
+    out = np.empty((len(np.reshape(quat_wxyz, (-1, 4))), 3, 3))
+    for (i, j), element in zip(_ELEMENTS, matrix_elements_wxyz(quat_wxyz, list(_ELEMENTS))):
+        out[:, i, j] = element
     return out
 
 
-def compose_quat_wxyz(quat_wxyz: np.ndarray, right_wxyz: np.ndarray) -> np.ndarray:
-    """``q ⊗ r`` for every row ``q`` of ``(n, 4)`` scalar-first quaternions and one fixed ``r``.
+def compose_quat_wxyz(left_wxyz: np.ndarray, right_wxyz: np.ndarray) -> np.ndarray:
+    """Hamilton products ``q ⊗ r`` (the rotation ``R(q) @ R(r)``) of scalar-first quaternions, row by row.
 
-    The rotation ``R(q) @ R(r)``: a ``(4, 4)`` product per row, cheaper than composing the matrices.
-    NaN rows stay NaN.
+    Either side may be ``(n, 4)`` or one ``(4,)`` quaternion for all rows. NaN rows stay NaN.
     """
-    w, x, y, z = right_wxyz
-    # q ⊗ r is linear in q: row vector q times this matrix
-    by_right = np.array([[w, x, y, z], [-x, w, -z, y], [-y, z, w, -x], [-z, -y, x, w]])
-    return np.einsum("ni,ij->nj", quat_wxyz, by_right)
+    w1, x1, y1, z1 = np.moveaxis(np.asarray(left_wxyz, dtype=float), -1, 0)
+    w2, x2, y2, z2 = np.moveaxis(np.asarray(right_wxyz, dtype=float), -1, 0)
+    return np.stack([
+        w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+        w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+        w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+        w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+    ], axis=-1)
+
+
+def conjugate_wxyz(quat_wxyz: np.ndarray) -> np.ndarray:
+    """The inverse rotations of ``(n, 4)`` scalar-first unit quaternions."""
+    return np.asarray(quat_wxyz, dtype=float) * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+def quat_about_z_wxyz(angle_rad: np.ndarray) -> np.ndarray:
+    """``(n, 4)`` quaternions of rotations by ``angle_rad`` about world z."""
+    half = 0.5 * np.asarray(angle_rad, dtype=float)
+    zero = np.zeros_like(half)
+    return np.stack([np.cos(half), zero, zero, np.sin(half)], axis=-1)
 
 
 def nlerp_wxyz(time_s: np.ndarray, quat_wxyz: np.ndarray, at_s: np.ndarray) -> np.ndarray:
@@ -98,7 +127,16 @@ def inclination_deg(R_world_segment: np.ndarray) -> np.ndarray:
 
     Needs no heading, so it holds with 6D orientation. ``R_world_segment`` is ``(n, 3, 3)``.
     """
-    return np.degrees(np.arctan2(-R_world_segment[:, 2, 0], R_world_segment[:, 2, 2]))
+    return _inclination_from_elements(R_world_segment[:, 2, 0], R_world_segment[:, 2, 2])
+
+
+def inclination_from_quat_deg(quat_world_segment: np.ndarray) -> np.ndarray:
+    """`inclination_deg` of ``(n, 4)`` scalar-first quaternions ``q_world_segment``."""
+    return _inclination_from_elements(*matrix_elements_wxyz(quat_world_segment, [(2, 0), (2, 2)]))
+
+
+def _inclination_from_elements(r20: np.ndarray, r22: np.ndarray) -> np.ndarray:
+    return np.degrees(np.arctan2(-r20, r22))
 
 
 def cardan_angles_deg(R_rel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -120,25 +158,23 @@ def cardan_angles_deg(R_rel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return _cardan_from_elements(R_rel[:, 0, 2], R_rel[:, 2, 2], R_rel[:, 1, 2], R_rel[:, 1, 0], R_rel[:, 1, 1])
 
 
-def relative_cardan_angles_deg(R_lower: np.ndarray, R_upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`cardan_angles_deg` of ``R_lower.T @ R_upper`` per sample, without the full matrix product.
+def relative_cardan_angles_deg(quat_lower: np.ndarray, quat_upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`cardan_angles_deg` of ``R_lowerᵀ R_upper`` per sample, from quaternions.
 
-    The angles need five elements of the relative rotation, each the dot product of a column of
-    ``R_lower`` with one of ``R_upper``: a third of the arithmetic of the stacked product.
+    The relative quaternion ``q_lower* ⊗ q_upper`` and five elements of its matrix: no ``(n, 3, 3)``
+    stacks.
 
     Parameters
     ----------
-    R_lower, R_upper
-        ``(n, 3, 3)`` rotations of the two segments in one world frame.
+    quat_lower, quat_upper
+        ``(n, 4)`` scalar-first ``q_world_segment`` of the two segments in one world frame.
 
     Returns
     -------
     flexion_deg, lateral_bend_deg, twist_deg
     """
-    def rel(i: int, k: int) -> np.ndarray:
-        return np.einsum("nj,nj->n", R_lower[:, :, i], R_upper[:, :, k])
-
-    return _cardan_from_elements(rel(0, 2), rel(2, 2), rel(1, 2), rel(1, 0), rel(1, 1))
+    relative = compose_quat_wxyz(conjugate_wxyz(quat_lower), quat_upper)
+    return _cardan_from_elements(*matrix_elements_wxyz(relative, [(0, 2), (2, 2), (1, 2), (1, 0), (1, 1)]))
 
 
 def _cardan_from_elements(r02: np.ndarray, r22: np.ndarray, r12: np.ndarray, r10: np.ndarray, r11: np.ndarray) -> tuple:

@@ -268,16 +268,22 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     values = rows[cols].to_numpy(dtype=float)
     present = np.zeros(n, dtype=bool)
     present[clock.index] = True
-    gap_starts, gap_ends = mask_runs(~present)
+    gap_mask = ~present
+    gap_starts, gap_ends = mask_runs(gap_mask)
     long_gap = np.zeros(n, dtype=bool)
     # a run of k missing samples spans k + 1 periods
-    long_gap[~present] = np.repeat(gap_ends - gap_starts + 1 > max_gap_s * clock.rate_hz, gap_ends - gap_starts)
-    k = np.arange(n)
+    long_gap[gap_mask] = np.repeat(gap_ends - gap_starts + 1 > max_gap_s * clock.rate_hz, gap_ends - gap_starts)
     # one contiguous (n, 3) block per vector (acc, gyr, mag): despiked in place, handed on without copies
     filled = np.empty((len(cols) // 3, n, 3))
     for j in range(len(cols)):
+        column = filled[j // 3, :, j % 3]
+        column[gap_mask] = np.nan
+        column[clock.index] = values[:, j]
+        # only the missing counts and NaN cells need interpolating: the rest are the samples themselves
+        fill = np.flatnonzero(~np.isfinite(column))
         ok = np.isfinite(values[:, j])
-        filled[j // 3, :, j % 3] = np.interp(k, clock.index[ok], values[ok, j], left=np.nan, right=np.nan) if ok.any() else np.nan
+        if len(fill) and ok.any():
+            column[fill] = np.interp(fill, clock.index[ok], values[ok, j], left=np.nan, right=np.nan)
     filled[:, long_gap] = np.nan
     seg_starts, seg_ends = mask_runs(~long_gap)
     segment = np.full(n, -1)

@@ -168,14 +168,14 @@ def test_bad_input_says_what_to_do():
 def test_heading_offset_follows_a_drift_past_180_degrees():
     """A relative heading drifting more than a turn is followed the short way between anchors, never swept back."""
     from analysis.angles import heading_offset_rad
-    from analysis.rotations import rotate_about_z
+    from analysis.rotations import quat_about_z_wxyz
 
     n = 400
     true_offset = np.radians(np.linspace(0.0, 500.0, n))
-    R_lower = np.repeat(np.eye(3)[None], n, axis=0)
-    R_upper = rotate_about_z(R_lower, -true_offset)  # the upper sensor's 6D world is turned by -offset
+    q_lower = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
+    q_upper = quat_about_z_wxyz(-true_offset)  # the upper sensor's 6D world is turned by -offset
     quiet = (np.arange(n) % 40) < 5  # short rests every 40 samples
-    got = heading_offset_rad(R_lower, R_upper, quiet)
+    got = heading_offset_rad(q_lower, q_upper, quiet)
     err = (got - true_offset + np.pi) % (2 * np.pi) - np.pi
     between = slice(2, 362)  # from the first anchor's middle to the last one's (outside, it is held)
     assert np.abs(np.degrees(err[between])).max() < 1.0
@@ -199,11 +199,30 @@ def test_nlerp_matches_slerp_at_imu_rates():
 def test_relative_cardan_angles_match_the_matrix_product():
     from analysis.rotations import cardan_angles_deg, relative_cardan_angles_deg
 
-    R_lower = Rotation.random(500, random_state=3).as_matrix()
-    R_upper = R_lower @ Rotation.from_euler("YXZ", np.random.default_rng(3).uniform(-60, 60, (500, 3)), degrees=True).as_matrix()
-    R_upper[7] = np.nan
-    got = relative_cardan_angles_deg(R_lower, R_upper)
-    want = cardan_angles_deg(np.transpose(R_lower, (0, 2, 1)) @ R_upper)
+    lower = Rotation.random(500, random_state=3)
+    upper = lower * Rotation.from_euler("YXZ", np.random.default_rng(3).uniform(-60, 60, (500, 3)), degrees=True)
+    q_lower, q_upper = lower.as_quat(scalar_first=True), upper.as_quat(scalar_first=True)
+    q_upper[1::2] *= -1  # q and -q are the same rotation
+    q_upper[7] = np.nan
+    got = relative_cardan_angles_deg(q_lower, q_upper)
+    want = cardan_angles_deg(np.transpose(lower.as_matrix(), (0, 2, 1)) @ upper.as_matrix())
     for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w, atol=1e-9)
+        np.testing.assert_allclose(np.delete(g, 7), np.delete(w, 7), atol=1e-9)
         assert np.isnan(g[7])
+
+
+def test_quaternion_helpers_match_scipy():
+    from analysis.rotations import (
+        compose_quat_wxyz, conjugate_wxyz, inclination_deg, inclination_from_quat_deg, matrices_from_quat_wxyz,
+        quat_about_z_wxyz,
+    )
+
+    p, q = Rotation.random(200, random_state=1), Rotation.random(200, random_state=2)
+    qp, qq = p.as_quat(scalar_first=True), q.as_quat(scalar_first=True)
+    np.testing.assert_allclose(matrices_from_quat_wxyz(compose_quat_wxyz(qp, qq)), (p * q).as_matrix(), atol=1e-12)
+    np.testing.assert_allclose(matrices_from_quat_wxyz(compose_quat_wxyz(qp, qq[0])), (p * q[0]).as_matrix(), atol=1e-12)
+    np.testing.assert_allclose(matrices_from_quat_wxyz(conjugate_wxyz(qp)), p.inv().as_matrix(), atol=1e-12)
+    angle = np.linspace(-3, 3, 200)
+    np.testing.assert_allclose(matrices_from_quat_wxyz(quat_about_z_wxyz(angle)),
+                               Rotation.from_euler("z", angle[:, None]).as_matrix(), atol=1e-12)
+    np.testing.assert_allclose(inclination_from_quat_deg(qp), inclination_deg(p.as_matrix()), atol=1e-9)

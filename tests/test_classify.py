@@ -105,11 +105,11 @@ def test_a_bar_that_tilts_with_the_sensor_and_one_that_stays_put():
     # in the hands: a steady part, and a part across the body that grows as the sensor comes closer
     in_hands = rot.inv().apply(earth + [5.0, 0.0, -4.0] + np.outer(0.5 + 0.5 * tilt_rad / tilt_rad.max(), [0.0, 8.0, 0.0]))
     for field, riding, across in ((on_back, (7.0, 8.5), (0.0, 0.3)), (in_hands, (0.0, 0.5), (3.0, 4.5))):
-        series = FieldSeries(time_s, field, up, rot.as_matrix(), vertical_anomaly_uT(field, up, earth[2]), 0.0)
+        series = FieldSeries(time_s, field, up, rot.as_quat(scalar_first=True), vertical_anomaly_uT(field, up, earth[2]), 0.0)
         assert riding[0] <= riding_field_uT(series, 0.0, time_s[-1]) <= riding[1]
         assert across[0] <= across_change_uT(series, 0.0, time_s[-1]) <= across[1]
     # a bar that stays put still disturbs the vertical field: a sign of a bar, not of where it is
-    assert tilting_anomaly_uT(FieldSeries(time_s, in_hands, up, rot.as_matrix(), vertical_anomaly_uT(in_hands, up, earth[2]), 0.0),
+    assert tilting_anomaly_uT(FieldSeries(time_s, in_hands, up, rot.as_quat(scalar_first=True), vertical_anomaly_uT(in_hands, up, earth[2]), 0.0),
                               0.0, time_s[-1]) > 3.0
 
 

@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from imuform.allocator import reuse_freed_memory
 from imuform.errors import ImuformError
 
 #: name -> (module, function, one-line help). Each module defines a click command.
@@ -33,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("imuform.cli.report", "report", "Write a session as one offline HTML report (and PNG images)."),
     "dashboard": ("imuform.cli.dashboard", "dashboard", "Browse sessions and follow a recording live in a local web app."),
 }
+
+
+#: One-shot commands that allocate session-long arrays over and over: they keep freed memory for reuse
+#: (`imuform.allocator`).
+BATCH_COMMANDS = {"analyze", "demo", "export", "import", "report", "simulate"}
 
 
 class LazyGroup(click.Group):
@@ -73,6 +79,8 @@ def cli(ctx: click.Context, home: str | None, debug: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
     ctx.obj["debug"] = debug
+    if ctx.invoked_subcommand in BATCH_COMMANDS:
+        reuse_freed_memory()
 
 
 def main(argv: list[str] | None = None) -> int:
