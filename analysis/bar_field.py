@@ -107,8 +107,9 @@ def fit_vertical_field(field_uT: np.ndarray, up_sensor: np.ndarray) -> tuple[np.
     A = np.column_stack([up_sensor, np.ones(len(up_sensor))])
     y = np.einsum("ij,ij->i", field_uT, up_sensor)
     ridge = np.diag([(MAG_NOISE_UT / OFFSET_PRIOR_UT) ** 2 * len(y)] * 3 + [0.0])
-    x = np.linalg.solve(A.T @ A + ridge, A.T @ y)
-    misfit = float(np.sqrt(np.mean((A @ x - y) ** 2)))
+    # einsum, not BLAS: threaded BLAS hands these long products to busy cores (docs/performance.md)
+    x = np.linalg.solve(np.einsum("ni,nj->ij", A, A) + ridge, np.einsum("ni,n->i", A, y))
+    misfit = float(np.sqrt(np.mean((np.einsum("ni,i->n", A, x) - y) ** 2)))
     return x[:3], float(x[3]), misfit
 
 
@@ -134,7 +135,7 @@ def tilt_spread_deg(up_sensor: np.ndarray, min_samples: int) -> float:
     """
     median = np.median(up_sensor, axis=0)
     median /= np.linalg.norm(median)
-    angle_deg = np.degrees(np.arccos(np.clip(up_sensor @ median, -1.0, 1.0)))
+    angle_deg = np.degrees(np.arccos(np.clip(np.einsum("ni,i->n", up_sensor, median), -1.0, 1.0)))
     k = len(angle_deg) - min(min_samples, len(angle_deg))
     return float(np.partition(angle_deg, k)[k])
 

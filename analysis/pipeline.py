@@ -150,12 +150,12 @@ def analyze_angles(
             rep_metrics(columns, start_s, end_s, max_flexion_deg)
             for start_s, end_s in zip(ex["start_s"].tolist(), ex["end_s"].tolist())
         ]
-        features = set_features(ex, pd.DataFrame(metrics))
+        reps = pd.DataFrame(metrics)
+        features = set_features(ex, reps)
         if features["from_floor"]:
             # the set ends with the bar put down on the floor and the lifter standing up without it
-            metrics = metrics[:-1]
+            metrics, reps = metrics[:-1], reps.iloc[:-1].copy()
         flags, reasons = _flag_set(metrics, limits)
-        reps = pd.DataFrame(metrics)
         reps.insert(0, "set_index", s)
         reps.insert(1, "index", np.arange(1, len(reps) + 1))
         reps["flags"] = flags

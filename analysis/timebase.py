@@ -275,15 +275,16 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     long_gap[gap_mask] = np.repeat(gap_ends - gap_starts + 1 > max_gap_s * clock.rate_hz, gap_ends - gap_starts)
     # one contiguous (n, 3) block per vector (acc, gyr, mag): despiked in place, handed on without copies
     filled = np.empty((len(cols) // 3, n, 3))
-    for j in range(len(cols)):
-        column = filled[j // 3, :, j % 3]
-        column[gap_mask] = np.nan
-        column[clock.index] = values[:, j]
-        # only the missing counts and NaN cells need interpolating: the rest are the samples themselves
+    for v, block in enumerate(filled):
+        block[gap_mask] = np.nan
+        block[clock.index] = values[:, 3 * v : 3 * v + 3]
+    # only the missing counts and NaN cells need interpolating: the rest are the samples themselves
+    finite = np.isfinite(values)
+    for c in np.flatnonzero(gap_mask.any() | ~finite.all(axis=0)):
+        column = filled[c // 3, :, c % 3]
         fill = np.flatnonzero(~np.isfinite(column))
-        ok = np.isfinite(values[:, j])
-        if len(fill) and ok.any():
-            column[fill] = np.interp(fill, clock.index[ok], values[ok, j], left=np.nan, right=np.nan)
+        ok = finite[:, c]
+        column[fill] = np.interp(fill, clock.index[ok], values[ok, c], left=np.nan, right=np.nan) if ok.any() else np.nan
     filled[:, long_gap] = np.nan
     seg_starts, seg_ends = mask_runs(~long_gap)
     segment = np.full(n, -1)
@@ -332,8 +333,9 @@ def xcorr_offset_s(
     grid = np.arange(start, end, 1.0 / rate_hz)
 
     def norm_on_grid(t: np.ndarray, g: np.ndarray) -> np.ndarray:
-        ok = np.isfinite(g).all(axis=1)
-        x = np.interp(grid, t[ok], np.linalg.norm(g[ok], axis=1))
+        norm = np.sqrt(np.einsum("ij,ij->i", g, g))
+        ok = np.isfinite(norm)
+        x = np.interp(grid, t[ok], norm[ok])
         return x - x.mean()
 
     a, b = norm_on_grid(time_a_s, gyr_a_dps), norm_on_grid(time_b_s, gyr_b_dps)
