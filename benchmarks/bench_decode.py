@@ -1,4 +1,5 @@
-"""Decoding speed per sensor protocol: target ≥ 1 M samples/s for the batched formats (imuform, Polar PMD).
+"""Decoding speed per sensor protocol: target ≥ 1 M samples/s for the batched formats (imuform, Polar PMD,
+WitMotion: several samples per notification).
 
 Rates are samples per CPU second. Each protocol decodes a stream that its own encoder produced (acc + gyro at 100 Hz, 244-byte
 notifications), fed one notification at a time, as the BLE client does. The baseline is the naive way,
@@ -30,7 +31,7 @@ CASES = {
     "metawear": {},
     "thingy52": {},
 }
-BATCHED = {"imuform", "polar-pmd"}
+BATCHED = {"imuform", "polar-pmd", "witmotion"}
 
 
 def _naive_imuform(payload: bytes) -> list:

@@ -257,6 +257,7 @@ _EULER_ZYX_SIGNS = np.array([
     [0, 0, 1, 0, 0, 1, 0, 0],  # y = csc + scs
     [0, 1, 0, 0, 0, 0, -1, 0],  # z = ccs − ssc
 ], dtype=np.float64).T  # fmt: skip
+_COS_SIN_SHIFT = np.array([0.0, np.pi / 2])[:, None, None]
 
 
 def euler_to_quat_wxyz(angle_deg: np.ndarray) -> np.ndarray:
@@ -265,8 +266,14 @@ def euler_to_quat_wxyz(angle_deg: np.ndarray) -> np.ndarray:
     The closed form (the same as scipy's ``from_euler("ZYX", ...)``) in a handful of array operations,
     because scipy's per-call overhead is several times the whole decode of a notification.
     """
-    half = np.radians(np.asarray(angle_deg, dtype=np.float64)) / 2
-    cs = np.stack([np.cos(half), np.sin(half)])  # (cos|sin, n, roll|pitch|yaw)
+    return half_euler_to_quat_wxyz(np.multiply(angle_deg, np.pi / 360.0))
+
+
+def half_euler_to_quat_wxyz(half_rad: np.ndarray) -> np.ndarray:
+    """`euler_to_quat_wxyz` of half the angles in radians (``angle_deg · π / 360``), for decoders that
+    fold that factor into their unit scale."""
+    # cosines and sines of the half angles in one call: sin(x) = cos(x - 90°); (cos|sin, n, roll|pitch|yaw)
+    cs = np.cos(half_rad[None] - _COS_SIN_SHIFT)
     products = np.einsum("in,jn,kn->nijk", cs[:, :, 0], cs[:, :, 1], cs[:, :, 2]).reshape(-1, 8)
     return products @ _EULER_ZYX_SIGNS
 
