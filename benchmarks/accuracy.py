@@ -123,6 +123,10 @@ def evaluate(seed: int, bar_field_uT: float | None = None) -> dict:
     }
 
 
+#: A flag's precision or recall is held to its target from this many cases on (a quick run may see one or two).
+MIN_FLAG_CASES = 20
+
+
 def _figures(records: list[dict], label: str, with_angles: bool) -> list[Figure]:
     """Figures of one kind of comparison (``measured`` or ``on_truth``) over all sessions."""
     sets = [s for r in records for s in r[label]["sets"]]
@@ -153,8 +157,11 @@ def _figures(records: list[dict], label: str, with_angles: bool) -> list[Figure]
         tp, fp, fn = (int(x) for x in flags[f])
         tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
         if label == "measured":
-            figs.append(Figure(f"{f} precision", tp / max(tp + fp, 1), "", 0.95, True, note=f"tp {tp}, fp {fp}"))
-            figs.append(Figure(f"{f} recall", tp / max(tp + fn, 1), "", 0.95, True, note=f"tp {tp}, fn {fn}"))
+            for name, other, other_name in (("precision", fp, "fp"), ("recall", fn, "fn")):
+                cases = tp + other
+                if cases:  # undefined without a single case
+                    target = 0.95 if cases >= MIN_FLAG_CASES else None
+                    figs.append(Figure(f"{f} {name}", tp / cases, "", target, True, note=f"tp {tp}, {other_name} {other}"))
     figs.append(Figure(f"flags precision, all{tag}", tp_all / max(tp_all + fp_all, 1), "", 0.95, True, note=f"tp {tp_all}, fp {fp_all}"))
     figs.append(Figure(f"flags recall, all{tag}", tp_all / max(tp_all + fn_all, 1), "", 0.95, True, note=f"tp {tp_all}, fn {fn_all}"))
     return figs
