@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -95,6 +95,54 @@ def _flag_set(metrics: list[dict], limits: Limits) -> tuple[list[list[str]], lis
     return flags, reasons
 
 
+def set_reps(
+    excursions: pd.DataFrame,
+    columns: Mapping[str, np.ndarray],
+    limits: Limits = DEFAULT_LIMITS,
+    max_flexion_deg: float | None = None,
+    *,
+    finished: bool = True,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The reps of one set with their metrics and flags, and the set's classification features.
+
+    Parameters
+    ----------
+    excursions
+        The set's excursions in time order (rows of `analysis.reps.find_excursions`).
+    columns
+        The angle table's columns as numpy arrays (`analysis.metrics.rep_metrics`).
+    limits
+        The person's limits the flags are judged against.
+    max_flexion_deg
+        Calibrated maximal lumbar flexion in degrees, or ``None``.
+    finished
+        Whether the set is over. A finished set that started from the floor ends with the bar put down,
+        which is no rep (`analysis.classify.starts_from_floor`); a set under way (the live view) keeps
+        every excursion so far.
+
+    Returns
+    -------
+    reps, features
+        The reps table (`REP_COLUMNS` without ``set_index``) and `analysis.classify.set_features`.
+    """
+    ex = excursions.copy()
+    # within a set a rep runs until the next one starts: its lockout includes the pause at the top
+    ex.iloc[:-1, ex.columns.get_loc("end_s")] = ex["start_s"].to_numpy()[1:]
+    metrics = [
+        rep_metrics(columns, start_s, end_s, max_flexion_deg)
+        for start_s, end_s in zip(ex["start_s"].tolist(), ex["end_s"].tolist())
+    ]
+    reps = pd.DataFrame(metrics)
+    features = set_features(ex, reps)
+    if finished and features["from_floor"]:
+        metrics, reps = metrics[:-1], reps.iloc[:-1].copy()
+    flags, reasons = _flag_set(metrics, limits)
+    reps.insert(0, "index", np.arange(1, len(reps) + 1))
+    reps["flags"] = flags
+    reps["flag_reasons"] = reasons
+    return reps, features
+
+
 def analyze_angles(
     angles: pd.DataFrame,
     limits: Limits = DEFAULT_LIMITS,
@@ -143,23 +191,8 @@ def analyze_angles(
     n_sets = int(set_of.max()) if len(set_of) else 0
     features_of, reps_of = [], []
     for s in range(1, n_sets + 1):
-        ex = excursions[set_of == s].copy()
-        # within a set a rep runs until the next one starts: its lockout includes the pause at the top
-        ex.iloc[:-1, ex.columns.get_loc("end_s")] = ex["start_s"].to_numpy()[1:]
-        metrics = [
-            rep_metrics(columns, start_s, end_s, max_flexion_deg)
-            for start_s, end_s in zip(ex["start_s"].tolist(), ex["end_s"].tolist())
-        ]
-        reps = pd.DataFrame(metrics)
-        features = set_features(ex, reps)
-        if features["from_floor"]:
-            # the set ends with the bar put down on the floor and the lifter standing up without it
-            metrics, reps = metrics[:-1], reps.iloc[:-1].copy()
-        flags, reasons = _flag_set(metrics, limits)
+        reps, features = set_reps(excursions[set_of == s], columns, limits, max_flexion_deg)
         reps.insert(0, "set_index", s)
-        reps.insert(1, "index", np.arange(1, len(reps) + 1))
-        reps["flags"] = flags
-        reps["flag_reasons"] = reasons
         features_of.append(features)
         reps_of.append(reps)
         if progress is not None:

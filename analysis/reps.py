@@ -89,8 +89,8 @@ def smooth_deg(angle_deg: np.ndarray, rate_hz: float, cutoff_hz: float = SMOOTH_
     if cutoff_hz >= 0.45 * rate_hz:
         return filled
     sos = butter(2, cutoff_hz, fs=rate_hz, output="sos")
-    # sosfiltfilt needs a few samples more than its padding; very short series stay unfiltered
-    if len(filled) <= 3 * 2 * len(sos) + 1:
+    # sosfiltfilt needs more samples than its default padding, 3 (2 sections + 1); very short series stay unfiltered
+    if len(filled) <= 3 * (2 * len(sos) + 1):
         return filled
     return sosfiltfilt(sos, filled)
 

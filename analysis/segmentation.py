@@ -20,8 +20,10 @@ MAX_TOP_CHANGE_DEG = 30.0
 MIN_REPS_PER_SET = 2
 
 
-def assign_sets(excursions: pd.DataFrame) -> np.ndarray:
-    """Set index of each excursion (from 1), 0 for excursions that belong to no set.
+def group_excursions(excursions: pd.DataFrame) -> np.ndarray:
+    """Group number of each excursion (from 1): consecutive excursions share a group while each starts
+    within `MAX_REST_IN_SET_S` of the previous one's end and from a top posture within
+    `MAX_TOP_CHANGE_DEG` of where that one ended.
 
     Parameters
     ----------
@@ -32,24 +34,38 @@ def assign_sets(excursions: pd.DataFrame) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of int
-        One set index per excursion.
+        One group number per excursion, non-decreasing.
     """
-    n = len(excursions)
-    group = np.zeros(n, dtype=int)
-    if n == 0:
-        return group
+    if len(excursions) == 0:
+        return np.zeros(0, dtype=int)
     start = excursions["start_s"].to_numpy(dtype=float)
     end = excursions["end_s"].to_numpy(dtype=float)
     top_start = excursions["top_start_deg"].to_numpy(dtype=float)
     top_end = excursions["top_end_deg"].to_numpy(dtype=float)
     rest_s = start[1:] - end[:-1]
     top_change = np.abs(top_start[1:] - top_end[:-1])
-    new_group = np.r_[True, (rest_s > MAX_REST_IN_SET_S) | (top_change > MAX_TOP_CHANGE_DEG)]
-    group = np.cumsum(new_group)
-    sizes = np.bincount(group)
-    keep = sizes[group] >= MIN_REPS_PER_SET
+    return np.cumsum(np.r_[True, (rest_s > MAX_REST_IN_SET_S) | (top_change > MAX_TOP_CHANGE_DEG)])
+
+
+def assign_sets(excursions: pd.DataFrame) -> np.ndarray:
+    """Set index of each excursion (from 1), 0 for excursions that belong to no set: the groups of
+    `group_excursions` with at least `MIN_REPS_PER_SET` excursions, numbered in time order.
+
+    Parameters
+    ----------
+    excursions
+        Reps in time order as from `analysis.reps.find_excursions`.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        One set index per excursion.
+    """
+    group = group_excursions(excursions)
+    out = np.zeros(len(group), dtype=int)
+    if len(group) == 0:
+        return out
+    keep = np.bincount(group)[group] >= MIN_REPS_PER_SET
     # renumber the kept groups 1, 2, … in time order
-    kept_ids = np.unique(group[keep])
-    out = np.zeros(n, dtype=int)
-    out[keep] = np.searchsorted(kept_ids, group[keep]) + 1
+    out[keep] = np.searchsorted(np.unique(group[keep]), group[keep]) + 1
     return out

@@ -119,7 +119,7 @@ async def cue_latency() -> list[Figure]:
             await record(store, rig.targets(100.0), ble=rig.ble, clock=rig.clock, until=rig.finished, on_samples=on_samples)
     return [
         Figure("notification → cue p99", 1000.0 * float(np.percentile(processing, 99)), "ms", target=50.0,
-               note=f"{len(processing)} blocks, {len(view.cues)} cues; LiveAngles (VQF) + reps + cue"),
+               note=f"{len(processing)} blocks, {len(view.cues)} cues; LiveAngles (VQF) + cue; reps are counted off this path"),
         Figure("sample taken → cue p99", 1000.0 * float(np.percentile(end_to_end, 99)), "ms", target=None,
                note="incl. sensor batching (7.5 ms) and the radio"),
     ]

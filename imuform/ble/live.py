@@ -1,28 +1,28 @@
-"""The live pipeline: angles as samples arrive, a rep counter, and a cue when flexion passes the limit.
+"""The live pipeline: angles as samples arrive, reps and sets, and a cue when flexion passes the limit.
 
 :class:`LiveView` is a recorder sample callback. It feeds every block to ``analysis.live.LiveAngles``
-(online orientation of both sensors), counts reps on the trunk inclination with hysteresis, keeps each
-rep's peak lumbar flexion, and raises a :class:`Cue` the moment the lumbar flexion crosses the
-person's limit. It times itself: the cue latency is measured from the block's arrival (the BLE
-notification that carried it) to the cue.
+(online orientation of both sensors) and raises a :class:`Cue` the moment the lumbar flexion crosses the
+person's limit; it times itself: the cue latency is measured from the block's arrival (the BLE
+notification that carried it) to the cue. Reps and sets are counted by the offline rules
+(``analysis.live_reps.LiveReps``) when the caller asks, a few times a second (`LiveView.refresh_reps`),
+so that the notification path stays short.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from rich.console import Group
 from rich.text import Text
 
 from analysis.live import LiveAngles
+from analysis.live_reps import LiveReps
+from analysis.pipeline import max_flexion_of
 from firmware_protocol import SampleBlock
 
-#: Trunk inclination (deg) above which a hinge rep is under way, and below which it has ended.
-REP_START_DEG = 35.0
-REP_END_DEG = 20.0
 #: Flexion must fall this far below the limit before the cue can fire again, in deg.
 CUE_REARM_DEG = 3.0
 
@@ -47,32 +47,6 @@ class Cue:
     latency_s: float
 
 
-@dataclass
-class RepCounter:
-    """Counts hinge reps online: a rep starts when the trunk tips past ``start_deg`` and ends below ``end_deg``."""
-
-    start_deg: float = REP_START_DEG
-    end_deg: float = REP_END_DEG
-    peaks_deg: list[float] = field(default_factory=list)
-    _in_rep: bool = False
-    _peak_deg: float = -np.inf
-
-    def update(self, trunk_deg: np.ndarray, lumbar_deg: np.ndarray) -> int:
-        """Feed a block of trunk inclination and lumbar flexion (deg); return the reps completed in it."""
-        done = 0
-        for trunk, lumbar in zip(trunk_deg, lumbar_deg):
-            if not self._in_rep and trunk > self.start_deg:
-                self._in_rep, self._peak_deg = True, -np.inf
-            if self._in_rep:
-                if np.isfinite(lumbar):
-                    self._peak_deg = max(self._peak_deg, float(lumbar))
-                if trunk < self.end_deg:
-                    self._in_rep = False
-                    self.peaks_deg.append(self._peak_deg)
-                    done += 1
-        return done
-
-
 class LiveView:
     """Live lumbar angle, reps and cues from the recorder's sample blocks.
 
@@ -94,7 +68,8 @@ class LiveView:
         self.angles = LiveAngles(calibration, rate_hz)
         self.limit_deg = limit_deg
         self.on_cue = on_cue
-        self.reps = RepCounter()
+        thoracic_hz = rate_hz["thoracic"] if isinstance(rate_hz, dict) else rate_hz
+        self.reps = LiveReps(thoracic_hz, max_flexion_deg=max_flexion_of(calibration))
         self.cues: list[Cue] = []
         self.lumbar_deg = float("nan")
         self.trunk_deg = float("nan")
@@ -111,7 +86,9 @@ class LiveView:
         lumbar = out["lumbar_flexion_deg"]
         trunk = out["trunk_inclination_deg"]
         self.lumbar_deg, self.trunk_deg = float(lumbar[-1]), float(trunk[-1])
-        self.reps.update(trunk, lumbar)
+        if placement == "thoracic":
+            # the trunk is the thoracic sensor: its sample times carry the angles once, in order
+            self.reps.add(out)
         for i in np.flatnonzero(np.isfinite(lumbar)):
             if self._armed and lumbar[i] > self.limit_deg:
                 self._armed = False
@@ -123,14 +100,23 @@ class LiveView:
             elif lumbar[i] < self.limit_deg - CUE_REARM_DEG:
                 self._armed = True
 
+    def refresh_reps(self, *, final: bool = False) -> None:
+        """Count the reps of the angles so far (`analysis.live_reps.LiveReps`): a few times a second, off
+        the notification path; ``final`` once the recording is over."""
+        self.reps.update(final=final)
+
     def render(self) -> Group:
-        """The live panel: angle (red past the limit), reps and their peaks."""
+        """The live panel: angle (red past the limit), the set's reps and their peaks."""
         over = np.isfinite(self.lumbar_deg) and self.lumbar_deg > self.limit_deg
         angle = Text(f"lumbar flexion {self.lumbar_deg:6.1f}°   limit {self.limit_deg:.0f}°",
                      style="bold white on red" if over else "bold green")
+        sets, current = list(self.reps.sets), self.reps.current
+        shown = current if len(current) else (sets[-1] if sets else current)
+        number = len(sets) + 1 if len(current) else len(sets)
         peaks = "  ".join(
-            f"[red]{p:.0f}°[/red]" if p > self.limit_deg else f"{p:.0f}°" for p in self.reps.peaks_deg[-12:]
+            f"[red]{p:.0f}°[/red]" if p > self.limit_deg else f"{p:.0f}°" for p in shown.get("peak_lumbar_flexion_deg", [])
         )
-        reps = Text.from_markup(f"reps {len(self.reps.peaks_deg)}   peaks {peaks or '–'}")
+        reps = Text.from_markup(f"set {number or '–'}: reps {len(shown)}   peaks {peaks or '–'}")
         return Group(angle, Text(f"trunk inclination {self.trunk_deg:6.1f}°"), reps,
-                     Text(f"cues {len(self.cues)}", style="red" if self.cues else ""))
+                     Text(f"sets done {len(sets)}, reps {sum(len(r) for r in sets)}   cues {len(self.cues)}",
+                          style="red" if self.cues else ""))

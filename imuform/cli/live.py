@@ -31,6 +31,27 @@ def _screen(view: LiveView, enabled: bool):
         yield
 
 
+#: How often the live view counts reps, in s (`LiveView.refresh_reps`).
+REP_REFRESH_S = 0.25
+
+
+@contextlib.contextmanager
+def _counting_reps(view: LiveView):
+    """Count reps every `REP_REFRESH_S` on the event loop while recording, and once more at the end."""
+
+    async def refresh() -> None:
+        while True:
+            await asyncio.sleep(REP_REFRESH_S)
+            view.refresh_reps()
+
+    task = asyncio.get_running_loop().create_task(refresh())
+    try:
+        yield
+    finally:
+        task.cancel()
+        view.refresh_reps(final=True)
+
+
 @click.command()
 @click.option("--sensor", "sensors", multiple=True, metavar="PLACEMENT=ADDRESS", help="As for 'imuform record'.")
 @click.option("--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning).")
@@ -77,7 +98,7 @@ def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_k
             stop = asyncio.Event()
             if session is not None:
                 view = LiveView(calibration, rate_hz, limit_deg, on_cue=cue)
-                with stop_on_ctrl_c(stop), _screen(view, not as_json):
+                with stop_on_ctrl_c(stop), _screen(view, not as_json), _counting_reps(view):
                     report = await record_virtual(
                         store, exercise, kind=virtual_kind, streams=virtual_streams(session), rate_hz=rate_hz,
                         name=f"live {exercise}", speed=1.0 if realtime else 5.0, on_samples=view.on_samples, stop=stop,
@@ -88,7 +109,7 @@ def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_k
             models = await identify_targets(targets, BleKwargs(), scan_timeout_s=10.0)
             rates = {t.placement: float(t.rate_hz or m.default_rate_hz) for t, m in zip(targets, models)}
             view = LiveView(calibration, rates, limit_deg, on_cue=cue)
-            with stop_on_ctrl_c(stop), _screen(view, not as_json):
+            with stop_on_ctrl_c(stop), _screen(view, not as_json), _counting_reps(view):
                 report = await record(store, targets, ble=BleKwargs(), name="live", source="live",
                                       duration_s=duration_s, stop=stop, on_samples=view.on_samples)
             return report, view
@@ -97,6 +118,7 @@ def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_k
     result = {
         "session_id": report.session_id,
         "limit_deg": limit_deg,
+        "sets": [r["peak_lumbar_flexion_deg"].tolist() for r in view.reps.sets],
         "reps": len(view.reps.peaks_deg),
         "peaks_deg": view.reps.peaks_deg,
         "cues": [{"time_s": c.time_s, "angle_deg": c.angle_deg, "latency_s": c.latency_s} for c in view.cues],
@@ -105,5 +127,5 @@ def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_k
         echo_json(result)
         return
     peaks = ", ".join(f"{p:.0f}°" for p in view.reps.peaks_deg) or "none"
-    click.echo(f"{result['reps']} reps, peaks {peaks}; {len(view.cues)} cue(s) past {limit_deg:.0f}°")
+    click.echo(f"{len(view.reps.sets)} set(s), {result['reps']} reps, peaks {peaks}; {len(view.cues)} cue(s) past {limit_deg:.0f}°")
     click.echo(report.session_id)
