@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Kernel of the running median that single- and double-sample spikes are judged against, in samples.
+#: Kernel of the running median that single- and double-sample spikes are judged against, in samples
+#: (`running_median5`); shorter series are left as they are.
 DESPIKE_KERNEL = 5
 #: A sample is a spike when it leaves the running median by this many robust standard deviations...
 DESPIKE_SIGMAS = 8.0
@@ -12,8 +13,6 @@ DESPIKE_SIGMAS = 8.0
 FLOOR_ACC_MPS2 = 3.0
 FLOOR_GYR_DPS = 30.0
 FLOOR_MAG_UT = 20.0
-
-
 #: The robust spread of the residuals is estimated from at most about this many samples (every k-th):
 #: plenty for a median, and it keeps despiking an hour-long recording cheap.
 SPREAD_SAMPLES = 10_000

@@ -5,10 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.angles import compute_angles
-from analysis.despike import despike
+from analysis.despike import despike, running_median5
 from analysis.orientation import orientation_quat
 from analysis.rotations import inclination_deg, matrices_from_quat_wxyz
 from tests.test_angles import hinge_session, rmse_against
+
+
+def test_running_median5_is_the_median_of_five_samples():
+    x = np.random.default_rng(4).integers(-3, 4, (400, 3)).astype(float)  # many ties
+    padded = np.concatenate([x[:1], x[:1], x, x[-1:], x[-1:]])
+    want = np.median(np.stack([padded[i : i + len(x)] for i in range(5)]), axis=0)
+    np.testing.assert_array_equal(running_median5(x), want)
+    np.testing.assert_array_equal(running_median5(x[:1]), x[:1])
 
 
 def test_despike_keeps_smooth_motion_and_removes_spikes():
