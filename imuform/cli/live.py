@@ -49,7 +49,8 @@ def _counting_reps(view: LiveView):
         yield
     finally:
         task.cancel()
-        view.refresh_reps(final=True)
+    # only after a recording that ended normally: an error is reported as it is
+    view.refresh_reps(final=True)
 
 
 @click.command()
