@@ -27,7 +27,7 @@ from analysis.orientation import correct_accelerometer, series_orientation
 from analysis.parallel import default_workers, parallel_starmap
 from analysis.quiet import quiet_mask
 from analysis.rotations import (
-    compose_quat_wxyz, inclination_from_quat_deg, matrix_elements_wxyz, nlerp_wxyz, quat_about_z_wxyz,
+    compose_quat_wxyz, heading_rad, inclination_from_quat_deg, matrix_elements_wxyz, nlerp_wxyz, quat_about_z_wxyz,
     relative_cardan_angles_deg,
 )
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
@@ -182,12 +182,11 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
         Offset in rad (NaN where either segment is NaN).
     """
     # the medio-lateral (y) axis in the world frame is column 1 of R_world_segment
-    lower_x, lower_y, lower_z = matrix_elements_wxyz(q_lower, [(0, 1), (1, 1), (2, 1)])
-    upper_x, upper_y, upper_z = matrix_elements_wxyz(q_upper, [(0, 1), (1, 1), (2, 1)])
-    raw = _wrap(np.arctan2(lower_y, lower_x) - np.arctan2(upper_y, upper_x))
+    y_lower, y_upper = (np.column_stack(matrix_elements_wxyz(q, [(0, 1), (1, 1), (2, 1)])) for q in (q_lower, q_upper))
+    raw = _wrap(heading_rad(y_lower) - heading_rad(y_upper))
     valid = np.isfinite(raw)
     sin_tilt = np.sin(np.radians(ANCHOR_MAX_TILT_DEG))
-    usable = valid & quiet & (np.abs(lower_z) < sin_tilt) & (np.abs(upper_z) < sin_tilt)
+    usable = valid & quiet & (np.abs(y_lower[:, 2]) < sin_tilt) & (np.abs(y_upper[:, 2]) < sin_tilt)
     out = np.full(len(raw), np.nan)
     # Each contiguous run of valid data (between long gaps) has its own, unrelated 6D headings.
     edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
