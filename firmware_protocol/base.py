@@ -102,6 +102,8 @@ class SampleBlock:
         A channel present in some non-empty blocks but missing in others is filled with NaN there, so
         the rows stay aligned.
         """
+        if len(blocks) == 1 and blocks[0].n:
+            return blocks[0]  # the usual case of a decoder's feed: nothing to copy or filter
         blocks = [b for b in blocks if b.n]
         if not blocks:
             return cls.empty()

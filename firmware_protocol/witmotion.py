@@ -120,8 +120,7 @@ class WitMotionDecoder(Decoder):
             if not starts:
                 break
         self.stream.bound(diag)
-        blocks = [self._decode(chunk, diag) for chunk in frames]
-        block = blocks[0] if len(blocks) == 1 else SampleBlock.concat(blocks)
+        block = SampleBlock.concat([self._decode(chunk, diag) for chunk in frames])
         diag.samples = block.n
         return block, diag
 
