@@ -27,7 +27,12 @@ from analysis.orientation import correct_accelerometer, series_orientation
 from analysis.parallel import default_workers, parallel_starmap
 from analysis.quiet import quiet_mask
 from analysis.rotations import (
-    compose_quat_wxyz, heading_rad, inclination_from_quat_deg, matrix_elements_wxyz, nlerp_wxyz, quat_about_z_wxyz,
+    compose_quat_wxyz,
+    heading_rad,
+    inclination_from_quat_deg,
+    matrix_elements_wxyz,
+    nlerp_wxyz,
+    quat_about_z_wxyz,
     relative_cardan_angles_deg,
 )
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
@@ -66,7 +71,7 @@ class AnglesResult:
     angles: pd.DataFrame
     calibration: dict
     sync: dict
-    sensors: dict[str, "OrientedSensor"]
+    sensors: dict[str, OrientedSensor]
     use_mag: bool
 
 
@@ -192,7 +197,9 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
     edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
     for i0, i1 in zip(edges[::2], edges[1::2]):
         block = slice(i0, i1)
-        ref = float(np.angle(np.mean(np.exp(1j * raw[block][usable[block]] if usable[block].any() else 1j * raw[block]))))
+        ref = float(
+            np.angle(np.mean(np.exp(1j * raw[block][usable[block]] if usable[block].any() else 1j * raw[block])))
+        )
         rel = _wrap(raw[block] - ref)
         use = usable[block]
         if not use.any():
@@ -207,7 +214,9 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
     return out
 
 
-def relative_angles_deg(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def relative_angles_deg(
+    q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flexion, lateral bend and twist of the upper segment relative to the lower one (docs/conventions.md).
 
     Parameters
@@ -231,7 +240,11 @@ def relative_angles_deg(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndar
 
 
 def compute_angles(
-    samples: pd.DataFrame, *, calibration: dict | None = None, rate_hz: float | None = None, use_mag: bool = False,
+    samples: pd.DataFrame,
+    *,
+    calibration: dict | None = None,
+    rate_hz: float | None = None,
+    use_mag: bool = False,
     workers: int | None = None,
 ) -> AnglesResult:
     """Spine angles of a session.
@@ -267,10 +280,12 @@ def compute_angles(
         raise ValueError(f"spine angles need a lumbar and a thoracic sensor; the samples have {sorted(placements)}")
     if workers is None:
         workers = default_workers(len(rows_of), len(samples))
-    oriented = dict(zip(
-        [placement for placement, _ in rows_of],
-        parallel_starmap(oriented_sensor, [(placement, rows, use_mag) for placement, rows in rows_of], workers),
-    ))
+    oriented = dict(
+        zip(
+            [placement for placement, _ in rows_of],
+            parallel_starmap(oriented_sensor, [(placement, rows, use_mag) for placement, rows in rows_of], workers),
+        )
+    )
     series = {placement: o.series for placement, o in oriented.items()}
     # the cross-check shifts sensor times only: orientations and rests on each sensor's own grid stay valid
     sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, own_clocks(rows_of))
@@ -302,6 +317,8 @@ def compute_angles(
     }
     angles = pd.DataFrame({c: columns[c] for c in ANGLE_COLUMNS})
     if "upper_thoracic" in q_world_segment:
-        angles[THORACIC_COLUMN] = relative_angles_deg(q_world_segment["thoracic"], q_world_segment["upper_thoracic"], quiet)[0]
+        angles[THORACIC_COLUMN] = relative_angles_deg(
+            q_world_segment["thoracic"], q_world_segment["upper_thoracic"], quiet
+        )[0]
     sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
     return AnglesResult(angles=angles, calibration=calibration, sync=sync, sensors=oriented, use_mag=use_mag)

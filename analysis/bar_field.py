@@ -143,7 +143,9 @@ def tilt_spread_deg(up_sensor: np.ndarray, min_samples: int) -> float:
 def _outside(time_s: np.ndarray, windows_s: list[tuple[float, float]], margin_s: float) -> np.ndarray:
     keep = np.ones(len(time_s), dtype=bool)
     for start_s, end_s in windows_s:
-        keep[np.searchsorted(time_s, start_s - margin_s) : np.searchsorted(time_s, end_s + margin_s, side="right")] = False
+        keep[np.searchsorted(time_s, start_s - margin_s) : np.searchsorted(time_s, end_s + margin_s, side="right")] = (
+            False
+        )
     return keep
 
 
@@ -194,7 +196,9 @@ def field_series(
             continue
         field = s.mag_uT - offset
         anomaly = vertical_anomaly_uT(field, up, vertical)
-        out[placement] = FieldSeries(s.time_s, field, up, quat, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE)))
+        out[placement] = FieldSeries(
+            s.time_s, field, up, quat, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE))
+        )
     return out
 
 
@@ -265,10 +269,14 @@ def sensor_fixed_fields_uT(
     rot = matrices_from_quat_wxyz(quat_world_sensor)
     sum_rot = _window_sums(rot, starts, ends)
     n_eye = (ends - starts)[:, None, None] * np.eye(3)
-    normal = np.concatenate([np.concatenate([n_eye, sum_rot], axis=2),
-                             np.concatenate([np.transpose(sum_rot, (0, 2, 1)), n_eye], axis=2)], axis=1)
-    rhs = np.concatenate([_window_sums(np.einsum("nij,nj->ni", rot, field_uT), starts, ends),
-                          _window_sums(field_uT, starts, ends)], axis=1)
+    normal = np.concatenate(
+        [np.concatenate([n_eye, sum_rot], axis=2), np.concatenate([np.transpose(sum_rot, (0, 2, 1)), n_eye], axis=2)],
+        axis=1,
+    )
+    rhs = np.concatenate(
+        [_window_sums(np.einsum("nij,nj->ni", rot, field_uT), starts, ends), _window_sums(field_uT, starts, ends)],
+        axis=1,
+    )
     return np.einsum("wij,wj->wi", np.linalg.pinv(normal), rhs)[:, 3:]
 
 
@@ -290,7 +298,8 @@ def riding_field_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     t0 = np.arange(start_s, max(end_s - RIDING_WINDOW_S, start_s) + 1e-9, RIDING_WINDOW_S / 2)
     starts, ends = np.searchsorted(times, t0), np.searchsorted(times, t0 + RIDING_WINDOW_S, side="right")
     tilted = [
-        k for k, (i0, i1) in enumerate(zip(starts, ends))
+        k
+        for k, (i0, i1) in enumerate(zip(starts, ends))
         if i1 - i0 >= 10 and tilt_spread_deg(up[i0:i1], 1) >= RIDING_MIN_TILT_DEG / 2
     ]
     if not tilted:
@@ -337,6 +346,7 @@ def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: fl
         sensor's `across_change_uT` is left out: lateral bends and twists of the upper trunk move its tilt
         axis, and with it the Earth's field, by as much as a weak bar would.
     """
+
     def largest(values: list[float]) -> float:
         values = [v for v in values if np.isfinite(v)]
         return max(values) if values else float("nan")
@@ -344,7 +354,12 @@ def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: fl
     return {
         "back_field_uT": largest([riding_field_uT(fields[p], start_s, end_s) for p in BACK_PLACEMENTS if p in fields]),
         "hip_field_uT": largest(
-            [f(fields[p], start_s, end_s) for p in HIP_PLACEMENTS if p in fields for f in (tilting_anomaly_uT, across_change_uT)]
+            [
+                f(fields[p], start_s, end_s)
+                for p in HIP_PLACEMENTS
+                if p in fields
+                for f in (tilting_anomaly_uT, across_change_uT)
+            ]
         ),
     }
 

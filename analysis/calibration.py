@@ -50,7 +50,9 @@ PLANAR_MOTION = 0.85
 def _rows(samples: pd.DataFrame, placement: str, start_s: float, end_s: float) -> pd.DataFrame:
     rows = samples[(samples["sensor"] == placement) & samples["time_s"].between(start_s, end_s)]
     if len(rows) < 3:
-        raise ValueError(f"sensor {placement!r} has no samples between {start_s:.1f} s and {end_s:.1f} s; record the calibration again")
+        raise ValueError(
+            f"sensor {placement!r} has no samples between {start_s:.1f} s and {end_s:.1f} s; record the calibration again"
+        )
     return rows
 
 
@@ -208,7 +210,11 @@ def calibrate_axis_from_bends(samples: pd.DataFrame, calibration: dict, start_s:
     dict
         A new calibration with the measured axes and ``bends`` set.
     """
-    out = {**calibration, "sensors": dict(calibration["sensors"]), "bends": {"start_s": float(start_s), "end_s": float(end_s)}}
+    out = {
+        **calibration,
+        "sensors": dict(calibration["sensors"]),
+        "bends": {"start_s": float(start_s), "end_s": float(end_s)},
+    }
     for placement, entry in calibration["sensors"].items():
         rows = _rows(samples, placement, start_s, end_s)
         up = np.asarray(entry["up_sensor"])
@@ -219,7 +225,11 @@ def calibrate_axis_from_bends(samples: pd.DataFrame, calibration: dict, start_s:
 
 
 def calibrate_range_of_motion(
-    angles: pd.DataFrame, calibration: dict, *, flexion: tuple[float, float], extension: tuple[float, float],
+    angles: pd.DataFrame,
+    calibration: dict,
+    *,
+    flexion: tuple[float, float],
+    extension: tuple[float, float],
 ) -> dict:
     """Record the person's maximal lumbar flexion (toe touch) and extension, for limits in % of range.
 
@@ -289,7 +299,8 @@ def quietest_window(series: dict[str, RegularSeries], duration_s: float = AUTO_M
 
 
 def neutral_posture(
-    series: dict[str, RegularSeries], quiet: dict[str, np.ndarray],
+    series: dict[str, RegularSeries],
+    quiet: dict[str, np.ndarray],
 ) -> tuple[dict[str, np.ndarray], list[tuple[float, float]]]:
     """The session's standing neutral: the first rest of `AUTO_STANDING_S` (else the quiet posture held longest).
 
@@ -331,7 +342,9 @@ def neutral_posture(
 
 
 def first_bends(
-    series: dict[str, RegularSeries], after_s: float, quiet: dict[str, np.ndarray],
+    series: dict[str, RegularSeries],
+    after_s: float,
+    quiet: dict[str, np.ndarray],
 ) -> tuple[float, float] | None:
     """The session's first hinge-like motion after ``after_s``, enough to measure the flexion axis.
 
@@ -357,7 +370,11 @@ def first_bends(
     placement = max(series, key=lambda p: np.nanmean(np.linalg.norm(series[p].gyr_dps, axis=1)))
     busiest = series[placement]
     before = busiest.time_s <= after_s
-    up = up_vector(busiest.acc_mps2[before][-max(1, int(busiest.rate_hz)):]) if before.any() else up_vector(busiest.acc_mps2)
+    up = (
+        up_vector(busiest.acc_mps2[before][-max(1, int(busiest.rate_hz)) :])
+        if before.any()
+        else up_vector(busiest.acc_mps2)
+    )
     gyr = np.nan_to_num(busiest.gyr_dps)
     tilt_rate = np.linalg.norm(gyr - np.outer(np.einsum("ni,i->n", gyr, up), up), axis=1)
     moving = ~quiet[placement] & ~before

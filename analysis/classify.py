@@ -115,8 +115,10 @@ def good_morning_score(features: dict[str, float]) -> float:
     """Good morning (> 0) or Romanian deadlift (< 0): tempo and depth, plus the bar's place when measured."""
     ascent = features["ascent_s"]
     kinematic = (
-        GM_RATIO - features["descent_s"] / ascent
-        + GM_PER_DEG * (features["bottom_inclination_deg"] - GM_BOTTOM_DEG) + GM_PER_S * (ascent - GM_ASCENT_S)
+        GM_RATIO
+        - features["descent_s"] / ascent
+        + GM_PER_DEG * (features["bottom_inclination_deg"] - GM_BOTTOM_DEG)
+        + GM_PER_S * (ascent - GM_ASCENT_S)
     )
     return kinematic + bar_on_back_score(features)
 
@@ -143,5 +145,7 @@ def classify_features(features: dict[str, float]) -> tuple[str, float]:
         margin = min(top_margin, bottom - SQUAT_MAX_BOTTOM_DEG, DEADLIFT_MAX_BOTTOM_DEG - bottom)
         return "deadlift", _confidence(margin, CONFIDENCE_SCALE_DEG)
     score = good_morning_score(features)
-    confidence = min(_confidence(score, CONFIDENCE_SCALE_SCORE), _confidence(bottom - DEADLIFT_MAX_BOTTOM_DEG, CONFIDENCE_SCALE_DEG))
+    confidence = min(
+        _confidence(score, CONFIDENCE_SCALE_SCORE), _confidence(bottom - DEADLIFT_MAX_BOTTOM_DEG, CONFIDENCE_SCALE_DEG)
+    )
     return ("good_morning" if score > 0 else "romanian_deadlift"), confidence

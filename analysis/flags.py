@@ -44,14 +44,18 @@ def rep_flags(metrics: Mapping[str, float], limits: Limits) -> list[tuple[str, s
     lockout = float(metrics["lockout_lumbar_angle_deg"])
     mean = float(metrics["mean_lumbar_angle_deg"])
     if peak > limits.flexion_limit_deg:
-        out.append(("lumbar_flexion", f"lower back flexed to {peak:.0f}°, past your {limits.flexion_limit_deg:.0f}° limit"))
+        out.append(
+            ("lumbar_flexion", f"lower back flexed to {peak:.0f}°, past your {limits.flexion_limit_deg:.0f}° limit")
+        )
     overarching = is_overarching(mean, limits)
     if lockout < -limits.extension_limit_deg and not overarching:
         lead = f"after flexing to {peak:.0f}°, " if peak > 0 else ""
-        out.append((
-            "lockout_hyperextension",
-            f"{lead}lower back hyperextended to {-lockout:.0f}° at lockout, past your {limits.extension_limit_deg:.0f}° limit",
-        ))
+        out.append(
+            (
+                "lockout_hyperextension",
+                f"{lead}lower back hyperextended to {-lockout:.0f}° at lockout, past your {limits.extension_limit_deg:.0f}° limit",
+            )
+        )
     if overarching:
         out.append(("overarching", f"lower back stayed arched through the rep (mean {-mean:.0f}° of extension)"))
     bend = float(metrics["peak_lateral_bend_deg"])

@@ -40,7 +40,7 @@ class Limits:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Limits":
+    def from_dict(cls, data: dict) -> Limits:
         """Build limits from a dict, ignoring unknown keys."""
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
@@ -81,7 +81,9 @@ def limits_from_percent(
         Limits in degrees.
     """
     if max_flexion_deg <= 0 or max_extension_deg <= 0:
-        raise ValueError("range of motion must be positive in both directions; recalibrate maximal flexion and extension")
+        raise ValueError(
+            "range of motion must be positive in both directions; recalibrate maximal flexion and extension"
+        )
     out = base
     if flexion_pct is not None:
         out = replace(out, flexion_limit_deg=max_flexion_deg * flexion_pct / 100.0)
@@ -118,7 +120,9 @@ def resolve_limits(profile: dict, range_of_motion: dict | None = None) -> Limits
     if flexion_pct is None and extension_pct is None:
         return out
     if not range_of_motion:
-        raise ValueError("limits in percent need a calibrated range of motion; calibrate maximal flexion and extension first")
+        raise ValueError(
+            "limits in percent need a calibrated range of motion; calibrate maximal flexion and extension first"
+        )
     return limits_from_percent(
         flexion_pct, extension_pct, range_of_motion["max_flexion_deg"], range_of_motion["max_extension_deg"], base=out
     )

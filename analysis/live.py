@@ -16,7 +16,6 @@ from analysis.despike import JUMP_ACC_MPS2, JUMP_GYR_DPS, JumpFilter
 from analysis.rotations import cardan_angles_deg, heading_rad, inclination_deg, matrices_from_quat_wxyz, rotate_about_z
 from analysis.timebase import MAX_GAP_S
 
-
 #: Samples of each sensor kept to pair the two sensors' samples in time.
 RECENT_SAMPLES = 32
 
@@ -48,7 +47,9 @@ class LiveAngles:
         self._heading_offset_rad: float | None = None
         self._sin_tilt = float(np.sin(np.radians(ANCHOR_MAX_TILT_DEG)))
 
-    def feed(self, placement: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> dict[str, np.ndarray]:
+    def feed(
+        self, placement: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_dps: np.ndarray
+    ) -> dict[str, np.ndarray]:
         """Add one block of samples of one sensor and return the angles at its sample times.
 
         Parameters
@@ -109,7 +110,11 @@ class LiveAngles:
         out = np.full((len(time_s), 3, 3), np.nan)
         if placement in self._recent:
             times, Rs = self._recent[placement]
-            i = np.clip(np.searchsorted(times, time_s), 1, len(times) - 1) if len(times) > 1 else np.zeros(len(time_s), int)
+            i = (
+                np.clip(np.searchsorted(times, time_s), 1, len(times) - 1)
+                if len(times) > 1
+                else np.zeros(len(time_s), int)
+            )
             if len(times) > 1:
                 i = np.where(np.abs(times[i - 1] - time_s) < np.abs(times[i] - time_s), i - 1, i)
             fresh = np.abs(time_s - times[i]) <= MAX_GAP_S

@@ -103,7 +103,9 @@ def rep_metrics(
     d_trunk = trunk[ib] - top_start
     share = (lumbar[ib] - lumbar[i_top0]) / d_trunk if abs(d_trunk) > 1e-6 else float("nan")
     ok = np.isfinite(trunk) & np.isfinite(lumbar)
-    share_rep = float(np.polyfit(trunk[ok], lumbar[ok], 1)[0]) if ok.sum() > 2 and np.ptp(trunk[ok]) > 1e-6 else float("nan")
+    share_rep = (
+        float(np.polyfit(trunk[ok], lumbar[ok], 1)[0]) if ok.sum() > 2 and np.ptp(trunk[ok]) > 1e-6 else float("nan")
+    )
 
     peak = float(np.nanmax(lumbar))
     thoracic = column("thoracic_flexion_deg") if "thoracic_flexion_deg" in angles else None
@@ -127,5 +129,7 @@ def rep_metrics(
         "lumbar_share_rep": share_rep,
         "peak_lateral_bend_deg": _signed_peak(column("lumbar_lateral_bend_deg")),
         "peak_twist_deg": _signed_peak(column("lumbar_twist_deg")),
-        "peak_thoracic_flexion_deg": float(np.nanmax(thoracic)) if thoracic is not None and np.isfinite(thoracic).any() else float("nan"),
+        "peak_thoracic_flexion_deg": float(np.nanmax(thoracic))
+        if thoracic is not None and np.isfinite(thoracic).any()
+        else float("nan"),
     }

@@ -16,7 +16,10 @@ from analysis.timebase import RegularSeries
 
 
 def orientation_quat(
-    acc_mps2: np.ndarray, gyr_dps: np.ndarray, rate_hz: float, mag_uT: np.ndarray | None = None,
+    acc_mps2: np.ndarray,
+    gyr_dps: np.ndarray,
+    rate_hz: float,
+    mag_uT: np.ndarray | None = None,
 ) -> np.ndarray:
     """``q_world_sensor`` of one contiguous, regularly sampled stretch with offline VQF.
 
@@ -81,7 +84,9 @@ REST_MIN_S = 0.5
 ACC_FIT_RESIDUAL = 0.4
 
 
-def accelerometer_correction(acc_mps2: np.ndarray, gyr_dps: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+def accelerometer_correction(
+    acc_mps2: np.ndarray, gyr_dps: np.ndarray, rate_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Accelerometer bias and per-axis gain from the rests of a session, by an ellipsoid fit with a prior.
 
     At rest the accelerometer reads gravity, so the rest readings lie on an ellipsoid (per-axis gains)

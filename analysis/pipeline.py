@@ -266,7 +266,11 @@ def analyze_session(
         progress("angles", 0.5)
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
     sets, reps = analyze_angles(
-        result.angles, limits, max_flexion_of(result.calibration), progress=rep_progress, exercise=exercise,
+        result.angles,
+        limits,
+        max_flexion_of(result.calibration),
+        progress=rep_progress,
+        exercise=exercise,
         evidence=lambda windows_s: bar_field_features(_sensors_6d(samples, result), windows_s),
     )
     if progress is not None:

@@ -153,7 +153,9 @@ def find_excursions(angles: pd.DataFrame, rate_hz: float | None = None) -> pd.Da
     stall_n = max(int(STALL_S * rate_hz), 2)
     # still_ahead[i]: the trunk moves less than STALL_DEG over samples i … i + stall_n - 1
     ahead = -(stall_n // 2)
-    still_ahead = (maximum_filter1d(trunk, stall_n, origin=ahead) - minimum_filter1d(trunk, stall_n, origin=ahead)) < STALL_DEG
+    still_ahead = (
+        maximum_filter1d(trunk, stall_n, origin=ahead) - minimum_filter1d(trunk, stall_n, origin=ahead)
+    ) < STALL_DEG
     still_ahead[len(trunk) - stall_n + 1 :] = False
     # wlen bounds the prominence search to one rep either side, so a long session's far-away minima
     # do not make a shallow wobble look prominent
@@ -177,7 +179,9 @@ def find_excursions(angles: pd.DataFrame, rate_hz: float | None = None) -> pd.Da
             continue
         speed_dps = np.gradient(trunk[i0 : i1 + 1]) * rate_hz
         j = ip - i0
-        rows.append((t[i0], t[ip], t[i1], top_l, top_r, bottom, excursion, speed_dps[: j + 1].max(), -speed_dps[j:].min()))
+        rows.append(
+            (t[i0], t[ip], t[i1], top_l, top_r, bottom, excursion, speed_dps[: j + 1].max(), -speed_dps[j:].min())
+        )
     if not rows:
         return empty
     return pd.DataFrame(rows, columns=list(EXCURSION_COLUMNS))

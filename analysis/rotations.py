@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-
 #: Element (i, j) of the rotation matrix of a unit quaternion (w, x, y, z), as a closed form.
 _ELEMENTS = {
     (0, 0): lambda w, x, y, z: 1 - 2 * (y * y + z * z),
@@ -52,12 +51,15 @@ def compose_quat_wxyz(left_wxyz: np.ndarray, right_wxyz: np.ndarray) -> np.ndarr
     """
     w1, x1, y1, z1 = np.moveaxis(np.asarray(left_wxyz, dtype=float), -1, 0)
     w2, x2, y2, z2 = np.moveaxis(np.asarray(right_wxyz, dtype=float), -1, 0)
-    return np.stack([
-        w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-        w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-        w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-        w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-    ], axis=-1)
+    return np.stack(
+        [
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        ],
+        axis=-1,
+    )
 
 
 def conjugate_wxyz(quat_wxyz: np.ndarray) -> np.ndarray:
@@ -158,7 +160,9 @@ def cardan_angles_deg(R_rel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return _cardan_from_elements(R_rel[:, 0, 2], R_rel[:, 2, 2], R_rel[:, 1, 2], R_rel[:, 1, 0], R_rel[:, 1, 1])
 
 
-def relative_cardan_angles_deg(quat_lower: np.ndarray, quat_upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def relative_cardan_angles_deg(
+    quat_lower: np.ndarray, quat_upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`cardan_angles_deg` of ``R_lowerᵀ R_upper`` per sample, from quaternions.
 
     The relative quaternion ``q_lower* ⊗ q_upper`` and five elements of its matrix: no ``(n, 3, 3)``

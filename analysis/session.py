@@ -83,10 +83,12 @@ class SessionAnalysis:
         for rep in self.reps.to_dict("records"):
             reps_of_set.setdefault(rep.pop("set_index"), []).append(rep)
         sets = [{**row, "reps": reps_of_set.get(row["index"], [])} for row in self.sets.to_dict("records")]
-        return jsonable({
-            "session_id": self.session_id,
-            "limits": self.limits.to_dict(),
-            "calibration": self.calibration,
-            "sync": self.sync,
-            "sets": sets,
-        })
+        return jsonable(
+            {
+                "session_id": self.session_id,
+                "limits": self.limits.to_dict(),
+                "calibration": self.calibration,
+                "sync": self.sync,
+                "sets": sets,
+            }
+        )

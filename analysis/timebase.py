@@ -23,7 +23,25 @@ MAX_GAP_S = 0.2
 #: Gyro cross-check correlation above which an offset between independently clocked sensors is corrected.
 XCORR_APPLY_CORRELATION = 0.7
 #: Sensor rates that real devices use; a fitted rate within `NOMINAL_TOLERANCE` of one is that one plus drift.
-NOMINAL_RATES_HZ = (10.0, 12.5, 20.0, 25.0, 26.0, 30.0, 40.0, 50.0, 52.0, 60.0, 100.0, 104.0, 120.0, 200.0, 208.0, 400.0, 416.0)
+NOMINAL_RATES_HZ = (
+    10.0,
+    12.5,
+    20.0,
+    25.0,
+    26.0,
+    30.0,
+    40.0,
+    50.0,
+    52.0,
+    60.0,
+    100.0,
+    104.0,
+    120.0,
+    200.0,
+    208.0,
+    400.0,
+    416.0,
+)
 NOMINAL_TOLERANCE = 0.005
 #: Window of the lower envelope that tells BLE latency (passing) from lost samples (a lasting step), in s.
 ENVELOPE_S = 0.5
@@ -284,7 +302,9 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
         column = filled[c // 3, :, c % 3]
         fill = np.flatnonzero(~np.isfinite(column))
         ok = finite[:, c]
-        column[fill] = np.interp(fill, clock.index[ok], values[ok, c], left=np.nan, right=np.nan) if ok.any() else np.nan
+        column[fill] = (
+            np.interp(fill, clock.index[ok], values[ok, c], left=np.nan, right=np.nan) if ok.any() else np.nan
+        )
     filled[:, long_gap] = np.nan
     seg_starts, seg_ends = mask_runs(~long_gap)
     segment = np.full(n, -1)
@@ -305,8 +325,13 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
 
 
 def xcorr_offset_s(
-    time_a_s: np.ndarray, gyr_a_dps: np.ndarray, time_b_s: np.ndarray, gyr_b_dps: np.ndarray,
-    *, rate_hz: float = 100.0, max_lag_s: float = 1.0,
+    time_a_s: np.ndarray,
+    gyr_a_dps: np.ndarray,
+    time_b_s: np.ndarray,
+    gyr_b_dps: np.ndarray,
+    *,
+    rate_hz: float = 100.0,
+    max_lag_s: float = 1.0,
 ) -> tuple[float, float]:
     """Offset of sensor b's clock against sensor a's from their gyroscope norms.
 
@@ -376,7 +401,10 @@ def sync_quality(sensors: dict, xcorr: dict) -> str:
 
 
 def regularize_sensor(
-    placement: str, rows: pd.DataFrame, nominal_hz: float | None = None, max_gap_s: float = MAX_GAP_S,
+    placement: str,
+    rows: pd.DataFrame,
+    nominal_hz: float | None = None,
+    max_gap_s: float = MAX_GAP_S,
 ) -> tuple[RegularSeries, dict]:
     """Fit one sensor's clock and regularise its samples: the per-sensor part of `align_sensors`.
 
@@ -461,7 +489,10 @@ def cross_check(series: dict[str, RegularSeries], report: dict[str, dict], corre
 
 
 def align_sensors(
-    samples: pd.DataFrame, *, nominal_hz: dict[str, float] | None = None, max_gap_s: float = MAX_GAP_S,
+    samples: pd.DataFrame,
+    *,
+    nominal_hz: dict[str, float] | None = None,
+    max_gap_s: float = MAX_GAP_S,
 ) -> tuple[dict[str, RegularSeries], dict]:
     """Fit every sensor's clock, regularise its samples and report the sync quality.
 

@@ -22,10 +22,9 @@ from collections import Counter
 from functools import partial
 from multiprocessing import Pool
 
-from rich.table import Table
-
 import numpy as np
 import pandas as pd
+from rich.table import Table
 
 from analysis import FLAGS, analyze_angles, analyze_session
 from benchmarks.figures import Figure, print_table, wide_console
@@ -38,12 +37,7 @@ RATES_HZ = (25.0, 50.0, 100.0, 200.0)
 
 #: Every (exercise, fault) the simulator can make (squats are simulated clean, as in random specs),
 #: ordered round-robin over the exercises so that even a quick run sees every exercise.
-COMBOS = [
-    (e, f)
-    for f in FAULTS
-    for e in EXERCISES
-    if compatible(e, f) and (e != "squat" or f == "none")
-]
+COMBOS = [(e, f) for f in FAULTS for e in EXERCISES if compatible(e, f) and (e != "squat" or f == "none")]
 
 
 def _overlap_s(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -76,8 +70,12 @@ def compare(truth_sets: list[dict], sets: pd.DataFrame, reps: pd.DataFrame) -> d
     for s, k in zip(truth_sets, set_match):
         found_reps = reps[reps["set_index"] == int(sets.iloc[k]["index"])] if k is not None else reps.iloc[:0]
         found = sets.iloc[k] if k is not None else {"exercise": None, "exercise_confidence": float("nan")}
-        out["sets"].append((s["exercise"], found["exercise"], s["rep_count"], len(found_reps), float(found["exercise_confidence"])))
-        rep_match = _match([(r["start_s"], r["end_s"]) for r in s["reps"]], list(zip(found_reps["start_s"], found_reps["end_s"])))
+        out["sets"].append(
+            (s["exercise"], found["exercise"], s["rep_count"], len(found_reps), float(found["exercise_confidence"]))
+        )
+        rep_match = _match(
+            [(r["start_s"], r["end_s"]) for r in s["reps"]], list(zip(found_reps["start_s"], found_reps["end_s"]))
+        )
         for r, j in zip(s["reps"], rep_match):
             found_flags = set(found_reps.iloc[j]["flags"]) if j is not None else set()
             if j is not None:
@@ -139,19 +137,46 @@ def _figures(records: list[dict], label: str, with_angles: bool) -> list[Figure]
     extra = sum(r[label]["extra_sets"] for r in records)
     tag = "" if label == "measured" else " (true angles)"
     figs = [
-        Figure(f"rep count exact{tag}", 100.0 * exact / n_sets, "%", 99.0, True,
-               note=f"{n_sets} sets, ±1 rep in {100.0 * within_one / n_sets:.1f} % (RecoFit ±1: 93 %); {extra} spurious sets"),
-        Figure(f"exercise classification{tag}", 100.0 * classified / n_sets, "%", 98.0, True, note=f"{n_sets} sets, 6 exercises"),
+        Figure(
+            f"rep count exact{tag}",
+            100.0 * exact / n_sets,
+            "%",
+            99.0,
+            True,
+            note=f"{n_sets} sets, ±1 rep in {100.0 * within_one / n_sets:.1f} % (RecoFit ±1: 93 %); {extra} spurious sets",
+        ),
+        Figure(
+            f"exercise classification{tag}",
+            100.0 * classified / n_sets,
+            "%",
+            98.0,
+            True,
+            note=f"{n_sets} sets, 6 exercises",
+        ),
     ]
     if len(peaks):
         err = np.abs(peaks[:, 1] - peaks[:, 0])
-        figs.append(Figure(f"peak lumbar flexion error p95{tag}", float(np.nanpercentile(err, 95)), "°", 2.0,
-                           note=f"{len(peaks)} matched reps, median {np.nanmedian(err):.2f}°"))
+        figs.append(
+            Figure(
+                f"peak lumbar flexion error p95{tag}",
+                float(np.nanpercentile(err, 95)),
+                "°",
+                2.0,
+                note=f"{len(peaks)} matched reps, median {np.nanmedian(err):.2f}°",
+            )
+        )
     if with_angles:
         rmse = np.array([r["lumbar_rmse_deg"] for r in records])
         worst = records[int(np.argmax(rmse))]["seed"]
-        figs.append(Figure("lumbar angle RMSE", float(np.sqrt(np.mean(rmse**2))), "°", 1.5,
-                           note=f"{len(rmse)} sessions, worst {rmse.max():.2f}° (seed {worst}) (dorsaVi: 1.34°)"))
+        figs.append(
+            Figure(
+                "lumbar angle RMSE",
+                float(np.sqrt(np.mean(rmse**2))),
+                "°",
+                1.5,
+                note=f"{len(rmse)} sessions, worst {rmse.max():.2f}° (seed {worst}) (dorsaVi: 1.34°)",
+            )
+        )
     tp_all = fp_all = fn_all = 0
     for f in FLAGS:
         tp, fp, fn = (int(x) for x in flags[f])
@@ -161,9 +186,29 @@ def _figures(records: list[dict], label: str, with_angles: bool) -> list[Figure]
                 cases = tp + other
                 if cases:  # undefined without a single case
                     target = 0.95 if cases >= MIN_FLAG_CASES else None
-                    figs.append(Figure(f"{f} {name}", tp / cases, "", target, True, note=f"tp {tp}, {other_name} {other}"))
-    figs.append(Figure(f"flags precision, all{tag}", tp_all / max(tp_all + fp_all, 1), "", 0.95, True, note=f"tp {tp_all}, fp {fp_all}"))
-    figs.append(Figure(f"flags recall, all{tag}", tp_all / max(tp_all + fn_all, 1), "", 0.95, True, note=f"tp {tp_all}, fn {fn_all}"))
+                    figs.append(
+                        Figure(f"{f} {name}", tp / cases, "", target, True, note=f"tp {tp}, {other_name} {other}")
+                    )
+    figs.append(
+        Figure(
+            f"flags precision, all{tag}",
+            tp_all / max(tp_all + fp_all, 1),
+            "",
+            0.95,
+            True,
+            note=f"tp {tp_all}, fp {fp_all}",
+        )
+    )
+    figs.append(
+        Figure(
+            f"flags recall, all{tag}",
+            tp_all / max(tp_all + fn_all, 1),
+            "",
+            0.95,
+            True,
+            note=f"tp {tp_all}, fn {fn_all}",
+        )
+    )
     return figs
 
 
@@ -183,11 +228,28 @@ def classification_figures(records: list[dict], label: str, tag: str) -> list[Fi
     pair = np.array([ex in HINGES for ex, *_ in sets])
     swapped = sum(ex in HINGES and found in HINGES and found != ex for ex, found, *_ in sets)
     return [
-        Figure(f"exercise classification{tag}", 100.0 * right.mean(), "%", 98.0, True, note=f"{len(sets)} sets, 6 exercises"),
-        Figure(f"RDL / good morning classification{tag}", 100.0 * right[pair].mean(), "%", None, True,
-               note=f"{pair.sum()} sets, {swapped} swapped"),
-        Figure(f"mean exercise_confidence, right / wrong{tag}", float(np.nanmean(conf[right])), "",
-               note=f"wrong sets: {np.nanmean(conf[~right]) if (~right).any() else float('nan'):.2f}"),
+        Figure(
+            f"exercise classification{tag}",
+            100.0 * right.mean(),
+            "%",
+            98.0,
+            True,
+            note=f"{len(sets)} sets, 6 exercises",
+        ),
+        Figure(
+            f"RDL / good morning classification{tag}",
+            100.0 * right[pair].mean(),
+            "%",
+            None,
+            True,
+            note=f"{pair.sum()} sets, {swapped} swapped",
+        ),
+        Figure(
+            f"mean exercise_confidence, right / wrong{tag}",
+            float(np.nanmean(conf[right])),
+            "",
+            note=f"wrong sets: {np.nanmean(conf[~right]) if (~right).any() else float('nan'):.2f}",
+        ),
     ]
 
 
@@ -202,8 +264,11 @@ def confusion_table(records: list[dict], label: str, title: str) -> Table:
     table.add_column("correct", justify="right")
     for ex in EXERCISES:
         n = sum(counts[(ex, f)] for f in found_names)
-        table.add_row(ex.replace("_", " "), *[str(counts[(ex, f)] or "·") for f in found_names],
-                      f"{100.0 * counts[(ex, ex)] / n:.1f} %" if n else "–")
+        table.add_row(
+            ex.replace("_", " "),
+            *[str(counts[(ex, f)] or "·") for f in found_names],
+            f"{100.0 * counts[(ex, ex)] / n:.1f} %" if n else "–",
+        )
     return table
 
 
@@ -232,8 +297,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SESSIONS} sessions instead of {FULL_SESSIONS}")
     parser.add_argument("--sessions", type=int, help="number of simulated sessions")
-    parser.add_argument("--bar-field-uT", type=float,
-                        help=f"strength of the bar's magnetic field (default {ErrorModel().bar_field_uT:g} µT): how weak a bar still helps")
+    parser.add_argument(
+        "--bar-field-uT",
+        type=float,
+        help=f"strength of the bar's magnetic field (default {ErrorModel().bar_field_uT:g} µT): how weak a bar still helps",
+    )
     args = parser.parse_args()
     records = collect(args.sessions or (QUICK_SESSIONS if args.quick else FULL_SESSIONS), args.bar_field_uT)
     print_table("accuracy against the simulator", figures_of(records))
@@ -243,4 +311,7 @@ if __name__ == "__main__":
     for label in ("measured", "no_magnetometer", "on_truth"):
         wrong = confusion(records, label)
         if wrong:
-            print(f"misclassified sets, {label} (true → found):", ", ".join(f"{a} → {b}: {n}" for (a, b), n in wrong.most_common()))
+            print(
+                f"misclassified sets, {label} (true → found):",
+                ", ".join(f"{a} → {b}: {n}" for (a, b), n in wrong.most_common()),
+            )

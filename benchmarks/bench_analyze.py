@@ -53,7 +53,9 @@ def time_analyze(home: Path, session_id: str, runs: int = 1) -> dict:
     """Median wall time (s) and peak RSS (MB) of ``imuform analyze SESSION --json``, each run a fresh process."""
     results = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(home), session_id], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(home), session_id], capture_output=True, text=True, check=True
+        )
         result = json.loads(out.stdout.strip().splitlines()[-1])
         if result["code"] != 0:
             raise RuntimeError(f"imuform analyze failed: {out.stderr.strip()}")
@@ -81,13 +83,40 @@ def run(quick: bool = False) -> list[Figure]:
                 start = time.perf_counter()
                 baseline_pipeline(samples)
                 baseline = time.perf_counter() - start
-                figures.append(Figure(f"analyze {label}: speed-up over baseline", baseline / result["s"], "×", TARGET_SPEEDUP,
-                                      higher_is_better=True, note="ahrs Madgwick per sample + pandas, same data"))
-            figures.append(Figure(f"analyze {label}", result["s"], "s", target, baseline=baseline,
-                                  note=f"{len(samples):,} samples, from the store, JSON out, median of {result['runs']}"))
-            figures.append(Figure(f"analyze {label} peak RSS", result["rss_mb"], "MB", TARGET_RSS_MB if duration_s <= 3600 else None))
-    figures.append(Figure("analyze cost per hour: longest / shortest", per_hour[-1] / per_hour[0], "×", 1.3,
-                          note="1.0 = perfectly linear"))
+                figures.append(
+                    Figure(
+                        f"analyze {label}: speed-up over baseline",
+                        baseline / result["s"],
+                        "×",
+                        TARGET_SPEEDUP,
+                        higher_is_better=True,
+                        note="ahrs Madgwick per sample + pandas, same data",
+                    )
+                )
+            figures.append(
+                Figure(
+                    f"analyze {label}",
+                    result["s"],
+                    "s",
+                    target,
+                    baseline=baseline,
+                    note=f"{len(samples):,} samples, from the store, JSON out, median of {result['runs']}",
+                )
+            )
+            figures.append(
+                Figure(
+                    f"analyze {label} peak RSS", result["rss_mb"], "MB", TARGET_RSS_MB if duration_s <= 3600 else None
+                )
+            )
+    figures.append(
+        Figure(
+            "analyze cost per hour: longest / shortest",
+            per_hour[-1] / per_hour[0],
+            "×",
+            1.3,
+            note="1.0 = perfectly linear",
+        )
+    )
     return figures
 
 

@@ -69,12 +69,27 @@ async def throughput(duration_s: float) -> list[Figure]:
     note = f"4 × 200 Hz, {minutes:g} min, CI 7.5 ms"
     return [
         Figure("samples lost", float(lost), "samples", target=0.0, note=f"{note}; {stored:,} stored"),
-        Figure("samples received while streaming", 100.0 * (stored + lost) / sent, "%", target=None,
-               note="the rest fall before the connections are up"),
-        Figure("CPU, whole process", 100.0 * cpu / wall, "% of a core", target=40.0,
-               note="incl. virtual sensors and both Bumble stacks"),
-        Figure("time sync error p99", 1000.0 * float(np.percentile(np.concatenate(errors), 99)), "ms", target=5.0,
-               note="session clock vs true sample time, ±60 ppm clocks"),
+        Figure(
+            "samples received while streaming",
+            100.0 * (stored + lost) / sent,
+            "%",
+            target=None,
+            note="the rest fall before the connections are up",
+        ),
+        Figure(
+            "CPU, whole process",
+            100.0 * cpu / wall,
+            "% of a core",
+            target=40.0,
+            note="incl. virtual sensors and both Bumble stacks",
+        ),
+        Figure(
+            "time sync error p99",
+            1000.0 * float(np.percentile(np.concatenate(errors), 99)),
+            "ms",
+            target=5.0,
+            note="session clock vs true sample time, ±60 ppm clocks",
+        ),
     ]
 
 
@@ -92,17 +107,39 @@ async def dropout() -> list[Figure]:
     resume_s = gaps[0]["end_s"] - link_back_s if gaps else float("nan")
     duplicates = int(samples.groupby("sensor")["device_time_s"].apply(lambda s: s.duplicated().sum()).sum())
     return [
-        Figure("resume after the link returns", resume_s, "s", target=2.0, note="3 s dropout, supervision timeout 0.4 s"),
-        Figure("gaps recorded", float(len(gaps)), "gaps", target=None, note=f"{gaps[0]['end_s'] - gaps[0]['start_s']:.2f} s long" if gaps else ""),
-        Figure("samples stored twice", float(duplicates), "samples", target=0.0,
-               note=f"{report.sensors[0].duplicates} re-sent samples dropped"),
+        Figure(
+            "resume after the link returns", resume_s, "s", target=2.0, note="3 s dropout, supervision timeout 0.4 s"
+        ),
+        Figure(
+            "gaps recorded",
+            float(len(gaps)),
+            "gaps",
+            target=None,
+            note=f"{gaps[0]['end_s'] - gaps[0]['start_s']:.2f} s long" if gaps else "",
+        ),
+        Figure(
+            "samples stored twice",
+            float(duplicates),
+            "samples",
+            target=0.0,
+            note=f"{report.sensors[0].duplicates} re-sent samples dropped",
+        ),
     ]
 
 
 async def cue_latency() -> list[Figure]:
     """Live pipeline on a simulated set with lumbar flexion: per-block latencies at p99."""
-    session = simulate("romanian_deadlift", sets=1, reps=5, rate_hz=100.0, seed=1, fault="lumbar_flexion",
-                       calibration_s=5.0, rom_calibration=False, between_sets=False)
+    session = simulate(
+        "romanian_deadlift",
+        sets=1,
+        reps=5,
+        rate_hz=100.0,
+        seed=1,
+        fault="lumbar_flexion",
+        calibration_s=5.0,
+        rom_calibration=False,
+        between_sets=False,
+    )
     streams = virtual_streams(session)
     view = LiveView(calibrate_standing(session.samples, 1.0, 5.0), 100.0, limit_deg=15.0)
     processing, end_to_end = [], []
@@ -116,12 +153,24 @@ async def cue_latency() -> list[Figure]:
                 true_s = true_times(streams[placement], np.asarray(block.device_time_s))[-1]
                 end_to_end.append(rig.clock() - true_s)
 
-            await record(store, rig.targets(100.0), ble=rig.ble, clock=rig.clock, until=rig.finished, on_samples=on_samples)
+            await record(
+                store, rig.targets(100.0), ble=rig.ble, clock=rig.clock, until=rig.finished, on_samples=on_samples
+            )
     return [
-        Figure("notification → cue p99", 1000.0 * float(np.percentile(processing, 99)), "ms", target=50.0,
-               note=f"{len(processing)} blocks, {len(view.cues)} cues; LiveAngles (VQF) + cue; reps are counted off this path"),
-        Figure("sample taken → cue p99", 1000.0 * float(np.percentile(end_to_end, 99)), "ms", target=None,
-               note="incl. sensor batching (7.5 ms) and the radio"),
+        Figure(
+            "notification → cue p99",
+            1000.0 * float(np.percentile(processing, 99)),
+            "ms",
+            target=50.0,
+            note=f"{len(processing)} blocks, {len(view.cues)} cues; LiveAngles (VQF) + cue; reps are counted off this path",
+        ),
+        Figure(
+            "sample taken → cue p99",
+            1000.0 * float(np.percentile(end_to_end, 99)),
+            "ms",
+            target=None,
+            note="incl. sensor batching (7.5 ms) and the radio",
+        ),
     ]
 
 

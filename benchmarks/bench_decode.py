@@ -73,7 +73,12 @@ def _naive_witmotion(payload: bytes) -> list:
         v = struct.unpack_from("<9h", payload, off + 2)
         r, p, y = (math.radians(a * 180 / 32768) / 2 for a in v[6:])
         cr, cp, cy, sr, sp, sy = math.cos(r), math.cos(p), math.cos(y), math.sin(r), math.sin(p), math.sin(y)
-        quat = (cr * cp * cy + sr * sp * sy, sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy, cr * cp * sy - sr * sp * cy)
+        quat = (
+            cr * cp * cy + sr * sp * sy,
+            sr * cp * cy - cr * sp * sy,
+            cr * sp * cy + sr * cp * sy,
+            cr * cp * sy - sr * sp * cy,
+        )
         out.append(([a * 16 / 32768 * G_MPS2 for a in v[:3]], [g * 2000 / 32768 for g in v[3:6]], quat))
     return out
 

@@ -42,8 +42,22 @@ def run(quick: bool = False) -> list[Figure]:
         store.close()
     minutes = int(duration_s / 60)
     return [
-        Figure(f"import {minutes} min samples.csv", import_s, "s", TARGET_S, baseline=base_read_s, note=f"{label}, validated, into SQLite"),
-        Figure(f"export {minutes} min samples.csv", export_s, "s", TARGET_S, baseline=base_write_s, note=f"{label}, lossless"),
+        Figure(
+            f"import {minutes} min samples.csv",
+            import_s,
+            "s",
+            TARGET_S,
+            baseline=base_read_s,
+            note=f"{label}, validated, into SQLite",
+        ),
+        Figure(
+            f"export {minutes} min samples.csv",
+            export_s,
+            "s",
+            TARGET_S,
+            baseline=base_write_s,
+            note=f"{label}, lossless",
+        ),
     ]
 
 

@@ -36,11 +36,15 @@ def notifications(samples, kind: str, rate_hz: float) -> list[tuple[float, str, 
             acc_mps2=rows[["acc_x", "acc_y", "acc_z"]].to_numpy(),
             gyr_dps=rows[["gyr_x", "gyr_y", "gyr_z"]].to_numpy(),
         )
-        encoder = MODELS[kind].encoder(rate_hz=rate_hz, **({"mode": "rate_quantities"} if kind == "movella-dot" else {}))
+        encoder = MODELS[kind].encoder(
+            rate_hz=rate_hz, **({"mode": "rate_quantities"} if kind == "movella-dot" else {})
+        )
         step = 1 if kind == "movella-dot" else 8
         for i in range(0, block.n, step):
             sl = slice(i, i + step)
-            part = SampleBlock(device_time_s=block.device_time_s[sl], acc_mps2=block.acc_mps2[sl], gyr_dps=block.gyr_dps[sl])
+            part = SampleBlock(
+                device_time_s=block.device_time_s[sl], acc_mps2=block.acc_mps2[sl], gyr_dps=block.gyr_dps[sl]
+            )
             for payload in encoder.encode(part):
                 out.append((float(block.device_time_s[sl][-1]), placement, payload))
     out.sort(key=lambda item: item[0])
@@ -54,12 +58,19 @@ EXERCISES = ("deadlift", "romanian_deadlift", "good_morning", "back_extension_45
 
 def measure(kind: str, rate_hz: float, sets_each: int) -> dict:
     """Per-notification processing times (s), rep refresh times (s), and true and live reps per set."""
-    spec = SessionSpec(sets=[SetSpec(ex, 6, "lumbar_flexion") for ex in EXERCISES for _ in range(sets_each)],
-                       rate_hz=rate_hz, seed=5, magnetometer=False, rest_s=(20.0, 30.0))
+    spec = SessionSpec(
+        sets=[SetSpec(ex, 6, "lumbar_flexion") for ex in EXERCISES for _ in range(sets_each)],
+        rate_hz=rate_hz,
+        seed=5,
+        magnetometer=False,
+        rest_s=(20.0, 30.0),
+    )
     sim = simulate_session(spec)
     view = LiveView(auto_calibrate(sim.samples), rate_hz, limit_deg=20.0)
-    decoders = {p: MODELS[kind].decoder(rate_hz=rate_hz, **({"mode": "rate_quantities"} if kind == "movella-dot" else {}))
-                for p in ("lumbar", "thoracic")}
+    decoders = {
+        p: MODELS[kind].decoder(rate_hz=rate_hz, **({"mode": "rate_quantities"} if kind == "movella-dot" else {}))
+        for p in ("lumbar", "thoracic")
+    }
     times, refresh, next_refresh_s = [], [], 0.0
     for time_s, placement, payload in notifications(sim.samples, kind, rate_hz):
         start = time.perf_counter()
@@ -83,12 +94,11 @@ def count_matches(true: list[tuple], live: list[tuple]) -> tuple[int, int]:
 
     ``true`` and ``live`` hold ``(start_s, end_s, reps)`` per set.
     """
+
     def overlaps(a: tuple, b: tuple) -> bool:
         return min(a[1], b[1]) > max(a[0], b[0])
 
-    exact = sum(
-        1 for t in true if [lv[2] for lv in live if overlaps(t, lv)] == [t[2]]
-    )
+    exact = sum(1 for t in true if [lv[2] for lv in live if overlaps(t, lv)] == [t[2]])
     spurious = sum(1 for lv in live if not any(overlaps(t, lv) for t in true))
     return exact, spurious
 
@@ -100,13 +110,34 @@ def run(quick: bool = False) -> list[Figure]:
         m = measure(kind, rate_hz, 1 if quick else 3)
         true, live = m["true"], m["live"]
         exact, spurious = count_matches(true, live)
-        figures.append(Figure(f"live per notification p99 ({kind})", float(np.percentile(m["times"], 99) * 1e3), "ms",
-                              TARGET_P99_MS, note=f"{len(m['times']):,} notifications"))
+        figures.append(
+            Figure(
+                f"live per notification p99 ({kind})",
+                float(np.percentile(m["times"], 99) * 1e3),
+                "ms",
+                TARGET_P99_MS,
+                note=f"{len(m['times']):,} notifications",
+            )
+        )
         figures.append(Figure(f"live per notification p50 ({kind})", float(np.percentile(m["times"], 50) * 1e3), "ms"))
-        figures.append(Figure(f"live rep count exact ({kind})", 100.0 * exact / len(true), "%", 100.0, True,
-                              note=f"{len(true)} sets of 4 exercises, {sum(t[2] for t in true)} reps; {spurious} spurious live sets"))
-        figures.append(Figure(f"live rep count refresh p99 ({kind})", float(np.percentile(m["refresh"], 99) * 1e3), "ms",
-                              note=f"every {REFRESH_S:g} s of session time, {len(m['refresh']):,} refreshes"))
+        figures.append(
+            Figure(
+                f"live rep count exact ({kind})",
+                100.0 * exact / len(true),
+                "%",
+                100.0,
+                True,
+                note=f"{len(true)} sets of 4 exercises, {sum(t[2] for t in true)} reps; {spurious} spurious live sets",
+            )
+        )
+        figures.append(
+            Figure(
+                f"live rep count refresh p99 ({kind})",
+                float(np.percentile(m["refresh"], 99) * 1e3),
+                "ms",
+                note=f"every {REFRESH_S:g} s of session time, {len(m['refresh']):,} refreshes",
+            )
+        )
     return figures
 
 

@@ -28,10 +28,14 @@ def full_resolution_timeline_html(analysis, path: Path) -> None:
     import plotly.graph_objects as go
 
     minutes = analysis.angles["time_s"] / 60.0
-    fig = go.Figure([
-        go.Scatter(x=minutes, y=analysis.angles["trunk_inclination_deg"], name="trunk inclination"),
-        go.Scatter(x=minutes, y=analysis.angles["lumbar_flexion_deg"], name="lumbar angle", line_color=LUMBAR_COLOR),
-    ])
+    fig = go.Figure(
+        [
+            go.Scatter(x=minutes, y=analysis.angles["trunk_inclination_deg"], name="trunk inclination"),
+            go.Scatter(
+                x=minutes, y=analysis.angles["lumbar_flexion_deg"], name="lumbar angle", line_color=LUMBAR_COLOR
+            ),
+        ]
+    )
     fig.write_html(path, include_plotlyjs=True)
 
 
@@ -54,13 +58,26 @@ def run(quick: bool = False) -> list[Figure]:
         full_resolution_timeline_html(analysis, base)
         base_mb = base.stat().st_size / 1e6
     n_charts = len(report_figures(analysis, history))
-    note = f"{len(analysis.angles):,} angle rows, {len(analysis.sets)} sets, {len(analysis.reps)} reps, {n_charts} charts"
+    note = (
+        f"{len(analysis.angles):,} angle rows, {len(analysis.sets)} sets, {len(analysis.reps)} reps, {n_charts} charts"
+    )
     return [
         Figure(f"report {label}: render", min(times_s), "s", None if quick else TARGET_RENDER_S, note=note),
-        Figure(f"report {label}: render CPU time", min(cpu_s), "s", None,
-               note="wall time on an idle machine; the machine is shared when wall and CPU differ"),
-        Figure(f"report {label}: HTML size", size_mb, "MB", None if quick else TARGET_SIZE_MB, baseline=base_mb,
-               note="plotly.js embedded once (4.7 MB); baseline: one full-resolution chart"),
+        Figure(
+            f"report {label}: render CPU time",
+            min(cpu_s),
+            "s",
+            None,
+            note="wall time on an idle machine; the machine is shared when wall and CPU differ",
+        ),
+        Figure(
+            f"report {label}: HTML size",
+            size_mb,
+            "MB",
+            None if quick else TARGET_SIZE_MB,
+            baseline=base_mb,
+            note="plotly.js embedded once (4.7 MB); baseline: one full-resolution chart",
+        ),
     ]
 
 

@@ -43,7 +43,9 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller data, for a fast look")
-    parser.add_argument("--check", action="store_true", help=f"exit 1 when a figure misses its target by > {CHECK_TOLERANCE:.0%}")
+    parser.add_argument(
+        "--check", action="store_true", help=f"exit 1 when a figure misses its target by > {CHECK_TOLERANCE:.0%}"
+    )
     parser.add_argument("--only", action="append", default=[], help="run only modules whose name contains this")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown (for the README)")
     args = parser.parse_args(argv)

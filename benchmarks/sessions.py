@@ -11,7 +11,11 @@ from imuform.simulator import SessionSpec, SetSpec, simulate_session
 
 CACHE = Path(os.environ.get("IMUFORM_BENCH_CACHE", Path(__file__).resolve().parents[1] / "artifacts" / "bench"))
 #: One block of the gym session: a set of deadlifts then RDLs then good mornings, with rests.
-_BLOCK = (SetSpec("deadlift", 6, "none"), SetSpec("romanian_deadlift", 8, "lumbar_flexion"), SetSpec("good_morning", 8, "none"))
+_BLOCK = (
+    SetSpec("deadlift", 6, "none"),
+    SetSpec("romanian_deadlift", 8, "lumbar_flexion"),
+    SetSpec("good_morning", 8, "none"),
+)
 _BLOCK_S = 360.0
 
 

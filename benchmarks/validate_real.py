@@ -25,9 +25,9 @@ from scipy import signal
 from scipy.spatial.transform import Rotation, Slerp
 
 from analysis.angles import compute_angles
+from analysis.orientation import orientation_quat
 from analysis.pipeline import analyze_session
 from analysis.reps import find_excursions
-from analysis.orientation import orientation_quat
 from analysis.rotations import matrices_from_quat_wxyz
 from analysis.timebase import xcorr_offset_s
 from benchmarks.figures import Figure, print_table
@@ -93,7 +93,9 @@ def validate_broad(data: Path, quick: bool) -> list[Figure]:
     acc, gyr = mat["imu_acc"][:n], mat["imu_gyr"][:n]
     R_opt = matrices_from_quat_wxyz(mat["opt_quat"][:n])
     moving = mat["movement"][:n, 0].astype(bool) & np.isfinite(R_opt).all(axis=(1, 2))
-    R_bs = imu_to_body(gyr, body_rate_rps(np.nan_to_num(R_opt, nan=0.0) + np.where(np.isfinite(R_opt), 0, np.eye(3)), rate_hz))
+    R_bs = imu_to_body(
+        gyr, body_rate_rps(np.nan_to_num(R_opt, nan=0.0) + np.where(np.isfinite(R_opt), 0, np.eye(3)), rate_hz)
+    )
     truth = np.einsum("ij,nj->ni", R_bs.T, gravity_in_sensor(R_opt))  # vertical in sensor coordinates
     vqf = gravity_in_sensor(matrices_from_quat_wxyz(orientation_quat(acc, np.degrees(gyr), rate_hz)))
     err = angle_between_deg(vqf, truth)[moving]
@@ -105,6 +107,7 @@ def validate_broad(data: Path, quick: bool) -> list[Figure]:
 
 def validate_ring(data: Path, quick: bool) -> list[Figure]:
     """Relative orientation of neighbouring IMUs on RING trial 1 against optical truth."""
+
     def read(name: str) -> tuple[pd.DataFrame, float]:
         path = data / "ring" / name
         rate = float(path.open().readline().split(":")[1])
@@ -150,8 +153,13 @@ def validate_ring(data: Path, quick: bool) -> list[Figure]:
         errors.append(best)
     note = f"pairs {pairs}, IMU {imu_hz:.0f} Hz vs optical {omc_hz:.0f} Hz, lag {np.median(lags) * 1e3:.0f} ms found by xcorr"
     return [
-        Figure("RING trial 1 inclination RMSE per IMU", float(np.mean(inclination)), "deg", target=2.7,
-               note="VQF 6D, mean over the IMUs; target as BROAD"),
+        Figure(
+            "RING trial 1 inclination RMSE per IMU",
+            float(np.mean(inclination)),
+            "deg",
+            target=2.7,
+            note="VQF 6D, mean over the IMUs; target as BROAD",
+        ),
         Figure("RING trial 1 relative orientation RMSE", float(np.mean(errors)), "deg", note=note),
     ]
 
@@ -161,7 +169,12 @@ def spinewise_samples(data: Path) -> tuple[pd.DataFrame, pd.Series]:
     raw = pd.read_csv(data / "spinewise" / "labeled_calibration.csv")
     t = np.arange(len(raw)) / 25.0
     parts = [
-        _imu_rows(placement, t, raw[[f"acc_{a}_{s}" for a in "xyz"]].to_numpy() * G_MPS2, raw[[f"gyr_{a}_{s}" for a in "xyz"]].to_numpy())
+        _imu_rows(
+            placement,
+            t,
+            raw[[f"acc_{a}_{s}" for a in "xyz"]].to_numpy() * G_MPS2,
+            raw[[f"gyr_{a}_{s}" for a in "xyz"]].to_numpy(),
+        )
         for s, placement in (("r", "lumbar"), ("n", "thoracic"))
     ]
     return pd.concat(parts, ignore_index=True), (raw["label"] + "/" + raw["label2"]).set_axis(t)
@@ -181,10 +194,22 @@ def validate_spinewise(data: Path) -> list[Figure]:
     bends = [float(lumbar[s:e].max()) for lab, s, e in runs if lab == "buiging/benen_gestrekt"]
     backs = [float(lumbar[s:e].min()) for lab, s, e in runs if lab.startswith("overstrekken")]
     figures = [
-        Figure("SpineWise straight-leg bends with + flexion", sum(b > 10 for b in bends), "bends", target=len(bends),
-               higher_is_better=True, note="peaks " + ", ".join(f"{b:+.0f}°" for b in bends)),
-        Figure("SpineWise backward bends with − (extension)", sum(b < -10 for b in backs), "bends", target=len(backs),
-               higher_is_better=True, note="lowest " + ", ".join(f"{b:+.0f}°" for b in backs)),
+        Figure(
+            "SpineWise straight-leg bends with + flexion",
+            sum(b > 10 for b in bends),
+            "bends",
+            target=len(bends),
+            higher_is_better=True,
+            note="peaks " + ", ".join(f"{b:+.0f}°" for b in bends),
+        ),
+        Figure(
+            "SpineWise backward bends with − (extension)",
+            sum(b < -10 for b in backs),
+            "bends",
+            target=len(backs),
+            higher_is_better=True,
+            note="lowest " + ", ".join(f"{b:+.0f}°" for b in backs),
+        ),
     ]
     # Each labelled bend is a lone bend, which the set segmentation rightly does not call a set: count
     # the rep detector's excursions, which is what the check is about.
@@ -192,8 +217,14 @@ def validate_spinewise(data: Path) -> list[Figure]:
     per_bend = [int(((bottoms >= s) & (bottoms <= e)).sum()) for lab, s, e in runs if lab == "buiging/benen_gestrekt"]
     standing = sum(int(((bottoms >= s) & (bottoms <= e)).sum()) for lab, s, e in runs if lab == "staan/normaal")
     figures += [
-        Figure("SpineWise reps in straight-leg bends", sum(c == 1 for c in per_bend), "bends with 1 rep",
-               target=len(per_bend), higher_is_better=True, note=f"reps per bend {per_bend}; {len(bottoms)} reps in all"),
+        Figure(
+            "SpineWise reps in straight-leg bends",
+            sum(c == 1 for c in per_bend),
+            "bends with 1 rep",
+            target=len(per_bend),
+            higher_is_better=True,
+            note=f"reps per bend {per_bend}; {len(bottoms)} reps in all",
+        ),
         Figure("SpineWise reps while standing", standing, "reps", target=0),
     ]
     return figures
@@ -215,7 +246,9 @@ def trunkyxl_trials(data: Path) -> list[tuple[str, pd.DataFrame]]:
         for sensor, placement in (("Sensor3", "lumbar"), ("Sensor2", "thoracic")):
             raw = load(folder / f"{stem}_Back_{sensor}.csv")
             t = np.arange(len(raw)) / 50.0
-            parts.append(_imu_rows(placement, t, raw[["ax", "ay", "az"]].to_numpy() * G_MPS2, raw[["gx", "gy", "gz"]].to_numpy()))
+            parts.append(
+                _imu_rows(placement, t, raw[["ax", "ay", "az"]].to_numpy() * G_MPS2, raw[["gx", "gy", "gz"]].to_numpy())
+            )
         trials.append((stem, pd.concat(parts, ignore_index=True)))
     return trials
 
@@ -246,13 +279,34 @@ def validate_trunkyxl(data: Path, quick: bool) -> list[Figure]:
         total += max(0, len(bends) - 1)
     n = len(trials)
     figures = [
-        Figure("TrunkyXL flexions with + sign", flex_ok, "flexions", target=3 * n, higher_is_better=True, note=f"{n} trials"),
+        Figure(
+            "TrunkyXL flexions with + sign",
+            flex_ok,
+            "flexions",
+            target=3 * n,
+            higher_is_better=True,
+            note=f"{n} trials",
+        ),
         Figure("TrunkyXL extensions with − sign", ext_ok, "extensions", target=3 * n, higher_is_better=True),
-        Figure("TrunkyXL lateral bends alternating", 100.0 * alternating / max(1, total), "%", target=100.0,
-               higher_is_better=True, note=f"{alternating}/{total} sign changes"),
+        Figure(
+            "TrunkyXL lateral bends alternating",
+            100.0 * alternating / max(1, total),
+            "%",
+            target=100.0,
+            higher_is_better=True,
+            note=f"{alternating}/{total} sign changes",
+        ),
     ]
-    figures.append(Figure("TrunkyXL trials with 3 flexion reps", sum(c == 3 for c in rep_counts), "trials",
-                          target=n, higher_is_better=True, note=f"reps per trial {rep_counts}"))
+    figures.append(
+        Figure(
+            "TrunkyXL trials with 3 flexion reps",
+            sum(c == 3 for c in rep_counts),
+            "trials",
+            target=n,
+            higher_is_better=True,
+            note=f"reps per trial {rep_counts}",
+        )
+    )
     return figures
 
 

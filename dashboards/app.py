@@ -7,9 +7,9 @@ its sample count, polled with ``dcc.Interval``, and re-draws.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-import time
 from pathlib import Path
 from threading import Lock
 
@@ -101,27 +101,37 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
                 cache[session_id] = (version, source.analysis(session_id))
             return cache[session_id][1]
 
-    app.layout = html.Main([
-        html.Header([html.H1("imuform"), html.Div(id="status", className="meta")], className="top"),
-        html.Div(
-            html.Div(dcc.Dropdown(id="session", clearable=False, placeholder="pick a session"), className="session-picker"),
-            className="controls card",
-        ),
-        html.Section(id="summary", className="card summary"),
-        _graph("timeline", "Session timeline"),
-        html.H2("Sets"),
-        dcc.RadioItems(id="set", options=[], className="set-picker"),
-        _graph(SET_CHART_IDS["summary"], "Rep by rep"),
-        html.Div([_graph(SET_CHART_IDS[k], k) for k in ("lumbar", "rhythm", "stick")], className="grid"),
-        html.H2("History"),
-        _graph("history", "History"),
-        dcc.Interval(id="poll", interval=poll_interval_ms),
-        dcc.Store(id="version"),
-    ])
+    app.layout = html.Main(
+        [
+            html.Header([html.H1("imuform"), html.Div(id="status", className="meta")], className="top"),
+            html.Div(
+                html.Div(
+                    dcc.Dropdown(id="session", clearable=False, placeholder="pick a session"),
+                    className="session-picker",
+                ),
+                className="controls card",
+            ),
+            html.Section(id="summary", className="card summary"),
+            _graph("timeline", "Session timeline"),
+            html.H2("Sets"),
+            dcc.RadioItems(id="set", options=[], className="set-picker"),
+            _graph(SET_CHART_IDS["summary"], "Rep by rep"),
+            html.Div([_graph(SET_CHART_IDS[k], k) for k in ("lumbar", "rhythm", "stick")], className="grid"),
+            html.H2("History"),
+            _graph("history", "History"),
+            dcc.Interval(id="poll", interval=poll_interval_ms),
+            dcc.Store(id="version"),
+        ]
+    )
 
     @app.callback(
-        Output("session", "options"), Output("session", "value"), Output("version", "data"), Output("status", "children"),
-        Input("poll", "n_intervals"), State("session", "value"), State("version", "data"),
+        Output("session", "options"),
+        Output("session", "value"),
+        Output("version", "data"),
+        Output("status", "children"),
+        Input("poll", "n_intervals"),
+        State("session", "value"),
+        State("version", "data"),
     )
     def poll(_n, session_id, version):
         """New sessions join the picker; a changed sample count of the picked one re-draws it."""
@@ -142,15 +152,21 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
         return options, session_id, (no_update if new == version else new), status
 
     @app.callback(
-        Output("summary", "children"), Output("timeline", "figure"), Output("set", "options"), Output("set", "value"),
+        Output("summary", "children"),
+        Output("timeline", "figure"),
+        Output("set", "options"),
+        Output("set", "value"),
         Output("history", "figure"),
-        Input("version", "data"), State("set", "value"), State("set", "options"),
+        Input("version", "data"),
+        State("set", "value"),
+        State("set", "options"),
     )
     def show_session(version, set_index, previous_options):
         """Summary, timeline and set picker of the picked session."""
         history = source.history() if source.history else None
         history_fig = (
-            history_figure(history) if history is not None and has_trend(history)
+            history_figure(history)
+            if history is not None and has_trend(history)
             else message_figure("History", "your trends show here once two sessions are analysed")
         )
         if not version:
@@ -170,7 +186,8 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
 
     @app.callback(
         Output("set", "value", allow_duplicate=True),
-        Input("timeline", "clickData"), State("version", "data"),
+        Input("timeline", "clickData"),
+        State("version", "data"),
         prevent_initial_call=True,
     )
     def pick_from_timeline(click, version):
@@ -185,7 +202,8 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
 
     @app.callback(
         [Output(graph_id, "figure") for graph_id in SET_CHART_IDS.values()],
-        Input("set", "value"), Input("version", "data"),
+        Input("set", "value"),
+        Input("version", "data"),
     )
     def show_set(set_index, version):
         """The charts of the picked set."""

@@ -47,7 +47,9 @@ def minmax_indices(values: np.ndarray, n_buckets: int) -> np.ndarray:
     return np.unique(keep)
 
 
-def decimate_for_display(time_s: np.ndarray, values: np.ndarray, n_buckets: int = 1500) -> tuple[np.ndarray, np.ndarray]:
+def decimate_for_display(
+    time_s: np.ndarray, values: np.ndarray, n_buckets: int = 1500
+) -> tuple[np.ndarray, np.ndarray]:
     """Decimate one series for a chart, keeping per-bucket extremes and gaps.
 
     Parameters

@@ -16,8 +16,15 @@ from dashboards.style import base_layout, limit_band, row_axes, stacked_axes, st
 
 HALF_DAY_MS = 12 * 3600 * 1000
 HISTORY_COLUMNS = (
-    "date", "exercise", "sets", "reps", "max_peak_lumbar_flexion_deg", "mean_peak_lumbar_flexion_deg",
-    "min_lockout_lumbar_angle_deg", "time_under_load_s", "flagged_reps",
+    "date",
+    "exercise",
+    "sets",
+    "reps",
+    "max_peak_lumbar_flexion_deg",
+    "mean_peak_lumbar_flexion_deg",
+    "min_lockout_lumbar_angle_deg",
+    "time_under_load_s",
+    "flagged_reps",
 )
 
 
@@ -45,22 +52,28 @@ def history_table(entries: Iterable[tuple[date | datetime | str, SessionAnalysis
         for exercise, sets in by_exercise.items():
             reps = [r for s in sets for r in s["reps"]]
 
-            def values(key: str) -> np.ndarray:
+            def values(key: str, reps: list[dict] = reps) -> np.ndarray:
                 return np.array([np.nan if r.get(key) is None else r[key] for r in reps], dtype=float)
 
-            peak, lockout, duration = values("peak_lumbar_flexion_deg"), values("lockout_lumbar_angle_deg"), values("duration_s")
+            peak, lockout, duration = (
+                values("peak_lumbar_flexion_deg"),
+                values("lockout_lumbar_angle_deg"),
+                values("duration_s"),
+            )
             finite_peak = peak[np.isfinite(peak)]
-            rows.append({
-                "date": pd.Timestamp(when),
-                "exercise": exercise,
-                "sets": len(sets),
-                "reps": len(reps),
-                "max_peak_lumbar_flexion_deg": float(finite_peak.max()) if finite_peak.size else np.nan,
-                "mean_peak_lumbar_flexion_deg": float(finite_peak.mean()) if finite_peak.size else np.nan,
-                "min_lockout_lumbar_angle_deg": float(np.nanmin(lockout)) if np.isfinite(lockout).any() else np.nan,
-                "time_under_load_s": float(np.nansum(duration)),
-                "flagged_reps": sum(bool(r.get("flags")) for r in reps),
-            })
+            rows.append(
+                {
+                    "date": pd.Timestamp(when),
+                    "exercise": exercise,
+                    "sets": len(sets),
+                    "reps": len(reps),
+                    "max_peak_lumbar_flexion_deg": float(finite_peak.max()) if finite_peak.size else np.nan,
+                    "mean_peak_lumbar_flexion_deg": float(finite_peak.mean()) if finite_peak.size else np.nan,
+                    "min_lockout_lumbar_angle_deg": float(np.nanmin(lockout)) if np.isfinite(lockout).any() else np.nan,
+                    "time_under_load_s": float(np.nansum(duration)),
+                    "flagged_reps": sum(bool(r.get("flags")) for r in reps),
+                }
+            )
     table = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     return table.sort_values(["date", "exercise"], ignore_index=True)
 
@@ -94,22 +107,50 @@ def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str
         name = str(exercise).replace("_", " ")
         common = dict(x=rows["date"], legendgroup=name, line=dict(color=color), marker=dict(color=color, size=7))
         traces += [
-            go.Scatter(y=rows["max_peak_lumbar_flexion_deg"], name=name, mode="lines+markers", customdata=rows["flagged_reps"],
-                       hovertemplate="%{x|%d %b}: max %{y:.0f}°, %{customdata} reps flagged<extra>" + name + "</extra>",
-                       **common),
-            go.Scatter(y=rows["mean_peak_lumbar_flexion_deg"], name=name + " (mean)", mode="lines", showlegend=False,
-                       hovertemplate="%{x|%d %b}: mean %{y:.0f}°<extra>" + name + "</extra>",
-                       **{**common, "line": dict(color=color, dash="dot")}),
-            go.Scatter(y=rows["min_lockout_lumbar_angle_deg"], name=name, mode="lines+markers", showlegend=False,
-                       hovertemplate="%{x|%d %b}: %{y:.0f}°<extra>" + name + "</extra>", **common),
-            go.Scatter(y=rows["reps"], name=name, mode="lines+markers", showlegend=False,
-                       hovertemplate="%{x|%d %b}: %{y} reps<extra>" + name + "</extra>", **common),
-            go.Scatter(y=rows["time_under_load_s"] / 60.0, name=name, mode="lines+markers", showlegend=False,
-                       hovertemplate="%{x|%d %b}: %{y:.1f} min<extra>" + name + "</extra>", **common),
+            go.Scatter(
+                y=rows["max_peak_lumbar_flexion_deg"],
+                name=name,
+                mode="lines+markers",
+                customdata=rows["flagged_reps"],
+                hovertemplate="%{x|%d %b}: max %{y:.0f}°, %{customdata} reps flagged<extra>" + name + "</extra>",
+                **common,
+            ),
+            go.Scatter(
+                y=rows["mean_peak_lumbar_flexion_deg"],
+                name=name + " (mean)",
+                mode="lines",
+                showlegend=False,
+                hovertemplate="%{x|%d %b}: mean %{y:.0f}°<extra>" + name + "</extra>",
+                **{**common, "line": dict(color=color, dash="dot")},
+            ),
+            go.Scatter(
+                y=rows["min_lockout_lumbar_angle_deg"],
+                name=name,
+                mode="lines+markers",
+                showlegend=False,
+                hovertemplate="%{x|%d %b}: %{y:.0f}°<extra>" + name + "</extra>",
+                **common,
+            ),
+            go.Scatter(
+                y=rows["reps"],
+                name=name,
+                mode="lines+markers",
+                showlegend=False,
+                hovertemplate="%{x|%d %b}: %{y} reps<extra>" + name + "</extra>",
+                **common,
+            ),
+            go.Scatter(
+                y=rows["time_under_load_s"] / 60.0,
+                name=name,
+                mode="lines+markers",
+                showlegend=False,
+                hovertemplate="%{x|%d %b}: %{y:.1f} min<extra>" + name + "</extra>",
+                **common,
+            ),
         ]
         rows_of += [1, 1, 2, 3, 4]
     shapes, annotations = [], []
-    for axis in ((1, 2) if limits is not None else ()):
+    for axis in (1, 2) if limits is not None else ():
         band_shapes, band_notes = limit_band(limits, axis=axis)
         shapes += band_shapes
         annotations += band_notes
@@ -118,7 +159,8 @@ def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str
     layout.update(stacked_axes([1, 1, 1, 1], 0.04, ["peak flexion (°)", "lockout (°)", "reps", "under load (min)"], ""))
     # dates, with the time of day only when the ticks are hours apart
     layout["xaxis4"]["tickformatstops"] = [
-        dict(dtickrange=[None, HALF_DAY_MS], value="%d %b %H:%M"), dict(dtickrange=[HALF_DAY_MS, None], value="%d %b"),
+        dict(dtickrange=[None, HALF_DAY_MS], value="%d %b %H:%M"),
+        dict(dtickrange=[HALF_DAY_MS, None], value="%d %b"),
     ]
     for trace, row in zip(traces, rows_of):
         trace.update(row_axes(row))

@@ -8,7 +8,15 @@ import plotly.graph_objects as go
 
 from analysis.limits import Limits
 from analysis.session import SessionAnalysis
-from dashboards.style import LOCKOUT_COLOR, TRUNK_COLOR, base_layout, limit_band, rep_colorbar_trace, rep_colors, styled_figure
+from dashboards.style import (
+    LOCKOUT_COLOR,
+    TRUNK_COLOR,
+    base_layout,
+    limit_band,
+    rep_colorbar_trace,
+    rep_colors,
+    styled_figure,
+)
 
 #: Points per rep on the normalised time axis (0 to 100 % in 1 % steps).
 REP_POINTS = 101
@@ -22,7 +30,7 @@ def rep_slice(angles: pd.DataFrame, start_s: float, end_s: float) -> pd.DataFram
     """Rows of the angle table from ``start_s`` to ``end_s`` (inclusive), in s."""
     t = angles["time_s"].to_numpy()
     i0, i1 = np.searchsorted(t, [start_s, end_s], side="left")
-    return angles.iloc[i0:min(i1 + 1, len(t))]
+    return angles.iloc[i0 : min(i1 + 1, len(t))]
 
 
 def normalised_rep(rep: pd.DataFrame, columns: tuple[str, ...], n_points: int = REP_POINTS) -> dict[str, np.ndarray]:
@@ -91,11 +99,17 @@ def rep_lumbar_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
     traces = []
     for rep, color in zip(reps.itertuples(), colors):
         norm = normalised_rep(rep_slice(analysis.angles, rep.start_s, rep.end_s), ("lumbar_flexion_deg",))
-        traces.append(go.Scatter(
-            x=norm["pct"], y=norm["lumbar_flexion_deg"], mode="lines", name=f"rep {rep.index}", showlegend=False,
-            line=dict(color=color, width=2.2 if len(rep.flags) else 1.5, dash="solid"),
-            hovertemplate="%{y:.0f}° at %{x:.0f}%<extra>" + _rep_hover(rep.index, rep.flag_reasons) + "</extra>",
-        ))
+        traces.append(
+            go.Scatter(
+                x=norm["pct"],
+                y=norm["lumbar_flexion_deg"],
+                mode="lines",
+                name=f"rep {rep.index}",
+                showlegend=False,
+                line=dict(color=color, width=2.2 if len(rep.flags) else 1.5, dash="solid"),
+                hovertemplate="%{y:.0f}° at %{x:.0f}%<extra>" + _rep_hover(rep.index, rep.flag_reasons) + "</extra>",
+            )
+        )
     layout = base_layout(f"Set {set_index}: lumbar angle through each rep", legend_on_top=False)
     layout.update(xaxis=dict(title_text="rep time (%)", range=[0, 100]), yaxis=dict(title_text="lumbar (°, + flexion)"))
     return styled_figure(layout, *limit_band(analysis.limits), data=traces + _rep_key(len(reps)))
@@ -123,16 +137,24 @@ def rhythm_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
         rows = rep_slice(analysis.angles, rep.start_s, rep.end_s)
         norm = normalised_rep(rows, ("pelvis_inclination_deg", "lumbar_flexion_deg"))
         share = getattr(rep, "lumbar_share", float("nan"))
-        traces.append(go.Scatter(
-            x=norm["pelvis_inclination_deg"], y=norm["lumbar_flexion_deg"], mode="lines", name=f"rep {rep.index}",
-            showlegend=False,
-            line=dict(color=color, width=1.6),
-            hovertemplate="hips %{x:.0f}°, lumbar %{y:.0f}°<extra>"
-            + _rep_hover(rep.index, rep.flag_reasons)
-            + (f"<br>lumbar share {share:.2f}" if np.isfinite(share) else "") + "</extra>",
-        ))
+        traces.append(
+            go.Scatter(
+                x=norm["pelvis_inclination_deg"],
+                y=norm["lumbar_flexion_deg"],
+                mode="lines",
+                name=f"rep {rep.index}",
+                showlegend=False,
+                line=dict(color=color, width=1.6),
+                hovertemplate="hips %{x:.0f}°, lumbar %{y:.0f}°<extra>"
+                + _rep_hover(rep.index, rep.flag_reasons)
+                + (f"<br>lumbar share {share:.2f}" if np.isfinite(share) else "")
+                + "</extra>",
+            )
+        )
     layout = base_layout(f"Set {set_index}: hips vs lower back", legend_on_top=False)
-    layout.update(xaxis=dict(title_text="pelvis inclination, hip hinge (°)"), yaxis=dict(title_text="lumbar (°, + flexion)"))
+    layout.update(
+        xaxis=dict(title_text="pelvis inclination, hip hinge (°)"), yaxis=dict(title_text="lumbar (°, + flexion)")
+    )
     return styled_figure(layout, *limit_band(analysis.limits), data=traces + _rep_key(len(reps)))
 
 
@@ -183,9 +205,13 @@ def stick_points(pelvis_inclination_deg: float, lumbar_flexion_deg: float) -> tu
         Four points: hip, top of the sacrum (L5/S1), top of the lumbar spine (T12), top of the thoracic
         spine.
     """
-    tilts = np.radians([
-        pelvis_inclination_deg, pelvis_inclination_deg + lumbar_flexion_deg / 2.0, pelvis_inclination_deg + lumbar_flexion_deg,
-    ])
+    tilts = np.radians(
+        [
+            pelvis_inclination_deg,
+            pelvis_inclination_deg + lumbar_flexion_deg / 2.0,
+            pelvis_inclination_deg + lumbar_flexion_deg,
+        ]
+    )
     lengths = np.array([PELVIS_LENGTH, LUMBAR_LENGTH, THORACIC_LENGTH])
     x = np.concatenate([[0.0], np.cumsum(lengths * np.sin(tilts))])
     z = np.concatenate([[0.0], np.cumsum(lengths * np.cos(tilts))])
@@ -210,10 +236,17 @@ def stick_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
     """
     reps, colors = _set_reps(analysis, set_index)
     x0, z0 = stick_points(0.0, 0.0)
-    traces = [go.Scatter(
-        x=x0, y=z0, mode="lines", name="neutral", showlegend=False, line=dict(color=LOCKOUT_COLOR, width=3, dash="dot"),
-        hoverinfo="skip",
-    )]
+    traces = [
+        go.Scatter(
+            x=x0,
+            y=z0,
+            mode="lines",
+            name="neutral",
+            showlegend=False,
+            line=dict(color=LOCKOUT_COLOR, width=3, dash="dot"),
+            hoverinfo="skip",
+        )
+    ]
     for rep, color in zip(reps.itertuples(), colors):
         rows = rep_slice(analysis.angles, rep.start_s, rep.end_s)
         i = worst_moment_index(rows["lumbar_flexion_deg"].to_numpy(), analysis.limits)
@@ -225,16 +258,28 @@ def stick_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
             f"rep {rep.index} at {pose['time_s'] - rep.start_s:.1f} s: lumbar {pose['lumbar_flexion_deg']:.0f}°, "
             f"hips {pose['pelvis_inclination_deg']:.0f}°, trunk {pose['trunk_inclination_deg']:.0f}°"
         )
-        traces.append(go.Scatter(
-            x=x, y=z, mode="lines+markers", name=f"rep {rep.index}", showlegend=False,
-            line=dict(color=color, width=3.5 if len(rep.flags) else 2.5), marker=dict(size=[9, 6, 6, 6], color=color),
-            hovertemplate=label + "<extra></extra>",
-        ))
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=z,
+                mode="lines+markers",
+                name=f"rep {rep.index}",
+                showlegend=False,
+                line=dict(color=color, width=3.5 if len(rep.flags) else 2.5),
+                marker=dict(size=[9, 6, 6, 6], color=color),
+                hovertemplate=label + "<extra></extra>",
+            )
+        )
     label = dict(showarrow=False, font=dict(size=10, color=TRUNK_COLOR))
     layout = base_layout(f"Set {set_index}: spine at each rep's worst moment", legend_on_top=False)
     layout.update(
         xaxis=dict(title_text="forward →", showticklabels=False, zeroline=False, range=[-0.6, 1.9]),
-        yaxis=dict(title_text="up", showticklabels=False, zeroline=False, scaleanchor="x", scaleratio=1, range=[-0.2, 1.9]),
+        yaxis=dict(
+            title_text="up", showticklabels=False, zeroline=False, scaleanchor="x", scaleratio=1, range=[-0.2, 1.9]
+        ),
     )
-    notes = [dict(x=0, y=0, text="hip", yshift=-12, **label), dict(x=x0[-1], y=z0[-1], text="neutral", yshift=10, **label)]
+    notes = [
+        dict(x=0, y=0, text="hip", yshift=-12, **label),
+        dict(x=x0[-1], y=z0[-1], text="neutral", yshift=10, **label),
+    ]
     return styled_figure(layout, annotations=notes, data=traces + _rep_key(len(reps)))

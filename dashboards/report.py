@@ -25,7 +25,6 @@ from dashboards.style import PLOT_CONFIG
 from dashboards.summary import session_summary, set_flagged
 from dashboards.timeline import timeline_figure
 
-
 #: The page; ``$name`` fields are filled by `render_report`.
 PAGE = Template("""<!DOCTYPE html>
 <html lang="en">
@@ -130,7 +129,9 @@ def summary_html(analysis: SessionAnalysis) -> str:
     lines = session_summary(analysis)
     items = []
     for row, text in zip(analysis.sets.itertuples(), lines[1:]):
-        items.append(f"<li class='{'flagged' if set_flagged(analysis, row.index) else 'clean'}'>{html.escape(text)}</li>")
+        items.append(
+            f"<li class='{'flagged' if set_flagged(analysis, row.index) else 'clean'}'>{html.escape(text)}</li>"
+        )
     limits = analysis.limits
     return (
         f"<p class='headline'>{html.escape(lines[0])}</p>"
@@ -218,7 +219,9 @@ def write_report(path: str | Path, analysis: SessionAnalysis, **kwargs) -> Path:
     return path
 
 
-def export_pngs(figures: dict[str, go.Figure], directory: str | Path, width_px: int = 1000, scale: float = 2.0) -> list[Path]:
+def export_pngs(
+    figures: dict[str, go.Figure], directory: str | Path, width_px: int = 1000, scale: float = 2.0
+) -> list[Path]:
     """Write each figure as ``<key>.png`` (needs kaleido and a Chrome or Chromium).
 
     Parameters
@@ -239,7 +242,11 @@ def export_pngs(figures: dict[str, go.Figure], directory: str | Path, width_px: 
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"{key}.png" for key in figures]
     pio.write_images(
-        list(figures.values()), paths, format="png", width=width_px,
-        height=[fig.layout.height or 340 for fig in figures.values()], scale=scale,
+        list(figures.values()),
+        paths,
+        format="png",
+        width=width_px,
+        height=[fig.layout.height or 340 for fig in figures.values()],
+        scale=scale,
     )
     return paths

@@ -47,35 +47,57 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
     flags = reps["flags"].tolist()
     reasons = ["<br>".join(r) if len(r) else "no flags" for r in reps["flag_reasons"]]
 
-    angles = [go.Bar(
-        x=x, y=peak, name="peak flexion", customdata=reasons,
-        marker_color=[FLAG_COLOR if "lumbar_flexion" in f or "flexion_drift" in f else OK_COLOR for f in flags],
-        hovertemplate="rep %{x}: peak flexion %{y:.0f}°<br>%{customdata}<extra></extra>",
-    ), go.Bar(
-        x=x, y=lockout, name="lockout", customdata=reasons,
-        marker_color=[FLAG_COLOR if "lockout_hyperextension" in f or "overarching" in f else LOCKOUT_COLOR for f in flags],
-        hovertemplate="rep %{x}: lockout %{y:.0f}°<br>%{customdata}<extra></extra>",
-    )]
+    angles = [
+        go.Bar(
+            x=x,
+            y=peak,
+            name="peak flexion",
+            customdata=reasons,
+            marker_color=[FLAG_COLOR if "lumbar_flexion" in f or "flexion_drift" in f else OK_COLOR for f in flags],
+            hovertemplate="rep %{x}: peak flexion %{y:.0f}°<br>%{customdata}<extra></extra>",
+        ),
+        go.Bar(
+            x=x,
+            y=lockout,
+            name="lockout",
+            customdata=reasons,
+            marker_color=[
+                FLAG_COLOR if "lockout_hyperextension" in f or "overarching" in f else LOCKOUT_COLOR for f in flags
+            ],
+            hovertemplate="rep %{x}: lockout %{y:.0f}°<br>%{customdata}<extra></extra>",
+        ),
+    ]
 
     # the analysis' least-squares slope; the fitted line passes through the mean rep
     set_row = analysis.sets[analysis.sets["index"] == set_index]
     slope = float(set_row["flexion_trend_deg_per_rep"].iloc[0]) if len(set_row) else float("nan")
     if np.isfinite(slope) and np.isfinite(peak).all():
         slope_label = f"{round(slope, 1) + 0.0:+.1f}"  # + 0.0 turns -0.0 into 0.0
-        angles.append(go.Scatter(
-            x=x, y=peak.mean() + slope * (x - x.mean()), mode="lines", name=f"trend {slope_label}°/rep",
-            line=dict(color=TRUNK_COLOR, width=1.5, dash="dot"), hoverinfo="skip",
-        ))
+        angles.append(
+            go.Scatter(
+                x=x,
+                y=peak.mean() + slope * (x - x.mean()),
+                mode="lines",
+                name=f"trend {slope_label}°/rep",
+                line=dict(color=TRUNK_COLOR, width=1.5, dash="dot"),
+                hoverinfo="skip",
+            )
+        )
 
     flagged = np.array([len(f) > 0 for f in flags], dtype=bool)
     if flagged.any():
         top = np.fmax(peak, 0.0) + 3.0
-        angles.append(go.Scatter(
-            x=x[flagged], y=top[flagged], mode="markers", name="flagged",
-            marker=dict(symbol="triangle-down", size=11, color=FLAG_COLOR, line=dict(width=1, color="white")),
-            customdata=[reasons[i] for i in np.flatnonzero(flagged)],
-            hovertemplate="rep %{x}<br>%{customdata}<extra></extra>",
-        ))
+        angles.append(
+            go.Scatter(
+                x=x[flagged],
+                y=top[flagged],
+                mode="markers",
+                name="flagged",
+                marker=dict(symbol="triangle-down", size=11, color=FLAG_COLOR, line=dict(width=1, color="white")),
+                customdata=[reasons[i] for i in np.flatnonzero(flagged)],
+                hovertemplate="rep %{x}<br>%{customdata}<extra></extra>",
+            )
+        )
 
     # barmode "group" applies to the whole figure: the tempo bars share one offset group and stack by
     # their explicit bases instead.
@@ -83,11 +105,18 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
     tempo = []
     for column, name in TEMPO_NAMES.items():
         phase_s = np.nan_to_num(reps[column].to_numpy(dtype=float))
-        tempo.append(go.Bar(
-            x=x, y=phase_s, base=base_s.copy(), offsetgroup="tempo", name=name, marker_color=TEMPO_COLORS[column],
-            **row_axes(2),
-            hovertemplate="rep %{x}: " + name + " %{y:.1f} s<extra></extra>",
-        ))
+        tempo.append(
+            go.Bar(
+                x=x,
+                y=phase_s,
+                base=base_s.copy(),
+                offsetgroup="tempo",
+                name=name,
+                marker_color=TEMPO_COLORS[column],
+                **row_axes(2),
+                hovertemplate="rep %{x}: " + name + " %{y:.1f} s<extra></extra>",
+            )
+        )
         base_s += phase_s
     layout = base_layout(f"Set {set_index}: rep by rep", height_px=440, legend_on_top=False)
     # seven legend entries wrap to four lines on a phone: below the plot, plotly makes room for them

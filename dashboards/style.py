@@ -22,13 +22,27 @@ SET_FILL = "rgba(148, 163, 184, 0.16)"
 TEMPO_COLORS = {"eccentric_s": "#93c5fd", "bottom_pause_s": "#fcd34d", "concentric_s": "#1d4ed8"}
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 
-_AXIS = dict(gridcolor="#EBF0F8", linecolor="#EBF0F8", zerolinecolor="#EBF0F8", zerolinewidth=2, ticks="", automargin=True,
-             title_standoff=12)
+_AXIS = dict(
+    gridcolor="#EBF0F8",
+    linecolor="#EBF0F8",
+    zerolinecolor="#EBF0F8",
+    zerolinewidth=2,
+    ticks="",
+    automargin=True,
+    title_standoff=12,
+)
 #: The look of plotly's "plotly_white" in the few settings we use. The full template costs 16 ms and 6 kB
 #: per chart, too much for a report of a hundred charts.
-THEME = go.layout.Template(layout=dict(
-    plot_bgcolor="white", paper_bgcolor="white", font_color="#334155", hoverlabel_align="left", xaxis=_AXIS, yaxis=_AXIS,
-))
+THEME = go.layout.Template(
+    layout=dict(
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        font_color="#334155",
+        hoverlabel_align="left",
+        xaxis=_AXIS,
+        yaxis=_AXIS,
+    )
+)
 
 #: Plotly config for every chart: resizes with the page, no logo, no scroll-wheel zoom.
 PLOT_CONFIG = {"responsive": True, "displaylogo": False, "scrollZoom": False}
@@ -73,12 +87,28 @@ def rep_colors(n_reps: int) -> tuple[str, ...]:
 def rep_colorbar_trace(n_reps: int) -> go.Scatter:
     """An invisible trace whose colour bar keys the rep colours (instead of one legend entry per rep)."""
     colors = rep_colors(n_reps)
-    scale = [[i / max(n_reps - 1, 1), c] for i, c in enumerate(colors)] if n_reps > 1 else [[0, colors[0]], [1, colors[0]]]
+    scale = (
+        [[i / max(n_reps - 1, 1), c] for i, c in enumerate(colors)] if n_reps > 1 else [[0, colors[0]], [1, colors[0]]]
+    )
     return go.Scatter(
-        x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+        x=[None],
+        y=[None],
+        mode="markers",
+        showlegend=False,
+        hoverinfo="skip",
         marker=dict(
-            color=[1, max(n_reps, 1)], colorscale=scale, cmin=1, cmax=max(n_reps, 1), showscale=True,
-            colorbar=dict(title=dict(text="rep", side="top"), thickness=10, len=0.9, tickmode="linear", dtick=1 if n_reps <= 12 else 2),
+            color=[1, max(n_reps, 1)],
+            colorscale=scale,
+            cmin=1,
+            cmax=max(n_reps, 1),
+            showscale=True,
+            colorbar=dict(
+                title=dict(text="rep", side="top"),
+                thickness=10,
+                len=0.9,
+                tickmode="linear",
+                dtick=1 if n_reps <= 12 else 2,
+            ),
         ),
     )
 
@@ -104,13 +134,51 @@ def limit_band(limits: Limits, axis: int = 1) -> tuple[list[dict], list[dict]]:
     suffix = "" if axis == 1 else str(axis)
     xref, yref = f"x{suffix} domain", f"y{suffix}"
     flex, ext = limits.flexion_limit_deg, -limits.extension_limit_deg
-    shapes = [dict(type="rect", xref=xref, yref=yref, x0=0, x1=1, y0=ext, y1=flex, fillcolor=BAND_FILL, line_width=0, layer="below")]
+    shapes = [
+        dict(
+            type="rect",
+            xref=xref,
+            yref=yref,
+            x0=0,
+            x1=1,
+            y0=ext,
+            y1=flex,
+            fillcolor=BAND_FILL,
+            line_width=0,
+            layer="below",
+        )
+    ]
     annotations = []
-    for y, label, anchor in ((flex, f"flexion limit {flex:.0f}°", "bottom"), (ext, f"extension limit {ext:.0f}°", "top")):
-        shapes.append(dict(type="line", xref=xref, yref=yref, x0=0, x1=1, y0=y, y1=y, layer="below",
-                           line=dict(color=LIMIT_COLOR, width=1, dash="dash")))
-        annotations.append(dict(xref=xref, yref=yref, x=1, y=y, xanchor="right", yanchor=anchor, text=label, showarrow=False,
-                                font=dict(size=10, color=LIMIT_COLOR)))
+    for y, label, anchor in (
+        (flex, f"flexion limit {flex:.0f}°", "bottom"),
+        (ext, f"extension limit {ext:.0f}°", "top"),
+    ):
+        shapes.append(
+            dict(
+                type="line",
+                xref=xref,
+                yref=yref,
+                x0=0,
+                x1=1,
+                y0=y,
+                y1=y,
+                layer="below",
+                line=dict(color=LIMIT_COLOR, width=1, dash="dash"),
+            )
+        )
+        annotations.append(
+            dict(
+                xref=xref,
+                yref=yref,
+                x=1,
+                y=y,
+                xanchor="right",
+                yanchor=anchor,
+                text=label,
+                showarrow=False,
+                font=dict(size=10, color=LIMIT_COLOR),
+            )
+        )
     return shapes, annotations
 
 
@@ -138,8 +206,9 @@ def stacked_axes(row_heights: list[float], spacing: float, y_titles: list[str], 
         suffix = "" if i == 1 else str(i)
         bottom = max(top - height * scale, 0.0)
         axes[f"yaxis{suffix}"] = dict(domain=[bottom, top], anchor=f"x{suffix}", title_text=y_title)
-        axes[f"xaxis{suffix}"] = dict(anchor=f"y{suffix}", **(
-            dict(title_text=x_title) if i == n else dict(matches=f"x{n}", showticklabels=False)))
+        axes[f"xaxis{suffix}"] = dict(
+            anchor=f"y{suffix}", **(dict(title_text=x_title) if i == n else dict(matches=f"x{n}", showticklabels=False))
+        )
         top = bottom - spacing
     return axes
 
@@ -162,6 +231,8 @@ def styled_figure(layout: dict, shapes: list[dict] = (), annotations: list[dict]
 
 def message_figure(title: str, message: str, height_px: int = 340) -> go.Figure:
     """A chart with no data that says why (no sets yet, no session picked)."""
-    note = dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=13, color=TRUNK_COLOR))
+    note = dict(
+        text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=13, color=TRUNK_COLOR)
+    )
     layout = base_layout(title, height_px=height_px, legend_on_top=False)
     return styled_figure({**layout, "xaxis": {"visible": False}, "yaxis": {"visible": False}}, annotations=[note])

@@ -62,13 +62,18 @@ def set_summary_text(sets_row: pd.Series | dict, reps: pd.DataFrame, flexion_lim
     drift = having("flexion_drift")
     if len(drift):
         parts.append(f"flexion crept up from rep {int(drift['index'].min())} on (fatigue)")
-    for flag, what in (("lockout_hyperextension", "lockout hyperextension"), ("overarching", "back arched through the rep")):
+    for flag, what in (
+        ("lockout_hyperextension", "lockout hyperextension"),
+        ("overarching", "back arched through the rep"),
+    ):
         hit = having(flag)
         if len(hit):
             parts.append(f"{what} on {len(hit)} of {n} reps")
     asym = having("asymmetry")
     if len(asym):
-        reason = next(r for f, rs in zip(asym["flags"], asym["flag_reasons"]) for name, r in zip(f, rs) if name == "asymmetry")
+        reason = next(
+            r for f, rs in zip(asym["flags"], asym["flag_reasons"]) for name, r in zip(f, rs) if name == "asymmetry"
+        )
         parts.append(f"{rep_ranges(asym['index'].tolist())} uneven ({reason})")
     if parts:
         return f"{head}: " + "; ".join(parts) + "."
@@ -95,9 +100,8 @@ def session_summary(analysis: SessionAnalysis) -> list[str]:
         return ["No sets found in this session."]
     n_flagged = int(reps["flags"].map(len).gt(0).sum()) if len(reps) else 0
     exercises = ", ".join(dict.fromkeys(str(e).replace("_", " ") for e in sets["exercise"]))
-    headline = (
-        f"{len(sets)} set{'s' if len(sets) != 1 else ''}, {len(reps)} reps of {exercises}: "
-        + (f"{n_flagged} rep{'s' if n_flagged != 1 else ''} flagged." if n_flagged else "every rep inside your limits.")
+    headline = f"{len(sets)} set{'s' if len(sets) != 1 else ''}, {len(reps)} reps of {exercises}: " + (
+        f"{n_flagged} rep{'s' if n_flagged != 1 else ''} flagged." if n_flagged else "every rep inside your limits."
     )
     lines = [headline]
     for row in sets.to_dict("records"):

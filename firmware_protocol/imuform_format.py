@@ -161,7 +161,9 @@ class ImuformDecoder(Decoder):
             diag.lost_frames += (seq - self.last_seq - 1) % 65536
         self.last_seq = seq
         size, units, columns = _LAYOUTS[content]
-        values = np.frombuffer(frame, dtype="<i2", count=count * size // 2, offset=HEADER.size).reshape(count, -1) * units
+        values = (
+            np.frombuffer(frame, dtype="<i2", count=count * size // 2, offset=HEADER.size).reshape(count, -1) * units
+        )
         out = {name: values[:, cols] for name, cols in columns}
         # Samples inside a frame are evenly spaced by construction: only the step between frames can gap.
         period_s = period_ns * 1e-9
@@ -221,7 +223,14 @@ class ImuformEncoder(Encoder):
         for start in range(0, block.n, per_frame):
             chunk = records[start : start + per_frame]
             head = HEADER.pack(
-                MAGIC, VERSION, content, self.sensor_id, len(chunk), self.seq, int(time_us[start]) % (1 << 32), self.period_ns
+                MAGIC,
+                VERSION,
+                content,
+                self.sensor_id,
+                len(chunk),
+                self.seq,
+                int(time_us[start]) % (1 << 32),
+                self.period_ns,
             )
             body = head + chunk.tobytes()
             out.append(body + crc16_ccitt_false(body).to_bytes(2, "little"))
@@ -254,13 +263,17 @@ class ImuformModel(SensorModel):
             raise UnsupportedPayload(f"rate {rate_hz:g} Hz: choose a whole number of 1 to 1000 Hz")
         return rate_hz
 
-    def configure_commands(self, rate_hz: float | None = None, content: int = 0x03, **options) -> list[tuple[str, bytes]]:
+    def configure_commands(
+        self, rate_hz: float | None = None, content: int = 0x03, **options
+    ) -> list[tuple[str, bytes]]:
         """SET_RATE (when given) and SET_CONTENT (default acc + gyro)."""
         cmds = []
         if rate_hz is not None:
             cmds.append((CONTROL_UUID, bytes([OP_SET_RATE]) + int(self.check_rate(rate_hz)).to_bytes(2, "little")))
         if not content or content & ~ALL_CONTENT:
-            raise UnsupportedPayload(f"content flags 0x{content:02x}: use bits 0x01 acc, 0x02 gyro, 0x04 mag, 0x08 quat")
+            raise UnsupportedPayload(
+                f"content flags 0x{content:02x}: use bits 0x01 acc, 0x02 gyro, 0x04 mag, 0x08 quat"
+            )
         cmds.append((CONTROL_UUID, bytes([OP_SET_CONTENT, content])))
         return cmds
 
@@ -298,4 +311,3 @@ class ImuformModel(SensorModel):
     def encoder(self, sensor_id: int = 0, rate_hz: float = 100.0, max_payload: int = 244, **context) -> ImuformEncoder:
         """An encoder writing ``sensor_id`` at ``rate_hz``."""
         return ImuformEncoder(sensor_id=sensor_id, rate_hz=rate_hz, max_payload=max_payload)
-

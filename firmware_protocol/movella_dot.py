@@ -21,8 +21,8 @@ from firmware_protocol.base import (
     SampleBlock,
     SensorModel,
     UnsupportedPayload,
-    euler_to_quat_wxyz,
     count_time_gaps,
+    euler_to_quat_wxyz,
     quantise_int16,
 )
 

@@ -360,7 +360,9 @@ class PolarModel(SensorModel):
     company_ids = (0x006B,)
     notes = "H10: ACC 25/50/100/200 Hz ±2/4/8 g. Verity Sense: ACC/GYRO 52 Hz, 26–416 Hz in SDK mode; MAG 10–100 Hz."
 
-    def configure_commands(self, rate_hz: float | None = None, sdk_mode: bool = False, **options) -> list[tuple[str, bytes]]:
+    def configure_commands(
+        self, rate_hz: float | None = None, sdk_mode: bool = False, **options
+    ) -> list[tuple[str, bytes]]:
         """SDK mode on (Verity Sense, needed for rates other than 52 Hz) when asked."""
         return [(CONTROL_UUID, bytes([OP_START, SDK_MODE]))] if sdk_mode else []
 

@@ -130,7 +130,12 @@ class ThingyModel(SensorModel):
         """Write the 9-byte motion config (the other fields at the firmware defaults unless given)."""
         if rate_hz is None:
             return []
-        fields = (pedometer_interval_ms, temperature_compensation_ms, magnetometer_compensation_ms, int(self.check_rate(rate_hz)))
+        fields = (
+            pedometer_interval_ms,
+            temperature_compensation_ms,
+            magnetometer_compensation_ms,
+            int(self.check_rate(rate_hz)),
+        )
         data = b"".join(int(v).to_bytes(2, "little") for v in fields) + bytes([wake_on_motion])
         return [(CONFIG_UUID, data)]
 

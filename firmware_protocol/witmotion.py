@@ -138,7 +138,9 @@ class WitMotionDecoder(Decoder):
         if not len(words):
             return SampleBlock.empty()
         values = words[:, 1:] * _FRAME_SCALE
-        return SampleBlock(acc_mps2=values[:, 0:3], gyr_dps=values[:, 3:6], quat_wxyz=half_euler_to_quat_wxyz(values[:, 6:9]))
+        return SampleBlock(
+            acc_mps2=values[:, 0:3], gyr_dps=values[:, 3:6], quat_wxyz=half_euler_to_quat_wxyz(values[:, 6:9])
+        )
 
 
 def _header_run(buf: bytearray) -> int:

@@ -30,7 +30,9 @@ def _header(path: Path) -> list[str]:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a text CSV file ({exc.reason}); export the samples as UTF-8 CSV") from exc
     if not row or not any(cell.strip() for cell in row):
-        raise InputError(f"{path}: the file is empty; it needs a header line '{','.join(REQUIRED_COLUMNS)}' and samples")
+        raise InputError(
+            f"{path}: the file is empty; it needs a header line '{','.join(REQUIRED_COLUMNS)}' and samples"
+        )
     return [cell.strip() for cell in row]
 
 
@@ -48,10 +50,14 @@ def _check_columns(path: Path, header: list[str]) -> list[str]:
         have = [n for n in names if n in header]
         if have and len(have) != len(names):
             lacking = [n for n in names if n not in header]
-            raise InputError(f"{path}, line 1: {group} columns are incomplete (missing {', '.join(lacking)}); give all of {', '.join(names)} or none")
+            raise InputError(
+                f"{path}, line 1: {group} columns are incomplete (missing {', '.join(lacking)}); give all of {', '.join(names)} or none"
+            )
     unknown = [c for c in header if c not in ALL_COLUMNS]
     if unknown:
-        raise InputError(f"{path}, line 1: unknown column(s) {', '.join(unknown)}; allowed are {', '.join(ALL_COLUMNS)}")
+        raise InputError(
+            f"{path}, line 1: unknown column(s) {', '.join(unknown)}; allowed are {', '.join(ALL_COLUMNS)}"
+        )
     return [c for c in header]
 
 
@@ -61,8 +67,15 @@ def _locate_bad_cell(path: Path, header: list[str], numeric_cols: list[str]) -> 
     Returns the parsed table when no cell is bad after all (e.g. only blank optional cells).
     """
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                          skipinitialspace=True, engine="c")
+        raw = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8-sig",
+            skipinitialspace=True,
+            engine="c",
+        )
     except pd.errors.ParserError as exc:
         raise InputError(
             f"{path}: malformed CSV ({str(exc).strip().splitlines()[-1]}); every row needs {len(header)} cells"
@@ -110,8 +123,15 @@ def read_samples_csv(path: str | Path) -> pd.DataFrame:
     header = _check_columns(path, _header(path))
     numeric_cols = [c for c in ALL_COLUMNS if c in header and c != "sensor"]
     try:
-        df = pd.read_csv(path, dtype={"sensor": str, **dict.fromkeys(numeric_cols, "float64")}, keep_default_na=False,
-                         na_values=[""], encoding="utf-8-sig", skipinitialspace=True, engine="c")
+        df = pd.read_csv(
+            path,
+            dtype={"sensor": str, **dict.fromkeys(numeric_cols, "float64")},
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8-sig",
+            skipinitialspace=True,
+            engine="c",
+        )
         df.columns = [c.strip() for c in df.columns]
         clean = not df[[c for c in REQUIRED_COLUMNS if c != "sensor"]].isna().any().any()
         clean = clean and np.isfinite(df[numeric_cols].fillna(0.0).to_numpy()).all()

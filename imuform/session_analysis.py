@@ -29,8 +29,15 @@ def personal_limits(store: Store, profile_name: str | None, calibration: dict | 
         raise InputError(f"{exc} (or set limits in degrees with 'imuform profile --flexion-limit DEG')") from exc
 
 
-def run_analysis(store: Store, session_id: str, *, profile_name: str | None = None, use_mag: bool = False,
-                 show_progress: bool = True, exercise: str | None = None) -> SessionAnalysis:
+def run_analysis(
+    store: Store,
+    session_id: str,
+    *,
+    profile_name: str | None = None,
+    use_mag: bool = False,
+    show_progress: bool = True,
+    exercise: str | None = None,
+) -> SessionAnalysis:
     """Analyse a stored session, cache the result in the store and return it.
 
     Used by the commands that need an analysis (export, report). ``exercise`` names the exercise of every
@@ -41,8 +48,15 @@ def run_analysis(store: Store, session_id: str, *, profile_name: str | None = No
     )[0]
 
 
-def analyze_stored(store: Store, session_id: str, *, profile_name: str | None = None, use_mag: bool = False,
-                   show_progress: bool = True, exercise: str | None = None) -> tuple[SessionAnalysis, dict]:
+def analyze_stored(
+    store: Store,
+    session_id: str,
+    *,
+    profile_name: str | None = None,
+    use_mag: bool = False,
+    show_progress: bool = True,
+    exercise: str | None = None,
+) -> tuple[SessionAnalysis, dict]:
     """`run_analysis`, also returning the cached document (``SessionAnalysis.to_dict``), built once.
 
     ``imuform analyze --json`` prints that document.
@@ -59,11 +73,17 @@ def analyze_stored(store: Store, session_id: str, *, profile_name: str | None = 
             with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task(session_id, total=1.0)
                 result = analyze_session(
-                    samples, calibration=calibration, limits=limits, use_mag=use_mag, exercise=exercise,
+                    samples,
+                    calibration=calibration,
+                    limits=limits,
+                    use_mag=use_mag,
+                    exercise=exercise,
                     progress=lambda stage, fraction: bar.update(task, completed=fraction),
                 )
         else:
-            result = analyze_session(samples, calibration=calibration, limits=limits, use_mag=use_mag, exercise=exercise)
+            result = analyze_session(
+                samples, calibration=calibration, limits=limits, use_mag=use_mag, exercise=exercise
+            )
     except ValueError as exc:
         raise ImuformError(f"cannot analyse session {session_id}: {exc}") from exc
     result.session_id = session_id

@@ -52,11 +52,17 @@ def _read_session_json(path: Path) -> dict:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}); fix it or remove session.json") from exc
+        raise InputError(
+            f"{path}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}); fix it or remove session.json"
+        ) from exc
     if not isinstance(doc, dict) or doc.get("format", SESSION_FORMAT) != SESSION_FORMAT:
-        raise InputError(f"{path}: not an imuform session.json (expected \"format\": \"{SESSION_FORMAT}\"); remove it to import samples.csv alone")
+        raise InputError(
+            f'{path}: not an imuform session.json (expected "format": "{SESSION_FORMAT}"); remove it to import samples.csv alone'
+        )
     if doc.get("version", 1) > SESSION_FORMAT_VERSION:
-        raise InputError(f"{path}: session.json version {doc['version']} is newer than this imuform reads; upgrade imuform")
+        raise InputError(
+            f"{path}: session.json version {doc['version']} is newer than this imuform reads; upgrade imuform"
+        )
     return doc
 
 
@@ -79,7 +85,9 @@ def import_session(store: Store, path: str | Path, *, name: str | None = None) -
     sensors = {s["placement"]: s for s in meta.get("sensors", []) if isinstance(s, dict) and "placement" in s}
     session_id = store.import_samples(
         samples,
-        name=name if name is not None else meta.get("name", samples_path.parent.name if path.is_dir() else samples_path.stem),
+        name=name
+        if name is not None
+        else meta.get("name", samples_path.parent.name if path.is_dir() else samples_path.stem),
         notes=meta.get("notes", ""),
         started_at=meta.get("started_at"),
         sensors=sensors,

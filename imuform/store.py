@@ -14,7 +14,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +119,7 @@ def default_home() -> Path:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _blob(array: np.ndarray | None, width: int | None = None) -> bytes | None:
@@ -174,7 +174,7 @@ class Store:
         """Close the database connection."""
         self.conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -277,11 +277,20 @@ class Store:
             """,
             (session_id,),
         ):
-            sensors.append({
-                "id": s[0], "placement": s[1], "kind": s[2], "model": s[3], "address": s[4],
-                "rate_hz": s[5], "firmware": s[6], "samples": int(s[7]),
-                "start_s": s[8], "end_s": s[9],
-            })
+            sensors.append(
+                {
+                    "id": s[0],
+                    "placement": s[1],
+                    "kind": s[2],
+                    "model": s[3],
+                    "address": s[4],
+                    "rate_hz": s[5],
+                    "firmware": s[6],
+                    "samples": int(s[7]),
+                    "start_s": s[8],
+                    "end_s": s[9],
+                }
+            )
         gaps = [
             {"placement": g[0], "start_s": g[1], "end_s": g[2], "reason": g[3]}
             for g in self.conn.execute(
@@ -301,8 +310,15 @@ class Store:
             (session_id,),
         ).fetchone()[0]
         return {
-            "id": r[0], "name": r[1], "notes": r[2], "started_at": r[3], "source": r[4],
-            "sensors": sensors, "gaps": gaps, "events": events, "raw_packets": int(raw),
+            "id": r[0],
+            "name": r[1],
+            "notes": r[2],
+            "started_at": r[3],
+            "source": r[4],
+            "sensors": sensors,
+            "gaps": gaps,
+            "events": events,
+            "raw_packets": int(raw),
             "analysed": self.analysis(session_id) is not None,
         }
 
@@ -314,7 +330,7 @@ class Store:
         return session_id
 
     # samples ------------------------------------------------------------------------------------
-    def writer(self, session_id: str) -> "SessionWriter":
+    def writer(self, session_id: str) -> SessionWriter:
         """A buffered, transactional writer for a recording into ``session_id``."""
         return SessionWriter(self, self.resolve(session_id))
 
@@ -342,8 +358,11 @@ class Store:
         sensor = np.repeat(np.array([b[0] for b in blocks], dtype=object), counts)
         # One preallocated (width, n) array per group, filled block by block: each column is a contiguous
         # row of it, so the table is built without concatenating, transposing or copying columns again.
-        groups = {"time_s": (2, ("time_s",)), **{key: (4 + i, names) for i, (key, names) in enumerate(VECTOR_COLUMNS.items())},
-                  "device_time_s": (3, ("device_time_s",))}
+        groups = {
+            "time_s": (2, ("time_s",)),
+            **{key: (4 + i, names) for i, (key, names) in enumerate(VECTOR_COLUMNS.items())},
+            "device_time_s": (3, ("device_time_s",)),
+        }
         columns: dict[str, np.ndarray] = {"sensor": sensor}
         for key, (at, names) in groups.items():
             present = [b[at] is not None for b in blocks]
@@ -365,8 +384,15 @@ class Store:
         )
 
     def import_samples(
-        self, samples: pd.DataFrame, *, name: str = "", notes: str = "", started_at: str | None = None,
-        sensors: dict[str, dict] | None = None, source: str = "import", block_size: int = 4096,
+        self,
+        samples: pd.DataFrame,
+        *,
+        name: str = "",
+        notes: str = "",
+        started_at: str | None = None,
+        sensors: dict[str, dict] | None = None,
+        source: str = "import",
+        block_size: int = 4096,
     ) -> str:
         """Store a whole samples table as a new session in one transaction; return the session id.
 
@@ -388,7 +414,11 @@ class Store:
                 (session_id, name, notes, started_at or _now_iso(), source),
             )
             for placement, group in samples.groupby("sensor", sort=False):
-                meta = {k: v for k, v in sensors.get(placement, {}).items() if k in ("kind", "model", "address", "rate_hz", "firmware")}
+                meta = {
+                    k: v
+                    for k, v in sensors.get(placement, {}).items()
+                    if k in ("kind", "model", "address", "rate_hz", "firmware")
+                }
                 if meta.get("rate_hz") is None and len(group) > 1:
                     meta["rate_hz"] = float(round(1.0 / np.median(np.diff(group["time_s"].to_numpy())), 3))
                 cols = ", ".join(["session_id", "placement", *meta])
@@ -404,11 +434,19 @@ class Store:
         rows = []
         for i in range(0, n, block_size):
             sl = slice(i, min(i + block_size, n))
-            rows.append((
-                sensor_id, sl.stop - sl.start, float(cols["time_s"][sl][0]), float(cols["time_s"][sl][-1]),
-                _blob(cols["time_s"][sl]),
-                *(_blob(cols[k][sl]) if cols[k] is not None else None for k in ("device_time_s", "acc", "gyr", "mag", "quat")),
-            ))
+            rows.append(
+                (
+                    sensor_id,
+                    sl.stop - sl.start,
+                    float(cols["time_s"][sl][0]),
+                    float(cols["time_s"][sl][-1]),
+                    _blob(cols["time_s"][sl]),
+                    *(
+                        _blob(cols[k][sl]) if cols[k] is not None else None
+                        for k in ("device_time_s", "acc", "gyr", "mag", "quat")
+                    ),
+                )
+            )
         self.conn.executemany(
             "INSERT INTO sample_blocks (sensor_id, n, t0, t1, time_s, device_time_s, acc, gyr, mag, quat)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -429,7 +467,8 @@ class Store:
         """The newest calibration of a session, or the person's newest own one (``None`` if none)."""
         if session_id:
             row = self.conn.execute(
-                "SELECT data FROM calibrations WHERE session_id = ? ORDER BY id DESC LIMIT 1", (self.resolve(session_id),)
+                "SELECT data FROM calibrations WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+                (self.resolve(session_id),),
             ).fetchone()
         else:
             row = self.conn.execute(
@@ -463,9 +502,7 @@ class Store:
 
     def analysis(self, session_id: str) -> dict | None:
         """The cached analysis document of a session, or ``None``."""
-        row = self.conn.execute(
-            "SELECT doc FROM analyses WHERE session_id = ?", (self.resolve(session_id),)
-        ).fetchone()
+        row = self.conn.execute("SELECT doc FROM analyses WHERE session_id = ?", (self.resolve(session_id),)).fetchone()
         return json.loads(row[0]) if row else None
 
 
@@ -515,10 +552,20 @@ class SessionWriter:
         t = np.asarray(time_s, dtype=float)
         if len(t) == 0:
             return
-        self._samples.append((
-            sensor_id, len(t), float(t[0]), float(t[-1]), _blob(t), _blob(device_time_s),
-            _blob(acc_mps2, 3), _blob(gyr_dps, 3), _blob(mag_uT, 3), _blob(quat_wxyz, 4),
-        ))
+        self._samples.append(
+            (
+                sensor_id,
+                len(t),
+                float(t[0]),
+                float(t[-1]),
+                _blob(t),
+                _blob(device_time_s),
+                _blob(acc_mps2, 3),
+                _blob(gyr_dps, 3),
+                _blob(mag_uT, 3),
+                _blob(quat_wxyz, 4),
+            )
+        )
         self._maybe_flush()
 
     def add_raw(self, sensor_id: int, host_time_s: float, payload: bytes) -> None:
@@ -552,11 +599,15 @@ class SessionWriter:
                     self._samples,
                 )
             if self._raw:
-                conn.executemany("INSERT INTO raw_packets (sensor_id, host_time_s, payload) VALUES (?, ?, ?)", self._raw)
+                conn.executemany(
+                    "INSERT INTO raw_packets (sensor_id, host_time_s, payload) VALUES (?, ?, ?)", self._raw
+                )
             if self._gaps:
                 conn.executemany("INSERT INTO gaps (sensor_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)", self._gaps)
             if self._events:
-                conn.executemany("INSERT INTO events (session_id, time_s, kind, detail) VALUES (?, ?, ?, ?)", self._events)
+                conn.executemany(
+                    "INSERT INTO events (session_id, time_s, kind, detail) VALUES (?, ?, ?, ?)", self._events
+                )
         self._samples.clear()
         self._raw.clear()
         self._gaps.clear()
@@ -567,7 +618,7 @@ class SessionWriter:
         """Commit what is left."""
         self.flush()
 
-    def __enter__(self) -> "SessionWriter":
+    def __enter__(self) -> SessionWriter:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -45,7 +45,10 @@ def build(parts: list, rate_hz: float = 100.0, seed: int = 0, noise_deg: float =
     cols: dict[str, list[np.ndarray]] = {c: [] for c in ANGLE_COLUMNS[1:]}
     for part in parts:
         if isinstance(part, Rep):
-            n_e, n_b, n_c, n_t = (max(int(round(x * rate_hz)), 1) for x in (part.eccentric_s, part.bottom_s, part.concentric_s, part.top_s))
+            n_e, n_b, n_c, n_t = (
+                max(int(round(x * rate_hz)), 1)
+                for x in (part.eccentric_s, part.bottom_s, part.concentric_s, part.top_s)
+            )
             shape = np.r_[_ramp(n_e), np.ones(n_b), _ramp(n_c)[::-1], np.zeros(n_t)]
             d = part.depth_deg * shape
             lockout = np.r_[np.zeros(n_e + n_b + n_c), np.full(n_t, part.lockout_lumbar_deg)]
@@ -78,7 +81,9 @@ def rest(seconds: float = 5.0, **values) -> tuple:
 
 def gesture(column: str, amplitude_deg: float, seconds: float = 2.0, **follow: float) -> tuple:
     """A non-rep movement: ``column`` swings to ``amplitude_deg`` and back, other columns follow by share."""
+
     def shape(t: np.ndarray, scale: float = 1.0) -> np.ndarray:
         return scale * amplitude_deg * np.sin(np.pi * t / seconds) ** 2
+
     values = {column: shape, **{c: (lambda t, s=s: shape(t, s)) for c, s in follow.items()}}
     return ("rest", seconds, values)

@@ -15,8 +15,14 @@ def home(tmp_path, monkeypatch):
     return path
 
 
-def make_samples(n: int = 500, rate_hz: float = 100.0, placements=("lumbar", "thoracic"), mag: bool = False,
-                 quat: bool = False, seed: int = 0) -> pd.DataFrame:
+def make_samples(
+    n: int = 500,
+    rate_hz: float = 100.0,
+    placements=("lumbar", "thoracic"),
+    mag: bool = False,
+    quat: bool = False,
+    seed: int = 0,
+) -> pd.DataFrame:
     """A small, valid samples table with noisy still sensors."""
     rng = np.random.default_rng(seed)
     parts = []
@@ -24,8 +30,16 @@ def make_samples(n: int = 500, rate_hz: float = 100.0, placements=("lumbar", "th
         t = np.arange(n) / rate_hz + 0.003 * k
         acc = rng.normal(0.0, 0.05, (n, 3)) + [0.0, 0.0, 9.81]
         gyr = rng.normal(0.0, 0.5, (n, 3))
-        cols = {"sensor": placement, "time_s": t, "acc_x": acc[:, 0], "acc_y": acc[:, 1], "acc_z": acc[:, 2],
-                "gyr_x": gyr[:, 0], "gyr_y": gyr[:, 1], "gyr_z": gyr[:, 2]}
+        cols = {
+            "sensor": placement,
+            "time_s": t,
+            "acc_x": acc[:, 0],
+            "acc_y": acc[:, 1],
+            "acc_z": acc[:, 2],
+            "gyr_x": gyr[:, 0],
+            "gyr_y": gyr[:, 1],
+            "gyr_z": gyr[:, 2],
+        }
         if mag:
             m = rng.normal(0.0, 1.0, (n, 3)) + [20.0, 0.0, -40.0]
             cols.update({"mag_x": m[:, 0], "mag_y": m[:, 1], "mag_z": m[:, 2]})

@@ -14,9 +14,17 @@ from analysis.session import ANGLE_COLUMNS
 G_MPS2 = 9.81
 
 
-def imu_rows(placement: str, time_s: np.ndarray, R_world_segment: np.ndarray, R_sensor_segment: np.ndarray,
-             rng: np.random.Generator, *, gyr_noise_dps: float = 0.3, acc_noise_mps2: float = 0.05,
-             gyr_bias_dps: float = 0.0) -> pd.DataFrame:
+def imu_rows(
+    placement: str,
+    time_s: np.ndarray,
+    R_world_segment: np.ndarray,
+    R_sensor_segment: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    gyr_noise_dps: float = 0.3,
+    acc_noise_mps2: float = 0.05,
+    gyr_bias_dps: float = 0.0,
+) -> pd.DataFrame:
     """Samples-table rows of a sensor strapped on a segment with rotation ``R_sensor_segment``."""
     r = Rotation.from_matrix(R_world_segment @ R_sensor_segment.T)
     # The mean body rate over the interval ending at each sample, as a gyro's output filter delivers it.
@@ -26,15 +34,30 @@ def imu_rows(placement: str, time_s: np.ndarray, R_world_segment: np.ndarray, R_
     n = len(time_s)
     gyr = gyr + gyr_bias_dps + rng.normal(0, gyr_noise_dps, (n, 3))
     acc = acc + rng.normal(0, acc_noise_mps2, (n, 3))
-    return pd.DataFrame({
-        "sensor": placement, "time_s": time_s,
-        "acc_x": acc[:, 0], "acc_y": acc[:, 1], "acc_z": acc[:, 2],
-        "gyr_x": gyr[:, 0], "gyr_y": gyr[:, 1], "gyr_z": gyr[:, 2],
-    })
+    return pd.DataFrame(
+        {
+            "sensor": placement,
+            "time_s": time_s,
+            "acc_x": acc[:, 0],
+            "acc_y": acc[:, 1],
+            "acc_z": acc[:, 2],
+            "gyr_x": gyr[:, 0],
+            "gyr_y": gyr[:, 1],
+            "gyr_z": gyr[:, 2],
+        }
+    )
 
 
-def hinge_session(rate_hz: float = 100.0, *, seed: int = 0, misalign_deg: float = 20.0, reps: int = 5,
-                  bend_deg: float = 4.0, twist_deg: float = 3.0, heading_deg: float = 30.0):
+def hinge_session(
+    rate_hz: float = 100.0,
+    *,
+    seed: int = 0,
+    misalign_deg: float = 20.0,
+    reps: int = 5,
+    bend_deg: float = 4.0,
+    twist_deg: float = 3.0,
+    heading_deg: float = 30.0,
+):
     """A standing start, slow calibration bends, then Romanian-deadlift-like reps.
 
     Returns
@@ -57,18 +80,31 @@ def hinge_session(rate_hz: float = 100.0, *, seed: int = 0, misalign_deg: float 
     R_wl = Rotation.from_euler("ZY", np.column_stack([np.full_like(t, heading), np.radians(pelvis)])).as_matrix()
     R_rel = np.array([rotation_yxz_deg(a, b, c) for a, b, c in zip(flex, bend, twist)])
     R_wt = R_wl @ R_rel
-    straps = {p: Rotation.from_euler("xyz", rng.uniform(-misalign_deg, misalign_deg, 3), degrees=True).as_matrix()
-              for p in ("lumbar", "thoracic")}
+    straps = {
+        p: Rotation.from_euler("xyz", rng.uniform(-misalign_deg, misalign_deg, 3), degrees=True).as_matrix()
+        for p in ("lumbar", "thoracic")
+    }
     # Real straps: lumbar sensor lies flat on the sacrum, thoracic upside down; both misaligned.
     flip = Rotation.from_euler("XZ", [180, 90], degrees=True).as_matrix()  # upside down, turned 90°
     straps["thoracic"] = straps["thoracic"] @ flip
-    samples = pd.concat([
-        imu_rows("lumbar", t, R_wl, straps["lumbar"], rng, gyr_bias_dps=0.5),
-        imu_rows("thoracic", t, R_wt, straps["thoracic"], rng, gyr_bias_dps=-0.4),
-    ], ignore_index=True)
+    samples = pd.concat(
+        [
+            imu_rows("lumbar", t, R_wl, straps["lumbar"], rng, gyr_bias_dps=0.5),
+            imu_rows("thoracic", t, R_wt, straps["thoracic"], rng, gyr_bias_dps=-0.4),
+        ],
+        ignore_index=True,
+    )
     incl_t = np.degrees(np.arctan2(-R_wt[:, 2, 0], R_wt[:, 2, 2]))
-    truth = pd.DataFrame({"time_s": t, "lumbar_flexion_deg": flex, "lumbar_lateral_bend_deg": bend,
-                          "lumbar_twist_deg": twist, "trunk_inclination_deg": incl_t, "pelvis_inclination_deg": pelvis})
+    truth = pd.DataFrame(
+        {
+            "time_s": t,
+            "lumbar_flexion_deg": flex,
+            "lumbar_lateral_bend_deg": bend,
+            "lumbar_twist_deg": twist,
+            "trunk_inclination_deg": incl_t,
+            "pelvis_inclination_deg": pelvis,
+        }
+    )
     return samples, truth, straps
 
 
@@ -103,12 +139,18 @@ def _feed_in_arrival_order(live, samples: pd.DataFrame, per_block: int = 3) -> p
     """Feed notifications of ``per_block`` samples to `LiveAngles` in time order; the thoracic outputs."""
     blocks = []
     for placement, rows in samples.groupby("sensor"):
-        blocks += [(rows["time_s"].iloc[min(i + per_block, len(rows)) - 1], placement, rows.iloc[i:i + per_block])
-                   for i in range(0, len(rows), per_block)]
+        blocks += [
+            (rows["time_s"].iloc[min(i + per_block, len(rows)) - 1], placement, rows.iloc[i : i + per_block])
+            for i in range(0, len(rows), per_block)
+        ]
     out = []
     for _, placement, block in sorted(blocks, key=lambda b: b[0]):
-        result = live.feed(placement, block["time_s"].to_numpy(), block[["acc_x", "acc_y", "acc_z"]].to_numpy(),
-                           block[["gyr_x", "gyr_y", "gyr_z"]].to_numpy())
+        result = live.feed(
+            placement,
+            block["time_s"].to_numpy(),
+            block[["acc_x", "acc_y", "acc_z"]].to_numpy(),
+            block[["gyr_x", "gyr_y", "gyr_z"]].to_numpy(),
+        )
         if placement == "thoracic":
             out.append(pd.DataFrame(result))
     return pd.concat(out, ignore_index=True)
@@ -122,13 +164,18 @@ def test_live_angles_follow_the_truth_through_spikes_and_gaps():
     from imuform.simulator import ErrorModel, SessionSpec, SetSpec, simulate_session
 
     errors = dataclasses.replace(ErrorModel(), spikes_per_min=20.0)
-    sim = simulate_session(SessionSpec(sets=[SetSpec("deadlift", 4, "none")], rate_hz=50, seed=5, between_sets=False,
-                                       errors=errors))
+    sim = simulate_session(
+        SessionSpec(sets=[SetSpec("deadlift", 4, "none")], rate_hz=50, seed=5, between_sets=False, errors=errors)
+    )
     steps = sim.truth["calibration"]
     cal = calibrate_standing(sim.samples, 1.0, 9.0)
-    cal = calibrate_axis_from_bends(sim.samples, cal, steps["max_flexion"]["start_s"] - 3, steps["max_extension"]["end_s"] + 3)
+    cal = calibrate_axis_from_bends(
+        sim.samples, cal, steps["max_flexion"]["start_s"] - 3, steps["max_extension"]["end_s"] + 3
+    )
     first_rep = sim.truth["sets"][0]["reps"][0]
-    lost = (sim.samples["sensor"] == "lumbar") & sim.samples["time_s"].between(first_rep["start_s"], first_rep["start_s"] + 1.5)
+    lost = (sim.samples["sensor"] == "lumbar") & sim.samples["time_s"].between(
+        first_rep["start_s"], first_rep["start_s"] + 1.5
+    )
     est = _feed_in_arrival_order(LiveAngles(cal, 50.0), sim.samples[~lost])
     inside = est["time_s"].between(first_rep["start_s"] + 0.3, first_rep["start_s"] + 1.4)
     assert est.loc[inside, "lumbar_flexion_deg"].isna().all()  # never held across a long gap
@@ -141,12 +188,25 @@ def test_simulated_session_with_an_upper_thoracic_sensor():
     from analysis.session import THORACIC_COLUMN
     from imuform.simulator import SessionSpec, SetSpec, simulate_session
 
-    sim = simulate_session(SessionSpec(sets=[SetSpec("good_morning", 3, "none")], rate_hz=50, seed=7, between_sets=False,
-                                       sensors=("lumbar", "thoracic", "upper_thoracic")))
+    sim = simulate_session(
+        SessionSpec(
+            sets=[SetSpec("good_morning", 3, "none")],
+            rate_hz=50,
+            seed=7,
+            between_sets=False,
+            sensors=("lumbar", "thoracic", "upper_thoracic"),
+        )
+    )
     result = compute_angles(sim.samples)
     assert tuple(result.angles.columns) == (*ANGLE_COLUMNS, THORACIC_COLUMN)
-    limits = {"lumbar_flexion_deg": 1.0, "thoracic_flexion_deg": 1.0, "lumbar_lateral_bend_deg": 1.0,
-              "lumbar_twist_deg": 1.0, "trunk_inclination_deg": 1.5, "pelvis_inclination_deg": 1.5}
+    limits = {
+        "lumbar_flexion_deg": 1.0,
+        "thoracic_flexion_deg": 1.0,
+        "lumbar_lateral_bend_deg": 1.0,
+        "lumbar_twist_deg": 1.0,
+        "trunk_inclination_deg": 1.5,
+        "pelvis_inclination_deg": 1.5,
+    }
     for column, limit in limits.items():
         assert rmse_against(result.angles, sim.truth_angles, column) < limit, column
 
@@ -213,16 +273,25 @@ def test_relative_cardan_angles_match_the_matrix_product():
 
 def test_quaternion_helpers_match_scipy():
     from analysis.rotations import (
-        compose_quat_wxyz, conjugate_wxyz, inclination_deg, inclination_from_quat_deg, matrices_from_quat_wxyz,
+        compose_quat_wxyz,
+        conjugate_wxyz,
+        inclination_deg,
+        inclination_from_quat_deg,
+        matrices_from_quat_wxyz,
         quat_about_z_wxyz,
     )
 
     p, q = Rotation.random(200, random_state=1), Rotation.random(200, random_state=2)
     qp, qq = p.as_quat(scalar_first=True), q.as_quat(scalar_first=True)
     np.testing.assert_allclose(matrices_from_quat_wxyz(compose_quat_wxyz(qp, qq)), (p * q).as_matrix(), atol=1e-12)
-    np.testing.assert_allclose(matrices_from_quat_wxyz(compose_quat_wxyz(qp, qq[0])), (p * q[0]).as_matrix(), atol=1e-12)
+    np.testing.assert_allclose(
+        matrices_from_quat_wxyz(compose_quat_wxyz(qp, qq[0])), (p * q[0]).as_matrix(), atol=1e-12
+    )
     np.testing.assert_allclose(matrices_from_quat_wxyz(conjugate_wxyz(qp)), p.inv().as_matrix(), atol=1e-12)
     angle = np.linspace(-3, 3, 200)
-    np.testing.assert_allclose(matrices_from_quat_wxyz(quat_about_z_wxyz(angle)),
-                               Rotation.from_euler("z", angle[:, None]).as_matrix(), atol=1e-12)
+    np.testing.assert_allclose(
+        matrices_from_quat_wxyz(quat_about_z_wxyz(angle)),
+        Rotation.from_euler("z", angle[:, None]).as_matrix(),
+        atol=1e-12,
+    )
     np.testing.assert_allclose(inclination_from_quat_deg(qp), inclination_deg(p.as_matrix()), atol=1e-9)

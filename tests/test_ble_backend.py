@@ -28,20 +28,29 @@ class Peripheral:
     def __init__(self, radio: VirtualRadio, address: str = "F0:00:00:00:00:01", name: str = "probe") -> None:
         self.device = radio.create_device(name, address)
         self.writes: list[bytes] = []
-        self.data = Characteristic(DATA, Characteristic.Properties.NOTIFY | Characteristic.Properties.READ,
-                                   Characteristic.READABLE, b"\x01\x02")
+        self.data = Characteristic(
+            DATA,
+            Characteristic.Properties.NOTIFY | Characteristic.Properties.READ,
+            Characteristic.READABLE,
+            b"\x01\x02",
+        )
         self.control = Characteristic(
-            CONTROL, Characteristic.Properties.WRITE | Characteristic.Properties.READ,
+            CONTROL,
+            Characteristic.Properties.WRITE | Characteristic.Properties.READ,
             Characteristic.READABLE | Characteristic.WRITEABLE,
             CharacteristicValue(read=lambda c: b"ok", write=lambda c, v: self.writes.append(bytes(v))),
         )
         self.plain = Characteristic(PLAIN, Characteristic.Properties.READ, Characteristic.READABLE, b"plain")
         self.device.add_service(Service(SERVICE, [self.data, self.control, self.plain]))
-        self.device.advertising_data = bytes(AdvertisingData([
-            (AdvertisingData.COMPLETE_LOCAL_NAME, name.encode()),
-            (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, bytes(UUID(SERVICE))),
-            (AdvertisingData.MANUFACTURER_SPECIFIC_DATA, bytes([0x59, 0x00, 0xAA])),
-        ]))
+        self.device.advertising_data = bytes(
+            AdvertisingData(
+                [
+                    (AdvertisingData.COMPLETE_LOCAL_NAME, name.encode()),
+                    (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, bytes(UUID(SERVICE))),
+                    (AdvertisingData.MANUFACTURER_SPECIFIC_DATA, bytes([0x59, 0x00, 0xAA])),
+                ]
+            )
+        )
 
     async def start(self) -> None:
         await self.device.power_on()
@@ -71,15 +80,20 @@ async def test_scan_reports_name_uuids_manufacturer_data_and_rssi(air):
 
 async def test_scanner_filters_by_service_uuid(air):
     radio, central, peripheral = air
-    other = await BleakScanner.discover(timeout=0.15, service_uuids=["0000180f-0000-1000-8000-00805f9b34fb"],
-                                        backend=BumbleScanner, bumble_device=central)
+    other = await BleakScanner.discover(
+        timeout=0.15,
+        service_uuids=["0000180f-0000-1000-8000-00805f9b34fb"],
+        backend=BumbleScanner,
+        bumble_device=central,
+    )
     assert other == []
 
 
 async def test_client_discovers_reads_writes_and_is_notified_in_order(air):
     radio, central, peripheral = air
-    device = await BleakScanner.find_device_by_address("F0:00:00:00:00:01", timeout=1.0,
-                                                       backend=BumbleScanner, bumble_device=central)
+    device = await BleakScanner.find_device_by_address(
+        "F0:00:00:00:00:01", timeout=1.0, backend=BumbleScanner, bumble_device=central
+    )
     received: list[bytes] = []
     async with BleakClient(device, backend=BumbleClient, bumble_device=central) as client:
         assert client.is_connected and client.mtu_size == 247
@@ -137,8 +151,9 @@ async def test_blackout_drops_both_ends_with_supervision_timeout_and_allows_reco
     reasons: list[int] = []
     peripheral.device.on("connection", lambda conn: conn.on("disconnection", reasons.append))
     dropped = asyncio.Event()
-    client = BleakClient("F0:00:00:00:00:01", disconnected_callback=lambda c: dropped.set(),
-                         backend=BumbleClient, bumble_device=central)
+    client = BleakClient(
+        "F0:00:00:00:00:01", disconnected_callback=lambda c: dropped.set(), backend=BumbleClient, bumble_device=central
+    )
     await client.connect()
     blackout = asyncio.ensure_future(radio.blackout(peripheral.device, 1.0))  # drops after 0.5 s
     await asyncio.wait_for(dropped.wait(), 2.0)

@@ -28,8 +28,20 @@ def test_scan_virtual_lists_every_supported_kind_with_battery(home, capsys):
 
 
 def test_record_virtual_with_dropout_prints_the_report_and_the_session_id_last(home, capsys):
-    code, out, err = run(capsys, "record", "--virtual", "good_morning", "--sets", "1", "--reps", "2",
-                         "--virtual-dropout", "2", "--virtual-kind", "movella-dot")
+    code, out, err = run(
+        capsys,
+        "record",
+        "--virtual",
+        "good_morning",
+        "--sets",
+        "1",
+        "--reps",
+        "2",
+        "--virtual-dropout",
+        "2",
+        "--virtual-kind",
+        "movella-dot",
+    )
     lines = out.strip().splitlines()
     assert code == 0, err
     with Store(home) as store:

@@ -16,7 +16,9 @@ from imuform.store import Store
 pytestmark = [pytest.mark.ble, pytest.mark.timeout(60)]
 
 
-def still(duration_s: float, rate_hz: float, *, drift_ppm: float = 0.0, boot_s: float = 0.0, seed: int = 0) -> SensorStream:
+def still(
+    duration_s: float, rate_hz: float, *, drift_ppm: float = 0.0, boot_s: float = 0.0, seed: int = 0
+) -> SensorStream:
     """A sensor lying still (gravity on z, noisy gyro) with a drifting clock booted ``boot_s`` ago."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(duration_s * rate_hz)) / rate_hz
@@ -26,8 +28,10 @@ def still(duration_s: float, rate_hz: float, *, drift_ppm: float = 0.0, boot_s: 
 
 
 def pair(duration_s: float = 8.0, rate_hz: float = 100.0) -> dict[str, SensorStream]:
-    return {"lumbar": still(duration_s, rate_hz, drift_ppm=80, boot_s=12.5),
-            "thoracic": still(duration_s, rate_hz, drift_ppm=-40, boot_s=300.0, seed=1)}
+    return {
+        "lumbar": still(duration_s, rate_hz, drift_ppm=80, boot_s=12.5),
+        "thoracic": still(duration_s, rate_hz, drift_ppm=-40, boot_s=300.0, seed=1),
+    }
 
 
 @pytest.fixture
@@ -52,7 +56,7 @@ async def test_dropout_is_reconnected_gap_recorded_and_nothing_duplicated(store)
     assert events["reconnected"] - 0.1 < gap["end_s"] < events["reconnected"] + 1.5
     assert session["raw_packets"] == lumbar.packets + thoracic.packets
     samples = store.samples(report.session_id)
-    for placement, rows in samples.groupby("sensor"):
+    for _placement, rows in samples.groupby("sensor"):
         assert rows["device_time_s"].is_unique
         assert np.all(np.diff(rows["time_s"].to_numpy()) > 0)
         assert np.allclose(rows["acc_z"].mean(), 9.81, atol=0.02)
@@ -62,7 +66,7 @@ async def test_dropout_is_reconnected_gap_recorded_and_nothing_duplicated(store)
 async def test_session_clock_follows_the_device_clock_across_offset_and_drift(store):
     report = await record_virtual(store, streams=pair(8.0), speed=5.0)
     samples = store.samples(report.session_id)
-    for placement, rows in samples.groupby("sensor"):
+    for _placement, rows in samples.groupby("sensor"):
         device = rows["device_time_s"].to_numpy()
         session = rows["time_s"].to_numpy()
         # Sample spacing on the session clock is the true period (device clock drift removed).
@@ -95,7 +99,10 @@ async def test_stop_event_ends_cleanly_with_the_session_on_disk(store):
 
 async def test_unreachable_sensor_gets_one_clear_line(store):
     async with open_rig(pair(2.0)) as rig:
-        targets = [SensorTarget("lumbar", "F0:00:00:00:00:01", "imuform"), SensorTarget("thoracic", "F0:00:00:00:00:0A", "imuform")]
+        targets = [
+            SensorTarget("lumbar", "F0:00:00:00:00:01", "imuform"),
+            SensorTarget("thoracic", "F0:00:00:00:00:0A", "imuform"),
+        ]
         with pytest.raises(SensorUnreachable) as err:
             await record(store, targets, ble=rig.ble, clock=rig.clock, connect_timeout_s=0.3, duration_s=5.0)
     message = str(err.value)
@@ -106,7 +113,9 @@ async def test_unreachable_sensor_gets_one_clear_line(store):
 
 async def test_sensor_without_kind_is_identified_from_its_advertisement(store):
     async with open_rig(pair(8.0), kind="witmotion", speed=5.0) as rig:
-        report = await record(store, rig.targets(100.0, identify=True), ble=rig.ble, clock=rig.clock, until=rig.finished)
+        report = await record(
+            store, rig.targets(100.0, identify=True), ble=rig.ble, clock=rig.clock, until=rig.finished
+        )
     assert [s.kind for s in report.sensors] == ["witmotion", "witmotion"]
     assert all(s.samples > 100 for s in report.sensors)
 
@@ -126,7 +135,8 @@ async def test_every_sensor_kind_streams_through_its_own_gatt_profile(store, kin
     session = store.session(report.session_id)
     if kind == "movella-dot":
         assert [e["detail"] for e in session["events"] if e["kind"] == "dot_sync"] == [
-            {"F0:00:00:00:00:01": "synced", "F0:00:00:00:00:02": "synced"}]
+            {"F0:00:00:00:00:01": "synced", "F0:00:00:00:00:02": "synced"}
+        ]
 
 
 def test_channel_joiner_pairs_separate_acc_and_gyro_packets():
@@ -152,11 +162,19 @@ async def test_live_status_table_and_live_view_draw_on_a_terminal(store):
     from imuform.ble.live import LiveView
 
     streams = pair(6.0)
-    table = pd.concat([
-        pd.DataFrame({"sensor": p, "time_s": s.time_s, **{f"acc_{a}": s.acc_mps2[:, k] for k, a in enumerate("xyz")},
-                      **{f"gyr_{a}": s.gyr_dps[:, k] for k, a in enumerate("xyz")}})
-        for p, s in streams.items()
-    ])
+    table = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "sensor": p,
+                    "time_s": s.time_s,
+                    **{f"acc_{a}": s.acc_mps2[:, k] for k, a in enumerate("xyz")},
+                    **{f"gyr_{a}": s.gyr_dps[:, k] for k, a in enumerate("xyz")},
+                }
+            )
+            for p, s in streams.items()
+        ]
+    )
     view = LiveView(calibrate_standing(table, 0.0, 3.0), 100.0, limit_deg=20.0)
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=120)

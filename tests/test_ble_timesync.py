@@ -25,7 +25,7 @@ def test_drift_and_offset_are_recovered_from_the_lower_envelope(drift_ppm):
     true_s, device_s, host_s = packets(15_000, drift_ppm, boot_s=1234.5)  # 5 minutes
     out = np.concatenate([sync.to_host([d]) for d, h in zip(device_s, host_s) if sync.add(d, h) is None])
     assert sync.drift_ppm == pytest.approx(-drift_ppm, abs=5.0)
-    late = out[len(out) // 2:] - true_s[len(out) // 2:]
+    late = out[len(out) // 2 :] - true_s[len(out) // 2 :]
     assert np.all(np.diff(out) > 0)
     assert np.ptp(late) < 0.002 and abs(np.median(late)) < 0.002  # within 2 ms of the true time
 

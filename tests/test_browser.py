@@ -23,8 +23,14 @@ from tests.test_dashboards import demo_analysis
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
@@ -32,7 +38,9 @@ DESKTOP = {"width": 1280, "height": 900}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium: apt-get install chromium to run the browser tests"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="no Chromium: apt-get install chromium to run the browser tests"
+    ),
 ]
 
 
@@ -169,10 +177,15 @@ def test_report_command_on_a_simulated_session_with_png(browser, tmp_path, capsy
     from imuform.store import Store
 
     monkeypatch.setenv("IMUFORM_HOME", str(tmp_path / "home"))
-    sim = simulate_session(SessionSpec(
-        sets=[SetSpec("deadlift", 5, "lumbar_flexion"), SetSpec("romanian_deadlift", 5, "none")],
-        rest_s=(20.0, 25.0), seed=3, magnetometer=False, between_sets=False,
-    ))
+    sim = simulate_session(
+        SessionSpec(
+            sets=[SetSpec("deadlift", 5, "lumbar_flexion"), SetSpec("romanian_deadlift", 5, "none")],
+            rest_s=(20.0, 25.0),
+            seed=3,
+            magnetometer=False,
+            between_sets=False,
+        )
+    )
     with Store() as store:
         session_id = store.import_samples(sim.samples, name="simulated pulls")
     out_html, png_dir = tmp_path / "report.html", tmp_path / "png"

@@ -88,7 +88,9 @@ def test_guided_flow_on_the_simulator():
     """The `imuform calibrate` steps on a simulated session: standing, bends, range of motion."""
     from imuform.simulator import SessionSpec, SetSpec, simulate_session
 
-    sim = simulate_session(SessionSpec(sets=[SetSpec("romanian_deadlift", 3, "none")], rate_hz=50, seed=3, between_sets=False))
+    sim = simulate_session(
+        SessionSpec(sets=[SetSpec("romanian_deadlift", 3, "none")], rate_hz=50, seed=3, between_sets=False)
+    )
     steps = sim.truth["calibration"]
     standing = steps["quiet_standing"]
     rom_start, rom_end = steps["max_flexion"]["start_s"] - 3, steps["max_extension"]["end_s"] + 3
@@ -98,9 +100,15 @@ def test_guided_flow_on_the_simulator():
     result = compute_angles(sim.samples, calibration=cal)
     assert rmse_against(result.angles, sim.truth_angles, "lumbar_flexion_deg") < 1.5
     windows = {k: (steps[k]["start_s"], steps[k]["end_s"]) for k in ("max_flexion", "max_extension")}
-    rom = calibrate_range_of_motion(result.angles, cal, flexion=windows["max_flexion"], extension=windows["max_extension"])
-    assert rom["range_of_motion"]["max_flexion_deg"] == pytest.approx(steps["max_flexion"]["lumbar_flexion_deg"], abs=2.0)
-    assert rom["range_of_motion"]["max_extension_deg"] == pytest.approx(-steps["max_extension"]["lumbar_flexion_deg"], abs=2.0)
+    rom = calibrate_range_of_motion(
+        result.angles, cal, flexion=windows["max_flexion"], extension=windows["max_extension"]
+    )
+    assert rom["range_of_motion"]["max_flexion_deg"] == pytest.approx(
+        steps["max_flexion"]["lumbar_flexion_deg"], abs=2.0
+    )
+    assert rom["range_of_motion"]["max_extension_deg"] == pytest.approx(
+        -steps["max_extension"]["lumbar_flexion_deg"], abs=2.0
+    )
     auto = compute_angles(sim.samples)
     assert auto.calibration["method"] == "auto"
     assert rmse_against(auto.angles, sim.truth_angles, "lumbar_flexion_deg") < 1.5

@@ -11,7 +11,13 @@ from scipy.spatial.transform import Rotation
 
 from analysis import EXERCISES, analyze_angles, analyze_session
 from analysis.bar_field import (
-    FieldSeries, across_change_uT, fit_vertical_field, riding_field_uT, tilt_spread_deg, tilting_anomaly_uT, vertical_anomaly_uT,
+    FieldSeries,
+    across_change_uT,
+    fit_vertical_field,
+    riding_field_uT,
+    tilt_spread_deg,
+    tilting_anomaly_uT,
+    vertical_anomaly_uT,
 )
 from analysis.classify import bar_on_back_score, classify_features
 from imuform.cli.main import main
@@ -31,7 +37,13 @@ def _exercise_of(parts, **kwargs) -> tuple[str, int]:
 @pytest.mark.parametrize(("top_deg", "name"), [(45.0, "back_extension_45"), (90.0, "back_extension_90")])
 def test_back_extensions_by_bench_angle(top_deg, name):
     bench = {"trunk_inclination_deg": top_deg, "pelvis_inclination_deg": top_deg}
-    parts = [rest(3), rest(2, **bench), *[Rep(top_deg=top_deg, depth_deg=75, top_s=0.6) for _ in range(6)], rest(2, **bench), rest(3)]
+    parts = [
+        rest(3),
+        rest(2, **bench),
+        *[Rep(top_deg=top_deg, depth_deg=75, top_s=0.6) for _ in range(6)],
+        rest(2, **bench),
+        rest(3),
+    ]
     assert _exercise_of(parts) == (name, 6)
 
 
@@ -41,7 +53,13 @@ def test_squat_is_a_squat_not_a_hinge():
 
 def test_deadlift_from_the_floor_drops_the_put_down():
     # set-up: the first rep waits at the bar; the last excursion puts the bar down and is not a rep
-    parts = [rest(3), Rep(depth_deg=55, bottom_s=2.5), *[Rep(depth_deg=55, bottom_s=0.8) for _ in range(4)], Rep(depth_deg=55, bottom_s=1.0), rest(3)]
+    parts = [
+        rest(3),
+        Rep(depth_deg=55, bottom_s=2.5),
+        *[Rep(depth_deg=55, bottom_s=0.8) for _ in range(4)],
+        Rep(depth_deg=55, bottom_s=1.0),
+        rest(3),
+    ]
     assert _exercise_of(parts) == ("deadlift", 5)
 
 
@@ -53,7 +71,11 @@ def test_romanian_deadlift_and_good_morning_by_tempo_and_depth():
 
 
 def test_the_lifter_can_state_the_exercise():
-    gm_like = [rest(3), *[Rep(depth_deg=86, eccentric_s=2.2, concentric_s=2.0, bottom_s=0.3) for _ in range(6)], rest(3)]
+    gm_like = [
+        rest(3),
+        *[Rep(depth_deg=86, eccentric_s=2.2, concentric_s=2.0, bottom_s=0.3) for _ in range(6)],
+        rest(3),
+    ]
     sets, _ = analyze_angles(build(gm_like, rate_hz=50.0), exercise="romanian_deadlift")
     assert sets["exercise"].tolist() == ["romanian_deadlift"] and sets["exercise_confidence"].tolist() == [1.0]
     with pytest.raises(ValueError, match="unknown exercise 'stiff_leg'"):
@@ -64,14 +86,27 @@ def test_every_rule_names_a_known_exercise_with_a_confidence():
     for top in (0.0, 40.0, 85.0):
         for bottom in (40.0, 60.0, 75.0, 90.0):
             for floor in (0.0, 1.0):
-                name, confidence = classify_features({"top_inclination_deg": top, "bottom_inclination_deg": top + bottom,
-                                                      "descent_s": 2.0, "ascent_s": 1.5, "from_floor": floor})
+                name, confidence = classify_features(
+                    {
+                        "top_inclination_deg": top,
+                        "bottom_inclination_deg": top + bottom,
+                        "descent_s": 2.0,
+                        "ascent_s": 1.5,
+                        "from_floor": floor,
+                    }
+                )
                 assert name in EXERCISES and 0.5 <= confidence <= 1.0
 
 
 def test_the_bar_field_outweighs_an_ambiguous_tempo():
     # a tempo and depth right between the two exercises: the bar's place decides, and confidently
-    hinge = {"top_inclination_deg": 0.0, "bottom_inclination_deg": 80.0, "descent_s": 2.2, "ascent_s": 1.7, "from_floor": 0.0}
+    hinge = {
+        "top_inclination_deg": 0.0,
+        "bottom_inclination_deg": 80.0,
+        "descent_s": 2.2,
+        "ascent_s": 1.7,
+        "from_floor": 0.0,
+    }
     _, unsure = classify_features(hinge)
     on_back = classify_features({**hinge, "back_field_uT": 12.0, "hip_field_uT": 1.5})
     in_hands = classify_features({**hinge, "back_field_uT": 1.5, "hip_field_uT": 8.0})
@@ -103,14 +138,26 @@ def test_a_bar_that_tilts_with_the_sensor_and_one_that_stays_put():
     time_s = np.arange(len(up)) / 50.0
     on_back = rot.inv().apply(earth) + [6.0, 2.0, -5.0]  # rides with the sensor: 7.8 µT across the y axis
     # in the hands: a steady part, and a part across the body that grows as the sensor comes closer
-    in_hands = rot.inv().apply(earth + [5.0, 0.0, -4.0] + np.outer(0.5 + 0.5 * tilt_rad / tilt_rad.max(), [0.0, 8.0, 0.0]))
+    in_hands = rot.inv().apply(
+        earth + [5.0, 0.0, -4.0] + np.outer(0.5 + 0.5 * tilt_rad / tilt_rad.max(), [0.0, 8.0, 0.0])
+    )
     for field, riding, across in ((on_back, (7.0, 8.5), (0.0, 0.3)), (in_hands, (0.0, 0.5), (3.0, 4.5))):
-        series = FieldSeries(time_s, field, up, rot.as_quat(scalar_first=True), vertical_anomaly_uT(field, up, earth[2]), 0.0)
+        series = FieldSeries(
+            time_s, field, up, rot.as_quat(scalar_first=True), vertical_anomaly_uT(field, up, earth[2]), 0.0
+        )
         assert riding[0] <= riding_field_uT(series, 0.0, time_s[-1]) <= riding[1]
         assert across[0] <= across_change_uT(series, 0.0, time_s[-1]) <= across[1]
     # a bar that stays put still disturbs the vertical field: a sign of a bar, not of where it is
-    assert tilting_anomaly_uT(FieldSeries(time_s, in_hands, up, rot.as_quat(scalar_first=True), vertical_anomaly_uT(in_hands, up, earth[2]), 0.0),
-                              0.0, time_s[-1]) > 3.0
+    assert (
+        tilting_anomaly_uT(
+            FieldSeries(
+                time_s, in_hands, up, rot.as_quat(scalar_first=True), vertical_anomaly_uT(in_hands, up, earth[2]), 0.0
+            ),
+            0.0,
+            time_s[-1],
+        )
+        > 3.0
+    )
 
 
 def test_one_bend_in_a_long_upright_baseline_is_enough_tilt():
@@ -123,8 +170,9 @@ def test_one_bend_in_a_long_upright_baseline_is_enough_tilt():
 @pytest.fixture(scope="module")
 def hinges():
     """One realistic session at 50 Hz with magnetometers: a Romanian deadlift set and a good morning set."""
-    spec = SessionSpec(sets=[SetSpec("romanian_deadlift", 5), SetSpec("good_morning", 5)], rate_hz=50.0, seed=11,
-                       rest_s=(30.0, 40.0))
+    spec = SessionSpec(
+        sets=[SetSpec("romanian_deadlift", 5), SetSpec("good_morning", 5)], rate_hz=50.0, seed=11, rest_s=(30.0, 40.0)
+    )
     return simulate_session(spec)
 
 
@@ -151,8 +199,17 @@ def test_analyze_exercise_option(capsys, home, hinges):
 def simulated():
     """One ideal session, 50 Hz, with the clearly separable exercises and the between-set activity."""
     spec = SessionSpec(
-        sets=[SetSpec("deadlift", 4), SetSpec("squat", 5), SetSpec("back_extension_45", 6), SetSpec("back_extension_90", 4)],
-        rate_hz=50.0, seed=3, ideal=True, magnetometer=False, rest_s=(25.0, 35.0),
+        sets=[
+            SetSpec("deadlift", 4),
+            SetSpec("squat", 5),
+            SetSpec("back_extension_45", 6),
+            SetSpec("back_extension_90", 4),
+        ],
+        rate_hz=50.0,
+        seed=3,
+        ideal=True,
+        magnetometer=False,
+        rest_s=(25.0, 35.0),
     )
     return simulate_session(spec)
 

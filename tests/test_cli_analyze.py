@@ -27,7 +27,11 @@ def test_profile_shows_defaults_and_sets_limits(capsys, home):
     assert code == 0 and doc["limits"]["flexion_limit_deg"] == 12.0 and doc["limits"]["extension_limit_deg"] == 7.0
     code, out, _ = run(capsys, "profile", "--flexion-limit", "15")
     assert code == 0 and "15.0°" in out and "your own" in out
-    assert Store(home).profile() == {"profile": "flexion_intolerant", "extension_limit_deg": 7.0, "flexion_limit_deg": 15.0}
+    assert Store(home).profile() == {
+        "profile": "flexion_intolerant",
+        "extension_limit_deg": 7.0,
+        "flexion_limit_deg": 15.0,
+    }
 
 
 def test_profile_percent_limits_need_a_calibrated_range(capsys, home):
@@ -83,8 +87,17 @@ def test_analyze_simulated_session(capsys, home, flexed_session, monkeypatch):
     doc = json.loads(out)
     (s,) = doc["sets"]
     assert s["index"] == 1 and s["exercise"] == "deadlift" and s["rep_count"] == 4 and len(s["reps"]) == 4
-    for key in ("index", "start_s", "end_s", "peak_lumbar_flexion_deg", "lockout_lumbar_angle_deg",
-                "peak_trunk_inclination_deg", "lumbar_share", "peak_lateral_bend_deg", "flags"):
+    for key in (
+        "index",
+        "start_s",
+        "end_s",
+        "peak_lumbar_flexion_deg",
+        "lockout_lumbar_angle_deg",
+        "peak_trunk_inclination_deg",
+        "lumbar_share",
+        "peak_lateral_bend_deg",
+        "flags",
+    ):
         assert key in s["reps"][0]
     true_peaks = [r["peak_lumbar_flexion_deg"] for r in flexed_session.truth["sets"][0]["reps"]]
     assert max(abs(r["peak_lumbar_flexion_deg"] - t) for r, t in zip(s["reps"], true_peaks)) < 3.0

@@ -62,9 +62,14 @@ def test_inclination_forward_positive_and_past_horizontal(tilt_deg):
     assert inclination_deg(rot("y", -tilt_deg)[None])[0] == pytest.approx(-tilt_deg)
 
 
-@pytest.mark.parametrize("motion,column", [
-    ("y", "lumbar_flexion_deg"), ("x", "lumbar_lateral_bend_deg"), ("-z", "lumbar_twist_deg"),
-])
+@pytest.mark.parametrize(
+    "motion,column",
+    [
+        ("y", "lumbar_flexion_deg"),
+        ("x", "lumbar_lateral_bend_deg"),
+        ("-z", "lumbar_twist_deg"),
+    ],
+)
 def test_pipeline_signs_on_imu_data(motion, column):
     """A pure thoracic motion measured by two crooked sensors comes out with the documented sign."""
     import pandas as pd
@@ -80,10 +85,12 @@ def test_pipeline_signs_on_imu_data(motion, column):
     R_bends = Rotation.from_euler("y", bends[:, None], degrees=True).as_matrix()
     R_rel = R_bends @ Rotation.from_euler(motion[-1], sign * test[:, None], degrees=True).as_matrix()
     straps = {"lumbar": rot("xyz", [12, -15, 8]), "thoracic": rot("xyz", [-10, 18, -6]) @ rot("x", 180)}
-    samples = pd.concat([
-        imu_rows("lumbar", t, R_wl, straps["lumbar"], rng),
-        imu_rows("thoracic", t, R_wl @ R_rel, straps["thoracic"], rng),
-    ])
+    samples = pd.concat(
+        [
+            imu_rows("lumbar", t, R_wl, straps["lumbar"], rng),
+            imu_rows("thoracic", t, R_wl @ R_rel, straps["thoracic"], rng),
+        ]
+    )
     angles = compute_angles(samples).angles
     during = angles[(angles["time_s"] > 10.5) & (angles["time_s"] < 11.5)]
     assert during[column].mean() > 15

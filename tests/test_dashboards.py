@@ -20,7 +20,14 @@ from analysis.limits import DEFAULT_LIMITS
 from analysis.session import SessionAnalysis
 from dashboards.decimate import decimate_for_display, minmax_indices
 from dashboards.history import HISTORY_COLUMNS, history_figure, history_table
-from dashboards.rep_charts import normalised_rep, rep_lumbar_figure, rhythm_figure, stick_figure, stick_points, worst_moment_index
+from dashboards.rep_charts import (
+    normalised_rep,
+    rep_lumbar_figure,
+    rhythm_figure,
+    stick_figure,
+    stick_points,
+    worst_moment_index,
+)
 from dashboards.report import render_report, report_figures
 from dashboards.set_summary import set_summary_figure
 from dashboards.summary import rep_ranges, session_summary
@@ -39,8 +46,10 @@ def demo_angles(n_sets: int = 3) -> pd.DataFrame:
     sets = [
         [Rep(depth_deg=70, lumbar_share=0.15) for _ in range(8)],
         [Rep(depth_deg=70, lumbar_share=0.15 if i < 5 else FLAGGED_PEAKS_DEG[i - 5] / 70) for i in range(8)],
-        [Rep(depth_deg=70, lumbar_share=0.1, lockout_lumbar_deg=-14.0 if i + 1 in HYPEREXTENDED_REPS else -2.0)
-         for i in range(8)],
+        [
+            Rep(depth_deg=70, lumbar_share=0.1, lockout_lumbar_deg=-14.0 if i + 1 in HYPEREXTENDED_REPS else -2.0)
+            for i in range(8)
+        ],
     ]
     parts = [rest(5.0)]
     for reps in sets[:n_sets]:
@@ -65,7 +74,10 @@ def test_demo_session_is_what_the_tests_expect(analysis):
     flexed = analysis.reps_of(2)
     assert [i for i, f in zip(flexed["index"], flexed["flags"]) if "lumbar_flexion" in f] == [6, 7, 8]
     arched = analysis.reps_of(3)
-    assert tuple(i for i, f in zip(arched["index"], arched["flags"]) if "lockout_hyperextension" in f) == HYPEREXTENDED_REPS
+    assert (
+        tuple(i for i, f in zip(arched["index"], arched["flags"]) if "lockout_hyperextension" in f)
+        == HYPEREXTENDED_REPS
+    )
 
 
 # decimation ---------------------------------------------------------------------------------------
@@ -86,8 +98,10 @@ def test_short_series_are_not_decimated():
 
 
 # summary text -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("numbers,text", [([3], "rep 3"), ([2, 6, 7, 8], "reps 2, 6–8"), ([1, 2], "reps 1, 2"),
-                                          ([5, 1, 2, 3], "reps 1–3, 5")])
+@pytest.mark.parametrize(
+    "numbers,text",
+    [([3], "rep 3"), ([2, 6, 7, 8], "reps 2, 6–8"), ([1, 2], "reps 1, 2"), ([5, 1, 2, 3], "reps 1–3, 5")],
+)
 def test_rep_ranges(numbers, text):
     assert rep_ranges(numbers) == text
 
@@ -116,8 +130,21 @@ def test_timeline_shades_sets_numbers_reps_and_draws_the_band(analysis):
 
 def test_timeline_of_an_hour_is_decimated_for_display():
     t = np.arange(360_000) / 100.0
-    angles = pd.DataFrame({"time_s": t, **{c: np.sin(t) for c in (
-        "lumbar_flexion_deg", "lumbar_lateral_bend_deg", "lumbar_twist_deg", "trunk_inclination_deg", "pelvis_inclination_deg")}})
+    angles = pd.DataFrame(
+        {
+            "time_s": t,
+            **{
+                c: np.sin(t)
+                for c in (
+                    "lumbar_flexion_deg",
+                    "lumbar_lateral_bend_deg",
+                    "lumbar_twist_deg",
+                    "trunk_inclination_deg",
+                    "pelvis_inclination_deg",
+                )
+            },
+        }
+    )
     empty = pd.DataFrame(columns=["index", "exercise", "start_s", "end_s", "rep_count"])
     reps = pd.DataFrame(columns=["set_index", "index", "bottom_s", "peak_lumbar_flexion_deg", "flags", "flag_reasons"])
     fig = timeline_figure(SessionAnalysis(angles=angles, sets=empty, reps=reps, limits=DEFAULT_LIMITS))
@@ -174,7 +201,9 @@ def test_stick_figure_shows_the_lockout_of_a_hyperextended_rep(analysis):
     fig = stick_figure(analysis, 3)
     rep = HYPEREXTENDED_REPS[0]
     stick = next(t for t in fig.data if t.name == f"rep {rep}")
-    bend_deg = np.degrees(np.arctan2(stick.x[3] - stick.x[2], stick.y[3] - stick.y[2]) - np.arctan2(stick.x[1], stick.y[1]))
+    bend_deg = np.degrees(
+        np.arctan2(stick.x[3] - stick.x[2], stick.y[3] - stick.y[2]) - np.arctan2(stick.x[1], stick.y[1])
+    )
     lockout = analysis.reps_of(3)["lockout_lumbar_angle_deg"].iloc[rep - 1]
     assert bend_deg == pytest.approx(lockout, abs=0.5) and lockout < -DEFAULT_LIMITS.extension_limit_deg
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,7 +59,10 @@ ROW = "lumbar,{t},0.1,0.2,9.8,1,2,3\n"
         (HEADER + ROW.format(t=0) + "lumbar,0.01,inf,0.2,9.8,1,2,3\n", r"line 3, column acc_x"),
         (HEADER + ROW.format(t=1) + ROW.format(t=0.5), r"line 3, column time_s: time goes backwards"),
         (HEADER + ROW.format(t=0) + "neck,0.01,0.1,0.2,9.8,1,2,3\n", r"line 3, column sensor: unknown sensor 'neck'"),
-        (HEADER + "lumbar,0,0.01,0.02,0.99,1,2,3\nlumbar,0.01,0.01,0.02,0.99,1,2,3\n", r"looks like g, not m/s²; multiply"),
+        (
+            HEADER + "lumbar,0,0.01,0.02,0.99,1,2,3\nlumbar,0.01,0.01,0.02,0.99,1,2,3\n",
+            r"looks like g, not m/s²; multiply",
+        ),
         (HEADER + "lumbar,0,10,20,990,1,2,3\n", r"looks like mg"),
         (HEADER + ROW.format(t=0) + "lumbar,0.01,0.1\n", r"line 3, column acc_y: an empty cell"),
     ],

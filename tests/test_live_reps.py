@@ -10,7 +10,9 @@ from tests.angle_synth import Rep, build, rest
 RATE_HZ = 100.0
 
 
-def feed(table: pd.DataFrame, reps: LiveReps, block: int = 8, refresh_s: float = 0.25, until_s: float | None = None) -> list:
+def feed(
+    table: pd.DataFrame, reps: LiveReps, block: int = 8, refresh_s: float = 0.25, until_s: float | None = None
+) -> list:
     """Feed ``table`` in blocks of ``block`` samples, updating every ``refresh_s``; the sets after each update."""
     history, next_s = [], 0.0
     end = len(table) if until_s is None else int(np.searchsorted(table["time_s"], until_s))
@@ -25,12 +27,23 @@ def feed(table: pd.DataFrame, reps: LiveReps, block: int = 8, refresh_s: float =
 
 
 def session() -> pd.DataFrame:
-    floor_set = [Rep(depth_deg=80, bottom_s=2.5), *[Rep(depth_deg=80, bottom_s=0.8) for _ in range(4)], Rep(depth_deg=80, bottom_s=1.0)]
-    return build([
-        rest(5), Rep(depth_deg=70, top_s=0.5), rest(12),  # a lone bend: picking up a plate
-        *[Rep(depth_deg=70) for _ in range(5)], rest(15),  # a set of 5
-        *floor_set, rest(10),  # a deadlift from the floor: set-up and first pull, 4 more, the bar put down
-    ], rate_hz=RATE_HZ)
+    floor_set = [
+        Rep(depth_deg=80, bottom_s=2.5),
+        *[Rep(depth_deg=80, bottom_s=0.8) for _ in range(4)],
+        Rep(depth_deg=80, bottom_s=1.0),
+    ]
+    return build(
+        [
+            rest(5),
+            Rep(depth_deg=70, top_s=0.5),
+            rest(12),  # a lone bend: picking up a plate
+            *[Rep(depth_deg=70) for _ in range(5)],
+            rest(15),  # a set of 5
+            *floor_set,
+            rest(10),  # a deadlift from the floor: set-up and first pull, 4 more, the bar put down
+        ],
+        rate_hz=RATE_HZ,
+    )
 
 
 def test_live_sets_equal_the_offline_analysis():

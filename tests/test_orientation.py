@@ -31,7 +31,9 @@ def test_despike_keeps_smooth_motion_and_removes_spikes():
 def test_vqf_inclination_with_gyro_bias():
     samples, truth, straps = hinge_session(100.0, reps=4)
     rows = samples[samples["sensor"] == "lumbar"]
-    quat = orientation_quat(rows[["acc_x", "acc_y", "acc_z"]].to_numpy(), rows[["gyr_x", "gyr_y", "gyr_z"]].to_numpy(), 100.0)
+    quat = orientation_quat(
+        rows[["acc_x", "acc_y", "acc_z"]].to_numpy(), rows[["gyr_x", "gyr_y", "gyr_z"]].to_numpy(), 100.0
+    )
     R_world_segment = matrices_from_quat_wxyz(quat) @ straps["lumbar"]
     err = inclination_deg(R_world_segment) - truth["pelvis_inclination_deg"].to_numpy()
     assert np.sqrt(np.mean(err**2)) < 1.0

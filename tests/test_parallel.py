@@ -77,8 +77,13 @@ def test_short_sessions_stay_serial():
 def test_parallel_angles_equal_serial_to_the_bit():
     from imuform.simulator import SessionSpec, SetSpec, simulate_session
 
-    spec = SessionSpec(sets=[SetSpec("deadlift", 3, "none")], rate_hz=50.0, seed=5, magnetometer=False,
-                       sensors=("lumbar", "thoracic", "upper_thoracic"))
+    spec = SessionSpec(
+        sets=[SetSpec("deadlift", 3, "none")],
+        rate_hz=50.0,
+        seed=5,
+        magnetometer=False,
+        sensors=("lumbar", "thoracic", "upper_thoracic"),
+    )
     samples = simulate_session(spec).samples
     serial = compute_angles(samples, workers=1)
     parallel = compute_angles(samples, workers=2)

@@ -19,8 +19,10 @@ def _one_set(reps: list[Rep], **kwargs):
 
 
 def test_clean_set_has_metrics_and_no_flags():
-    sets, reps = _one_set([Rep(depth_deg=70, lumbar_share=0.1, eccentric_s=1.5, concentric_s=1.0, bottom_s=0.5) for _ in range(5)],
-                          max_flexion_deg=50.0)
+    sets, reps = _one_set(
+        [Rep(depth_deg=70, lumbar_share=0.1, eccentric_s=1.5, concentric_s=1.0, bottom_s=0.5) for _ in range(5)],
+        max_flexion_deg=50.0,
+    )
     assert list(sets.columns) == list(SET_COLUMNS) and list(reps.columns) == list(REP_COLUMNS)
     assert len(sets) == 1 and sets.loc[0, "rep_count"] == 5
     assert reps["index"].tolist() == [1, 2, 3, 4, 5] and (reps["set_index"] == 1).all()
@@ -104,8 +106,17 @@ def test_to_dict_has_the_documented_fields():
     (s,) = doc["sets"]
     assert {"index", "exercise", "start_s", "end_s", "reps"} <= set(s)
     rep = s["reps"][0]
-    for key in ("index", "start_s", "end_s", "peak_lumbar_flexion_deg", "lockout_lumbar_angle_deg",
-                "peak_trunk_inclination_deg", "lumbar_share", "peak_lateral_bend_deg", "flags"):
+    for key in (
+        "index",
+        "start_s",
+        "end_s",
+        "peak_lumbar_flexion_deg",
+        "lockout_lumbar_angle_deg",
+        "peak_trunk_inclination_deg",
+        "lumbar_share",
+        "peak_lateral_bend_deg",
+        "flags",
+    ):
         assert key in rep
     assert rep["flags"] == ["lumbar_flexion"] and np.isfinite(rep["peak_lumbar_flexion_deg"])
 
@@ -113,8 +124,15 @@ def test_to_dict_has_the_documented_fields():
 def test_analyze_session_on_simulated_samples_matches_the_truth():
     from imuform.simulator import SessionSpec, SetSpec, simulate_session
 
-    spec = SessionSpec(sets=[SetSpec("romanian_deadlift", 5, "lumbar_flexion"), SetSpec("back_extension_45", 4, "lockout_hyperextension")],
-                       rate_hz=52.0, seed=11, rest_s=(20.0, 25.0))
+    spec = SessionSpec(
+        sets=[
+            SetSpec("romanian_deadlift", 5, "lumbar_flexion"),
+            SetSpec("back_extension_45", 4, "lockout_hyperextension"),
+        ],
+        rate_hz=52.0,
+        seed=11,
+        rest_s=(20.0, 25.0),
+    )
     sim = simulate_session(spec)
     result = analyze_session(sim.samples)
     truth = sim.truth["sets"]

@@ -22,8 +22,17 @@ def run(*args: str):
     return CliRunner().invoke(cli, ["decode", *args])
 
 
-@pytest.mark.parametrize("text", [WIT, WIT.replace(" ", ""), WIT.replace(" ", ":"), WIT.replace(" ", "-"),
-                                  "(0x) " + WIT.replace(" ", "-"), " ".join("0x" + b for b in WIT.split())])
+@pytest.mark.parametrize(
+    "text",
+    [
+        WIT,
+        WIT.replace(" ", ""),
+        WIT.replace(" ", ":"),
+        WIT.replace(" ", "-"),
+        "(0x) " + WIT.replace(" ", "-"),
+        " ".join("0x" + b for b in WIT.split()),
+    ],
+)
 def test_hex_spellings(text):
     assert parse_hex(text).hex().upper() == WIT.replace(" ", "")
 

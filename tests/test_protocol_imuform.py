@@ -72,7 +72,9 @@ def test_clock_wraps_after_71_6_minutes():
     t = 2**32 * 1e-6 - 0.05 + np.arange(20) / 100  # crosses the 32-bit µs wrap at 4294.967296 s
     enc = ImuformEncoder(rate_hz=100, max_payload=60)  # 3 samples per frame: frames straddle the wrap
     dec = ImuformDecoder()
-    out = SampleBlock.concat([dec.feed(p)[0] for p in enc.encode(SampleBlock(device_time_s=t, acc_mps2=np.zeros((20, 3))))])
+    out = SampleBlock.concat(
+        [dec.feed(p)[0] for p in enc.encode(SampleBlock(device_time_s=t, acc_mps2=np.zeros((20, 3))))]
+    )
     np.testing.assert_allclose(out.device_time_s, t, atol=2e-6)
 
 
@@ -82,7 +84,12 @@ def test_control_point_commands_and_responses():
     assert model.start_commands() == [(CONTROL_UUID, b"\x01")]
     assert model.stop_commands() == [(CONTROL_UUID, b"\x02")]
     assert model.parse_response(bytes([0x85, 0, 1, 3, 200, 0, 0x03])) == {
-        "opcode": 5, "status": "success", "version": 1, "sensor_id": 3, "rate_hz": 200, "content": 3
+        "opcode": 5,
+        "status": "success",
+        "version": 1,
+        "sensor_id": 3,
+        "rate_hz": 200,
+        "content": 3,
     }
     with pytest.raises(BadResponse, match="invalid parameter"):
         model.parse_response(bytes([0x83, 2]))

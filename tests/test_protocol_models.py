@@ -6,9 +6,17 @@ import re
 
 import pytest
 
-from firmware_protocol import MODELS, BadResponse, ProtocolError, UnknownSensor, UnsupportedPayload, get_model, identify
+from firmware_protocol import (
+    MODELS,
+    BadResponse,
+    ProtocolError,
+    UnknownSensor,
+    UnsupportedPayload,
+    get_model,
+    identify,
+    polar,
+)
 from firmware_protocol import movella_dot as dot
-from firmware_protocol import polar
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -27,7 +35,9 @@ def test_models_describe_themselves(kind):
     assert info["kind"] == kind and info["rates_hz"]
     assert UUID.match(model.service_uuid) and all(UUID.match(u) for u in model.characteristics.values())
     assert model.notify_uuid == model.characteristics["notify"]
-    for char, data in model.configure_commands(rate_hz=model.default_rate_hz) + model.start_commands() + model.stop_commands():
+    for char, data in (
+        model.configure_commands(rate_hz=model.default_rate_hz) + model.start_commands() + model.stop_commands()
+    ):
         assert UUID.match(char) and isinstance(data, bytes) and data
     assert UUID.match(model.battery_request()[0]) and UUID.match(model.firmware_request()[0])
     # Advertising its service UUID identifies the model.

@@ -19,17 +19,36 @@ FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 #: kind -> (encoder/decoder context, channels the encoder writes, max |error| per channel: half an LSB,
 #: checked with 1 % slack because a value exactly between two steps may round either way in floating point).
 CASES = {
-    "imuform": ({"rate_hz": 50}, ("acc_mps2", "gyr_dps", "mag_uT", "quat_wxyz"),
-                {"acc_mps2": G_MPS2 / 4096, "gyr_dps": 1 / 32, "mag_uT": 1 / 32, "quat_wxyz": 1 / 32768}),
-    "polar-pmd": ({"factor": 0.05, "rate_hz": 50}, ("acc_mps2", "gyr_dps", "mag_uT"),
-                  {"acc_mps2": 0.025 * G_MPS2, "gyr_dps": 0.025, "mag_uT": 2.5}),
-    "movella-dot": ({"mode": 20, "rate_hz": 50}, ("acc_mps2", "gyr_dps", "mag_uT"),
-                    {"acc_mps2": 1e-4, "gyr_dps": 1e-3, "mag_uT": 40 / 4096 / 2}),
-    "witmotion": ({}, ("acc_mps2", "gyr_dps", "quat_wxyz"),
-                  {"acc_mps2": G_MPS2 * 8 / 32768, "gyr_dps": 1000 / 32768, "quat_wxyz": 3e-4}),
-    "metawear": ({"acc_range_g": 16, "gyr_range_dps": 2000}, ("acc_mps2", "gyr_dps", "mag_uT", "quat_wxyz"),
-                 {"acc_mps2": G_MPS2 / 4096, "gyr_dps": 1 / 32.8, "mag_uT": 1 / 32, "quat_wxyz": 1e-7}),
-    "thingy52": ({}, ("acc_mps2", "gyr_dps", "mag_uT"), {"acc_mps2": G_MPS2 / 2048, "gyr_dps": 1 / 64, "mag_uT": 1 / 32}),
+    "imuform": (
+        {"rate_hz": 50},
+        ("acc_mps2", "gyr_dps", "mag_uT", "quat_wxyz"),
+        {"acc_mps2": G_MPS2 / 4096, "gyr_dps": 1 / 32, "mag_uT": 1 / 32, "quat_wxyz": 1 / 32768},
+    ),
+    "polar-pmd": (
+        {"factor": 0.05, "rate_hz": 50},
+        ("acc_mps2", "gyr_dps", "mag_uT"),
+        {"acc_mps2": 0.025 * G_MPS2, "gyr_dps": 0.025, "mag_uT": 2.5},
+    ),
+    "movella-dot": (
+        {"mode": 20, "rate_hz": 50},
+        ("acc_mps2", "gyr_dps", "mag_uT"),
+        {"acc_mps2": 1e-4, "gyr_dps": 1e-3, "mag_uT": 40 / 4096 / 2},
+    ),
+    "witmotion": (
+        {},
+        ("acc_mps2", "gyr_dps", "quat_wxyz"),
+        {"acc_mps2": G_MPS2 * 8 / 32768, "gyr_dps": 1000 / 32768, "quat_wxyz": 3e-4},
+    ),
+    "metawear": (
+        {"acc_range_g": 16, "gyr_range_dps": 2000},
+        ("acc_mps2", "gyr_dps", "mag_uT", "quat_wxyz"),
+        {"acc_mps2": G_MPS2 / 4096, "gyr_dps": 1 / 32.8, "mag_uT": 1 / 32, "quat_wxyz": 1e-7},
+    ),
+    "thingy52": (
+        {},
+        ("acc_mps2", "gyr_dps", "mag_uT"),
+        {"acc_mps2": G_MPS2 / 2048, "gyr_dps": 1 / 64, "mag_uT": 1 / 32},
+    ),
 }
 LIMITS = {"acc_mps2": 7.9 * G_MPS2, "gyr_dps": 1000.0, "mag_uT": 300.0}
 
@@ -65,11 +84,13 @@ def _roundtrip(kind: str, block: SampleBlock) -> SampleBlock:
     assert all(d.bytes_skipped == 0 for _, d in results)
     decoded = [b for b, _ in results]
     # Protocols that send one measurement per packet (Polar, MetaWear) decode channel by channel.
-    return SampleBlock(**{
-        name: np.concatenate([getattr(b, name) for b in decoded if getattr(b, name) is not None])
-        for name in SampleBlock.CHANNELS
-        if any(getattr(b, name) is not None for b in decoded)
-    })
+    return SampleBlock(
+        **{
+            name: np.concatenate([getattr(b, name) for b in decoded if getattr(b, name) is not None])
+            for name in SampleBlock.CHANNELS
+            if any(getattr(b, name) is not None for b in decoded)
+        }
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))
@@ -85,18 +106,22 @@ def test_roundtrip(kind):
             if name == "quat_wxyz":
                 got = _w_positive(got)
                 if kind == "witmotion":  # via Euler angles of 180/32768 deg
-                    angle = (Rotation.from_quat(got, scalar_first=True).inv() * Rotation.from_quat(want, scalar_first=True)).magnitude()
+                    angle = (
+                        Rotation.from_quat(got, scalar_first=True).inv() * Rotation.from_quat(want, scalar_first=True)
+                    ).magnitude()
                     assert np.all(angle < np.radians(0.02))
                     continue
             np.testing.assert_allclose(got, want, atol=1.01 * tolerance[name], rtol=0, err_msg=f"{kind} {name}")
         if MODELS[kind].has_device_clock:
-            np.testing.assert_allclose(out.device_time_s[-len(block.device_time_s):], block.device_time_s, atol=2e-6)
+            np.testing.assert_allclose(out.device_time_s[-len(block.device_time_s) :], block.device_time_s, atol=2e-6)
 
     check()
 
 
 def test_polar_uncompressed_h10_roundtrip():
-    block = SampleBlock(device_time_s=np.arange(50) / 200 + 3.0, acc_mps2=np.random.default_rng(2).normal(0, 10, (50, 3)))
+    block = SampleBlock(
+        device_time_s=np.arange(50) / 200 + 3.0, acc_mps2=np.random.default_rng(2).normal(0, 10, (50, 3))
+    )
     model = get_model("polar-pmd")
     dec = model.decoder(rate_hz=200)
     out = SampleBlock.concat([dec.feed(p)[0] for p in model.encoder(compressed=False, rate_hz=200).encode(block)])
@@ -152,7 +177,10 @@ def _valid_payloads() -> list[bytes]:
         n = 12
         block = SampleBlock(
             device_time_s=np.arange(n) / 50,
-            **{c: (np.tile([1.0, 0, 0, 0], (n, 1)) if c == "quat_wxyz" else np.linspace(-5, 5, 3 * n).reshape(n, 3)) for c in channels},
+            **{
+                c: (np.tile([1.0, 0, 0, 0], (n, 1)) if c == "quat_wxyz" else np.linspace(-5, 5, 3 * n).reshape(n, 3))
+                for c in channels
+            },
         )
         out += get_model(kind).encoder(**context).encode(block)
     return out

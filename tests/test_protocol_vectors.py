@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware_protocol import BadResponse, get_model
+from firmware_protocol import BadResponse, get_model, polar
 from firmware_protocol import metawear as mw
 from firmware_protocol import movella_dot as dot
-from firmware_protocol import polar
 from firmware_protocol import thingy52 as thingy
 from firmware_protocol import witmotion as wit
 from firmware_protocol.base import G_MPS2
@@ -32,18 +31,10 @@ PMD_ACC_DELTA = bytes.fromhex(
     "378F4BDECEE392F7F3B8E00DFD2D774B7FCBDDD2DF6237F5B7D44DBD2D745B6FCBDCD7D73237F6B5C88D7D2D716B4F4B"
     "DCDCD3F236F7B4BCDDFD2C6F7B3F4BDBE0CFD236F8B2B02DBE2C6C8F1FCBDAE3C7A276F9"
 )
-PMD_GYRO_DELTA = bytes.fromhex(
-    "05FFFFFFFFFFFFFF7F80EAFF08000D000301DF00"
-)
-PMD_GYRO_FLOAT = bytes.fromhex(
-    "050094357700000000810000803F000020410000A0411C010000A001000008CDCCEC0D"
-)
-PMD_MAG_DELTA = bytes.fromhex(
-    "06009435770000000080E2E6FA15490A06017F20FC"
-)
-PMD_REFERENCE = bytes.fromhex(
-    "FFFF0000FF7F0080"
-)
+PMD_GYRO_DELTA = bytes.fromhex("05FFFFFFFFFFFFFF7F80EAFF08000D000301DF00")
+PMD_GYRO_FLOAT = bytes.fromhex("050094357700000000810000803F000020410000A0411C010000A001000008CDCCEC0D")
+PMD_MAG_DELTA = bytes.fromhex("06009435770000000080E2E6FA15490A06017F20FC")
+PMD_REFERENCE = bytes.fromhex("FFFF0000FF7F0080")
 PMD_DELTA_28_32 = bytes.fromhex(
     "0000803F000020410000A0411C060000A001000008CDCCEC0D000008CDCCEC3D33331ACDCCEC3D33331A0000C0303333"
     "1A0000C0A09999DA0000C0A09999DA6666A6A19999DA6666A60100000E20036666A6010000E000426C450E0000E00042"
@@ -65,24 +56,12 @@ PMD_DELTA_3_4 = bytes.fromhex(
     "C012E4EF21000001F1FFFF0210102B510B4E31FC2EBF3114EC0E2F52EF030A069E040E02A888EEE0079A00040A1F211E"
     "4E2EFEC6C002EF030102EE11030AF8130000F040BFA5E7007600"
 )
-PMD_SETTINGS = bytes.fromhex(
-    "00013400010110000204F500F401E803D007040103"
-)
-PMD_CP_SETTINGS = bytes.fromhex(
-    "F001020000FFFFFF"
-)
-PMD_CP_ERROR = bytes.fromhex(
-    "F001060700"
-)
-PMD_CP_STOPPED = bytes.fromhex(
-    "010102"
-)
-PMD_ECG_HEADER = bytes.fromhex(
-    "00386C3172A4D3230D0300120311100400"
-)
-PMD_PPG_HEAD = bytes.fromhex(
-    "012D3BBAACAB31180B80BB1AF87D9BF894B9F8DF20F6082A"
-)
+PMD_SETTINGS = bytes.fromhex("00013400010110000204F500F401E803D007040103")
+PMD_CP_SETTINGS = bytes.fromhex("F001020000FFFFFF")
+PMD_CP_ERROR = bytes.fromhex("F001060700")
+PMD_CP_STOPPED = bytes.fromhex("010102")
+PMD_ECG_HEADER = bytes.fromhex("00386C3172A4D3230D0300120311100400")
+PMD_PPG_HEAD = bytes.fromhex("012D3BBAACAB31180B80BB1AF87D9BF894B9F8DF20F6082A")
 
 
 def _feed(packet: bytes, **context) -> tuple:
@@ -144,7 +123,10 @@ def test_pmd_reference_sample():
 def test_pmd_delta_blocks_28_and_32_bit():
     raw, blocks = polar.parse_deltas(PMD_DELTA_28_32, 3, 32)
     assert len(raw) == 19 and blocks == [(28, 6), (32, 3), (28, 6), (32, 3)]
-    assert (raw[:2] & 0xFFFFFFFF).tolist() == [[0x3F800000, 0x41200000, 0x41A00000], [0x41200000, 0x41A00000, 0x3F8CCCCD]]
+    assert (raw[:2] & 0xFFFFFFFF).tolist() == [
+        [0x3F800000, 0x41200000, 0x41A00000],
+        [0x41200000, 0x41A00000, 0x3F8CCCCD],
+    ]
 
 
 def test_pmd_delta_32_bit_wraps():
@@ -165,7 +147,10 @@ def test_pmd_delta_alternating_3_4_bit():
 
 def test_pmd_settings_tlv():
     assert polar.parse_settings(PMD_SETTINGS) == {
-        "sample_rate": [52], "resolution": [16], "range": [245, 500, 1000, 2000], "channels": [3]
+        "sample_rate": [52],
+        "resolution": [16],
+        "range": [245, 500, 1000, 2000],
+        "channels": [3],
     }
 
 
@@ -193,7 +178,7 @@ def test_pmd_foreign_measurements_are_skipped_not_decoded():
 
 def test_pmd_h10_acc_start_command():
     # Derived from the SDK serialisation: ACC 200 Hz, 16 bit, ±8 g (PROTOCOLS.md §3).
-    (char, data), = get_model("polar-pmd").start_commands(rate_hz=200, measurements=("acc",), acc_range_g=8)
+    ((char, data),) = get_model("polar-pmd").start_commands(rate_hz=200, measurements=("acc",), acc_range_g=8)
     assert char == polar.CONTROL_UUID
     assert data == bytes.fromhex("02020001C8000101100002010800")
 
@@ -220,10 +205,12 @@ def test_witmotion_captured_notification():
     assert block.acc_mps2[0, 2] / G_MPS2 == pytest.approx(1.008, abs=0.01)
     raw = np.frombuffer(WIT_FOUR_FRAMES[2:20], dtype="<i2").tolist()
     assert raw == [-4, -17, 2065, 0, 0, 0, -104, 13, 12792]
-    yaw_deg = np.degrees(np.arctan2(
-        2 * (block.quat_wxyz[0, 0] * block.quat_wxyz[0, 3] + block.quat_wxyz[0, 1] * block.quat_wxyz[0, 2]),
-        1 - 2 * (block.quat_wxyz[0, 2] ** 2 + block.quat_wxyz[0, 3] ** 2),
-    ))
+    yaw_deg = np.degrees(
+        np.arctan2(
+            2 * (block.quat_wxyz[0, 0] * block.quat_wxyz[0, 3] + block.quat_wxyz[0, 1] * block.quat_wxyz[0, 2]),
+            1 - 2 * (block.quat_wxyz[0, 2] ** 2 + block.quat_wxyz[0, 3] ** 2),
+        )
+    )
     assert yaw_deg == pytest.approx(70.26, abs=0.05)
     assert block.device_time_s is None  # no clock: the host stamps WitMotion samples
 
@@ -243,7 +230,9 @@ def test_witmotion_commands(command, expected):
     assert command == bytes.fromhex(expected)
 
 
-@pytest.mark.parametrize(("rate_hz", "expected"), [(10, "FFAA030600"), (50, "FFAA030800"), (100, "FFAA030900"), (200, "FFAA030B00")])
+@pytest.mark.parametrize(
+    ("rate_hz", "expected"), [(10, "FFAA030600"), (50, "FFAA030800"), (100, "FFAA030900"), (200, "FFAA030B00")]
+)
 def test_witmotion_rate_commands(rate_hz, expected):
     cmds = get_model("witmotion").configure_commands(rate_hz=rate_hz)
     assert [data for _, data in cmds] == [bytes.fromhex("FFAA6988B5"), bytes.fromhex(expected)]
@@ -318,7 +307,9 @@ def test_metawear_bmi160_acc_gyro_ranges():
     name, acc = mw.parse_packet(bytes.fromhex("030416C494A22AD0"), acc_range_g=4)
     np.testing.assert_allclose(acc[0], [-1.872, -2.919, -1.495], atol=1e-3)
     name, packed = mw.parse_packet(bytes.fromhex("031C62B7530DE9FD16D04D0E57028AFFA1050A01"), acc_range_g=8)
-    np.testing.assert_allclose(packed, [[-4.539, 0.833, -0.131], [-2.995, 0.894, 0.146], [-0.029, 0.352, 0.065]], atol=1e-3)
+    np.testing.assert_allclose(
+        packed, [[-4.539, 0.833, -0.131], [-2.995, 0.894, 0.146], [-0.029, 0.352, 0.065]], atol=1e-3
+    )
     name, gyr = mw.parse_packet(bytes.fromhex("13053E43FF7F0080"), gyr_range_dps=500)
     np.testing.assert_allclose(gyr[0], [262.409, 499.497, -499.512], atol=1e-3)
     block, _ = mw.MetaWearDecoder(acc_range_g=8).feed(bytes.fromhex("031C62B7530DE9FD16D04D0E57028AFFA1050A01"))

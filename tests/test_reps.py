@@ -15,7 +15,12 @@ def _true_starts(parts, rate_hz: float) -> list[float]:
     for part in parts:
         if isinstance(part, Rep):
             starts.append(t)
-            t += sum(max(round(x * rate_hz), 1) for x in (part.eccentric_s, part.bottom_s, part.concentric_s, part.top_s)) / rate_hz
+            t += (
+                sum(
+                    max(round(x * rate_hz), 1) for x in (part.eccentric_s, part.bottom_s, part.concentric_s, part.top_s)
+                )
+                / rate_hz
+            )
         else:
             t += round(part[1] * rate_hz) / rate_hz
     return starts
@@ -44,7 +49,13 @@ def test_touch_and_go_reps_are_separated():
 @pytest.mark.parametrize("top_deg", [45.0, 90.0])
 def test_back_extension_reps_start_from_the_bench_angle(top_deg):
     bench = {"trunk_inclination_deg": top_deg, "pelvis_inclination_deg": top_deg}
-    parts = [rest(5), rest(3, **bench), *[Rep(top_deg=top_deg, depth_deg=65, top_s=0.2) for _ in range(10)], rest(3, **bench), rest(5)]
+    parts = [
+        rest(5),
+        rest(3, **bench),
+        *[Rep(top_deg=top_deg, depth_deg=65, top_s=0.2) for _ in range(10)],
+        rest(3, **bench),
+        rest(5),
+    ]
     found = find_excursions(build(parts, rate_hz=100.0))
     assert len(found) == 10
     assert np.allclose(found["top_start_deg"], top_deg, atol=3)
@@ -69,8 +80,14 @@ def deadlifts():
     """Touch-and-go and dead-stop deadlift sets from the simulator, with its between-set activity."""
     from imuform.simulator import SessionSpec, SetSpec, simulate_session
 
-    spec = SessionSpec(sets=[SetSpec("deadlift", 6, "none", touch_and_go=True), SetSpec("deadlift", 5, "none", touch_and_go=False)],
-                       rate_hz=50.0, seed=5, ideal=True, magnetometer=False, rest_s=(20.0, 25.0))
+    spec = SessionSpec(
+        sets=[SetSpec("deadlift", 6, "none", touch_and_go=True), SetSpec("deadlift", 5, "none", touch_and_go=False)],
+        rate_hz=50.0,
+        seed=5,
+        ideal=True,
+        magnetometer=False,
+        rest_s=(20.0, 25.0),
+    )
     return simulate_session(spec)
 
 

@@ -24,7 +24,15 @@ from imuform.simulator import (
 from imuform.simulator.exercises import compatible
 from imuform.simulator.sensor_model import GRAVITY_MPS2
 
-REP_KEYS = ("start_s", "end_s", "bottom_s", "peak_lumbar_flexion_deg", "lockout_lumbar_angle_deg", "peak_trunk_inclination_deg", "faults")
+REP_KEYS = (
+    "start_s",
+    "end_s",
+    "bottom_s",
+    "peak_lumbar_flexion_deg",
+    "lockout_lumbar_angle_deg",
+    "peak_trunk_inclination_deg",
+    "faults",
+)
 
 
 def _short(exercise: str = "deadlift", fault: str = "none", reps: int = 4, **kw) -> SessionSpec:
@@ -38,7 +46,10 @@ def _short(exercise: str = "deadlift", fault: str = "none", reps: int = 4, **kw)
 def ideal():
     """Ideal sensors (but misaligned straps) on all four placements, at 200 Hz."""
     spec = _short(
-        "deadlift", "asymmetry", rate_hz=200.0, sensors=("lumbar", "thoracic", "upper_thoracic", "thigh"),
+        "deadlift",
+        "asymmetry",
+        rate_hz=200.0,
+        sensors=("lumbar", "thoracic", "upper_thoracic", "thigh"),
         errors=ErrorModel.ideal(misalignment_deg=20.0),
     )
     return simulate_session(spec)
@@ -95,7 +106,11 @@ def test_accelerometer_matches_finite_differences_of_positions(ideal):
 def test_lever_arms_add_tangential_and_centripetal_acceleration(ideal):
     # the lumbar and thoracic sensors sit at different radii from the hip: they feel different forces
     lumbar, thoracic = ideal.streams["lumbar"], ideal.streams["thoracic"]
-    diff = np.linalg.norm(_quat(lumbar.quat_world_sensor_wxyz).apply(lumbar.acc_mps2) - _quat(thoracic.quat_world_sensor_wxyz).apply(thoracic.acc_mps2), axis=1)
+    diff = np.linalg.norm(
+        _quat(lumbar.quat_world_sensor_wxyz).apply(lumbar.acc_mps2)
+        - _quat(thoracic.quat_world_sensor_wxyz).apply(thoracic.acc_mps2),
+        axis=1,
+    )
     assert diff.max() > 0.5
 
 
@@ -181,7 +196,11 @@ def test_clean_reps_stay_inside_limits_and_drift_steps_up():
 
 
 def test_rep_boundaries_are_trunk_minima_and_tops_match_the_exercise():
-    for exercise, top, bottom in (("back_extension_45", (35, 55), (120, 145)), ("back_extension_90", (75, 100), (150, 180)), ("romanian_deadlift", (-5, 5), (60, 95))):
+    for exercise, top, bottom in (
+        ("back_extension_45", (35, 55), (120, 145)),
+        ("back_extension_90", (75, 100), (150, 180)),
+        ("romanian_deadlift", (-5, 5), (60, 95)),
+    ):
         truth, angles = simulate_truth(_short(exercise, seed=1))
         trunk = angles.set_index("time_s")["trunk_inclination_deg"]
         for rep in truth["sets"][0]["reps"]:

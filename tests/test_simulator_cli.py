@@ -15,8 +15,25 @@ from imuform.store import Store
 
 def test_simulate_writes_samples_truth_and_angles(tmp_path, capsys):
     out = tmp_path / "sim"
-    argv = ["simulate", "--exercise", "deadlift", "--reps", "4", "--sets", "2", "--fault", "lockout_hyperextension",
-            "--rate-hz", "50", "--seed", "7", "--out", str(out), "--sensors", "lumbar,thoracic,upper_thoracic"]
+    argv = [
+        "simulate",
+        "--exercise",
+        "deadlift",
+        "--reps",
+        "4",
+        "--sets",
+        "2",
+        "--fault",
+        "lockout_hyperextension",
+        "--rate-hz",
+        "50",
+        "--seed",
+        "7",
+        "--out",
+        str(out),
+        "--sensors",
+        "lumbar,thoracic,upper_thoracic",
+    ]
     assert main(argv) == 0
     samples = read_samples_csv(out / "samples.csv")
     assert set(samples["sensor"]) == {"lumbar", "thoracic", "upper_thoracic"}
@@ -56,7 +73,25 @@ def test_bad_options_give_one_line_errors(tmp_path, capsys):
 
 def test_import_stores_the_session_and_prints_its_id_last(tmp_path, capsys):
     home = tmp_path / "home"
-    assert main(["--home", str(home), "simulate", "--sets", "1", "--reps", "3", "--rate-hz", "25", "--out", str(tmp_path / "s"), "--import"]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "simulate",
+                "--sets",
+                "1",
+                "--reps",
+                "3",
+                "--rate-hz",
+                "25",
+                "--out",
+                str(tmp_path / "s"),
+                "--import",
+            ]
+        )
+        == 0
+    )
     session_id = capsys.readouterr().out.strip().splitlines()[-1]
     with Store(home) as store:
         info = store.session(session_id)

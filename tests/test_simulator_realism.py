@@ -31,7 +31,9 @@ def _trunkyxl(path: Path) -> np.ndarray:
     """Gyroscope (deg/s) of one TrunkyXL sensor file."""
     lines = path.read_text().splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("ax"))
-    table = pd.read_csv(path, sep="\t", skiprows=header, usecols=range(9)).apply(pd.to_numeric, errors="coerce").dropna()
+    table = (
+        pd.read_csv(path, sep="\t", skiprows=header, usecols=range(9)).apply(pd.to_numeric, errors="coerce").dropna()
+    )
     return table[["gx", "gy", "gz"]].to_numpy()
 
 
@@ -43,7 +45,9 @@ def _quietest_std(gyr_dps: np.ndarray, window: int) -> float:
 
 @pytest.fixture(scope="module")
 def sim():
-    spec = SessionSpec(sets=[SetSpec("romanian_deadlift", 4), SetSpec("good_morning", 4)], rate_hz=50.0, seed=8, rest_s=(20.0, 30.0))
+    spec = SessionSpec(
+        sets=[SetSpec("romanian_deadlift", 4), SetSpec("good_morning", 4)], rate_hz=50.0, seed=8, rest_s=(20.0, 30.0)
+    )
     return simulate_session(spec)
 
 

@@ -42,8 +42,9 @@ def test_mixed_optional_columns_fill_nan(home):
     b = store.add_sensor(sid, "thoracic", kind="witmotion", rate_hz=50)
     t = np.arange(10) / 60
     with store.writer(sid) as w:
-        w.add_samples(a, t, np.zeros((10, 3)), np.ones((10, 3)), quat_wxyz=np.tile([1.0, 0, 0, 0], (10, 1)),
-                      device_time_s=t + 5.0)
+        w.add_samples(
+            a, t, np.zeros((10, 3)), np.ones((10, 3)), quat_wxyz=np.tile([1.0, 0, 0, 0], (10, 1)), device_time_s=t + 5.0
+        )
         w.add_samples(b, t, np.zeros((10, 3)), np.ones((10, 3)))
     df = store.samples(sid)
     assert {"quat_w", "device_time_s"} <= set(df.columns) and "mag_x" not in df.columns

@@ -91,7 +91,9 @@ def test_xcorr_corrects_independent_clocks_and_only_checks_a_shared_one():
     assert rmse_against(compute_angles(late).angles, truth, "lumbar_flexion_deg") < 1.0
     # One shared clock (same instants): a lag would be the body's, so it is reported, never applied.
     shared = samples.copy()
-    shared.loc[shared["sensor"] == "thoracic", "gyr_x"] = np.roll(shared.loc[shared["sensor"] == "thoracic", "gyr_x"], 15)
+    shared.loc[shared["sensor"] == "thoracic", "gyr_x"] = np.roll(
+        shared.loc[shared["sensor"] == "thoracic", "gyr_x"], 15
+    )
     _, sync_shared = align_sensors(shared)
     assert not sync_shared["xcorr"]["thoracic"]["applied"]
     _, sync_ok = align_sensors(samples)

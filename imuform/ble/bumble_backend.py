@@ -86,7 +86,9 @@ def advertisement_data(advertisement: Advertisement) -> AdvertisementData:
     """
     data = advertisement.data
     name = data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or data.get(AdvertisingData.SHORTENED_LOCAL_NAME)
-    manufacturer = {company: bytes(payload) for company, payload in data.get_all(AdvertisingData.MANUFACTURER_SPECIFIC_DATA)}
+    manufacturer = {
+        company: bytes(payload) for company, payload in data.get_all(AdvertisingData.MANUFACTURER_SPECIFIC_DATA)
+    }
     uuids: list[str] = []
     for ad_type in _SERVICE_UUID_TYPES:
         for uuid_list in data.get_all(ad_type):
@@ -210,7 +212,7 @@ class BumbleClient(BaseBleakClient):
         async with lock:
             try:
                 connection = await self._device.connect(self._peer_address, timeout=self._timeout)
-            except (core.TimeoutError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, core.TimeoutError) as exc:
                 raise TimeoutError(f"no connection to {self.address} within {self._timeout:g} s") from exc
             except (hci.HCI_Error, core.BaseBumbleError) as exc:
                 raise BleakError(f"connection to {self.address} failed: {exc}") from exc
@@ -223,7 +225,7 @@ class BumbleClient(BaseBleakClient):
                 await connection.pair()
             await self._peer.request_mtu(self._mtu_request)
             await self._peer.discover_all()
-        except (ATT_Error, core.BaseBumbleError, hci.HCI_Error, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ATT_Error, core.BaseBumbleError, hci.HCI_Error) as exc:
             await self.disconnect()
             raise BleakError(f"service discovery on {self.address} failed: {exc}") from exc
         self.services = self._build_services(self._peer)
@@ -284,15 +286,19 @@ class BumbleClient(BaseBleakClient):
             return await operation
         except ATT_Error as exc:
             raise BleakError(f"{what} on {self.address} failed: ATT error 0x{exc.error_code:02X}") from exc
-        except (core.BaseBumbleError, hci.HCI_Error, asyncio.TimeoutError) as exc:
+        except (TimeoutError, core.BaseBumbleError, hci.HCI_Error) as exc:
             raise BleakError(f"{what} on {self.address} failed: {exc}") from exc
 
-    async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any) -> bytearray:
+    async def read_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
         """Read a characteristic's value."""
         peer = self._require_peer()
         return bytearray(await self._gatt(f"read {characteristic.uuid}", peer.read_value(characteristic.obj)))
 
-    async def read_gatt_descriptor(self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any) -> bytearray:
+    async def read_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
         """Read a descriptor's value."""
         peer = self._require_peer()
         return bytearray(await self._gatt(f"read descriptor {descriptor.uuid}", peer.read_value(descriptor.obj)))
@@ -300,14 +306,20 @@ class BumbleClient(BaseBleakClient):
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any, response: bool) -> None:
         """Write a characteristic, with or without response."""
         peer = self._require_peer()
-        await self._gatt(f"write {characteristic.uuid}", peer.write_value(characteristic.obj, bytes(data), with_response=response))
+        await self._gatt(
+            f"write {characteristic.uuid}", peer.write_value(characteristic.obj, bytes(data), with_response=response)
+        )
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         """Write a descriptor (with response)."""
         peer = self._require_peer()
-        await self._gatt(f"write descriptor {descriptor.uuid}", peer.write_value(descriptor.obj, bytes(data), with_response=True))
+        await self._gatt(
+            f"write descriptor {descriptor.uuid}", peer.write_value(descriptor.obj, bytes(data), with_response=True)
+        )
 
-    async def start_notify(self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any) -> None:
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
         """Subscribe through the CCCD; ``callback`` gets each value as a ``bytearray``."""
         peer = self._require_peer()
         proxy = characteristic.obj

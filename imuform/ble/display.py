@@ -32,8 +32,18 @@ def status_table(links: list[SensorLink], elapsed_s: float, rates_hz: dict[str, 
         r = link.report
         battery = f"{r.battery_percent:.0f} %" if r.battery_percent is not None else "–"
         state = "[green]up[/green]" if link.connected.is_set() else "[red]reconnecting[/red]"
-        table.add_row(r.placement, r.kind, state, f"{rates_hz.get(r.placement, 0.0):.1f}", f"{r.samples:,}",
-                      str(r.lost), str(r.duplicates), str(r.reconnects), f"{r.gaps_s:.1f}", battery)
+        table.add_row(
+            r.placement,
+            r.kind,
+            state,
+            f"{rates_hz.get(r.placement, 0.0):.1f}",
+            f"{r.samples:,}",
+            str(r.lost),
+            str(r.duplicates),
+            str(r.reconnects),
+            f"{r.gaps_s:.1f}",
+            battery,
+        )
     return table
 
 

@@ -54,7 +54,9 @@ async def sync_dots(clients: list[BleakClient], model: dot.DotModel, timeout_s: 
             await client.start_notify(dot.MESSAGE_NOTIFY_UUID, on_message)
             char_uuid, message = model.sync_status_command()
             await client.write_gatt_char(char_uuid, message, response=True)
-            status[client.address] = model.parse_response(await asyncio.wait_for(answer, timeout_s)).get("status", "unknown")
+            status[client.address] = model.parse_response(await asyncio.wait_for(answer, timeout_s)).get(
+                "status", "unknown"
+            )
             await client.stop_notify(dot.MESSAGE_NOTIFY_UUID)
         except (BleakError, ProtocolError, TimeoutError) as exc:
             logger.warning("DOT sync of %s failed: %s", client.address, exc)

@@ -63,7 +63,11 @@ class LiveView:
     """
 
     def __init__(
-        self, calibration: dict, rate_hz: float | dict[str, float], limit_deg: float, on_cue: Callable[[Cue], None] | None = None
+        self,
+        calibration: dict,
+        rate_hz: float | dict[str, float],
+        limit_deg: float,
+        on_cue: Callable[[Cue], None] | None = None,
     ):
         self.angles = LiveAngles(calibration, rate_hz)
         self.limit_deg = limit_deg
@@ -108,15 +112,24 @@ class LiveView:
     def render(self) -> Group:
         """The live panel: angle (red past the limit), the set's reps and their peaks."""
         over = np.isfinite(self.lumbar_deg) and self.lumbar_deg > self.limit_deg
-        angle = Text(f"lumbar flexion {self.lumbar_deg:6.1f}°   limit {self.limit_deg:.0f}°",
-                     style="bold white on red" if over else "bold green")
+        angle = Text(
+            f"lumbar flexion {self.lumbar_deg:6.1f}°   limit {self.limit_deg:.0f}°",
+            style="bold white on red" if over else "bold green",
+        )
         sets, current = list(self.reps.sets), self.reps.current
         shown = current if len(current) else (sets[-1] if sets else current)
         number = len(sets) + 1 if len(current) else len(sets)
         peaks = "  ".join(
-            f"[red]{p:.0f}°[/red]" if p > self.limit_deg else f"{p:.0f}°" for p in shown.get("peak_lumbar_flexion_deg", [])
+            f"[red]{p:.0f}°[/red]" if p > self.limit_deg else f"{p:.0f}°"
+            for p in shown.get("peak_lumbar_flexion_deg", [])
         )
         reps = Text.from_markup(f"set {number or '–'}: reps {len(shown)}   peaks {peaks or '–'}")
-        return Group(angle, Text(f"trunk inclination {self.trunk_deg:6.1f}°"), reps,
-                     Text(f"sets done {len(sets)}, reps {sum(len(r) for r in sets)}   cues {len(self.cues)}",
-                          style="red" if self.cues else ""))
+        return Group(
+            angle,
+            Text(f"trunk inclination {self.trunk_deg:6.1f}°"),
+            reps,
+            Text(
+                f"sets done {len(sets)}, reps {sum(len(r) for r in sets)}   cues {len(self.cues)}",
+                style="red" if self.cues else "",
+            ),
+        )

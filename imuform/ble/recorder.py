@@ -136,7 +136,11 @@ class RecordingReport:
 
     def to_dict(self) -> dict:
         """The JSON of ``imuform record --json``."""
-        return {"session_id": self.session_id, "duration_s": self.duration_s, "sensors": [asdict(s) for s in self.sensors]}
+        return {
+            "session_id": self.session_id,
+            "duration_s": self.duration_s,
+            "sensors": [asdict(s) for s in self.sensors],
+        }
 
 
 class ChannelJoiner:
@@ -368,7 +372,9 @@ class SensorLink:
             response = self.model.parse_response(bytes(data))
         except ProtocolError as exc:
             logger.warning("%s sensor refused a command: %s", self.target.placement, exc)
-            self.writer.add_event(self.clock() - self.t0, "sensor_error", {"placement": self.target.placement, "error": str(exc)})
+            self.writer.add_event(
+                self.clock() - self.t0, "sensor_error", {"placement": self.target.placement, "error": str(exc)}
+            )
             return
         factor = response.get("settings", {}).get("factor")
         if factor:
@@ -589,11 +595,16 @@ async def record(
     with writer:
         for target, model in zip(targets, models):
             sensor_id = store.add_sensor(
-                session_id, target.placement, kind=model.kind, model=model.name,
+                session_id,
+                target.placement,
+                kind=model.kind,
+                model=model.name,
                 address=target.address if isinstance(target.address, str) else target.address.address,
                 rate_hz=float(target.rate_hz or model.default_rate_hz),
             )
-            links.append(SensorLink(target, model, sensor_id, writer, clock, t0, ble, lock, on_samples, connect_timeout_s))
+            links.append(
+                SensorLink(target, model, sensor_id, writer, clock, t0, ble, lock, on_samples, connect_timeout_s)
+            )
         try:
             for link in links:  # one at a time: one connection attempt per central
                 await link.open()

@@ -32,7 +32,9 @@ class ClockSync:
         rate: a few 10⁻²); fits beyond it, e.g. from a start-up backlog, are clipped.
     """
 
-    def __init__(self, max_points: int = 256, refit_every: int = 64, slew: float = 0.01, max_drift: float = 1e-3) -> None:
+    def __init__(
+        self, max_points: int = 256, refit_every: int = 64, slew: float = 0.01, max_drift: float = 1e-3
+    ) -> None:
         self.max_drift = max_drift
         self.max_points = max_points
         self.refit_every = refit_every

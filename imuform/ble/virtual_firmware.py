@@ -13,13 +13,17 @@ import struct
 from bumble.att import ATT_Error, ErrorCode
 from bumble.gatt import Characteristic
 
-from firmware_protocol import SampleBlock, SensorModel, UnsupportedPayload
+from firmware_protocol import SampleBlock, SensorModel, UnsupportedPayload, polar, thingy52
 from firmware_protocol import imuform_format as imu
 from firmware_protocol import metawear as mw
 from firmware_protocol import movella_dot as dot
-from firmware_protocol import polar, thingy52
 from firmware_protocol import witmotion as wit
-from firmware_protocol.base import BATTERY_LEVEL_UUID, BATTERY_SERVICE_UUID, DEVICE_INFO_SERVICE_UUID, FIRMWARE_REVISION_UUID
+from firmware_protocol.base import (
+    BATTERY_LEVEL_UUID,
+    BATTERY_SERVICE_UUID,
+    DEVICE_INFO_SERVICE_UUID,
+    FIRMWARE_REVISION_UUID,
+)
 
 _P = Characteristic.Properties
 _SIG_SERVICES = {BATTERY_LEVEL_UUID: BATTERY_SERVICE_UUID, FIRMWARE_REVISION_UUID: DEVICE_INFO_SERVICE_UUID}
@@ -66,7 +70,11 @@ class VirtualFirmware:
         main: dict[str, int] = {}
         for role, uuid in self.model.characteristics.items():
             if uuid not in _SIG_SERVICES:
-                main[uuid] = _P.NOTIFY if role.startswith("notify") else _P.READ | _P.WRITE | _P.WRITE_WITHOUT_RESPONSE | _P.NOTIFY
+                main[uuid] = (
+                    _P.NOTIFY
+                    if role.startswith("notify")
+                    else _P.READ | _P.WRITE | _P.WRITE_WITHOUT_RESPONSE | _P.NOTIFY
+                )
         return {
             self.model.service_uuid: main,
             BATTERY_SERVICE_UUID: {BATTERY_LEVEL_UUID: _P.READ | _P.NOTIFY},
@@ -167,11 +175,18 @@ class DotFirmware(VirtualFirmware):
         rw = _P.READ | _P.WRITE
         return {
             dot.dot_uuid(0x1000): {dot.INFO_UUID: _P.READ, dot.DEVICE_CONTROL_UUID: rw},
-            dot.SERVICE_UUID: {dot.CONTROL_UUID: rw, dot.LONG_UUID: _P.NOTIFY, dot.MEDIUM_UUID: _P.NOTIFY,
-                               dot.SHORT_UUID: _P.NOTIFY},  # fmt: skip
+            dot.SERVICE_UUID: {
+                dot.CONTROL_UUID: rw,
+                dot.LONG_UUID: _P.NOTIFY,
+                dot.MEDIUM_UUID: _P.NOTIFY,
+                dot.SHORT_UUID: _P.NOTIFY,
+            },  # fmt: skip
             dot.dot_uuid(0x3000): {dot.BATTERY_UUID: _P.READ | _P.NOTIFY},
-            dot.dot_uuid(0x7000): {dot.MESSAGE_CONTROL_UUID: _P.WRITE, dot.MESSAGE_ACK_UUID: _P.READ,
-                                   dot.MESSAGE_NOTIFY_UUID: _P.NOTIFY},  # fmt: skip
+            dot.dot_uuid(0x7000): {
+                dot.MESSAGE_CONTROL_UUID: _P.WRITE,
+                dot.MESSAGE_ACK_UUID: _P.READ,
+                dot.MESSAGE_NOTIFY_UUID: _P.NOTIFY,
+            },  # fmt: skip
         }
 
     def read(self, char_uuid: str) -> bytes:
@@ -235,7 +250,9 @@ class PolarFirmware(VirtualFirmware):
 
     def new_encoder(self):
         """A delta-frame encoder with the announced factor."""
-        return self.model.encoder(factor=self.FACTOR, rate_hz=self.rate_hz, compressed=True, max_payload=self.max_payload)
+        return self.model.encoder(
+            factor=self.FACTOR, rate_hz=self.rate_hz, compressed=True, max_payload=self.max_payload
+        )
 
     @property
     def channels(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -381,7 +398,12 @@ class MetaWearFirmware(VirtualFirmware):
             (self.started.add if data[2] else self.started.discard)(module)
             self.streaming = self.started == {mw.ACC, mw.GYRO}
         elif module == mw.SETTINGS and register == mw.BATTERY_READ:
-            return [(mw.NOTIFY_UUID, bytes([mw.SETTINGS, mw.BATTERY_READ, self.battery_percent]) + (3900).to_bytes(2, "little"))]
+            return [
+                (
+                    mw.NOTIFY_UUID,
+                    bytes([mw.SETTINGS, mw.BATTERY_READ, self.battery_percent]) + (3900).to_bytes(2, "little"),
+                )
+            ]
         return []
 
     def on_disconnect(self) -> None:

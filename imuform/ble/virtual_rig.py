@@ -19,8 +19,8 @@ import numpy as np
 from imuform.ble.bumble_backend import BumbleClient, BumbleScanner
 from imuform.ble.discovery import BleKwargs
 from imuform.ble.recorder import RecordingReport, SampleCallback, SensorTarget, record
-from imuform.ble.virtual_radio import VirtualRadio
 from imuform.ble.virtual_clock import VirtualClock
+from imuform.ble.virtual_radio import VirtualRadio
 from imuform.ble.virtual_sensor import SensorStream, VirtualSensor
 from imuform.store import Store
 
@@ -114,14 +114,24 @@ async def open_rig(
     """
     clock = VirtualClock(speed)
     radio = VirtualRadio(
-        connection_interval_s=connection_interval_s, jitter_s=jitter_s, loss=loss,
-        supervision_timeout_s=supervision_timeout_s, seed=seed, clock=clock,
+        connection_interval_s=connection_interval_s,
+        jitter_s=jitter_s,
+        loss=loss,
+        supervision_timeout_s=supervision_timeout_s,
+        seed=seed,
+        clock=clock,
     )
     central = radio.create_device("imuform-central", CENTRAL_ADDRESS)
     sensors = {
         placement: VirtualSensor(
-            radio, kind if isinstance(kind, str) else kind[placement], sensor_address(i), stream, clock,
-            notify_interval_s=notify_interval_s, resend_after_reconnect=resend_after_reconnect, sensor_id=i,
+            radio,
+            kind if isinstance(kind, str) else kind[placement],
+            sensor_address(i),
+            stream,
+            clock,
+            notify_interval_s=notify_interval_s,
+            resend_after_reconnect=resend_after_reconnect,
+            sensor_id=i,
         )
         for i, (placement, stream) in enumerate(streams.items())
     }
@@ -232,12 +242,22 @@ async def record_virtual(
     """
     if streams is None:
         streams = virtual_streams(simulate(exercise, sets=sets, reps=reps, rate_hz=rate_hz, seed=seed, **(spec or {})))
-    async with open_rig(streams, kind=kind, speed=speed, connection_interval_s=connection_interval_s, loss=loss, seed=seed) as rig:
+    async with open_rig(
+        streams, kind=kind, speed=speed, connection_interval_s=connection_interval_s, loss=loss, seed=seed
+    ) as rig:
         if dropout_s > 0:
             end_s = float(np.max([s.time_s[-1] for s in streams.values()]))
             rig.schedule_dropout(dropout_placement, end_s / 2 if dropout_at_s is None else dropout_at_s, dropout_s)
         return await record(
-            store, rig.targets(rate_hz), ble=rig.ble, name=name or f"virtual {exercise}", source="virtual",
-            until=rig.finished, stop=stop, clock=rig.clock, on_samples=on_samples, on_start=on_start,
+            store,
+            rig.targets(rate_hz),
+            ble=rig.ble,
+            name=name or f"virtual {exercise}",
+            source="virtual",
+            until=rig.finished,
+            stop=stop,
+            clock=rig.clock,
+            on_samples=on_samples,
+            on_start=on_start,
             connect_timeout_s=5.0,
         )

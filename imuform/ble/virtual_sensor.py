@@ -21,8 +21,8 @@ from bumble.device import Connection
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from firmware_protocol import SampleBlock, get_model
-from imuform.ble.virtual_firmware import FIRMWARES
 from imuform.ble.virtual_clock import VirtualClock
+from imuform.ble.virtual_firmware import FIRMWARES
 from imuform.ble.virtual_radio import VirtualRadio
 
 
@@ -59,8 +59,12 @@ class SensorStream:
         orientation stands in for the fused orientation of sensors that fuse on board.
         """
         return cls(
-            time_s=stream.true_time_s, acc_mps2=stream.acc_mps2, gyr_dps=stream.gyr_dps,
-            device_time_s=stream.device_time_s, mag_uT=stream.mag_uT, quat_wxyz=stream.quat_world_sensor_wxyz,
+            time_s=stream.true_time_s,
+            acc_mps2=stream.acc_mps2,
+            gyr_dps=stream.gyr_dps,
+            device_time_s=stream.device_time_s,
+            mag_uT=stream.mag_uT,
+            quat_wxyz=stream.quat_world_sensor_wxyz,
         )
 
     def block(self, start: int, stop: int, channels: tuple[str, ...], time_base: str = "device") -> SampleBlock:
@@ -100,8 +104,9 @@ def resample(stream: SensorStream, rate_hz: float) -> SensorStream:
     quat = interp(stream.quat_wxyz)
     if quat is not None:
         quat /= np.linalg.norm(quat, axis=1, keepdims=True)
-    return SensorStream(t, interp(stream.acc_mps2), interp(stream.gyr_dps), interp(stream.device_time_s),
-                        interp(stream.mag_uT), quat)
+    return SensorStream(
+        t, interp(stream.acc_mps2), interp(stream.gyr_dps), interp(stream.device_time_s), interp(stream.mag_uT), quat
+    )
 
 
 class VirtualSensor:
@@ -174,7 +179,10 @@ class VirtualSensor:
                     write=lambda conn, data, u=char_uuid: self._on_write(u, bytes(data)),
                 )
                 char = Characteristic(UUID(char_uuid), props, Characteristic.READABLE | Characteristic.WRITEABLE, value)
-                char.on(Characteristic.EVENT_SUBSCRIPTION, lambda conn, notify, indicate, u=char_uuid: self.firmware.on_subscribe(u, notify or indicate))
+                char.on(
+                    Characteristic.EVENT_SUBSCRIPTION,
+                    lambda conn, notify, indicate, u=char_uuid: self.firmware.on_subscribe(u, notify or indicate),
+                )
                 self._chars[char_uuid] = char
                 members.append(char)
             services.append(Service(UUID(service_uuid), members))
@@ -252,5 +260,3 @@ class VirtualSensor:
         if self._connection is not None:
             await self._connection.disconnect()
         await self.device.stop_advertising()
-
-

@@ -39,17 +39,36 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
             ),
             title_justify="left",
         )
-        for col in ("rep", "start s", "dur s", "ecc/pause/con s", "trunk°", "hip°", "lumbar peak°", "% range",
-                    "lockout°", "share", "bend°", "twist°", "flags"):
+        for col in (
+            "rep",
+            "start s",
+            "dur s",
+            "ecc/pause/con s",
+            "trunk°",
+            "hip°",
+            "lumbar peak°",
+            "% range",
+            "lockout°",
+            "share",
+            "bend°",
+            "twist°",
+            "flags",
+        ):
             table.add_column(col, overflow="fold")
         for r in result.reps_of(s.index).itertuples():
             table.add_row(
-                str(r.index), _num(r.start_s, ".1f"), _num(r.duration_s, ".1f"),
+                str(r.index),
+                _num(r.start_s, ".1f"),
+                _num(r.duration_s, ".1f"),
                 f"{_num(r.eccentric_s, '.1f')}/{_num(r.bottom_pause_s, '.1f')}/{_num(r.concentric_s, '.1f')}",
-                _num(r.peak_trunk_inclination_deg), _num(r.pelvis_inclination_range_deg),
-                _num(r.peak_lumbar_flexion_deg), _num(r.peak_lumbar_flexion_pct),
-                _num(r.lockout_lumbar_angle_deg), _num(r.lumbar_share, ".2f"),
-                _num(r.peak_lateral_bend_deg, "+.0f"), _num(r.peak_twist_deg, "+.0f"),
+                _num(r.peak_trunk_inclination_deg),
+                _num(r.pelvis_inclination_range_deg),
+                _num(r.peak_lumbar_flexion_deg),
+                _num(r.peak_lumbar_flexion_pct),
+                _num(r.lockout_lumbar_angle_deg),
+                _num(r.lumbar_share, ".2f"),
+                _num(r.peak_lateral_bend_deg, "+.0f"),
+                _num(r.peak_twist_deg, "+.0f"),
                 "[red]" + ", ".join(f.replace("_", " ") for f in r.flags) + "[/]" if r.flags else "[green]ok[/]",
             )
         console.print(table)
@@ -57,20 +76,30 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
             if r.flags:
                 console.print(f"  [red]rep {r.index}[/]: " + "; ".join(r.flag_reasons))
     if result.sets.empty:
-        console.print("no sets found: a rep is a forward bend of the trunk of at least 25° and back, two or more make a set")
+        console.print(
+            "no sets found: a rep is a forward bend of the trunk of at least 25° and back, two or more make a set"
+        )
 
 
 @click.command()
 @click.argument("session")
-@click.option("--profile", "profile_name", type=click.Choice(sorted(PROFILES)),
-              help="Judge flags against this built-in profile instead of your stored limits.")
+@click.option(
+    "--profile",
+    "profile_name",
+    type=click.Choice(sorted(PROFILES)),
+    help="Judge flags against this built-in profile instead of your stored limits.",
+)
 @click.option("--use-mag", is_flag=True, help="Use the magnetometers (9D orientation) where the sensors have them.")
-@click.option("--exercise", type=click.Choice(EXERCISES),
-              help="The exercise of every set, when you know it (instead of classifying each set).")
+@click.option(
+    "--exercise",
+    type=click.Choice(EXERCISES),
+    help="The exercise of every set, when you know it (instead of classifying each set).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 @click.pass_context
-def analyze(ctx: click.Context, session: str, profile_name: str | None, use_mag: bool, exercise: str | None,
-            as_json: bool) -> None:
+def analyze(
+    ctx: click.Context, session: str, profile_name: str | None, use_mag: bool, exercise: str | None, as_json: bool
+) -> None:
     """Find the sets and reps of SESSION (an id or a unique prefix), with per-rep metrics and flags.
 
     The result is also saved in the store, where the dashboards and exports find it.

@@ -32,8 +32,16 @@ async def _guided(store, targets, steps, connect_timeout_s: float) -> tuple[str,
         guide.append(asyncio.ensure_future(prompt()))
 
     with stop_on_ctrl_c(stop):
-        report = await record(store, targets, ble=BleKwargs(), name="calibration", source="calibration", stop=stop,
-                              on_start=on_start, connect_timeout_s=connect_timeout_s)
+        report = await record(
+            store,
+            targets,
+            ble=BleKwargs(),
+            name="calibration",
+            source="calibration",
+            stop=stop,
+            on_start=on_start,
+            connect_timeout_s=connect_timeout_s,
+        )
     if len(windows) < len(steps):
         raise ImuformError("calibration interrupted before all steps were done; run 'imuform calibrate' again")
     return report.session_id, windows
@@ -41,8 +49,16 @@ async def _guided(store, targets, steps, connect_timeout_s: float) -> tuple[str,
 
 async def _virtual(store, kind: str, bends: bool, range_of_motion: bool, seed: int) -> tuple[str, dict]:
     """A simulated person follows the steps; the windows are when they did them (session clock)."""
-    session = simulate("good_morning", sets=1, reps=3, rate_hz=min(100.0, max(MODELS[kind].rates_hz)), seed=seed,
-                       calibration_s=10.0, rom_calibration=range_of_motion, between_sets=False)
+    session = simulate(
+        "good_morning",
+        sets=1,
+        reps=3,
+        rate_hz=min(100.0, max(MODELS[kind].rates_hz)),
+        seed=seed,
+        calibration_s=10.0,
+        rom_calibration=range_of_motion,
+        between_sets=False,
+    )
     report = await record_virtual(store, kind=kind, streams=virtual_streams(session), name="calibration", speed=20.0)
     truth, shift = session.truth, report.clock_start_s
     # The first virtual seconds pass while the sensors connect: use the standing that was recorded.
@@ -56,22 +72,51 @@ async def _virtual(store, kind: str, bends: bool, range_of_motion: bool, seed: i
 
 
 @click.command()
-@click.option("--sensor", "sensors", multiple=True, metavar="PLACEMENT=ADDRESS",
-              help="The lumbar and thoracic sensors (as for 'imuform record').")
-@click.option("--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning).")
-@click.option("--bends/--no-bends", default=False, show_default=True,
-              help="Also do slow forward bends (measures each sensor's flexion axis).")
-@click.option("--range/--no-range", "range_of_motion", default=False, show_default=True,
-              help="Also bend fully forward and back (your range of motion, for limits in percent).")
-@click.option("--connect-timeout", "connect_timeout_s", type=float, default=10.0, show_default=True,
-              help="Seconds to wait for each sensor before giving up.")
+@click.option(
+    "--sensor",
+    "sensors",
+    multiple=True,
+    metavar="PLACEMENT=ADDRESS",
+    help="The lumbar and thoracic sensors (as for 'imuform record').",
+)
+@click.option(
+    "--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning)."
+)
+@click.option(
+    "--bends/--no-bends",
+    default=False,
+    show_default=True,
+    help="Also do slow forward bends (measures each sensor's flexion axis).",
+)
+@click.option(
+    "--range/--no-range",
+    "range_of_motion",
+    default=False,
+    show_default=True,
+    help="Also bend fully forward and back (your range of motion, for limits in percent).",
+)
+@click.option(
+    "--connect-timeout",
+    "connect_timeout_s",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for each sensor before giving up.",
+)
 @click.option("--virtual", is_flag=True, help="A simulated person with virtual sensors does the steps (for tests).")
-@click.option("--virtual-kind", type=click.Choice(sorted(MODELS)), default="imuform", show_default=True,
-              help="Sensor kind the virtual sensors emulate.")
+@click.option(
+    "--virtual-kind",
+    type=click.Choice(sorted(MODELS)),
+    default="imuform",
+    show_default=True,
+    help="Sensor kind the virtual sensors emulate.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated person (--virtual).")
 @json_option
 @click.pass_context
-def calibrate_cmd(ctx, sensors, kind, bends, range_of_motion, connect_timeout_s, virtual, virtual_kind, seed, as_json) -> None:
+def calibrate_cmd(
+    ctx, sensors, kind, bends, range_of_motion, connect_timeout_s, virtual, virtual_kind, seed, as_json
+) -> None:
     """Calibrate your neutral posture: stand still when told (optionally bend, and bend fully), and save it.
 
     The calibration becomes your own (used by 'imuform analyze' and 'imuform live') and is kept with
@@ -95,6 +140,9 @@ def calibrate_cmd(ctx, sensors, kind, bends, range_of_motion, connect_timeout_s,
         echo_json({"session_id": session_id, "calibration": calibration})
         return
     rom = calibration.get("range_of_motion")
-    click.echo("Calibration saved: neutral" + (", flexion axes" if bends else "")
-               + (f", range {rom['max_flexion_deg']:.0f}° flexion / {rom['max_extension_deg']:.0f}° extension" if rom else ""))
+    click.echo(
+        "Calibration saved: neutral"
+        + (", flexion axes" if bends else "")
+        + (f", range {rom['max_flexion_deg']:.0f}° flexion / {rom['max_extension_deg']:.0f}° extension" if rom else "")
+    )
     click.echo(session_id)

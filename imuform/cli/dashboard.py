@@ -13,9 +13,9 @@ import pandas as pd
 from analysis.session import SessionAnalysis
 from dashboards.app import POLL_INTERVAL_MS, DataSource, create_app
 from dashboards.history import history_table
-from imuform.session_analysis import run_analysis
 from imuform.cli.report import analysed_history
 from imuform.errors import ImuformError
+from imuform.session_analysis import run_analysis
 from imuform.store import Store
 
 
@@ -67,10 +67,17 @@ def _check_port_free(host: str, port: int) -> None:
 
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True, help="Port to serve on.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (127.0.0.1: this computer only).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to serve on (127.0.0.1: this computer only)."
+)
 @click.option("--no-browser", is_flag=True, help="Do not open a web browser.")
-@click.option("--poll-s", type=click.FloatRange(0.2, 60.0), default=POLL_INTERVAL_MS / 1000, show_default=True,
-              help="How often the page checks for new sessions and samples, in s.")
+@click.option(
+    "--poll-s",
+    type=click.FloatRange(0.2, 60.0),
+    default=POLL_INTERVAL_MS / 1000,
+    show_default=True,
+    help="How often the page checks for new sessions and samples, in s.",
+)
 @click.pass_context
 def dashboard(ctx: click.Context, port: int, host: str, no_browser: bool, poll_s: float) -> None:
     """Browse sessions in a web page: pick a session and a set to see its charts.

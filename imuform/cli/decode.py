@@ -14,7 +14,13 @@ from imuform.errors import InputError
 #: Separators and prefixes nRF Connect and other loggers put into hex dumps.
 _HEX_NOISE = re.compile(r"\(0x\)|0[xX](?=[0-9a-fA-F])|[\s:\-,]")
 #: SampleBlock channel -> JSON key of the output line.
-_KEYS = {"device_time_s": "time_s", "acc_mps2": "acc_mps2", "gyr_dps": "gyr_dps", "mag_uT": "mag_uT", "quat_wxyz": "quat_wxyz"}
+_KEYS = {
+    "device_time_s": "time_s",
+    "acc_mps2": "acc_mps2",
+    "gyr_dps": "gyr_dps",
+    "mag_uT": "mag_uT",
+    "quat_wxyz": "quat_wxyz",
+}
 
 
 def parse_hex(text: str) -> bytes:
@@ -56,7 +62,9 @@ def _list_sensors(as_json: bool) -> None:
         return
     for kind, model in MODELS.items():
         clock = "device clock" if model.has_device_clock else "host time"
-        click.echo(f"{kind:12s} {model.name} ({model.vendor}); {clock}; rates {', '.join(f'{r:g}' for r in model.rates_hz)} Hz")
+        click.echo(
+            f"{kind:12s} {model.name} ({model.vendor}); {clock}; rates {', '.join(f'{r:g}' for r in model.rates_hz)} Hz"
+        )
 
 
 @click.command("decode")
@@ -97,7 +105,11 @@ def decode(
     context = {
         key: value
         for key, value in dict(
-            factor=factor, rate_hz=rate_hz, acc_range_g=acc_range_g, gyr_range_dps=gyr_range_dps, mode=mode,
+            factor=factor,
+            rate_hz=rate_hz,
+            acc_range_g=acc_range_g,
+            gyr_range_dps=gyr_range_dps,
+            mode=mode,
             stream=stream,
         ).items()
         if value is not None

@@ -17,8 +17,8 @@ from dashboards.report import write_report
 from firmware_protocol import MODELS
 from imuform.ble.virtual_rig import record_virtual, virtual_streams
 from imuform.cli.analyze import print_analysis
-from imuform.session_analysis import run_analysis
 from imuform.cli.common import console, open_store
+from imuform.session_analysis import run_analysis
 from imuform.simulator import EXERCISES, FAULTS, SessionSpec, SetSpec, simulate_session
 
 
@@ -26,7 +26,9 @@ def demo_spec(exercise: str, fault: str, reps: int, rate_hz: float, seed: int) -
     """A short session: quiet standing to calibrate, a clean set, a rest, then a set with ``fault``."""
     return SessionSpec(
         sets=[SetSpec(exercise, reps, "none"), SetSpec(exercise, reps, fault)],
-        rate_hz=rate_hz, seed=seed, rest_s=(25.0, 35.0),
+        rate_hz=rate_hz,
+        seed=seed,
+        rest_s=(25.0, 35.0),
     )
 
 
@@ -40,17 +42,35 @@ def truth_line(truth: dict) -> str:
 
 
 @click.command()
-@click.option("--exercise", type=click.Choice(EXERCISES), default="deadlift", show_default=True, help="Exercise of both sets.")
-@click.option("--fault", type=click.Choice([f for f in FAULTS if f != "none"]), default="lockout_hyperextension",
-              show_default=True, help="Fault of the second set.")
+@click.option(
+    "--exercise", type=click.Choice(EXERCISES), default="deadlift", show_default=True, help="Exercise of both sets."
+)
+@click.option(
+    "--fault",
+    type=click.Choice([f for f in FAULTS if f != "none"]),
+    default="lockout_hyperextension",
+    show_default=True,
+    help="Fault of the second set.",
+)
 @click.option("--reps", type=int, default=6, show_default=True, help="Reps per set.")
-@click.option("--kind", type=click.Choice(sorted(MODELS)), default="movella-dot", show_default=True,
-              help="Sensor model the virtual sensors emulate.")
+@click.option(
+    "--kind",
+    type=click.Choice(sorted(MODELS)),
+    default="movella-dot",
+    show_default=True,
+    help="Sensor model the virtual sensors emulate.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the simulated lifter and sensors.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False),
-              help="Where to write the HTML report (default: demo-report-<id>.html in the imuform home).")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Where to write the HTML report (default: demo-report-<id>.html in the imuform home).",
+)
 @click.pass_context
-def demo(ctx: click.Context, exercise: str, fault: str, reps: int, kind: str, seed: int, report_path: str | None) -> None:
+def demo(
+    ctx: click.Context, exercise: str, fault: str, reps: int, kind: str, seed: int, report_path: str | None
+) -> None:
     """Run the no-hardware demo: virtual sensors over a virtual BLE radio, recorded, analysed, reported.
 
     Prints the rep table, how it compares with the simulator's ground truth, and where the report is.
@@ -60,21 +80,36 @@ def demo(ctx: click.Context, exercise: str, fault: str, reps: int, kind: str, se
     model = MODELS[kind]
     rate_hz = 60.0 if 60.0 in model.rates_hz else float(min(100.0, max(model.rates_hz)))
     session = simulate_session(demo_spec(exercise, fault, reps, rate_hz, seed))
-    out.print(f"[bold]imuform demo[/]: two virtual {model.name} sensors (lumbar, thoracic) at {rate_hz:g} Hz stream a "
-              f"simulated session over a virtual BLE radio …")
+    out.print(
+        f"[bold]imuform demo[/]: two virtual {model.name} sensors (lumbar, thoracic) at {rate_hz:g} Hz stream a "
+        f"simulated session over a virtual BLE radio …"
+    )
     with open_store(ctx) as store:
-        report = asyncio.run(record_virtual(store, exercise, kind=kind, rate_hz=rate_hz, seed=seed,
-                                            streams=virtual_streams(session), speed=40.0,
-                                            name=f"demo: {exercise}, {fault}"))
+        report = asyncio.run(
+            record_virtual(
+                store,
+                exercise,
+                kind=kind,
+                rate_hz=rate_hz,
+                seed=seed,
+                streams=virtual_streams(session),
+                speed=40.0,
+                name=f"demo: {exercise}, {fault}",
+            )
+        )
         for s in report.sensors:
-            out.print(f"  {s.placement}: {s.samples:,} samples, {s.packets:,} notifications, {s.lost} lost, "
-                      f"{s.reconnects} reconnects")
+            out.print(
+                f"  {s.placement}: {s.samples:,} samples, {s.packets:,} notifications, {s.lost} lost, "
+                f"{s.reconnects} reconnects"
+            )
         analysis = run_analysis(store, report.session_id)
         print_analysis(analysis, out)
         out.print(f"ground truth: {truth_line(session.truth)}")
         info = store.session(report.session_id)
         path = Path(report_path) if report_path else store.home / f"demo-report-{report.session_id}.html"
-    write_report(path, analysis, title=info["name"], subtitle=f"session {report.session_id} · virtual {model.name} sensors")
+    write_report(
+        path, analysis, title=info["name"], subtitle=f"session {report.session_id} · virtual {model.name} sensors"
+    )
     out.print(f"report: {path}")
     out.print("next: 'imuform sessions', 'imuform report SESSION', 'imuform dashboard'")
     click.echo(report.session_id)

@@ -55,20 +55,33 @@ def _counting_reps(view: LiveView):
 
 @click.command()
 @click.option("--sensor", "sensors", multiple=True, metavar="PLACEMENT=ADDRESS", help="As for 'imuform record'.")
-@click.option("--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning).")
+@click.option(
+    "--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning)."
+)
 @click.option("--rate-hz", type=float, help="Sample rate (default: the model's).")
 @click.option("--duration", "duration_s", type=float, help="Stop after this many seconds (default: Ctrl-C).")
 @click.option("--limit", "limit_deg", type=float, help="Lumbar flexion limit in degrees (default: your profile's).")
-@click.option("--virtual", "exercise", metavar="EXERCISE", help="A simulated person does a set of EXERCISE on virtual sensors.")
-@click.option("--virtual-kind", type=click.Choice(sorted(MODELS)), default="imuform", show_default=True,
-              help="Sensor kind the virtual sensors emulate.")
-@click.option("--virtual-fault", "fault", default="lumbar_flexion", show_default=True, help="The simulated person's fault.")
+@click.option(
+    "--virtual", "exercise", metavar="EXERCISE", help="A simulated person does a set of EXERCISE on virtual sensors."
+)
+@click.option(
+    "--virtual-kind",
+    type=click.Choice(sorted(MODELS)),
+    default="imuform",
+    show_default=True,
+    help="Sensor kind the virtual sensors emulate.",
+)
+@click.option(
+    "--virtual-fault", "fault", default="lumbar_flexion", show_default=True, help="The simulated person's fault."
+)
 @click.option("--reps", type=int, default=5, show_default=True, help="Virtual reps.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated person (--virtual).")
 @click.option("--realtime", is_flag=True, help="Pace the virtual set in real time (default: 5× faster).")
 @json_option
 @click.pass_context
-def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_kind, fault, reps, seed, realtime, as_json) -> None:
+def live(
+    ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_kind, fault, reps, seed, realtime, as_json
+) -> None:
     """Follow a set live: lumbar angle, rep count and each rep's peak; bell and red past your limit.
 
     Needs your calibration ('imuform calibrate'); the set is recorded as a session too.
@@ -81,8 +94,17 @@ def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_k
         session = None
         if exercise is not None:
             rate_hz = rate_hz or min(100.0, max(MODELS[virtual_kind].rates_hz))
-            session = simulate(exercise, sets=1, reps=reps, rate_hz=rate_hz, seed=seed, fault=fault,
-                               calibration_s=5.0, rom_calibration=False, between_sets=False)
+            session = simulate(
+                exercise,
+                sets=1,
+                reps=reps,
+                rate_hz=rate_hz,
+                seed=seed,
+                fault=fault,
+                calibration_s=5.0,
+                rom_calibration=False,
+                between_sets=False,
+            )
             if calibration is None:
                 # The simulated person stands still for 5 s first: calibrate on that.
                 calibration = calibrate_standing(session.samples, 1.0, 5.0)
@@ -101,8 +123,15 @@ def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_k
                 view = LiveView(calibration, rate_hz, limit_deg, on_cue=cue)
                 with stop_on_ctrl_c(stop), _screen(view, not as_json), _counting_reps(view):
                     report = await record_virtual(
-                        store, exercise, kind=virtual_kind, streams=virtual_streams(session), rate_hz=rate_hz,
-                        name=f"live {exercise}", speed=1.0 if realtime else 5.0, on_samples=view.on_samples, stop=stop,
+                        store,
+                        exercise,
+                        kind=virtual_kind,
+                        streams=virtual_streams(session),
+                        rate_hz=rate_hz,
+                        name=f"live {exercise}",
+                        speed=1.0 if realtime else 5.0,
+                        on_samples=view.on_samples,
+                        stop=stop,
                     )
                 return report, view
             targets = [SensorTarget(p, a, kind, rate_hz) for p, a in (parse_sensor(s) for s in sensors)]
@@ -111,8 +140,16 @@ def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_k
             rates = {t.placement: float(t.rate_hz or m.default_rate_hz) for t, m in zip(targets, models)}
             view = LiveView(calibration, rates, limit_deg, on_cue=cue)
             with stop_on_ctrl_c(stop), _screen(view, not as_json), _counting_reps(view):
-                report = await record(store, targets, ble=BleKwargs(), name="live", source="live",
-                                      duration_s=duration_s, stop=stop, on_samples=view.on_samples)
+                report = await record(
+                    store,
+                    targets,
+                    ble=BleKwargs(),
+                    name="live",
+                    source="live",
+                    duration_s=duration_s,
+                    stop=stop,
+                    on_samples=view.on_samples,
+                )
             return report, view
 
         report, view = asyncio.run(run())
@@ -128,5 +165,7 @@ def live(ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_k
         echo_json(result)
         return
     peaks = ", ".join(f"{p:.0f}°" for p in view.reps.peaks_deg) or "none"
-    click.echo(f"{len(view.reps.sets)} set(s), {result['reps']} reps, peaks {peaks}; {len(view.cues)} cue(s) past {limit_deg:.0f}°")
+    click.echo(
+        f"{len(view.reps.sets)} set(s), {result['reps']} reps, peaks {peaks}; {len(view.cues)} cue(s) past {limit_deg:.0f}°"
+    )
     click.echo(report.session_id)

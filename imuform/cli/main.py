@@ -20,19 +20,39 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sessions": ("imuform.cli.sessions", "sessions", "List stored sessions."),
     "show": ("imuform.cli.sessions", "show", "Show one session: sensors, sample counts, gaps and events."),
     "delete": ("imuform.cli.sessions", "delete", "Delete a session and all its data."),
-    "import": ("imuform.cli.transfer", "import_", "Import a samples.csv (or a directory holding one) as a new session."),
-    "export": ("imuform.cli.transfer", "export", "Export a session as samples.csv and session.json (and analysis CSVs)."),
-    "demo": ("imuform.cli.demo", "demo", "The no-hardware demo: virtual sensors over a virtual BLE radio, recorded, analysed, reported."),
+    "import": (
+        "imuform.cli.transfer",
+        "import_",
+        "Import a samples.csv (or a directory holding one) as a new session.",
+    ),
+    "export": (
+        "imuform.cli.transfer",
+        "export",
+        "Export a session as samples.csv and session.json (and analysis CSVs).",
+    ),
+    "demo": (
+        "imuform.cli.demo",
+        "demo",
+        "The no-hardware demo: virtual sensors over a virtual BLE radio, recorded, analysed, reported.",
+    ),
     "record": ("imuform.cli.record", "record_cmd", "Record BLE sensors (or --virtual ones) into a new session."),
     "scan": ("imuform.cli.scan", "scan", "List supported BLE sensors nearby (--virtual: the virtual radio)."),
     "calibrate": ("imuform.cli.calibrate", "calibrate_cmd", "Guided calibration of your neutral posture (and range)."),
     "live": ("imuform.cli.live", "live", "Follow a set live: lumbar angle, reps, peaks, and a cue past your limit."),
-    "simulate": ("imuform.cli.simulate", "simulate", "Simulate a gym session with ground truth (samples.csv, truth.json)."),
+    "simulate": (
+        "imuform.cli.simulate",
+        "simulate",
+        "Simulate a gym session with ground truth (samples.csv, truth.json).",
+    ),
     "decode": ("imuform.cli.decode", "decode", "Decode captured sensor notification payloads (hex) to JSON lines."),
     "analyze": ("imuform.cli.analyze", "analyze", "Find sets and reps of a session, with per-rep metrics and flags."),
     "profile": ("imuform.cli.profile", "profile", "Show or set your personal limits (flexion, extension)."),
     "report": ("imuform.cli.report", "report", "Write a session as one offline HTML report (and PNG images)."),
-    "dashboard": ("imuform.cli.dashboard", "dashboard", "Browse sessions and follow a recording live in a local web app."),
+    "dashboard": (
+        "imuform.cli.dashboard",
+        "dashboard",
+        "Browse sessions and follow a recording live in a local web app.",
+    ),
 }
 
 

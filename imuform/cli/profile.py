@@ -22,20 +22,51 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 
 
 @click.command()
-@click.option("--profile", "profile_name", type=click.Choice(sorted(PROFILES)),
-              help="Start from a built-in profile (clears your own limits).")
-@click.option("--flexion-limit", type=float, callback=_positive, metavar="DEG",
-              help="Peak lumbar flexion limit in degrees from your neutral.")
-@click.option("--flexion-limit-pct", type=float, callback=_positive, metavar="PCT",
-              help="Peak lumbar flexion limit in percent of your calibrated maximal flexion.")
-@click.option("--extension-limit", type=float, callback=_positive, metavar="DEG",
-              help="Lumbar extension limit in degrees from your neutral.")
-@click.option("--extension-limit-pct", type=float, callback=_positive, metavar="PCT",
-              help="Lumbar extension limit in percent of your calibrated maximal extension.")
+@click.option(
+    "--profile",
+    "profile_name",
+    type=click.Choice(sorted(PROFILES)),
+    help="Start from a built-in profile (clears your own limits).",
+)
+@click.option(
+    "--flexion-limit",
+    type=float,
+    callback=_positive,
+    metavar="DEG",
+    help="Peak lumbar flexion limit in degrees from your neutral.",
+)
+@click.option(
+    "--flexion-limit-pct",
+    type=float,
+    callback=_positive,
+    metavar="PCT",
+    help="Peak lumbar flexion limit in percent of your calibrated maximal flexion.",
+)
+@click.option(
+    "--extension-limit",
+    type=float,
+    callback=_positive,
+    metavar="DEG",
+    help="Lumbar extension limit in degrees from your neutral.",
+)
+@click.option(
+    "--extension-limit-pct",
+    type=float,
+    callback=_positive,
+    metavar="PCT",
+    help="Lumbar extension limit in percent of your calibrated maximal extension.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
 @click.pass_context
-def profile(ctx: click.Context, profile_name: str | None, flexion_limit: float | None, flexion_limit_pct: float | None,
-            extension_limit: float | None, extension_limit_pct: float | None, as_json: bool) -> None:
+def profile(
+    ctx: click.Context,
+    profile_name: str | None,
+    flexion_limit: float | None,
+    flexion_limit_pct: float | None,
+    extension_limit: float | None,
+    extension_limit_pct: float | None,
+    as_json: bool,
+) -> None:
     """Show your personal limits, or set them (any option given changes and saves the profile).
 
     Limits in degrees and in percent of your range exclude each other per direction; percent limits
@@ -48,8 +79,10 @@ def profile(ctx: click.Context, profile_name: str | None, flexion_limit: float |
     with Store(ctx.obj["home"]) as store:
         stored = store.profile()
         changes = {
-            "flexion_limit_deg": flexion_limit, "flexion_limit_pct": flexion_limit_pct,
-            "extension_limit_deg": extension_limit, "extension_limit_pct": extension_limit_pct,
+            "flexion_limit_deg": flexion_limit,
+            "flexion_limit_pct": flexion_limit_pct,
+            "extension_limit_deg": extension_limit,
+            "extension_limit_pct": extension_limit_pct,
         }
         changed = profile_name is not None or any(v is not None for v in changes.values())
         new = {"profile": profile_name} if profile_name else dict(stored)
@@ -62,16 +95,23 @@ def profile(ctx: click.Context, profile_name: str | None, flexion_limit: float |
         try:
             limits = resolve_limits(new, calibration.get("range_of_motion"))
         except ValueError as exc:
-            raise InputError(f"{exc}; or give the limit in degrees (--flexion-limit DEG, --extension-limit DEG)") from exc
+            raise InputError(
+                f"{exc}; or give the limit in degrees (--flexion-limit DEG, --extension-limit DEG)"
+            ) from exc
         if changed:
             store.save_profile({k: v for k, v in new.items() if v is not None})
             stored = store.profile()
-    doc = {"profile": stored.get("profile", "default"), **{k: stored.get(k) for k in _LIMIT_KEYS},
-           "limits": limits.to_dict()}
+    doc = {
+        "profile": stored.get("profile", "default"),
+        **{k: stored.get(k) for k in _LIMIT_KEYS},
+        "limits": limits.to_dict(),
+    }
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return
-    table = Table(title=f"personal limits (profile {doc['profile']}){' saved' if changed else ''}", title_justify="left")
+    table = Table(
+        title=f"personal limits (profile {doc['profile']}){' saved' if changed else ''}", title_justify="left"
+    )
     for col in ("limit", "degrees", "set as"):
         table.add_column(col)
     rows = (

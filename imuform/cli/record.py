@@ -52,28 +52,74 @@ def stop_on_ctrl_c(stop: asyncio.Event):
 
 
 @click.command()
-@click.option("--sensor", "sensors", multiple=True, metavar="PLACEMENT=ADDRESS",
-              help="A sensor and where it is strapped (1–4 times; lumbar and thoracic for analysis).")
-@click.option("--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning).")
+@click.option(
+    "--sensor",
+    "sensors",
+    multiple=True,
+    metavar="PLACEMENT=ADDRESS",
+    help="A sensor and where it is strapped (1–4 times; lumbar and thoracic for analysis).",
+)
+@click.option(
+    "--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning)."
+)
 @click.option("--rate-hz", type=float, help="Sample rate (default: the model's, 100 Hz for virtual sensors).")
 @click.option("--duration", "duration_s", type=float, help="Stop after this many seconds (default: Ctrl-C).")
 @click.option("--name", default="", help="Session name.")
-@click.option("--connect-timeout", "connect_timeout_s", type=float, default=10.0, show_default=True,
-              help="Seconds to wait for each sensor before giving up.")
-@click.option("--virtual", "exercise", metavar="EXERCISE",
-              help="Record virtual sensors performing EXERCISE (deadlift, romanian_deadlift, good_morning, ...).")
-@click.option("--virtual-kind", type=click.Choice(sorted(MODELS)), default="imuform", show_default=True,
-              help="Sensor kind the virtual sensors emulate.")
-@click.option("--virtual-dropout", "dropout_s", type=float, default=0.0, help="A radio dropout of this many seconds halfway through.")
-@click.option("--virtual-loss", "loss", type=float, default=0.0, help="Probability of losing each notification (0–0.5).")
+@click.option(
+    "--connect-timeout",
+    "connect_timeout_s",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for each sensor before giving up.",
+)
+@click.option(
+    "--virtual",
+    "exercise",
+    metavar="EXERCISE",
+    help="Record virtual sensors performing EXERCISE (deadlift, romanian_deadlift, good_morning, ...).",
+)
+@click.option(
+    "--virtual-kind",
+    type=click.Choice(sorted(MODELS)),
+    default="imuform",
+    show_default=True,
+    help="Sensor kind the virtual sensors emulate.",
+)
+@click.option(
+    "--virtual-dropout",
+    "dropout_s",
+    type=float,
+    default=0.0,
+    help="A radio dropout of this many seconds halfway through.",
+)
+@click.option(
+    "--virtual-loss", "loss", type=float, default=0.0, help="Probability of losing each notification (0–0.5)."
+)
 @click.option("--sets", type=int, default=2, show_default=True, help="Virtual sets.")
 @click.option("--reps", type=int, default=5, show_default=True, help="Virtual reps per set.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation and the radio faults.")
 @click.option("--realtime", is_flag=True, help="Pace the virtual replay in real time (default: 10× faster).")
 @json_option
 @click.pass_context
-def record_cmd(ctx: click.Context, sensors, kind, rate_hz, duration_s, name, connect_timeout_s, exercise, virtual_kind,
-               dropout_s, loss, sets, reps, seed, realtime, as_json) -> None:
+def record_cmd(
+    ctx: click.Context,
+    sensors,
+    kind,
+    rate_hz,
+    duration_s,
+    name,
+    connect_timeout_s,
+    exercise,
+    virtual_kind,
+    dropout_s,
+    loss,
+    sets,
+    reps,
+    seed,
+    realtime,
+    as_json,
+) -> None:
     """Record sensors into a new session and print its id (last line).
 
     Real sensors: give each with --sensor PLACEMENT=ADDRESS ('imuform scan' lists them). Virtual
@@ -81,7 +127,9 @@ def record_cmd(ctx: click.Context, sensors, kind, rate_hz, duration_s, name, con
     same BLE code path. Ctrl-C stops and saves.
     """
     if exercise is None and not sensors:
-        raise InputError("give the sensors with --sensor lumbar=ADDRESS --sensor thoracic=ADDRESS, or use --virtual EXERCISE")
+        raise InputError(
+            "give the sensors with --sensor lumbar=ADDRESS --sensor thoracic=ADDRESS, or use --virtual EXERCISE"
+        )
     if exercise is not None and sensors:
         raise InputError("--virtual replaces --sensor: use one or the other")
     if not 0.0 <= loss <= 0.5:
@@ -100,21 +148,39 @@ def record_cmd(ctx: click.Context, sensors, kind, rate_hz, duration_s, name, con
             async with live_status(out, enabled=not as_json) as on_start:
                 if exercise is not None:
                     return await record_virtual(
-                        store, exercise, kind=virtual_kind, sets=sets, reps=reps,
+                        store,
+                        exercise,
+                        kind=virtual_kind,
+                        sets=sets,
+                        reps=reps,
                         rate_hz=rate_hz or min(100.0, max(MODELS[virtual_kind].rates_hz)),
-                        dropout_s=dropout_s, loss=loss, seed=seed, speed=1.0 if realtime else 10.0, name=name,
-                        on_start=on_start, stop=stop,
+                        dropout_s=dropout_s,
+                        loss=loss,
+                        seed=seed,
+                        speed=1.0 if realtime else 10.0,
+                        name=name,
+                        on_start=on_start,
+                        stop=stop,
                     )
-                return await record(store, targets, ble=BleKwargs(), name=name, duration_s=duration_s, stop=stop,
-                                    on_start=on_start, connect_timeout_s=connect_timeout_s)
+                return await record(
+                    store,
+                    targets,
+                    ble=BleKwargs(),
+                    name=name,
+                    duration_s=duration_s,
+                    stop=stop,
+                    on_start=on_start,
+                    connect_timeout_s=connect_timeout_s,
+                )
 
     report = asyncio.run(run())
     if as_json:
         echo_json(report.to_dict())
         return
     for s in report.sensors:
-        click.echo(f"{s.placement}: {s.kind}, {s.samples:,} samples at {s.effective_rate_hz:.1f} Hz, {s.lost} lost, "
-                   f"{s.duplicates} duplicates dropped, {s.reconnects} reconnects, gaps {s.gaps_s:.1f} s"
-                   + (f", battery {s.battery_percent:.0f} %" if s.battery_percent is not None else ""))
+        click.echo(
+            f"{s.placement}: {s.kind}, {s.samples:,} samples at {s.effective_rate_hz:.1f} Hz, {s.lost} lost, "
+            f"{s.duplicates} duplicates dropped, {s.reconnects} reconnects, gaps {s.gaps_s:.1f} s"
+            + (f", battery {s.battery_percent:.0f} %" if s.battery_percent is not None else "")
+        )
     click.echo(report.session_id)
-

@@ -11,9 +11,9 @@ from analysis.limits import PROFILES
 from dashboards.history import history_table
 from dashboards.report import export_pngs, report_figures, write_report
 from dashboards.summary import session_summary
-from imuform.session_analysis import run_analysis
 from imuform.cli.common import echo_json, json_option, open_store
 from imuform.errors import ImuformError
+from imuform.session_analysis import run_analysis
 from imuform.store import Store
 
 
@@ -40,16 +40,35 @@ def png_problem() -> str | None:
 
 @click.command()
 @click.argument("session")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="HTML file to write (default: report-<id>.html).")
-@click.option("--png", "png_dir", type=click.Path(file_okay=False), help="Also write every chart as a PNG into this directory.")
-@click.option("--profile", "profile_name", type=click.Choice(sorted(PROFILES)),
-              help="Judge flags against this built-in profile instead of your stored limits.")
-@click.option("--history/--no-history", default=True, show_default=True,
-              help="Chart the trends over all analysed sessions at the end.")
+@click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False), help="HTML file to write (default: report-<id>.html)."
+)
+@click.option(
+    "--png", "png_dir", type=click.Path(file_okay=False), help="Also write every chart as a PNG into this directory."
+)
+@click.option(
+    "--profile",
+    "profile_name",
+    type=click.Choice(sorted(PROFILES)),
+    help="Judge flags against this built-in profile instead of your stored limits.",
+)
+@click.option(
+    "--history/--no-history",
+    default=True,
+    show_default=True,
+    help="Chart the trends over all analysed sessions at the end.",
+)
 @json_option
 @click.pass_context
-def report(ctx: click.Context, session: str, out_path: str | None, png_dir: str | None, profile_name: str | None,
-           history: bool, as_json: bool) -> None:
+def report(
+    ctx: click.Context,
+    session: str,
+    out_path: str | None,
+    png_dir: str | None,
+    profile_name: str | None,
+    history: bool,
+    as_json: bool,
+) -> None:
     """Write SESSION (an id or a unique prefix) as one self-contained HTML report.
 
     The file holds everything (plotly.js included), so it opens offline on a phone at the gym. A plain-
@@ -66,15 +85,24 @@ def report(ctx: click.Context, session: str, out_path: str | None, png_dir: str 
     subtitle = f"{info['started_at'].replace('T', ' ')[:16]} · session {session_id} · sensors: {sensors}"
     figures = report_figures(analysis, past)
     path = write_report(
-        Path(out_path or f"report-{session_id}.html"), analysis,
-        title=info["name"] or "imuform session report", subtitle=subtitle, figures=figures,
+        Path(out_path or f"report-{session_id}.html"),
+        analysis,
+        title=info["name"] or "imuform session report",
+        subtitle=subtitle,
+        figures=figures,
     )
     pngs = export_pngs(figures, png_dir) if png_dir and problem is None else []
     if as_json:
-        echo_json({
-            "session_id": session_id, "html": str(path), "html_bytes": path.stat().st_size,
-            "png": [str(p) for p in pngs], "png_skipped": problem, "summary": session_summary(analysis),
-        })
+        echo_json(
+            {
+                "session_id": session_id,
+                "html": str(path),
+                "html_bytes": path.stat().st_size,
+                "png": [str(p) for p in pngs],
+                "png_skipped": problem,
+                "summary": session_summary(analysis),
+            }
+        )
     else:
         for line in session_summary(analysis):
             click.echo(line)

@@ -39,8 +39,12 @@ async def _scan_virtual(timeout_s: float, battery: bool) -> list[FoundSensor]:
 
 @click.command()
 @click.option("--timeout", "timeout_s", type=float, default=5.0, show_default=True, help="Seconds to scan.")
-@click.option("--battery/--no-battery", default=True, show_default=True,
-              help="Connect to each sensor briefly to read its battery.")
+@click.option(
+    "--battery/--no-battery",
+    default=True,
+    show_default=True,
+    help="Connect to each sensor briefly to read its battery.",
+)
 @click.option("--virtual", is_flag=True, help="Scan the virtual radio (one virtual sensor of each kind).")
 @json_option
 def scan(timeout_s: float, battery: bool, virtual: bool, as_json: bool) -> None:
@@ -51,7 +55,9 @@ def scan(timeout_s: float, battery: bool, virtual: bool, as_json: bool) -> None:
         try:
             found = asyncio.run(_scan(timeout_s, battery, BleKwargs()))
         except Exception as exc:  # bleak raises OS-specific errors when there is no adapter
-            raise ImuformError(f"cannot scan: {exc}; check that Bluetooth is on (or try 'imuform scan --virtual')") from exc
+            raise ImuformError(
+                f"cannot scan: {exc}; check that Bluetooth is on (or try 'imuform scan --virtual')"
+            ) from exc
     if as_json:
         echo_json([s.to_dict() for s in found])
         return

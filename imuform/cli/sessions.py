@@ -30,8 +30,15 @@ def sessions(ctx: click.Context, as_json: bool) -> None:
     for col in ("id", "started", "name", "sensors", "duration", "samples", "source"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["id"], r["started_at"].replace("T", " ")[:19], r["name"], ", ".join(r["sensors"]),
-                      _duration(r["duration_s"]), f"{r['samples']:,}", r["source"])
+        table.add_row(
+            r["id"],
+            r["started_at"].replace("T", " ")[:19],
+            r["name"],
+            ", ".join(r["sensors"]),
+            _duration(r["duration_s"]),
+            f"{r['samples']:,}",
+            r["source"],
+        )
     console().print(table)
 
 
@@ -48,8 +55,10 @@ def show(ctx: click.Context, session: str, as_json: bool) -> None:
         return
     out = console()
     out.print(f"[bold]Session {info['id']}[/bold]  {info['name']}")
-    out.print(f"started {info['started_at']}  source {info['source']}  raw packets {info['raw_packets']:,}"
-              f"  analysed {'yes' if info['analysed'] else 'no'}")
+    out.print(
+        f"started {info['started_at']}  source {info['source']}  raw packets {info['raw_packets']:,}"
+        f"  analysed {'yes' if info['analysed'] else 'no'}"
+    )
     if info["notes"]:
         out.print(f"notes: {info['notes']}")
     table = Table(title="Sensors")
@@ -58,10 +67,15 @@ def show(ctx: click.Context, session: str, as_json: bool) -> None:
     for s in info["sensors"]:
         span = f"{s['start_s']:.1f}–{s['end_s']:.1f}" if s["start_s"] is not None else "–"
         rate = f"{s['rate_hz']:g}" if s["rate_hz"] else "–"
-        table.add_row(s["placement"], s["kind"], s["model"], s["address"], rate, s["firmware"], f"{s['samples']:,}", span)
+        table.add_row(
+            s["placement"], s["kind"], s["model"], s["address"], rate, s["firmware"], f"{s['samples']:,}", span
+        )
     out.print(table)
     if info["gaps"]:
-        out.print("Gaps: " + "; ".join(f"{g['placement']} {g['start_s']:.1f}–{g['end_s']:.1f} s ({g['reason']})" for g in info["gaps"]))
+        out.print(
+            "Gaps: "
+            + "; ".join(f"{g['placement']} {g['start_s']:.1f}–{g['end_s']:.1f} s ({g['reason']})" for g in info["gaps"])
+        )
     if info["events"]:
         out.print("Events: " + "; ".join(f"{e['time_s']:.1f} s {e['kind']}" for e in info["events"]))
 

@@ -34,7 +34,7 @@ class Person:
     size: float
 
     @classmethod
-    def draw(cls, rng: np.random.Generator) -> "Person":
+    def draw(cls, rng: np.random.Generator) -> Person:
         """A random adult lifter."""
         return cls(
             max_flexion_deg=float(rng.uniform(45.0, 60.0)),
@@ -146,15 +146,40 @@ class Script:
         """Sit down on a bench, slump and fidget, stand up again (lumbar flexion of 15-28°)."""
         tl, rng = self.tl, self.rng
         t0, end = tl.time_s, tl.time_s + duration_s
-        tl.move(self._d(0.8), **sagittal(35.0, 10.0), hip_z_m=HIP_HEIGHT_M - 0.15, thigh_incl_deg=-40.0, **tl.forward_m(-0.05))
-        tl.move(self._d(0.8), **sagittal(8.0, 20.0), hip_z_m=HIP_HEIGHT_M - 0.48, thigh_incl_deg=-88.0, **tl.forward_m(-0.12))
+        tl.move(
+            self._d(0.8),
+            **sagittal(35.0, 10.0),
+            hip_z_m=HIP_HEIGHT_M - 0.15,
+            thigh_incl_deg=-40.0,
+            **tl.forward_m(-0.05),
+        )
+        tl.move(
+            self._d(0.8),
+            **sagittal(8.0, 20.0),
+            hip_z_m=HIP_HEIGHT_M - 0.48,
+            thigh_incl_deg=-88.0,
+            **tl.forward_m(-0.12),
+        )
         while end - tl.time_s > 8.0:
             lumbar = rng.uniform(15.0, 28.0)
-            tl.move(rng.uniform(1.0, 2.5), **sagittal(lumbar + rng.uniform(-15.0, -5.0), lumbar),
-                    lumbar_twist_deg=rng.normal(0, 4.0), lumbar_bend_deg=rng.normal(0, 3.0), thoracic_flexion_deg=rng.uniform(0, 10.0))
+            tl.move(
+                rng.uniform(1.0, 2.5),
+                **sagittal(lumbar + rng.uniform(-15.0, -5.0), lumbar),
+                lumbar_twist_deg=rng.normal(0, 4.0),
+                lumbar_bend_deg=rng.normal(0, 3.0),
+                thoracic_flexion_deg=rng.uniform(0, 10.0),
+            )
             tl.hold(rng.uniform(3.0, 12.0))
-        tl.move(self._d(0.9), **sagittal(40.0, 12.0), lumbar_twist_deg=0.0, lumbar_bend_deg=0.0, thoracic_flexion_deg=0.0,
-                hip_z_m=HIP_HEIGHT_M - 0.38, thigh_incl_deg=-80.0, **tl.forward_m(0.05))
+        tl.move(
+            self._d(0.9),
+            **sagittal(40.0, 12.0),
+            lumbar_twist_deg=0.0,
+            lumbar_bend_deg=0.0,
+            thoracic_flexion_deg=0.0,
+            hip_z_m=HIP_HEIGHT_M - 0.38,
+            thigh_incl_deg=-80.0,
+            **tl.forward_m(0.05),
+        )
         tl.move(self._d(1.0), **upright(), **tl.forward_m(0.12))
         self._log("sit", t0)
 
@@ -165,15 +190,26 @@ class Script:
         dist = rng.uniform(1.5, 3.0)
         side = rng.choice([-1.0, 1.0])
         self.walk(dist)
-        tl.move(self._d(1.2), **sagittal(rng.uniform(60, 75), rng.uniform(25, 35)), thigh_incl_deg=rng.uniform(-50, -30),
-                hip_z_m=HIP_HEIGHT_M - 0.25, **tl.forward_m(-0.1))
+        tl.move(
+            self._d(1.2),
+            **sagittal(rng.uniform(60, 75), rng.uniform(25, 35)),
+            thigh_incl_deg=rng.uniform(-50, -30),
+            hip_z_m=HIP_HEIGHT_M - 0.25,
+            **tl.forward_m(-0.1),
+        )
         tl.hold(rng.uniform(0.8, 1.5))
         tl.move(self._d(1.2), **upright(lumbar_bend_deg=5.0 * side, lumbar_twist_deg=2.0 * side), **tl.forward_m(0.1))
         self.turn()
         self.walk(dist, lumbar_bend_deg=5.0 * side)
         self.turn()
-        tl.move(self._d(1.0), **sagittal(rng.uniform(40, 50), rng.uniform(15, 25)), thigh_incl_deg=-20.0, hip_z_m=HIP_HEIGHT_M - 0.12,
-                lumbar_bend_deg=0.0, lumbar_twist_deg=rng.uniform(-10, 10))
+        tl.move(
+            self._d(1.0),
+            **sagittal(rng.uniform(40, 50), rng.uniform(15, 25)),
+            thigh_incl_deg=-20.0,
+            hip_z_m=HIP_HEIGHT_M - 0.12,
+            lumbar_bend_deg=0.0,
+            lumbar_twist_deg=rng.uniform(-10, 10),
+        )
         tl.hold(rng.uniform(1.0, 2.0))
         tl.move(self._d(1.0), **upright())
         self._log("pick_plate", t0)
@@ -223,7 +259,12 @@ class Script:
         elif not prof.from_floor:
             # take the bar from the rack and step back with it
             dip = 0.06 if prof.bar_on_back else 0.02
-            tl.move(self._d(0.6), **sagittal(4.0, 0.0), hip_z_m=HIP_HEIGHT_M - dip, thigh_incl_deg=-12.0 if prof.bar_on_back else -4.0)
+            tl.move(
+                self._d(0.6),
+                **sagittal(4.0, 0.0),
+                hip_z_m=HIP_HEIGHT_M - dip,
+                thigh_incl_deg=-12.0 if prof.bar_on_back else -4.0,
+            )
             tl.move(self._d(0.6), **upright())
             side_step = rng.uniform(0.5, 0.8)
             t_step = tl.time_s
@@ -262,10 +303,17 @@ class Script:
                 tl.move(self._d(0.7), **relax)
                 tl.hold(self._d(_u(rng, prof.top_pause_s)) if not last else 0.5)
             after = (t_top - 0.2, tl.time_s)
-            rep_logs.append({
-                "descent_s": t_desc, "bottom_reached_s": t_bottom, "ascent_s": t_ascent, "top_reached_s": t_top,
-                "top_before": before, "top_after": after, "touch_and_go": touch_and_go,
-            })
+            rep_logs.append(
+                {
+                    "descent_s": t_desc,
+                    "bottom_reached_s": t_bottom,
+                    "ascent_s": t_ascent,
+                    "top_reached_s": t_top,
+                    "top_before": before,
+                    "top_after": after,
+                    "touch_and_go": touch_and_go,
+                }
+            )
             before = after
 
         extra = []
@@ -288,8 +336,12 @@ class Script:
             tl.move(self._d(0.6), **sagittal(4.0, 0.0), hip_z_m=HIP_HEIGHT_M - 0.05)
             tl.move(self._d(0.6), **upright())
         entry = {
-            "exercise": exercise, "fault": fault, "touch_and_go": touch_and_go, "reps": rep_logs,
-            "extra_excursions": extra, "fault_detail": plan.detail,
+            "exercise": exercise,
+            "fault": fault,
+            "touch_and_go": touch_and_go,
+            "reps": rep_logs,
+            "extra_excursions": extra,
+            "fault_detail": plan.detail,
         }
         self.sets.append(entry)
         self._log("set", t_set, exercise=exercise)
@@ -314,14 +366,19 @@ class RepPlanner:
         Hip centre position (world x, y in m) standing at the bar or on the bench.
     """
 
-    def __init__(self, exercise: str, reps: int, fault: str, rng: np.random.Generator, platform_xy_m: tuple[float, float]):
+    def __init__(
+        self, exercise: str, reps: int, fault: str, rng: np.random.Generator, platform_xy_m: tuple[float, float]
+    ):
         self.prof = ex.PROFILES[exercise]
         self.exercise, self.reps, self.fault, self.rng = exercise, reps, fault, rng
         self.platform_xy_m = platform_xy_m
         self.depth_deg = _u(rng, self.prof.bottom_trunk_deg)
         self.detail: dict = {}
         if fault == "asymmetry":
-            self.detail = {"side": "right" if rng.random() < 0.5 else "left", "plane": "lateral_bend" if rng.random() < 0.5 else "twist"}
+            self.detail = {
+                "side": "right" if rng.random() < 0.5 else "left",
+                "plane": "lateral_bend" if rng.random() < 0.5 else "twist",
+            }
         if fault == "flexion_drift":
             self.detail = {"onset_rep": int(rng.integers(3, reps + 1)), "step_deg": _u(rng, ex.DRIFT_STEP_DEG)}
         base = {
@@ -372,8 +429,12 @@ class RepPlanner:
         """Pose at lockout of rep ``i`` and, when the lockout is hyperextended, the relaxed pose after it."""
         rng, f = self.rng, self.fault
         trunk = top_trunk_deg + rng.normal(0.0, 0.7)
-        common = {"lumbar_bend_deg": _u(rng, ex.CLEAN_ASYMMETRY_DEG), "lumbar_twist_deg": _u(rng, ex.CLEAN_ASYMMETRY_DEG),
-                  "thoracic_flexion_deg": 0.0, "thigh_incl_deg": self.prof.top_thigh_deg}
+        common = {
+            "lumbar_bend_deg": _u(rng, ex.CLEAN_ASYMMETRY_DEG),
+            "lumbar_twist_deg": _u(rng, ex.CLEAN_ASYMMETRY_DEG),
+            "thoracic_flexion_deg": 0.0,
+            "thigh_incl_deg": self.prof.top_thigh_deg,
+        }
         if not self.prof.on_bench:
             x, y = self.platform_xy_m
             common |= {"hip_z_m": HIP_HEIGHT_M, "hip_x_m": x, "hip_y_m": y}

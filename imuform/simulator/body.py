@@ -27,7 +27,10 @@ _AXES = {"x": np.array([1.0, 0.0, 0.0]), "y": np.array([0.0, 1.0, 0.0]), "z": np
 #: as (axis, channel, sign).
 CHAINS: dict[str, tuple[str | None, tuple[tuple[str, str, float], ...]]] = {
     "pelvis": (None, (("z", "heading_deg", 1.0), ("y", "pelvis_incl_deg", 1.0), ("x", "pelvis_roll_deg", 1.0))),
-    "thoracic": ("pelvis", (("y", "lumbar_flexion_deg", 1.0), ("x", "lumbar_bend_deg", 1.0), ("z", "lumbar_twist_deg", -1.0))),
+    "thoracic": (
+        "pelvis",
+        (("y", "lumbar_flexion_deg", 1.0), ("x", "lumbar_bend_deg", 1.0), ("z", "lumbar_twist_deg", -1.0)),
+    ),
     "upper_thoracic": ("thoracic", (("y", "thoracic_flexion_deg", 1.0),)),
     "thigh": (None, (("z", "heading_deg", 1.0), ("y", "thigh_incl_deg", 1.0))),
 }

@@ -12,7 +12,11 @@ BENCHMARK_RATES_HZ = (25.0, 50.0, 52.0, 60.0, 100.0, 104.0, 200.0)
 
 
 def random_session_spec(
-    seed: int, exercise: str | None = None, fault: str | None = None, rate_hz: float | None = None, n_sets: int | None = None,
+    seed: int,
+    exercise: str | None = None,
+    fault: str | None = None,
+    rate_hz: float | None = None,
+    n_sets: int | None = None,
 ) -> SessionSpec:
     """A realistic random session: 1-3 sets of 3-10 reps, noise and misalignment on.
 

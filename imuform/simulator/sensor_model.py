@@ -87,14 +87,30 @@ class ErrorModel:
     dlpf: bool = True
 
     @classmethod
-    def ideal(cls, misalignment_deg: float = 0.0) -> "ErrorModel":
+    def ideal(cls, misalignment_deg: float = 0.0) -> ErrorModel:
         """A perfect sensor on a perfect radio: only the mounting (and misalignment if given) remains."""
         return cls(
-            misalignment_deg=misalignment_deg, acc_noise_ug_rthz=0.0, gyr_noise_dps_rthz=0.0, mag_noise_uT=0.0,
-            acc_bias_mps2=0.0, acc_scale=0.0, gyr_bias_dps=0.0, gyr_scale=0.0, gyr_warmup_dps=0.0,
-            gyr_random_walk_dps_rts=0.0, mag_hard_iron_uT=0.0, bar_field_uT=0.0, wobble=False, clock_offset_s=0.0,
-            clock_drift_ppm=0.0, spikes_per_min=0.0, loss_bursts_per_min=0.0, latency_s=0.0, jitter_s=0.0,
-            quantize=False, dlpf=False,
+            misalignment_deg=misalignment_deg,
+            acc_noise_ug_rthz=0.0,
+            gyr_noise_dps_rthz=0.0,
+            mag_noise_uT=0.0,
+            acc_bias_mps2=0.0,
+            acc_scale=0.0,
+            gyr_bias_dps=0.0,
+            gyr_scale=0.0,
+            gyr_warmup_dps=0.0,
+            gyr_random_walk_dps_rts=0.0,
+            mag_hard_iron_uT=0.0,
+            bar_field_uT=0.0,
+            wobble=False,
+            clock_offset_s=0.0,
+            clock_drift_ppm=0.0,
+            spikes_per_min=0.0,
+            loss_bursts_per_min=0.0,
+            latency_s=0.0,
+            jitter_s=0.0,
+            quantize=False,
+            dlpf=False,
         )
 
 
@@ -202,7 +218,9 @@ def _lowpass(x: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
     return signal.lfilter(b, a, x, axis=0, zi=zi)[0]
 
 
-def measure(seg: SegmentMotion, point: PointMotion, params: SensorParams, errors: ErrorModel, fs_hz: float, step: int) -> dict:
+def measure(
+    seg: SegmentMotion, point: PointMotion, params: SensorParams, errors: ErrorModel, fs_hz: float, step: int
+) -> dict:
     """Error-free sensor readings, plus soft-tissue wobble and the sensor's own low-pass filter.
 
     Parameters
@@ -246,7 +264,12 @@ def measure(seg: SegmentMotion, point: PointMotion, params: SensorParams, errors
 
 
 def add_errors(
-    acc_mps2: np.ndarray, gyr_dps: np.ndarray, true_time_s: np.ndarray, params: SensorParams, errors: ErrorModel, rng: np.random.Generator
+    acc_mps2: np.ndarray,
+    gyr_dps: np.ndarray,
+    true_time_s: np.ndarray,
+    params: SensorParams,
+    errors: ErrorModel,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scale, bias, bias drift, noise, spikes, saturation and quantisation.
 
@@ -281,7 +304,9 @@ def add_errors(
     return acc, gyr, spikes
 
 
-def transport(true_time_s: np.ndarray, params: SensorParams, errors: ErrorModel, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def transport(
+    true_time_s: np.ndarray, params: SensorParams, errors: ErrorModel, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Packets over the radio: loss bursts and host receive times with latency and jitter.
 
     Samples travel in notifications of ``params.packet_samples``; a notification is received after the
@@ -300,13 +325,19 @@ def transport(true_time_s: np.ndarray, params: SensorParams, errors: ErrorModel,
     packet = np.arange(n) // params.packet_samples
     last = np.minimum((packet + 1) * params.packet_samples - 1, n - 1)
     n_packets = packet[-1] + 1
-    delay = errors.latency_s + rng.exponential(errors.jitter_s, n_packets) if errors.jitter_s else np.full(n_packets, errors.latency_s)
+    delay = (
+        errors.latency_s + rng.exponential(errors.jitter_s, n_packets)
+        if errors.jitter_s
+        else np.full(n_packets, errors.latency_s)
+    )
     retry = rng.random(n_packets) < (0.01 if errors.jitter_s else 0.0)
     delay = delay + retry * rng.uniform(0.05, 0.2, n_packets)
     host_packet = np.maximum.accumulate(true_time_s[last[np.arange(n_packets) * params.packet_samples]] + delay)
     lost_packet = np.zeros(n_packets, dtype=bool)
     n_bursts = rng.poisson(errors.loss_bursts_per_min * duration_s / 60.0)
-    for start, length in zip(rng.uniform(true_time_s[0], true_time_s[-1], n_bursts), errors.loss_median_s * rng.lognormal(0.0, 1.0, n_bursts)):
+    for start, length in zip(
+        rng.uniform(true_time_s[0], true_time_s[-1], n_bursts), errors.loss_median_s * rng.lognormal(0.0, 1.0, n_bursts)
+    ):
         first = np.searchsorted(true_time_s, start)
         end = np.searchsorted(true_time_s, start + np.clip(length, 0.02, 3.0))
         lost_packet[packet[min(first, n - 1)] : packet[min(end, n - 1)] + 1] = True

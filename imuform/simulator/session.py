@@ -127,15 +127,21 @@ class SessionSpec:
             if s.fault not in ex.FAULTS:
                 raise InputError(f"set {i}: unknown fault {s.fault!r}; choose one of {', '.join(ex.FAULTS)}")
             if not ex.compatible(s.exercise, s.fault):
-                raise InputError(f"set {i}: {s.fault} needs a back extension; use back_extension_45 or back_extension_90")
+                raise InputError(
+                    f"set {i}: {s.fault} needs a back extension; use back_extension_45 or back_extension_90"
+                )
             if s.reps < 1 or (s.fault == "flexion_drift" and s.reps < 3):
-                raise InputError(f"set {i}: {s.reps} reps is too few; use at least {3 if s.fault == 'flexion_drift' else 1}")
+                raise InputError(
+                    f"set {i}: {s.reps} reps is too few; use at least {3 if s.fault == 'flexion_drift' else 1}"
+                )
         for rate in (self.rate_hz, *self.sensor_rates_hz.values()):
             if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
                 raise InputError(f"rate {rate:g} Hz is out of range; use {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g} Hz")
         unknown = [p for p in self.sensors if p not in PLACEMENTS]
         if unknown or not {"lumbar", "thoracic"} <= set(self.sensors) or len(set(self.sensors)) != len(self.sensors):
-            raise InputError(f"bad sensors {','.join(self.sensors)}; use lumbar,thoracic plus optionally upper_thoracic and thigh")
+            raise InputError(
+                f"bad sensors {','.join(self.sensors)}; use lumbar,thoracic plus optionally upper_thoracic and thigh"
+            )
 
 
 @dataclass
@@ -197,7 +203,9 @@ class SensorStream:
         cols = {"sensor": self.placement, "time_s": self.time_s[keep]}
         if device_time:
             cols["device_time_s"] = self.device_time_s[keep]
-        groups = [("acc", self.acc_mps2), ("gyr", self.gyr_dps)] + ([("mag", self.mag_uT)] if self.mag_uT is not None else [])
+        groups = [("acc", self.acc_mps2), ("gyr", self.gyr_dps)] + (
+            [("mag", self.mag_uT)] if self.mag_uT is not None else []
+        )
         for name, values in groups:
             for k, axis in enumerate("xyz"):
                 cols[f"{name}_{axis}"] = values[keep, k]
@@ -286,8 +294,13 @@ def _script_session(spec: SessionSpec, rng: np.random.Generator, person: Person)
 
 
 def _bar_disturbance_uT(
-    truth_sets: list[dict], placement: str, true_time_s: np.ndarray, rot_ws: Rotation, trunk_deg: np.ndarray,
-    field_uT: float, rng: np.random.Generator,
+    truth_sets: list[dict],
+    placement: str,
+    true_time_s: np.ndarray,
+    rot_ws: Rotation,
+    trunk_deg: np.ndarray,
+    field_uT: float,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Field of the steel bar at the sensor, world frame, µT.
 
@@ -313,7 +326,13 @@ def _bar_disturbance_uT(
 
 
 def _simulate_sensor(
-    spec: SessionSpec, traj: Trajectories, placement: str, person: Person, truth_sets: list[dict], north_deg: float, rng: np.random.Generator,
+    spec: SessionSpec,
+    traj: Trajectories,
+    placement: str,
+    person: Person,
+    truth_sets: list[dict],
+    north_deg: float,
+    rng: np.random.Generator,
 ) -> SensorStream:
     """Run one sensor over the whole session."""
     errors = spec.error_model
@@ -333,13 +352,25 @@ def _simulate_sensor(
         keep = slice(step - 1, None, step)
         trunk = ch["pelvis_incl_deg"][0][keep] + ch["lumbar_flexion_deg"][0][keep]
         dist = _bar_disturbance_uT(truth_sets, placement, true_t, rot_ws, trunk, errors.bar_field_uT, rng)
-        mag = magnetometer_uT(rot_ws, earth_field_uT(north_deg), dist, params.mag_hard_iron_uT, errors.mag_noise_uT, rng)
+        mag = magnetometer_uT(
+            rot_ws, earth_field_uT(north_deg), dist, params.mag_hard_iron_uT, errors.mag_noise_uT, rng
+        )
     host, lost = transport(true_t, params, errors, rng)
     x, y, z, w = rot_ws.as_quat().T
     return SensorStream(
-        placement=placement, params=params, true_time_s=true_t, time_s=time_s, device_time_s=time_s + params.boot_time_s,
-        host_time_s=host, acc_mps2=acc, gyr_dps=gyr, mag_uT=mag, lost=lost, spikes=spikes,
-        quat_world_sensor_wxyz=np.stack([w, x, y, z], axis=1), position_m=point.pos_m[step - 1 :: step],
+        placement=placement,
+        params=params,
+        true_time_s=true_t,
+        time_s=time_s,
+        device_time_s=time_s + params.boot_time_s,
+        host_time_s=host,
+        acc_mps2=acc,
+        gyr_dps=gyr,
+        mag_uT=mag,
+        lost=lost,
+        spikes=spikes,
+        quat_world_sensor_wxyz=np.stack([w, x, y, z], axis=1),
+        position_m=point.pos_m[step - 1 :: step],
     )
 
 
@@ -412,7 +443,9 @@ def simulate_session(spec: SessionSpec | None = None) -> SimulatedSession:
     streams = {}
     for placement in spec.sensors:
         sensor_rng = np.random.default_rng(motion.sensor_seeds[PLACEMENTS.index(placement)])
-        streams[placement] = _simulate_sensor(spec, motion.traj, placement, motion.person, motion.truth["sets"], motion.north_deg, sensor_rng)
+        streams[placement] = _simulate_sensor(
+            spec, motion.traj, placement, motion.person, motion.truth["sets"], motion.north_deg, sensor_rng
+        )
     samples = pd.concat([s.samples() for s in streams.values()], ignore_index=True)
     truth = {
         **motion.truth,

@@ -93,7 +93,9 @@ class Timeline:
         """Keep the last pose for ``duration_s``; return the end time."""
         return self.move(duration_s)
 
-    def oscillate(self, channel: str, amp: float, freq_hz: float, phase: float, t0_s: float, t1_s: float, ramp_s: float = 0.5) -> None:
+    def oscillate(
+        self, channel: str, amp: float, freq_hz: float, phase: float, t0_s: float, t1_s: float, ramp_s: float = 0.5
+    ) -> None:
         """Add an oscillation to ``channel`` (see `Oscillator`)."""
         self.oscillators.append(Oscillator(channel, amp, freq_hz, phase, t0_s, t1_s, ramp_s))
 
@@ -105,7 +107,7 @@ class Timeline:
             "hip_y_m": self.pose["hip_y_m"] + forward_m * np.sin(h) + left_m * np.cos(h),
         }
 
-    def trajectories(self) -> "Trajectories":
+    def trajectories(self) -> Trajectories:
         """Freeze the timeline into evaluable trajectories."""
         return Trajectories(self)
 

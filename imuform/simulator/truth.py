@@ -36,14 +36,16 @@ def truth_angles(traj: Trajectories, time_s: np.ndarray, thoracic: bool) -> pd.D
     """
     ch = traj(time_s)
     pelvis = segment_motion(ch, "pelvis")
-    table = pd.DataFrame({
-        "time_s": time_s,
-        "lumbar_flexion_deg": ch["lumbar_flexion_deg"][0],
-        "lumbar_lateral_bend_deg": ch["lumbar_bend_deg"][0],
-        "lumbar_twist_deg": ch["lumbar_twist_deg"][0],
-        "trunk_inclination_deg": inclination_deg(segment_motion(ch, "thoracic", pelvis).rot),
-        "pelvis_inclination_deg": inclination_deg(pelvis.rot),
-    })[list(ANGLE_COLUMNS)]
+    table = pd.DataFrame(
+        {
+            "time_s": time_s,
+            "lumbar_flexion_deg": ch["lumbar_flexion_deg"][0],
+            "lumbar_lateral_bend_deg": ch["lumbar_bend_deg"][0],
+            "lumbar_twist_deg": ch["lumbar_twist_deg"][0],
+            "trunk_inclination_deg": inclination_deg(segment_motion(ch, "thoracic", pelvis).rot),
+            "pelvis_inclination_deg": inclination_deg(pelvis.rot),
+        }
+    )[list(ANGLE_COLUMNS)]
     if thoracic:
         table[THORACIC_COLUMN] = ch["thoracic_flexion_deg"][0]
     return table
@@ -74,7 +76,8 @@ def flag_margins_deg(metrics: dict, rise_deg: float | None, limits: Limits = DEF
     out = {
         "lumbar_flexion": metrics["peak_lumbar_flexion_deg"] - limits.flexion_limit_deg,
         "overarching": -limits.extension_limit_deg - mean,
-        "asymmetry": max(abs(metrics["peak_lateral_bend_deg"]), abs(metrics["peak_twist_deg"])) - limits.asymmetry_limit_deg,
+        "asymmetry": max(abs(metrics["peak_lateral_bend_deg"]), abs(metrics["peak_twist_deg"]))
+        - limits.asymmetry_limit_deg,
     }
     if not is_overarching(mean, limits):
         out["lockout_hyperextension"] = -limits.extension_limit_deg - metrics["lockout_lumbar_angle_deg"]
@@ -83,7 +86,9 @@ def flag_margins_deg(metrics: dict, rise_deg: float | None, limits: Limits = DEF
     return {k: float(v) for k, v in out.items()}
 
 
-def set_truth(angles: pd.DataFrame, log: dict, index: int, max_flexion_deg: float, limits: Limits = DEFAULT_LIMITS) -> dict:
+def set_truth(
+    angles: pd.DataFrame, log: dict, index: int, max_flexion_deg: float, limits: Limits = DEFAULT_LIMITS
+) -> dict:
     """Truth of one set: boundaries, per-rep metrics, phases and the flags a correct analysis raises.
 
     Parameters
@@ -115,12 +120,14 @@ def set_truth(angles: pd.DataFrame, log: dict, index: int, max_flexion_deg: floa
         names = [f for f in FLAGS if f in flags]
         rise = peaks[i] - baseline if baseline is not None and i >= 2 else None
         margins = flag_margins_deg(rep, rise, limits)
-        rep.update({
-            "faults": names,
-            "fault_reasons": [flags[f] for f in names],
-            "flag_margins_deg": margins,
-            "min_flag_margin_deg": float(min(abs(m) for m in margins.values())),
-        })
+        rep.update(
+            {
+                "faults": names,
+                "fault_reasons": [flags[f] for f in names],
+                "flag_margins_deg": margins,
+                "min_flag_margin_deg": float(min(abs(m) for m in margins.values())),
+            }
+        )
     return {
         "index": index,
         "exercise": log["exercise"],
