@@ -106,7 +106,7 @@ def _device_counts(device_time_s: np.ndarray, period_s: float) -> np.ndarray:
     return np.maximum.accumulate(raw - i) + i
 
 
-def _host_counts(time_s: np.ndarray) -> np.ndarray:
+def _host_counts(time_s: np.ndarray, envelope_s: float = ENVELOPE_S) -> np.ndarray:
     """Integer counts from host receive times, which are late by a one-sided, jittery latency.
 
     Relative to a line through the arrival order, lost samples raise the residual by whole periods for
@@ -121,7 +121,7 @@ def _host_counts(time_s: np.ndarray) -> np.ndarray:
     slope = float((time_s[-1] - time_s[0]) / max(1, n - 1))
     for step_pass in (True, True, False, False, False, False, False, False):
         resid = time_s - slope * order
-        window = max(1, int(round(ENVELOPE_S / slope)))
+        window = max(1, int(round(envelope_s / slope)))
         # forward-looking minimum over samples i .. i + window - 1
         envelope = minimum_filter1d(resid, window, mode="nearest", origin=-(window // 2))
         # The last window has no future to look at: it shares one minimum instead of trusting late arrivals.
@@ -135,7 +135,8 @@ def _host_counts(time_s: np.ndarray) -> np.ndarray:
             break
         counts = new
         slope = line_fit(counts, time_s)[0]
-    return _snap_steps_to_gaps(time_s, counts, window)
+    # a step is snapped within the default envelope's reach, however long the envelope looked ahead
+    return _snap_steps_to_gaps(time_s, counts, max(1, int(round(ENVELOPE_S / slope))))
 
 
 def _snap_steps_to_gaps(time_s: np.ndarray, counts: np.ndarray, window: int) -> np.ndarray:
@@ -174,7 +175,12 @@ def _first_minima(values: np.ndarray, block: np.ndarray) -> np.ndarray:
     return hits[np.unique(block[hits], return_index=True)[1]]
 
 
-def fit_clock(time_s: np.ndarray, device_time_s: np.ndarray | None = None, nominal_hz: float | None = None) -> ClockFit:
+def fit_clock(
+    time_s: np.ndarray,
+    device_time_s: np.ndarray | None = None,
+    nominal_hz: float | None = None,
+    envelope_s: float = ENVELOPE_S,
+) -> ClockFit:
     """Fit one sensor's clock against the session clock.
 
     Parameters
@@ -185,6 +191,9 @@ def fit_clock(time_s: np.ndarray, device_time_s: np.ndarray | None = None, nomin
         The sensor's own unwrapped timestamps, in s, or None.
     nominal_hz
         The rate the sensor was set to; estimated from the data when None.
+    envelope_s
+        Without device timestamps: how long a rise in arrival times must last to count as lost samples
+        rather than latency, in s (`_host_counts`).
 
     Returns
     -------
@@ -201,7 +210,7 @@ def fit_clock(time_s: np.ndarray, device_time_s: np.ndarray | None = None, nomin
         device_period = float(np.median(steps[steps > 0]))
         index = _device_counts(ref, device_period)
     else:
-        index = _host_counts(t)
+        index = _host_counts(t, envelope_s)
     slope, intercept = line_fit(index, t)
     residual = t - (intercept + slope * index)
     # Latency only ever delays a sample, and retries hold back whole runs of them: the earliest arrival of

@@ -374,6 +374,42 @@ class Store:
             columns.update(zip(names, out))
         return pd.DataFrame(columns, copy=False)
 
+    def retime_sensor(self, sensor_id: int, time_s: np.ndarray, gaps: list[tuple[float, float, str]]) -> None:
+        """Replace the session times of one sensor's stored samples, and its gaps, in one transaction.
+
+        A recording stores samples on its online clock map and, once it ends, the map fitted on the whole
+        recording (`imuform.ble.stream_assembler`). The samples themselves are untouched.
+
+        Parameters
+        ----------
+        sensor_id
+            The sensor.
+        time_s
+            (n,) the new time of each of its n stored samples, in storage order.
+        gaps
+            Its gaps as (start_s, end_s, reason).
+        """
+        blocks = self.conn.execute(
+            "SELECT id, n FROM sample_blocks WHERE sensor_id = ? ORDER BY id", (sensor_id,)
+        ).fetchall()
+        if sum(n for _, n in blocks) != len(time_s):
+            raise ImuformError(
+                f"sensor {sensor_id} has {sum(n for _, n in blocks)} stored samples but {len(time_s)} new times"
+            )
+        ends = np.cumsum([n for _, n in blocks])
+        rows = [
+            (_blob(time_s[end - n : end]), float(time_s[end - n]), float(time_s[end - 1]), block_id)
+            for (block_id, n), end in zip(blocks, ends)
+        ]
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany("UPDATE sample_blocks SET time_s = ?, t0 = ?, t1 = ? WHERE id = ?", rows)
+            self.conn.execute("DELETE FROM gaps WHERE sensor_id = ?", (sensor_id,))
+            self.conn.executemany(
+                "INSERT INTO gaps (sensor_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)",
+                [(sensor_id, float(a), float(b), reason) for a, b, reason in gaps],
+            )
+
     def raw_packets(self, ref: str) -> Iterator[tuple[str, float, bytes]]:
         """The raw notification payloads of a session: (placement, host receive time in s, bytes)."""
         session_id = self.resolve(ref)

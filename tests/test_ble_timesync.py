@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imuform.ble.timesync import ClockSync
+from imuform.ble.timesync import ClockSync, ClockSyncConfig
 
 pytestmark = pytest.mark.ble
 
@@ -47,8 +47,37 @@ def test_a_restarted_device_clock_starts_a_new_epoch_with_its_own_offset():
 
 
 def test_fits_beyond_the_plausible_drift_are_clipped():
-    sync = ClockSync(max_drift=1e-3)
-    device_s = np.arange(400) * 0.02
+    sync = ClockSync(ClockSyncConfig(max_drift=1e-3))
+    device_s = np.arange(1000) * 0.02
     for d in device_s:
         sync.add(d, d * 1.3)  # a growing backlog looks like a clock 30 % slow
     assert sync.rate == pytest.approx(1.001)
+
+
+def test_a_latency_floor_that_rises_for_a_while_does_not_tilt_the_map():
+    """A busy host delays every packet by 0.3–0.6 s for a minute; the earliest arrivals still tell the clock."""
+    true_s, device_s, host_s = packets(15_000, 40.0, boot_s=10.0)
+    busy = (true_s > 100) & (true_s < 160)
+    host_s = host_s + busy * np.random.default_rng(3).uniform(0.3, 0.6, len(host_s))
+    sync = ClockSync()
+    for d, h in zip(device_s, host_s):
+        sync.add(d, h)
+    mapped = sync.final_map(device_s, np.zeros(len(device_s), dtype=int))
+    assert np.abs(mapped - true_s).max() < 0.002
+    assert sync.summary().method == "lower-envelope"
+
+
+def test_the_online_map_never_reorders_and_the_final_map_is_one_line():
+    """The first packets arrive 0.5 s late (a backlog at connection); online times stay increasing, the
+    final map puts them back on the line (nothing squeezed to catch up)."""
+    true_s, device_s, host_s = packets(3000, -30.0, boot_s=5.0)
+    host_s[:50] += np.linspace(0.5, 0.0, 50)
+    sync = ClockSync()
+    online = []
+    for d, h in zip(device_s, host_s):
+        sync.add(d, h)
+        online.append(sync.to_host([d])[0])
+    assert np.all(np.diff(online) > 0)
+    final = sync.final_map(device_s, np.zeros(len(device_s), dtype=int))
+    assert np.abs(final - true_s).max() < 0.002
+    assert np.ptp(np.diff(final)) < 1e-9  # one straight line: constant spacing

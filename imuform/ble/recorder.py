@@ -4,11 +4,13 @@ Built only on bleak's public API: the recorder never knows which backend runs un
 operating system's stack, or Bumble's virtual radio); ``BleKwargs`` are passed through to bleak.
 
 For each sensor a :class:`SensorLink` connects (one connection attempt at a time across sensors),
-configures the sensor with its ``firmware_protocol`` commands, subscribes, and decodes every
-notification as it arrives, stamped with the host's monotonic clock. Samples go to the store
-(``SessionWriter``: incremental and transactional, raw payloads too) and to an optional live callback.
-When a link drops it reconnects with exponential backoff, re-subscribes, drops notifications it has
-already seen, and records the gap.
+configures the sensor with its ``firmware_protocol`` commands, subscribes, and hands every
+notification, stamped with the host's monotonic clock, to its
+:class:`~imuform.ble.stream_assembler.StreamAssembler` (de-duplication, decoding, clock sync, gaps).
+Samples go to the store (``SessionWriter``: incremental and transactional, raw payloads too) and to an
+optional live callback. When a link drops it reconnects with exponential backoff and re-subscribes.
+When the recording ends, every sensor's stored samples are re-timed by the clock fitted over the whole
+recording (`SensorLink.finish`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -31,6 +32,7 @@ from firmware_protocol import ProtocolError, SampleBlock, SensorModel, get_model
 from firmware_protocol.movella_dot import DotModel
 from imuform.ble.discovery import BleKwargs, find_sensor, read_battery
 from imuform.ble.dot_sync import sync_dots
+from imuform.ble.stream_assembler import AssemblerConfig, FinalTimes, StreamAssembler
 from imuform.ble.timesync import ClockSync
 from imuform.errors import ImuformError
 from imuform.store import SessionWriter, Store
@@ -39,9 +41,6 @@ logger = logging.getLogger(__name__)
 
 #: Called with (placement, time_s, block) for every block of new samples, on the event loop.
 SampleCallback = Callable[[str, np.ndarray, SampleBlock], None]
-
-#: Payloads remembered around a reconnect to recognise re-sent ones (sensors without a clock).
-_DEDUPE_WINDOW = 64
 
 
 class SensorUnreachable(ImuformError):
@@ -96,7 +95,11 @@ class SensorReport:
     battery_percent
         Battery at connection, when readable.
     drift_ppm
-        Estimated device clock drift against the host clock.
+        Device clock drift against the host clock, positive when the sensor's clock runs fast.
+    clock
+        How its clock was put on the session clock (`imuform.ble.timesync.ClockFitSummary.to_dict`).
+    undecodable
+        Payloads the decoder refused.
     """
 
     placement: str
@@ -111,6 +114,8 @@ class SensorReport:
     effective_rate_hz: float = 0.0
     battery_percent: float | None = None
     drift_ppm: float = 0.0
+    clock: dict = field(default_factory=dict)
+    undecodable: int = 0
 
 
 @dataclass
@@ -141,48 +146,6 @@ class RecordingReport:
             "duration_s": self.duration_s,
             "sensors": [asdict(s) for s in self.sensors],
         }
-
-
-class ChannelJoiner:
-    """Pairs acceleration and angular rate that a sensor sends in separate packets (MetaWear, Polar).
-
-    Blocks holding both pass through. A block with only one of the two is queued until the other
-    arrives; samples are paired in arrival order and keep the acceleration's device time. Blocks with
-    neither (a quaternion or magnetometer packet alone) carry no row for the samples table and are
-    dropped.
-    """
-
-    def __init__(self) -> None:
-        self._acc: list[np.ndarray] = []
-        self._acc_time: list[np.ndarray] = []
-        self._gyr: list[np.ndarray] = []
-
-    def push(self, block: SampleBlock) -> SampleBlock:
-        """Return the complete samples available after ``block`` (possibly none)."""
-        has_acc, has_gyr = block.acc_mps2 is not None, block.gyr_dps is not None
-        if has_acc and has_gyr:
-            return block
-        if has_acc:
-            self._acc.append(np.asarray(block.acc_mps2))
-            times = block.device_time_s if block.device_time_s is not None else np.full(block.n, np.nan)
-            self._acc_time.append(np.asarray(times, dtype=float))
-        elif has_gyr:
-            self._gyr.append(np.asarray(block.gyr_dps))
-        else:
-            return SampleBlock.empty()
-        acc = np.concatenate(self._acc) if self._acc else np.empty((0, 3))
-        acc_time = np.concatenate(self._acc_time) if self._acc_time else np.empty(0)
-        gyr = np.concatenate(self._gyr) if self._gyr else np.empty((0, 3))
-        n = min(len(acc), len(gyr))
-        if not n:
-            return SampleBlock.empty()
-        self._acc, self._acc_time, self._gyr = [acc[n:]], [acc_time[n:]], [gyr[n:]]
-        device = acc_time[:n] if not np.isnan(acc_time[:n]).any() else None
-        return SampleBlock(device_time_s=device, acc_mps2=acc[:n], gyr_dps=gyr[:n])
-
-
-def _subset(block: SampleBlock, keep: np.ndarray) -> SampleBlock:
-    return SampleBlock(**{name: getattr(block, name)[keep] for name in block.channels()})
 
 
 class SensorLink:
@@ -240,29 +203,15 @@ class SensorLink:
         self.connect_timeout_s = connect_timeout_s
         self.reconnect_backoff_s = reconnect_backoff_s
         self.rate_hz = float(target.rate_hz or model.default_rate_hz)
-        self.period_s = 1.0 / self.rate_hz
-        #: Holes in the device clock at least this long are gaps; shorter ones count as lost samples.
-        self.gap_threshold_s = max(0.25, 10 * self.period_s)
         address = target.address if isinstance(target.address, str) else target.address.address
         self.report = SensorReport(target.placement, model.kind, address)
-        # A sample count at a nominal rate may be off by a few percent; a crystal clock by 10⁻⁴.
-        self.sync = ClockSync(max_drift=1e-3 if model.has_device_clock else 0.05)
-        self.decoder = model.decoder(rate_hz=self.rate_hz)
+        self.assembler = StreamAssembler(model, AssemblerConfig(rate_hz=self.rate_hz))
         self.client: BleakClient | None = None
         self.connected = asyncio.Event()
         self._lost_link = asyncio.Event()
-        self._last_device_s: float | None = None
-        self._last_time_s: float | None = None
-        self._first_time_s: float | None = None
-        self._count = 0
-        self._gap_start_s: float | None = None
-        self._recent = deque(maxlen=_DEDUPE_WINDOW)
-        self._before_drop: set[bytes] = set()
-        self._after_drop = 0
         self._closing = False
         self._battery_pending = False
         self._context: dict = {}
-        self._joiner = ChannelJoiner()
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -283,7 +232,7 @@ class SensorLink:
                 await client.start_notify(control_char, self._on_control)
             for char_uuid, data in self.model.configure_commands(rate_hz=self.rate_hz):
                 await client.write_gatt_char(char_uuid, data, response=True)
-            self.decoder.reset()
+            self.assembler.link_restored()
             await client.start_notify(self.model.notify_uuid, self._on_notify)
             if self.report.battery_percent is None and self.model.battery_request()[1] is not None:
                 # Some sensors answer a battery request on the data stream (see _on_notify).
@@ -318,9 +267,7 @@ class SensorLink:
             return
         self.connected.clear()
         self._lost_link.set()
-        self._gap_start_s = self._last_time_s
-        self._before_drop = set(self._recent)
-        self._after_drop = _DEDUPE_WINDOW
+        self.assembler.link_lost(self.clock() - self.t0)
         self.writer.add_event(self.clock() - self.t0, "disconnected", {"placement": self.target.placement})
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -350,8 +297,6 @@ class SensorLink:
     async def close(self) -> None:
         """Stop streaming and disconnect (best effort: the link may already be gone)."""
         client = self.client
-        if self._gap_start_s is not None and not self.connected.is_set():
-            self._add_gap(self._gap_start_s, self.clock() - self.t0, "link lost; not reconnected before the end")
         if client is None or not client.is_connected:
             return
         try:
@@ -381,7 +326,7 @@ class SensorLink:
             # Polar's start answer carries the scale of its delta frames, per measurement type.
             factors = {**self._context.get("factor", {}), response["measurement_type"]: factor[0]}
             self._context["factor"] = factors
-            self.decoder = self.model.decoder(rate_hz=self.rate_hz, **self._context)
+            self.assembler.set_decoder_context(**self._context)
 
     def _on_notify(self, sender: BleakGATTCharacteristic, data: bytearray) -> None:
         host_s = self.clock() - self.t0
@@ -395,101 +340,48 @@ class SensorLink:
                 return
             except ProtocolError:
                 pass
-        if not self.model.has_device_clock:
-            # Without a device clock only the bytes tell a re-sent payload from a new one.
-            if self._after_drop:
-                self._after_drop -= 1
-                if payload in self._before_drop:
-                    self.report.duplicates += 1
-                    return
-            self._recent.append(payload)
-        try:
-            block, diag = self.decoder.feed(payload)
-        except ProtocolError as exc:
-            logger.warning("%s: undecodable payload %s: %s", self.target.placement, payload[:8].hex(), exc)
+        assembled = self.assembler.feed(payload, host_s)
+        self.report.duplicates = self.assembler.counts.duplicates
+        if assembled is None:
             return
-        if not self.model.has_device_clock:
-            self.report.lost += diag.lost_frames
-        block = self._joiner.push(block)
-        if block.n:
-            self._on_block(block, host_s)
-
-    def _on_block(self, block: SampleBlock, host_s: float) -> None:
-        reconnected = self._gap_start_s is not None
-        if block.device_time_s is None:
-            if reconnected:
-                self.sync.new_epoch()
-                self._count = 0
-            # No device clock: count samples at the nominal rate; the sync absorbs the rate error.
-            device_s = (self._count + np.arange(block.n)) * self.period_s
-            self._count += block.n
-            time_s = self._sync(device_s, host_s)
-            if reconnected:
-                self._add_gap(self._gap_start_s, float(time_s[0]), "link lost; reconnected")
-                self._gap_start_s = None
-        else:
-            device_s = np.asarray(block.device_time_s, dtype=float)
-            previous_s = self._last_device_s
-            if previous_s is not None and device_s[0] < previous_s - 10.0:
-                # The device clock restarted (power cycle, or a wrap the reset decoder missed).
-                self.sync.new_epoch()
-                previous_s = None
-            if previous_s is not None:
-                keep = device_s > previous_s + 0.5 * self.period_s
-                if not keep.all():
-                    self.report.duplicates += int((~keep).sum())
-                    block, device_s = _subset(block, keep), device_s[keep]
-                    if not block.n:
-                        return
-            self._last_device_s = float(device_s[-1])
-            time_s = self._sync(device_s, host_s)
-            if previous_s is not None:
-                self._account_holes(np.r_[previous_s, device_s], np.r_[self._last_time_s, time_s])
-        if self._first_time_s is None:
-            self._first_time_s = float(time_s[0])
-        self._last_time_s = float(time_s[-1])
-        n = block.n
-        nan3 = np.full((n, 3), np.nan)
+        self.report.samples += assembled.block.n
+        for gap in assembled.gaps:
+            self.writer.add_gap(self.sensor_id, gap.start_s, gap.end_s, gap.reason)
+        block = assembled.block
+        nan3 = np.full((block.n, 3), np.nan)
         self.writer.add_samples(
             self.sensor_id,
-            time_s,
+            assembled.time_s,
             block.acc_mps2 if block.acc_mps2 is not None else nan3,
             block.gyr_dps if block.gyr_dps is not None else nan3,
             mag_uT=block.mag_uT,
             quat_wxyz=block.quat_wxyz,
-            device_time_s=block.device_time_s if self.model.has_device_clock else None,
+            device_time_s=assembled.device_time_s,
         )
-        self.report.samples += n
         if self.on_samples is not None:
-            self.on_samples(self.target.placement, time_s, block)
+            self.on_samples(self.target.placement, assembled.time_s, block)
 
-    def _sync(self, device_s: np.ndarray, host_s: float) -> np.ndarray:
-        self.sync.add(float(device_s[-1]), host_s)
-        return self.sync.to_host(device_s)
+    def finish(self, end_s: float, shared: ClockSync | None = None) -> FinalTimes:
+        """Re-time the stored samples over the whole recording and fill in the report.
 
-    def _account_holes(self, device_s: np.ndarray, time_s: np.ndarray) -> None:
-        """Count short holes in the device clock as lost samples; record long ones as gaps."""
-        steps = np.diff(device_s)
-        for i in np.flatnonzero(steps > 1.5 * self.period_s):
-            if steps[i] < self.gap_threshold_s:
-                self.report.lost += int(np.rint(steps[i] / self.period_s)) - 1
-                continue
-            reason = "link lost; reconnected" if self._gap_start_s is not None else "samples missing"
-            self._add_gap(float(time_s[i]), float(time_s[i + 1]), reason)
-            self._gap_start_s = None
-
-    def _add_gap(self, start_s: float, end_s: float, reason: str) -> None:
-        self.writer.add_gap(self.sensor_id, start_s, end_s, reason)
-        self.report.gaps_s += end_s - start_s
-
-    def finish_report(self) -> SensorReport:
-        """The report, with the effective rate and drift filled in."""
-        if self._first_time_s is not None and self._last_time_s is not None:
-            streaming_s = self._last_time_s - self._first_time_s - self.report.gaps_s
+        The samples stored while recording carry the online clock map; the map fitted on every arrival is
+        better (the first packets' latency is known only later), so it replaces theirs, with the gaps and
+        losses found on the final times. ``shared`` is the pooled sync of sensors on one clock.
+        """
+        final = self.assembler.finalize(end_s, shared)
+        self.writer.store.retime_sensor(
+            self.sensor_id, final.time_s, [(g.start_s, g.end_s, g.reason) for g in final.gaps]
+        )
+        report = self.report
+        report.undecodable = self.assembler.counts.undecodable
+        report.lost = final.lost
+        report.gaps_s = float(sum(g.end_s - g.start_s for g in final.gaps))
+        report.drift_ppm, report.clock = final.clock.drift_ppm, final.clock.to_dict()
+        if len(final.time_s) > 1:
+            streaming_s = float(final.time_s[-1] - final.time_s[0]) - report.gaps_s
             if streaming_s > 0:
-                self.report.effective_rate_hz = self.report.samples / streaming_s
-        self.report.drift_ppm = self.sync.drift_ppm
-        return self.report
+                report.effective_rate_hz = report.samples / streaming_s
+        return final
 
 
 async def _first(*awaitables) -> None:
@@ -605,12 +497,14 @@ async def record(
             links.append(
                 SensorLink(target, model, sensor_id, writer, clock, t0, ble, lock, on_samples, connect_timeout_s)
             )
+        shared_clock = False
         try:
             for link in links:  # one at a time: one connection attempt per central
                 await link.open()
             if len(links) > 1 and all(isinstance(link.model, DotModel) for link in links):
                 status = await sync_dots([link.client for link in links], links[0].model)
                 writer.add_event(clock() - t0, "dot_sync", status)
+                shared_clock = all(value == "synced" for value in status.values())
             for link in links:
                 await link.start()
         except BaseException:
@@ -635,7 +529,15 @@ async def record(
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*(link.close() for link in links), return_exceptions=True)
-    return RecordingReport(session_id, clock() - t0, [link.finish_report() for link in links], t0)
+            end_s = clock() - t0
+            writer.flush()
+            syncs = [link.assembler.sync for link in links]
+            # Synchronised DOTs stamp one clock: one map for all, unless a sensor's clock restarted.
+            shared = ClockSync.pooled(syncs) if shared_clock and all(s.epoch == 0 for s in syncs) else None
+            for link in links:
+                link.finish(end_s, shared)
+                writer.add_event(end_s, "clock", {"placement": link.target.placement, **link.report.clock})
+    return RecordingReport(session_id, end_s, [link.report for link in links], t0)
 
 
 async def _stop_when(stop, clock, t0, duration_s, until, links, on_start, session_id) -> None:

@@ -1,0 +1,487 @@
+"""From notifications to samples on the session clock: the pure part of recording one sensor.
+
+A :class:`StreamAssembler` takes each notification's payload with its host receive time and hands back
+the new samples stamped on the session clock. It knows nothing of BLE, asyncio or the store (the
+connection lives in `imuform.ble.recorder.SensorLink`), so it is tested on its own with made-up arrivals.
+Its steps, per notification:
+
+1. **De-duplication.** After a reconnect, firmware may send again what it sent before the drop. With a
+   device clock a sample at or before the last device time is a repeat; without one only the bytes tell,
+   so the payloads just before the drop are remembered.
+2. **Decoding** with the model's ``firmware_protocol`` decoder, and pairing acceleration with angular
+   rate when a sensor sends them in separate packets (:class:`ChannelJoiner`).
+3. **Sample times on the device's scale.** With a device clock: its timestamps; a clock that jumps back
+   restarted and starts a new epoch. Without one: the sample count at the nominal rate, a new epoch after
+   every reconnect (the sensor's counting restarts with the stream). Lost notifications would shrink a
+   count-based time axis, so a notification arriving later than its count allows by more than
+   ``gap_threshold_s`` advances the count by the samples that must have been lost.
+4. **Clock sync** (`imuform.ble.timesync.ClockSync`): the online map, for what is stored while recording.
+
+:meth:`StreamAssembler.finalize` then refits every sample's time over the whole recording (the lower
+envelope of every arrival, one line per epoch, never squeezed to catch up), and finds the gaps and losses
+on those final times.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import minimum_filter1d
+
+from firmware_protocol import ProtocolError, SampleBlock, SensorModel
+from imuform.ble.timesync import ClockFitSummary, ClockSync, ClockSyncConfig, envelope_points, lower_envelope_fit
+
+
+@dataclass(frozen=True)
+class AssemblerConfig:
+    """Parameters of :class:`StreamAssembler`.
+
+    Attributes
+    ----------
+    rate_hz
+        The rate the sensor was set to, in Hz.
+    gap_threshold_s
+        Holes in the samples at least this long are gaps (recorded, never interpolated); shorter ones count
+        as lost samples. Default (None): ``max(0.25 s, 10 periods)``: a quarter second is longer than any
+        BLE retry sequence within one supervision timeout, and ten periods keep slow sensors from calling
+        every lost packet a gap.
+    dedupe_window
+        Payloads remembered before a drop to recognise re-sent ones (sensors without a clock); firmware
+        retransmit buffers hold a few dozen notifications.
+    clock_restart_s
+        A device clock that jumps back by more than this restarted (a power cycle, or a wrap the decoder
+        missed), in s.
+    loss_envelope_s
+        Without a device clock: a rise in arrival delay lasting longer than this is taken as lost samples,
+        a shorter one as latency, in s. BLE retries rarely hold a notification back for more than a second
+        (the supervision timeout ends the link first); a virtual replay at 10–40× real time on a busy
+        machine stretches a 50 ms stall to 0.5–2 s. At 0.5 s, 3-minute replays at 10× on a loaded 2-core
+        machine counted 5–70 samples lost where none were; at 2 s, 0–2 (`benchmarks/accuracy_recorded.py`).
+    max_count_drift
+        Largest plausible rate error of a sample count at the nominal rate (sensors without a clock).
+    """
+
+    rate_hz: float
+    gap_threshold_s: float | None = None
+    dedupe_window: int = 64
+    clock_restart_s: float = 10.0
+    loss_envelope_s: float = 2.0
+    max_count_drift: float = 0.05
+
+    @property
+    def period_s(self) -> float:
+        """Nominal sample period, in s."""
+        return 1.0 / self.rate_hz
+
+    @property
+    def gap_s(self) -> float:
+        """The gap threshold in force, in s."""
+        return self.gap_threshold_s if self.gap_threshold_s is not None else max(0.25, 10 * self.period_s)
+
+
+@dataclass
+class Gap:
+    """A stretch without samples of one sensor, on the session clock.
+
+    Attributes
+    ----------
+    start_s, end_s
+        The last sample before and the first after (or the end of the recording), in s.
+    reason
+        Why: ``"link lost; reconnected"``, ``"link lost; not reconnected before the end"`` or
+        ``"samples missing"``.
+    """
+
+    start_s: float
+    end_s: float
+    reason: str
+
+
+@dataclass
+class AssemblerCounts:
+    """What the assembler has seen so far.
+
+    Attributes
+    ----------
+    packets
+        Notifications received (duplicates included).
+    samples
+        Samples handed on.
+    duplicates
+        Samples (or payloads) dropped as already received.
+    undecodable
+        Payloads the decoder refused.
+    """
+
+    packets: int = 0
+    samples: int = 0
+    duplicates: int = 0
+    undecodable: int = 0
+
+
+@dataclass
+class Assembled:
+    """The new samples of one notification.
+
+    Attributes
+    ----------
+    time_s
+        (n,) session times (the online map).
+    block
+        The samples.
+    device_time_s
+        (n,) the sensor's own timestamps, or None for sensors without a clock.
+    gaps
+        Gaps that this notification closed (a reconnect's), on the online times.
+    """
+
+    time_s: np.ndarray
+    block: SampleBlock
+    device_time_s: np.ndarray | None
+    gaps: list[Gap] = field(default_factory=list)
+
+
+@dataclass
+class FinalTimes:
+    """The recording's samples re-timed over the whole recording.
+
+    Attributes
+    ----------
+    time_s
+        (n,) session time of every sample handed on, in the order handed on.
+    gaps
+        Every gap, on those times.
+    lost
+        Samples missing in holes shorter than the gap threshold.
+    clock
+        How the clock was fitted.
+    """
+
+    time_s: np.ndarray
+    gaps: list[Gap]
+    lost: int
+    clock: ClockFitSummary
+
+
+class ChannelJoiner:
+    """Pairs acceleration and angular rate that a sensor sends in separate packets (MetaWear, Polar).
+
+    Blocks holding both pass through. A block with only one of the two is queued until the other
+    arrives; samples are paired in arrival order and keep the acceleration's device time. Blocks with
+    neither (a quaternion or magnetometer packet alone) carry no row for the samples table and are
+    dropped.
+    """
+
+    def __init__(self) -> None:
+        self._acc: list[np.ndarray] = []
+        self._acc_time: list[np.ndarray] = []
+        self._gyr: list[np.ndarray] = []
+
+    def push(self, block: SampleBlock) -> SampleBlock:
+        """Return the complete samples available after ``block`` (possibly none)."""
+        has_acc, has_gyr = block.acc_mps2 is not None, block.gyr_dps is not None
+        if has_acc and has_gyr:
+            return block
+        if has_acc:
+            self._acc.append(np.asarray(block.acc_mps2))
+            times = block.device_time_s if block.device_time_s is not None else np.full(block.n, np.nan)
+            self._acc_time.append(np.asarray(times, dtype=float))
+        elif has_gyr:
+            self._gyr.append(np.asarray(block.gyr_dps))
+        else:
+            return SampleBlock.empty()
+        acc = np.concatenate(self._acc) if self._acc else np.empty((0, 3))
+        acc_time = np.concatenate(self._acc_time) if self._acc_time else np.empty(0)
+        gyr = np.concatenate(self._gyr) if self._gyr else np.empty((0, 3))
+        n = min(len(acc), len(gyr))
+        if not n:
+            return SampleBlock.empty()
+        self._acc, self._acc_time, self._gyr = [acc[n:]], [acc_time[n:]], [gyr[n:]]
+        device = acc_time[:n] if not np.isnan(acc_time[:n]).any() else None
+        return SampleBlock(device_time_s=device, acc_mps2=acc[:n], gyr_dps=gyr[:n])
+
+
+def _ranks(n: np.ndarray) -> np.ndarray:
+    """0, 1, …, n_j − 1 for each group size n_j, concatenated."""
+    return np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+
+
+def count_notifications(
+    arrival_s: np.ndarray, n: np.ndarray, period_s: float, config: AssemblerConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """When each notification's last sample was taken, and its count, for a sensor without a clock.
+
+    Notification ``j`` carries samples ``c_j … c_j + n_j − 1`` and arrives after its last one was taken,
+    ``a_j = T0 + P · (c_j + n_j − 1) + latency_j`` with ``latency_j ≥ 0`` and often near 0. With ``R_j``
+    the received samples up to its last one, ``a_j − P · R_j = T0 + P · lost_before_j + latency_j``: a
+    staircase of lost samples (steps of whole periods that last) under passing latency. The steps:
+
+    1. The staircase (the *floor*) as the forward-looking minimum of ``a_j − P · R_j`` over
+       ``config.loss_envelope_s``: a rise that lasts that long is a loss, a shorter one latency.
+    2. Lost samples: each cluster of rises (within half a second: the floor rises over the last quick
+       arrivals before a loss) rounded to whole periods; rises under a tenth of a period are the small
+       error of the period, which the next step removes.
+    3. The period refitted on the counts as the arrivals' lower envelope
+       (`imuform.ble.timesync.lower_envelope_fit`); steps 1–3 three times, from the nominal period.
+    4. Each last sample's time is ``P · R_j`` plus the floor: the quickest arrival within the window
+       ahead, carried back by the samples received between. Every such arrival bounds it from above
+       whatever was lost between, so a loss misjudged in step 2 changes the lost-sample count, not the
+       time base; just before a loss the bound rests on the last arrivals before it, and is late by their
+       latency (simulated: p99 8 ms at 1 % of notifications lost, 14 ms at 5 %, 0–2 ms without loss).
+
+    Parameters
+    ----------
+    arrival_s
+        (m,) host arrival time of each notification, in s, increasing.
+    n
+        (m,) samples in each notification.
+    period_s
+        Nominal sample period, in s.
+    config
+        The window (``loss_envelope_s``) and the largest plausible rate error (``max_count_drift``).
+
+    Returns
+    -------
+    last_time_s, first_count
+        (m,) session time of each notification's last sample, and the count of its first sample.
+    """
+    received = np.cumsum(n) - 1  # count of each notification's last sample, were nothing lost
+    period = period_s
+    window = max(1, int(np.searchsorted(arrival_s, arrival_s[0] + config.loss_envelope_s)))
+    # within half a second of the end there is too little future to tell latency from loss
+    cluster = tail = max(1, int(np.searchsorted(arrival_s, arrival_s[0] + 0.5)))
+
+    def floor_at(period: float) -> np.ndarray:
+        floor = minimum_filter1d(arrival_s - period * received, window, mode="nearest", origin=-(window // 2))
+        floor[-tail:] = floor[-tail:].min()  # the last half second shares one level: latency, not loss
+        return floor
+
+    lost = np.zeros(len(n), dtype=np.int64)
+    for _ in range(3):
+        rise = np.maximum(np.diff(floor_at(period)), 0.0)
+        rise[rise < 0.1 * period] = 0.0
+        lost = np.concatenate([[0], np.cumsum(_round_clusters(rise / period, cluster))])
+        rate, _ = lower_envelope_fit(
+            (received + lost) * period_s, arrival_s, np.zeros(len(n), dtype=int), config.max_count_drift
+        )
+        period = rate * period_s
+    # The floor never falls (time runs forward) and a sample is never later than its own arrival.
+    last_time = np.minimum(period * received + np.maximum.accumulate(floor_at(period)), arrival_s)
+    return last_time, received + lost - n + 1
+
+
+def _round_clusters(rise: np.ndarray, span: int) -> np.ndarray:
+    """Rises (in periods) summed over clusters of nonzero ones less than ``span`` apart and rounded, each
+    cluster's whole steps put at its last rise."""
+    out = np.zeros(len(rise), dtype=np.int64)
+    at = np.flatnonzero(rise)
+    if not len(at):
+        return out
+    breaks = np.flatnonzero(np.diff(at) >= span) + 1
+    for group in np.split(at, breaks):
+        out[group[-1]] = int(np.round(rise[group].sum()))
+    return out
+
+
+def _subset(block: SampleBlock, keep: np.ndarray) -> SampleBlock:
+    return SampleBlock(**{name: getattr(block, name)[keep] for name in block.channels()})
+
+
+class StreamAssembler:
+    """One sensor's notifications in, its samples on the session clock out.
+
+    Parameters
+    ----------
+    model
+        The sensor model (its decoder, and whether it has a device clock).
+    config
+        Rate, gap threshold, de-duplication window.
+    decoder_context
+        Extra keyword arguments of the model's decoder (Polar's delta-frame factors).
+    """
+
+    def __init__(self, model: SensorModel, config: AssemblerConfig, **decoder_context) -> None:
+        self.model = model
+        self.config = config
+        self.has_clock = model.has_device_clock
+        self.sync = ClockSync(
+            ClockSyncConfig() if self.has_clock else ClockSyncConfig(max_drift=config.max_count_drift)
+        )
+        self.decoder = model.decoder(rate_hz=config.rate_hz, **decoder_context)
+        self.counts = AssemblerCounts()
+        self._joiner = ChannelJoiner()
+        self._recent: deque[bytes] = deque(maxlen=config.dedupe_window)
+        self._before_drop: set[bytes] = set()
+        self._after_drop = 0
+        self._dropped_at_s: float | None = None  # host time of a drop not yet followed by samples
+        self._drops_s: list[float] = []  # host times of every drop, to name the gaps they cause
+        self._last_device_s: float | None = None
+        self._last_time_s: float | None = None
+        self._count = 0
+        # per sample handed on: device time (or count time) and epoch, for the final fit
+        self._device: list[np.ndarray] = []
+        self._epoch: list[np.ndarray] = []
+        # per notification without a device clock: epoch, arrival and samples, for the final fit
+        self._arrivals: list[tuple[int, float, int]] = []
+
+    def set_decoder_context(self, **decoder_context) -> None:
+        """Rebuild the decoder with new context (Polar's start answer carries its delta-frame factors)."""
+        self.decoder = self.model.decoder(rate_hz=self.config.rate_hz, **decoder_context)
+
+    def link_lost(self, host_s: float) -> None:
+        """The link dropped at host time ``host_s`` (session clock)."""
+        self._dropped_at_s = host_s
+        self._drops_s.append(host_s)
+        self._before_drop = set(self._recent)
+        self._after_drop = self.config.dedupe_window
+
+    def link_restored(self) -> None:
+        """The link is back: the decoder's packet state starts afresh (sequence counters, deltas)."""
+        self.decoder.reset()
+
+    def feed(self, payload: bytes, host_s: float) -> Assembled | None:
+        """One notification received at host time ``host_s``; the samples it completes, if any."""
+        self.counts.packets += 1
+        if not self.has_clock:
+            # Without a device clock only the bytes tell a re-sent payload from a new one.
+            if self._after_drop:
+                self._after_drop -= 1
+                if payload in self._before_drop:
+                    self.counts.duplicates += 1
+                    return None
+            self._recent.append(payload)
+        try:
+            block, _ = self.decoder.feed(payload)
+        except ProtocolError:
+            self.counts.undecodable += 1
+            return None
+        block = self._joiner.push(block)
+        if not block.n:
+            return None
+        if block.device_time_s is None or not self.has_clock:
+            device_s, block = self._count_times(block, host_s), block
+        else:
+            kept = self._device_times(block)
+            if kept is None:
+                return None
+            device_s, block = kept
+        self.sync.add(float(device_s[-1]), host_s)
+        time_s = self.sync.to_host(device_s)
+        gaps = []
+        if self._dropped_at_s is not None and self._last_time_s is not None:
+            gaps.append(Gap(self._last_time_s, float(time_s[0]), "link lost; reconnected"))
+        self._dropped_at_s = None
+        self._last_time_s = float(time_s[-1])
+        self._device.append(device_s)
+        self._epoch.append(np.full(len(device_s), self.sync.epoch))
+        self.counts.samples += block.n
+        return Assembled(time_s, block, device_s if self.has_clock else None, gaps)
+
+    def _device_times(self, block: SampleBlock) -> tuple[np.ndarray, SampleBlock] | None:
+        """The block's device times, with samples already received dropped; a restarted clock starts an epoch."""
+        device_s = np.asarray(block.device_time_s, dtype=float)
+        previous_s = self._last_device_s
+        if previous_s is not None and device_s[0] < previous_s - self.config.clock_restart_s:
+            self.sync.new_epoch()
+            previous_s = None
+        if previous_s is not None:
+            keep = device_s > previous_s + 0.5 * self.config.period_s
+            if not keep.all():
+                self.counts.duplicates += int((~keep).sum())
+                block, device_s = _subset(block, keep), device_s[keep]
+                if not block.n:
+                    return None
+        self._last_device_s = float(device_s[-1])
+        return device_s, block
+
+    def _count_times(self, block: SampleBlock, host_s: float) -> np.ndarray:
+        """Count-based device times; a new epoch after a drop; counts advanced over lost notifications."""
+        period = self.config.period_s
+        if self._dropped_at_s is not None:
+            self.sync.new_epoch()
+            self._count = 0
+        elif self._count:
+            # The next sample's count, mapped online, should not be far before this arrival.
+            expected_s = self.sync.offset_s + self.sync.rate * (self._count + block.n - 1) * period
+            late_s = host_s - expected_s
+            if late_s > self.config.gap_s:
+                self._count += int(np.floor(late_s / (self.sync.rate * period)))
+        self._arrivals.append((self.sync.epoch, host_s, block.n))
+        device_s = (self._count + np.arange(block.n)) * period
+        self._count += block.n
+        return device_s
+
+    def finalize(self, end_s: float | None = None, shared: ClockSync | None = None) -> FinalTimes:
+        """Every sample's session time over the whole recording, and its gaps and losses.
+
+        Parameters
+        ----------
+        end_s
+            Session time the recording ended, in s (for a link lost and never restored).
+        shared
+            The pooled sync of sensors sharing this sensor's clock (`ClockSync.pooled`), or None.
+        """
+        if not self._device:
+            return FinalTimes(np.empty(0), [], 0, self.sync.summary())
+        device = np.concatenate(self._device)
+        epoch = np.concatenate(self._epoch)
+        if self.has_clock:
+            sync = shared or self.sync
+            time_s, clock = sync.final_map(device, epoch), sync.summary()
+        else:
+            time_s, clock = self._final_count_times(epoch)
+        gaps, lost = self._holes(time_s, epoch)
+        if self._dropped_at_s is not None and end_s is not None and end_s > time_s[-1]:
+            gaps.append(Gap(float(time_s[-1]), float(end_s), "link lost; not reconnected before the end"))
+        return FinalTimes(time_s, gaps, lost, clock)
+
+    def _final_count_times(self, epoch: np.ndarray) -> tuple[np.ndarray, ClockFitSummary]:
+        """Sensors without a clock: every sample's count and time from the arrivals of the whole recording.
+
+        Per epoch, `count_notifications` finds the count of each notification's first sample; one line
+        per epoch (shared rate) below the arrivals of each notification's last sample maps counts to
+        session time, as for device clocks (`imuform.ble.timesync.lower_envelope_fit`).
+        """
+        arrivals = np.array(self._arrivals, dtype=float).reshape(-1, 3)
+        period = self.config.period_s
+        out = np.empty(len(epoch))
+        last_count = np.empty(len(arrivals))
+        for e in np.unique(arrivals[:, 0]):
+            mine = arrivals[:, 0] == e
+            n = arrivals[mine, 2].astype(np.int64)
+            last_time, first = count_notifications(arrivals[mine, 1], n, period, self.config)
+            out[epoch == e] = np.repeat(last_time, n) - period * (np.repeat(n, n) - 1 - _ranks(n))
+            last_count[mine] = first + n - 1
+        points = envelope_points(last_count * period, arrivals[:, 1], arrivals[:, 0], self.sync.config.bin_s)
+        rate, offsets = lower_envelope_fit(*points, max_drift=self.config.max_count_drift)
+        latency_ms = (
+            arrivals[:, 1] - np.array([offsets[int(e)] for e in arrivals[:, 0]]) - rate * last_count * period
+        ) * 1e3
+        summary = ClockFitSummary(
+            method="sample-count",
+            offset_s=float(offsets[int(epoch[-1])]),
+            drift_ppm=float((1.0 / rate - 1.0) * 1e6),
+            points=len(points[0]),
+            span_s=float(out[-1] - out[0]),
+            latency_ms_p50=float(np.percentile(latency_ms, 50)),
+            latency_ms_p95=float(np.percentile(latency_ms, 95)),
+            epochs=int(epoch[-1]) + 1,
+        )
+        return out, summary
+
+    def _holes(self, time_s: np.ndarray, epoch: np.ndarray) -> tuple[list[Gap], int]:
+        """Gaps (holes ≥ the gap threshold, and every change of epoch) and lost samples (shorter holes)."""
+        period = self.config.period_s
+        steps = np.diff(time_s)
+        new_epoch = np.diff(epoch) != 0
+        gaps, lost = [], 0
+        for i in np.flatnonzero((steps > 1.5 * period) | new_epoch):
+            start, end = float(time_s[i]), float(time_s[i + 1])
+            if steps[i] < self.config.gap_s and not new_epoch[i]:
+                lost += int(np.rint(steps[i] / period)) - 1
+                continue
+            dropped = any(start - 1.0 <= d <= end for d in self._drops_s)
+            gaps.append(Gap(start, end, "link lost; reconnected" if dropped else "samples missing"))
+        return gaps, lost

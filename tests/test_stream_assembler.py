@@ -1,0 +1,123 @@
+"""The stream assembler on its own: notifications with made-up arrivals in, samples on the session clock out.
+
+Every sample carries its own index in the gyroscope (x: index mod 1000, y: index // 1000 · 10 deg/s), so
+each sample handed on is matched to the instant it was taken, whatever was lost or repeated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from firmware_protocol import SampleBlock, get_model
+from imuform.ble.stream_assembler import AssemblerConfig, StreamAssembler
+
+RATE_HZ = 100.0
+
+
+def stream(kind: str, *, duration_s=60.0, loss=0.0, per_notification=2, stall=None, drift_ppm=30.0, seed=0):
+    """Feed a sensor's notifications to an assembler; return it, the true times and the indices handed on.
+
+    Latency is 0–7.5 ms (the connection interval) plus an exponential 6 ms (retries); ``stall`` = (start,
+    end) holds every notification back until ``end`` (a busy host); ``loss`` drops notifications.
+    """
+    rng = np.random.default_rng(seed)
+    model = get_model(kind)
+    encoder = model.encoder(sensor_id=0, rate_hz=RATE_HZ, max_payload=244)
+    n = int(duration_s * RATE_HZ)
+    true_s = 1.0 + np.arange(n) / RATE_HZ * (1 - drift_ppm * 1e-6)
+    index = np.arange(n)
+    acc = np.column_stack([np.zeros(n), np.zeros(n), np.full(n, 9.81)])
+    gyr = np.column_stack([(index % 1000) * 1.0, (index // 1000) * 10.0, np.zeros(n)])
+    assembler = StreamAssembler(model, AssemblerConfig(rate_hz=RATE_HZ))
+    handed = []
+    last_arrival = 0.0
+    for i in range(0, n, per_notification):
+        block = slice(i, i + per_notification)
+        payloads = encoder.encode(
+            SampleBlock(device_time_s=true_s[block] + 100.0, acc_mps2=acc[block], gyr_dps=gyr[block])
+        )
+        for payload in payloads:
+            if rng.random() < loss:
+                continue
+            arrival = true_s[block][-1] + rng.uniform(0, 0.0075) + rng.exponential(0.006)
+            if stall and stall[0] <= true_s[i] < stall[1]:
+                arrival = max(arrival, stall[1])
+            last_arrival = max(last_arrival, arrival)  # a link delivers in order
+            out = assembler.feed(payload, last_arrival)
+            if out is not None:
+                handed.append(
+                    np.rint(out.block.gyr_dps[:, 1] / 10).astype(int) * 1000
+                    + np.rint(out.block.gyr_dps[:, 0]).astype(int)
+                )
+    return assembler, true_s, np.concatenate(handed)
+
+
+@pytest.mark.parametrize("kind", ["witmotion", "thingy52", "imuform"])
+def test_without_loss_every_sample_lands_within_a_few_ms_of_its_true_time(kind):
+    assembler, true_s, index = stream(kind)
+    final = assembler.finalize()
+    assert len(final.time_s) == len(true_s) and final.lost == 0 and final.gaps == []
+    error_s = final.time_s - true_s[index]
+    assert np.abs(error_s - np.median(error_s)).max() < 0.006
+    assert 0 <= np.median(error_s) < 0.008  # the least latency: a sample is never stamped before it was taken
+
+
+def test_lost_notifications_without_a_device_clock_leave_holes_not_a_shorter_recording():
+    assembler, true_s, index = stream("witmotion", loss=0.05)
+    final = assembler.finalize()
+    lost_true = len(true_s) - len(index)
+    assert final.lost == pytest.approx(lost_true, rel=0.2)
+    error_s = final.time_s - true_s[index]
+    assert np.percentile(error_s, 99) < 0.020 and np.percentile(error_s, 1) > -0.050
+    # the time axis spans the whole recording (losses in its last half second cannot be told from latency)
+    assert final.time_s[-1] - final.time_s[0] == pytest.approx(true_s[index[-1]] - true_s[index[0]], abs=0.12)
+
+
+def test_a_host_that_stalls_for_a_second_and_a_half_loses_nothing():
+    assembler, true_s, index = stream("witmotion", stall=(20.0, 21.5))
+    final = assembler.finalize()
+    assert final.lost == 0 and final.gaps == []
+    assert np.abs(final.time_s - true_s[index]).max() < 0.010
+
+
+def test_a_dropped_link_leaves_a_gap_and_payloads_sent_again_are_dropped():
+    model = get_model("witmotion")
+    encoder = model.encoder(sensor_id=0, rate_hz=RATE_HZ, max_payload=244)
+    assembler = StreamAssembler(model, AssemblerConfig(rate_hz=RATE_HZ))
+    payloads = []
+    for i in range(0, 3000, 2):
+        block = SampleBlock(
+            device_time_s=np.array([i, i + 1]) / RATE_HZ,
+            acc_mps2=np.full((2, 3), 1.0 + i / 1e4),
+            gyr_dps=np.full((2, 3), float(i % 500)),
+        )
+        payloads.extend(encoder.encode(block))
+    for k, payload in enumerate(payloads[:500]):
+        assembler.feed(payload, 1.0 + (2 * k + 1) / RATE_HZ + 0.002)
+    assembler.link_lost(11.2)
+    assembler.link_restored()
+    # the sensor sends its last 10 payloads again, then goes on 3 s later
+    for k, payload in enumerate(payloads[490:500] + payloads[800:]):
+        assembler.feed(payload, 14.0 + (2 * k + 1) / RATE_HZ + 0.002)
+    final = assembler.finalize(end_s=30.0)
+    assert assembler.counts.duplicates == 10
+    assert len(final.time_s) == 2 * (500 + len(payloads) - 800)
+    assert [g.reason for g in final.gaps] == ["link lost; reconnected"]
+    assert final.gaps[0].end_s - final.gaps[0].start_s == pytest.approx(14.21 - 10.992, abs=0.02)
+
+
+def test_a_restarted_device_clock_starts_a_new_epoch():
+    model = get_model("imuform")
+    encoder = model.encoder(sensor_id=0, rate_hz=RATE_HZ, max_payload=244)
+    assembler = StreamAssembler(model, AssemblerConfig(rate_hz=RATE_HZ))
+    for start_s, host0_s in ((500.0, 0.0), (0.0, 40.0)):  # power cycle: the clock restarts at 0
+        device_s = start_s + np.arange(2000) / RATE_HZ
+        for i in range(0, 2000, 4):
+            block = SampleBlock(device_time_s=device_s[i : i + 4], acc_mps2=np.ones((4, 3)), gyr_dps=np.ones((4, 3)))
+            for payload in encoder.encode(block):
+                assembler.feed(payload, host0_s + (i + 4) / RATE_HZ + 0.003)
+    final = assembler.finalize()
+    assert final.clock.epochs == 2
+    assert final.time_s[2000] == pytest.approx(40.0 + 1 / RATE_HZ, abs=0.005)
+    assert len(final.gaps) == 1
