@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.transform import Rotation
 
-from analysis.calibration import auto_calibrate_series, segment_rotations
+from analysis.calibration import (
+    Calibration,
+    CalibrationCheck,
+    auto_calibrate_series,
+    calibration_mismatch,
+    segment_rotations,
+)
 from analysis.orientation import correct_accelerometer, series_orientation
 from analysis.parallel import default_workers, parallel_starmap
 from analysis.quiet import quiet_mask
@@ -57,7 +63,7 @@ class AnglesResult:
         ``ANGLE_COLUMNS`` (+ ``thoracic_flexion_deg`` with an upper thoracic sensor) on a common rate, NaN
         across gaps longer than `analysis.timebase.MAX_GAP_S`.
     calibration
-        The calibration used (a plain dict, ``method`` ``"guided"`` or ``"auto"``).
+        The calibration used (``method`` ``"guided"`` or ``"auto"``).
     sync
         The time base report (`analysis.timebase.align_sensors`), plus ``rate_hz`` of the angle table and
         per sensor the accelerometer correction (``acc_bias_mps2``, ``acc_gain``).
@@ -66,13 +72,17 @@ class AnglesResult:
         steps that need them (`analysis.bar_field`) without orienting again.
     use_mag
         Whether the orientations are 9D (magnetometer fused) rather than 6D.
+    calibration_mismatch
+        Why the given calibration was checked and set aside for the session's own (`compute_angles`
+        ``check``), None when it was used or not checked.
     """
 
     angles: pd.DataFrame
-    calibration: dict
+    calibration: Calibration
     sync: dict
     sensors: dict[str, OrientedSensor]
     use_mag: bool
+    calibration_mismatch: str | None = None
 
 
 def _wrap(angle_rad: np.ndarray) -> np.ndarray:
@@ -242,10 +252,11 @@ def relative_angles_deg(
 def compute_angles(
     samples: pd.DataFrame,
     *,
-    calibration: dict | None = None,
+    calibration: Calibration | None = None,
     rate_hz: float | None = None,
     use_mag: bool = False,
     workers: int | None = None,
+    check: CalibrationCheck | None = None,
 ) -> AnglesResult:
     """Spine angles of a session.
 
@@ -255,7 +266,7 @@ def compute_angles(
         The samples table (docs/architecture.md) with at least ``lumbar`` and ``thoracic`` sensors;
         ``upper_thoracic`` adds ``thoracic_flexion_deg``.
     calibration
-        A calibration dict (`analysis.calibration`); auto-calibrated from the session when None.
+        A stored calibration (`analysis.calibration`); auto-calibrated from the session when None.
     rate_hz
         Rate of the angle table, in Hz (default: the fastest sensor's nominal rate).
     use_mag
@@ -263,6 +274,10 @@ def compute_angles(
     workers
         Processes that orient the sensors at once (`oriented_sensor`, `analysis.parallel`); default one per
         sensor up to the cores, serial for short sessions. The results do not depend on it.
+    check
+        Compare ``calibration`` with the session's own automatic calibration first, and use the automatic
+        one instead when they disagree beyond these tolerances (`analysis.calibration.calibration_mismatch`):
+        a calibration of another strap-on would skew every angle.
 
     Returns
     -------
@@ -292,9 +307,13 @@ def compute_angles(
     grid = common_grid(series, rate_hz)
     if len(grid) < 2:
         raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")
-    if calibration is None:
-        calibration = auto_calibrate_series(series, {placement: o.rest for placement, o in oriented.items()})
-    missing = placements - set(calibration["sensors"])
+    mismatch = None
+    if calibration is None or check is not None:
+        own = auto_calibrate_series(series, {placement: o.rest for placement, o in oriented.items()})
+        mismatch = None if calibration is None else calibration_mismatch(calibration, own, check)
+        if calibration is None or mismatch:
+            calibration = own
+    missing = placements - set(calibration.sensors)
     if missing:
         raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
     R_sensor_segment = segment_rotations(calibration)
@@ -321,4 +340,4 @@ def compute_angles(
             q_world_segment["thoracic"], q_world_segment["upper_thoracic"], quiet
         )[0]
     sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
-    return AnglesResult(angles=angles, calibration=calibration, sync=sync, sensors=oriented, use_mag=use_mag)
+    return AnglesResult(angles, calibration, sync, oriented, use_mag, calibration_mismatch=mismatch)

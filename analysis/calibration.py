@@ -1,22 +1,24 @@
 """Sensor-to-segment calibration: which way is up and which way is the flexion axis, per sensor.
 
-A calibration is a plain JSON-able dict, so the store can keep it::
-
-    {"method": "guided" | "auto",
-     "standing": {"start_s": ..., "end_s": ...},
-     "bends": {"start_s": ..., "end_s": ...} | None,
-     "sensors": {placement: {"R_sensor_segment": 3x3 nested list, "up_sensor": [x, y, z],
-                             "axis_source": "bends" | "assumed", "axis_planarity": float | None}},
-     "range_of_motion": {"max_flexion_deg": ..., "max_extension_deg": ...} | None}
+A calibration is a `Calibration`: per sensor a `SensorCalibration` (its segment's axes in sensor
+coordinates), the `CalibrationWindows` it was measured in and, optionally, the person's `RangeOfMotion`.
+`Calibration.to_dict` / `Calibration.from_dict` give the JSON the store keeps (``from_dict`` also reads the
+plain dicts of earlier versions).
 
 Quiet standing fixes each segment's vertical (and so zeroes every angle at neutral); slow forward bends
 give the medio-lateral axis as the principal axis of the gyroscope, orthogonalised to the vertical. Without
 a guided calibration, the session's first long rest and its first bends after it serve (`auto_calibrate`).
 Sensors may be strapped on crooked (±20° about any axis): nothing here assumes how they were mounted,
-except the fallback axis of a sensor whose axis was never measured (`assumed_axis`).
+except the fallback axis of a sensor whose axis was never measured (`assumed_axis`). A stored calibration
+is only right while the sensors stay strapped on as they were: `calibration_mismatch` compares it with a
+session's own standing and bends.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,6 +47,327 @@ AXIS_MIN_GYR_RMS_DPS = 8.0
 AXIS_MIN_PLANARITY = 0.6
 #: ...and for the gyroscope's principal axis to be trusted over the direction of the furthest tilt.
 PLANAR_MOTION = 0.85
+
+#: How a calibration was made: guided steps, or automatically from a session's own standing and bends.
+METHODS = ("guided", "auto")
+#: Where a sensor's medio-lateral axis came from: measured in bends, or the usual strapping (`assumed_axis`).
+AXIS_SOURCES = ("bends", "assumed")
+#: A stored rotation or unit vector may be this far from orthonormal / unit length (JSON keeps 17 digits).
+STORED_TOLERANCE = 1e-6
+
+
+def _numbers(value: Any, n: int, where: str) -> tuple[float, ...]:
+    """``n`` finite numbers from a JSON list, or ValueError naming ``where``."""
+    if not isinstance(value, (list, tuple)) or len(value) != n:
+        raise ValueError(f"{where}: expected a list of {n} numbers, got {value!r:.60}")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+        raise ValueError(f"{where}: expected {n} finite numbers, got {value!r:.60}")
+    return tuple(float(v) for v in value)
+
+
+def _mapping(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: expected an object, got {value!r:.60}")
+    return value
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of a session's clock, in s."""
+
+    start_s: float
+    end_s: float
+
+    def to_dict(self) -> dict:
+        """``{"start_s", "end_s"}``."""
+        return {"start_s": self.start_s, "end_s": self.end_s}
+
+    @classmethod
+    def from_dict(cls, value: Any, where: str) -> Window:
+        """From ``{"start_s", "end_s"}`` or, as earlier versions wrote the guided steps, ``[start_s, end_s]``.
+
+        Raises
+        ------
+        ValueError
+            Naming ``where`` when ``value`` is neither, or ends before it starts.
+        """
+        if isinstance(value, dict):
+            value = [value.get("start_s"), value.get("end_s")]
+        start_s, end_s = _numbers(value, 2, where)
+        if end_s < start_s:
+            raise ValueError(f"{where}: ends ({end_s:g} s) before it starts ({start_s:g} s)")
+        return cls(start_s, end_s)
+
+
+@dataclass(frozen=True)
+class CalibrationWindows:
+    """When each step of a calibration happened, on its session's clock.
+
+    Attributes
+    ----------
+    standing
+        Standing neutral (the quiet standing of a guided calibration, or the session's own rest).
+    bends
+        The bends the flexion axes were measured in, when they were.
+    max_flexion, max_extension
+        The range-of-motion steps, when done.
+    """
+
+    standing: Window
+    bends: Window | None = None
+    max_flexion: Window | None = None
+    max_extension: Window | None = None
+
+    def to_dict(self) -> dict:
+        """Each step's window, None for steps not done."""
+        return {
+            name: None if w is None else w.to_dict()
+            for name, w in (
+                ("standing", self.standing),
+                ("bends", self.bends),
+                ("max_flexion", self.max_flexion),
+                ("max_extension", self.max_extension),
+            )
+        }
+
+
+@dataclass(frozen=True)
+class SensorCalibration:
+    """One sensor's calibration: its segment's axes in the sensor's own coordinates.
+
+    Attributes
+    ----------
+    R_sensor_segment
+        Rows of the 3x3 rotation from the segment frame to the sensor frame (docs/conventions.md).
+    up_sensor
+        The segment's vertical at standing neutral, in sensor coordinates (unit vector).
+    axis_source
+        One of `AXIS_SOURCES`: the medio-lateral (flexion) axis was measured in bends, or assumed.
+    axis_planarity
+        Share of the bends' rotation along the measured axis (1 = purely planar); None when assumed.
+    """
+
+    R_sensor_segment: tuple[tuple[float, float, float], ...]
+    up_sensor: tuple[float, float, float]
+    axis_source: str
+    axis_planarity: float | None = None
+
+    @classmethod
+    def from_axes(cls, up: np.ndarray, axis: np.ndarray, source: str, planarity: float | None) -> SensorCalibration:
+        """From the vertical and the medio-lateral axis in sensor coordinates (`segment_from_axes`)."""
+        R = segment_from_axes(up, axis)
+        return cls(
+            tuple(tuple(float(v) for v in row) for row in R),
+            tuple(float(v) for v in up),
+            source,
+            None if planarity is None else float(planarity),
+        )
+
+    @property
+    def rotation(self) -> np.ndarray:
+        """``R_sensor_segment`` as a 3x3 array."""
+        return np.array(self.R_sensor_segment, dtype=float)
+
+    @property
+    def axis_sensor(self) -> np.ndarray:
+        """The segment's medio-lateral (left, flexion) axis in sensor coordinates."""
+        return self.rotation[:, 1]
+
+    def to_dict(self) -> dict:
+        """The JSON entry of one sensor."""
+        return {
+            "R_sensor_segment": [list(row) for row in self.R_sensor_segment],
+            "up_sensor": list(self.up_sensor),
+            "axis_source": self.axis_source,
+            "axis_planarity": self.axis_planarity,
+        }
+
+    @classmethod
+    def from_dict(cls, value: Any, where: str) -> SensorCalibration:
+        """Parse and check one sensor's JSON entry; ValueError naming ``where`` on garbage."""
+        value = _mapping(value, where)
+        rows = value.get("R_sensor_segment")
+        if not isinstance(rows, (list, tuple)) or len(rows) != 3:
+            raise ValueError(f"{where}.R_sensor_segment: expected 3 rows of 3 numbers, got {rows!r:.60}")
+        R = tuple(_numbers(row, 3, f"{where}.R_sensor_segment[{i}]") for i, row in enumerate(rows))
+        matrix = np.array(R)
+        if not np.allclose(matrix.T @ matrix, np.eye(3), atol=STORED_TOLERANCE) or np.linalg.det(matrix) < 0:
+            raise ValueError(f"{where}.R_sensor_segment: not a rotation matrix (orthonormal, determinant +1)")
+        up = _numbers(value.get("up_sensor"), 3, f"{where}.up_sensor")
+        if abs(np.linalg.norm(up) - 1.0) > STORED_TOLERANCE:
+            raise ValueError(f"{where}.up_sensor: not a unit vector (length {np.linalg.norm(up):.4g})")
+        source = value.get("axis_source")
+        if source not in AXIS_SOURCES:
+            raise ValueError(f"{where}.axis_source: expected one of {', '.join(AXIS_SOURCES)}, got {source!r:.40}")
+        planarity = value.get("axis_planarity")
+        if planarity is not None:
+            (planarity,) = _numbers([planarity], 1, f"{where}.axis_planarity")
+        return cls(R, up, source, planarity)
+
+
+@dataclass(frozen=True)
+class RangeOfMotion:
+    """The person's maximal lumbar flexion (toe touch) and extension, positive magnitudes in degrees."""
+
+    max_flexion_deg: float
+    max_extension_deg: float
+
+    def to_dict(self) -> dict:
+        """``{"max_flexion_deg", "max_extension_deg"}``."""
+        return {"max_flexion_deg": self.max_flexion_deg, "max_extension_deg": self.max_extension_deg}
+
+    @classmethod
+    def from_dict(cls, value: Any, where: str) -> RangeOfMotion:
+        """Parse and check; ValueError naming ``where`` unless both magnitudes are positive numbers."""
+        value = _mapping(value, where)
+        flexion, extension = _numbers(
+            [value.get("max_flexion_deg"), value.get("max_extension_deg")],
+            2,
+            f"{where} (max_flexion_deg, max_extension_deg)",
+        )
+        if flexion <= 0 or extension <= 0:
+            raise ValueError(f"{where}: both magnitudes must be positive degrees, got {flexion:g} and {extension:g}")
+        return cls(flexion, extension)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A sensor-to-segment calibration of every sensor of one strap-on.
+
+    Attributes
+    ----------
+    method
+        One of `METHODS`.
+    sensors
+        Per placement its `SensorCalibration`.
+    windows
+        When the steps happened on the clock of the session it was measured in.
+    range_of_motion
+        The person's range of motion, when measured (`calibrate_range_of_motion`).
+    """
+
+    method: str
+    sensors: dict[str, SensorCalibration]
+    windows: CalibrationWindows
+    range_of_motion: RangeOfMotion | None = None
+
+    def to_dict(self) -> dict:
+        """The JSON form (`from_dict` reads it back)."""
+        return {
+            "method": self.method,
+            "windows": self.windows.to_dict(),
+            "sensors": {placement: entry.to_dict() for placement, entry in self.sensors.items()},
+            "range_of_motion": None if self.range_of_motion is None else self.range_of_motion.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Calibration:
+        """Parse and check the JSON form, also the plain dicts of earlier versions.
+
+        Those kept ``standing`` and ``bends`` at the top and, from a guided calibration, every step under
+        ``windows`` as ``[start_s, end_s]``.
+
+        Raises
+        ------
+        ValueError
+            One line naming the offending key, when ``value`` is not a calibration.
+        """
+        value = _mapping(value, "calibration")
+        method = value.get("method")
+        if method not in METHODS:
+            raise ValueError(f"calibration.method: expected one of {', '.join(METHODS)}, got {method!r:.40}")
+        steps = dict(_mapping(value.get("windows") or {}, "calibration.windows"))
+        for name in ("standing", "bends"):
+            if value.get(name) is not None:
+                steps[name] = value[name]
+        if steps.get("standing") is None:
+            raise ValueError("calibration.windows.standing: missing; a calibration always has its standing neutral")
+        windows = CalibrationWindows(
+            **{
+                name: None if steps.get(name) is None else Window.from_dict(steps[name], f"calibration.windows.{name}")
+                for name in ("standing", "bends", "max_flexion", "max_extension")
+            }
+        )
+        sensors = _mapping(value.get("sensors"), "calibration.sensors")
+        if not sensors:
+            raise ValueError("calibration.sensors: empty; a calibration needs at least one sensor")
+        rom = value.get("range_of_motion")
+        return cls(
+            method,
+            {str(p): SensorCalibration.from_dict(e, f"calibration.sensors.{p}") for p, e in sensors.items()},
+            windows,
+            None if rom is None else RangeOfMotion.from_dict(rom, "calibration.range_of_motion"),
+        )
+
+
+@dataclass(frozen=True)
+class CalibrationCheck:
+    """How closely a stored calibration must agree with a session's own standing and bends to be used on it.
+
+    A stored calibration holds while the sensors stay strapped on as they were. Straps are put on again
+    up to ±20° differently (docs/simulator.md), and the sensors' addresses cannot tell another person's
+    strap-on (or yesterday's) from this one; the session's own automatic calibration
+    (`auto_calibrate_series`) can.
+
+    Attributes
+    ----------
+    max_neutral_deg
+        Largest angle between a sensor's up vector in the stored calibration and in the session's own
+        standing neutral, in degrees. The automatic neutral lands within 1.5° of the truth
+        (tests/test_calibration.py) and a person stands within a degree or two of their own neutral, while
+        a re-strapped sensor is off by up to 20° about two axes.
+    max_axis_deg
+        Largest angle between a sensor's flexion axis in the stored calibration and in the session's own
+        bends, in degrees, compared only when both were measured from bends: the guided axis lands within 2°
+        of the truth and the automatic one within 4° (tests/test_calibration.py), while a sensor turned about
+        its vertical leaves the up vector alone and turns the axis, leaking flexion into lateral bend
+        (sin 10° = 17 % of it).
+    """
+
+    max_neutral_deg: float = 5.0
+    max_axis_deg: float = 10.0
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    cos = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def calibration_mismatch(stored: Calibration, own: Calibration, check: CalibrationCheck) -> str | None:
+    """Why ``stored`` does not fit the session that ``own`` was calibrated from automatically, or None.
+
+    Parameters
+    ----------
+    stored
+        The calibration that is to be used.
+    own
+        The session's automatic calibration (`auto_calibrate_series`).
+    check
+        The tolerances.
+
+    Returns
+    -------
+    str or None
+        What differs, e.g. ``"lumbar neutral 12° off (limits: neutral 5°, flexion axis 10°)"``; None when
+        ``stored`` fits.
+    """
+    problems = []
+    for placement, mine in own.sensors.items():
+        theirs = stored.sensors.get(placement)
+        if theirs is None:
+            problems.append(f"no {placement} sensor")
+            continue
+        neutral_deg = _angle_deg(np.array(theirs.up_sensor), np.array(mine.up_sensor))
+        if neutral_deg > check.max_neutral_deg:
+            problems.append(f"{placement} neutral {neutral_deg:.0f}° off")
+        elif theirs.axis_source == mine.axis_source == "bends":
+            axis_deg = _angle_deg(theirs.axis_sensor, mine.axis_sensor)
+            if axis_deg > check.max_axis_deg:
+                problems.append(f"{placement} flexion axis {axis_deg:.0f}° off")
+    if not problems:
+        return None
+    limits = f"limits: neutral {check.max_neutral_deg:g}°, flexion axis {check.max_axis_deg:g}°"
+    return f"{', '.join(problems)} ({limits})"
 
 
 def _rows(samples: pd.DataFrame, placement: str, start_s: float, end_s: float) -> pd.DataFrame:
@@ -141,16 +464,7 @@ def flexion_axis(gyr_dps: np.ndarray, acc_mps2: np.ndarray, up: np.ndarray) -> t
     return axis, float(np.sqrt(np.mean(np.sum(g**2, axis=1)))), planarity
 
 
-def _sensor_entry(up: np.ndarray, axis: np.ndarray, source: str, planarity: float | None) -> dict:
-    return {
-        "R_sensor_segment": segment_from_axes(up, axis).tolist(),
-        "up_sensor": up.tolist(),
-        "axis_source": source,
-        "axis_planarity": planarity,
-    }
-
-
-def calibrate_standing(samples: pd.DataFrame, start_s: float, end_s: float) -> dict:
+def calibrate_standing(samples: pd.DataFrame, start_s: float, end_s: float) -> Calibration:
     """Guided standing neutral: 2–5 s of quiet standing fixes each segment's vertical and zeroes the angles.
 
     Until `calibrate_axis_from_bends` measures it, each sensor's medio-lateral axis is `assumed_axis`.
@@ -164,8 +478,8 @@ def calibrate_standing(samples: pd.DataFrame, start_s: float, end_s: float) -> d
 
     Returns
     -------
-    dict
-        A calibration with ``method`` ``"guided"``.
+    Calibration
+        With ``method`` ``"guided"``.
 
     Raises
     ------
@@ -181,17 +495,13 @@ def calibrate_standing(samples: pd.DataFrame, start_s: float, end_s: float) -> d
                 f"sensor {placement!r} moved during the standing calibration ({gyr_rms:.0f} deg/s); stand still and repeat it"
             )
         up = up_vector(_acc(rows))
-        sensors[placement] = _sensor_entry(up, assumed_axis(up), "assumed", None)
-    return {
-        "method": "guided",
-        "standing": {"start_s": float(start_s), "end_s": float(end_s)},
-        "bends": None,
-        "sensors": sensors,
-        "range_of_motion": None,
-    }
+        sensors[placement] = SensorCalibration.from_axes(up, assumed_axis(up), "assumed", None)
+    return Calibration("guided", sensors, CalibrationWindows(standing=Window(float(start_s), float(end_s))))
 
 
-def calibrate_axis_from_bends(samples: pd.DataFrame, calibration: dict, start_s: float, end_s: float) -> dict:
+def calibrate_axis_from_bends(
+    samples: pd.DataFrame, calibration: Calibration, start_s: float, end_s: float
+) -> Calibration:
     """Measure each segment's medio-lateral (flexion) axis from a few slow forward bends.
 
     A sensor that barely rotated (a still pelvis, say) keeps its previous axis.
@@ -207,30 +517,27 @@ def calibrate_axis_from_bends(samples: pd.DataFrame, calibration: dict, start_s:
 
     Returns
     -------
-    dict
-        A new calibration with the measured axes and ``bends`` set.
+    Calibration
+        A new calibration with the measured axes and the ``bends`` window set.
     """
-    out = {
-        **calibration,
-        "sensors": dict(calibration["sensors"]),
-        "bends": {"start_s": float(start_s), "end_s": float(end_s)},
-    }
-    for placement, entry in calibration["sensors"].items():
+    sensors = dict(calibration.sensors)
+    for placement, entry in calibration.sensors.items():
         rows = _rows(samples, placement, start_s, end_s)
-        up = np.asarray(entry["up_sensor"])
+        up = np.array(entry.up_sensor)
         axis, rms, planarity = flexion_axis(_gyr(rows), _acc(rows), up)
         if rms >= AXIS_MIN_GYR_RMS_DPS and planarity >= AXIS_MIN_PLANARITY:
-            out["sensors"][placement] = _sensor_entry(up, axis, "bends", planarity)
-    return out
+            sensors[placement] = SensorCalibration.from_axes(up, axis, "bends", planarity)
+    windows = replace(calibration.windows, bends=Window(float(start_s), float(end_s)))
+    return replace(calibration, sensors=sensors, windows=windows)
 
 
 def calibrate_range_of_motion(
     angles: pd.DataFrame,
-    calibration: dict,
+    calibration: Calibration,
     *,
     flexion: tuple[float, float],
     extension: tuple[float, float],
-) -> dict:
+) -> Calibration:
     """Record the person's maximal lumbar flexion (toe touch) and extension, for limits in % of range.
 
     Parameters
@@ -244,9 +551,8 @@ def calibrate_range_of_motion(
 
     Returns
     -------
-    dict
-        A new calibration with ``range_of_motion``: ``max_flexion_deg`` and ``max_extension_deg`` (both
-        positive magnitudes, in degrees).
+    Calibration
+        A new calibration with the `RangeOfMotion` and the two windows set.
     """
     t = angles["time_s"]
     lumbar = angles["lumbar_flexion_deg"]
@@ -254,7 +560,10 @@ def calibrate_range_of_motion(
     max_extension = float(-lumbar[t.between(*extension)].min())
     if not (max_flexion > 0 and max_extension > 0):
         raise ValueError("range of motion must reach flexion and extension; bend fully forward, then back, and repeat")
-    return {**calibration, "range_of_motion": {"max_flexion_deg": max_flexion, "max_extension_deg": max_extension}}
+    windows = replace(
+        calibration.windows, max_flexion=Window(*map(float, flexion)), max_extension=Window(*map(float, extension))
+    )
+    return replace(calibration, range_of_motion=RangeOfMotion(max_flexion, max_extension), windows=windows)
 
 
 def _direction_on(series: RegularSeries, start_s: float, end_s: float) -> np.ndarray:
@@ -391,15 +700,15 @@ def first_bends(
     return None
 
 
-def _axis_entry(s: RegularSeries, up: np.ndarray, select: np.ndarray) -> dict | None:
+def _axis_entry(s: RegularSeries, up: np.ndarray, select: np.ndarray) -> SensorCalibration | None:
     """Calibration entry from the motion in ``select``, or None when it does not reveal the axis."""
     axis, rms, planarity = flexion_axis(s.gyr_dps[select], s.acc_mps2[select], up)
     if rms >= AXIS_MIN_GYR_RMS_DPS and planarity >= AXIS_MIN_PLANARITY:
-        return _sensor_entry(up, axis, "bends", planarity)
+        return SensorCalibration.from_axes(up, axis, "bends", planarity)
     return None
 
 
-def auto_calibrate_series(series: dict[str, RegularSeries], quiet: dict[str, np.ndarray] | None = None) -> dict:
+def auto_calibrate_series(series: dict[str, RegularSeries], quiet: dict[str, np.ndarray] | None = None) -> Calibration:
     """Automatic calibration from a session's own quiet standing and hinge movements.
 
     Neutral comes from `neutral_posture`; each sensor's axis from the first bends after it
@@ -415,8 +724,8 @@ def auto_calibrate_series(series: dict[str, RegularSeries], quiet: dict[str, np.
 
     Returns
     -------
-    dict
-        A calibration with ``method`` ``"auto"``.
+    Calibration
+        With ``method`` ``"auto"``.
     """
     if quiet is None:
         quiet = {placement: quiet_mask(s.acc_mps2, s.gyr_dps, s.rate_hz) for placement, s in series.items()}
@@ -429,24 +738,22 @@ def auto_calibrate_series(series: dict[str, RegularSeries], quiet: dict[str, np.
         sensors[placement] = (
             _axis_entry(s, up[placement], in_bends)
             or _axis_entry(s, up[placement], moving)
-            or _sensor_entry(up[placement], assumed_axis(up[placement]), "assumed", None)
+            or SensorCalibration.from_axes(up[placement], assumed_axis(up[placement]), "assumed", None)
         )
-    return {
-        "method": "auto",
-        "standing": {"start_s": windows[0][0], "end_s": windows[0][1]},
-        "bends": {"start_s": bends[0], "end_s": bends[1]} if bends else None,
-        "sensors": sensors,
-        "range_of_motion": None,
-    }
+    steps = CalibrationWindows(
+        standing=Window(float(windows[0][0]), float(windows[0][1])),
+        bends=Window(float(bends[0]), float(bends[1])) if bends else None,
+    )
+    return Calibration("auto", sensors, steps)
 
 
-def auto_calibrate(samples: pd.DataFrame) -> dict:
+def auto_calibrate(samples: pd.DataFrame) -> Calibration:
     """Automatic calibration of a samples table (any sensor, e.g. an imported CSV); see `auto_calibrate_series`."""
     series, _ = align_sensors(samples)
     correct_accelerometers(series)
     return auto_calibrate_series(series)
 
 
-def segment_rotations(calibration: dict) -> dict[str, np.ndarray]:
+def segment_rotations(calibration: Calibration) -> dict[str, np.ndarray]:
     """``R_sensor_segment`` per placement as 3x3 arrays."""
-    return {p: np.asarray(e["R_sensor_segment"], dtype=float) for p, e in calibration["sensors"].items()}
+    return {placement: entry.rotation for placement, entry in calibration.sensors.items()}

@@ -8,6 +8,10 @@ range of motion, and are resolved to degrees before flags are raised.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # analysis.calibration pulls in scipy, which the limits do not need
+    from analysis.calibration import RangeOfMotion
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def limits_from_percent(
     return out
 
 
-def resolve_limits(profile: dict, range_of_motion: dict | None = None) -> Limits:
+def resolve_limits(profile: dict, range_of_motion: RangeOfMotion | None = None) -> Limits:
     """The limits a stored profile asks for, in degrees.
 
     Parameters
@@ -102,8 +106,7 @@ def resolve_limits(profile: dict, range_of_motion: dict | None = None) -> Limits
         overrides ``flexion_limit_deg``, ``extension_limit_deg`` (degrees) or ``flexion_limit_pct``,
         ``extension_limit_pct`` (percent of the calibrated range).
     range_of_motion
-        The calibrated range of motion, ``{"max_flexion_deg", "max_extension_deg"}`` (positive
-        magnitudes, degrees, as `analysis.calibration` stores it); needed only for percent limits.
+        The person's calibrated range of motion; needed only for percent limits.
 
     Returns
     -------
@@ -119,10 +122,10 @@ def resolve_limits(profile: dict, range_of_motion: dict | None = None) -> Limits
     flexion_pct, extension_pct = profile.get("flexion_limit_pct"), profile.get("extension_limit_pct")
     if flexion_pct is None and extension_pct is None:
         return out
-    if not range_of_motion:
+    if range_of_motion is None:
         raise ValueError(
             "limits in percent need a calibrated range of motion; calibrate maximal flexion and extension first"
         )
     return limits_from_percent(
-        flexion_pct, extension_pct, range_of_motion["max_flexion_deg"], range_of_motion["max_extension_deg"], base=out
+        flexion_pct, extension_pct, range_of_motion.max_flexion_deg, range_of_motion.max_extension_deg, base=out
     )

@@ -11,7 +11,7 @@ import numpy as np
 from vqf import VQF
 
 from analysis.angles import ANCHOR_MAX_TILT_DEG
-from analysis.calibration import segment_rotations
+from analysis.calibration import Calibration, segment_rotations
 from analysis.despike import JUMP_ACC_MPS2, JUMP_GYR_DPS, JumpFilter
 from analysis.rotations import cardan_angles_deg, heading_rad, inclination_deg, matrices_from_quat_wxyz, rotate_about_z
 from analysis.timebase import MAX_GAP_S
@@ -26,12 +26,12 @@ class LiveAngles:
     Parameters
     ----------
     calibration
-        A calibration dict (`analysis.calibration`) covering ``lumbar`` and ``thoracic``.
+        A calibration (`analysis.calibration`) covering ``lumbar`` and ``thoracic``.
     rate_hz
         Sampling rate of each placement, in Hz (one number for all).
     """
 
-    def __init__(self, calibration: dict, rate_hz: float | dict[str, float]):
+    def __init__(self, calibration: Calibration, rate_hz: float | dict[str, float]):
         self._R_sensor_segment = segment_rotations(calibration)
         missing = {"lumbar", "thoracic"} - set(self._R_sensor_segment)
         if missing:

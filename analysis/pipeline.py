@@ -9,6 +9,7 @@ import pandas as pd
 
 from analysis.angles import AnglesResult, compute_angles
 from analysis.bar_field import bar_field_features, oriented_6d
+from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
 from analysis.classify import EXERCISES, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits
@@ -209,9 +210,9 @@ def analyze_angles(
     return sets, reps[list(REP_COLUMNS)]
 
 
-def max_flexion_of(calibration: dict | None) -> float | None:
-    """Calibrated maximal lumbar flexion (deg) of a calibration (`analysis.calibration`), ``None`` if not known."""
-    value = ((calibration or {}).get("range_of_motion") or {}).get("max_flexion_deg")
+def max_flexion_of(range_of_motion: RangeOfMotion | None) -> float | None:
+    """Calibrated maximal lumbar flexion (deg) of a range of motion, ``None`` if not known."""
+    value = None if range_of_motion is None else range_of_motion.max_flexion_deg
     return float(value) if value is not None and np.isfinite(value) and value > 0 else None
 
 
@@ -225,7 +226,9 @@ def _sensors_6d(samples: pd.DataFrame, result: AnglesResult) -> dict[str, tuple]
 def analyze_session(
     samples: pd.DataFrame,
     *,
-    calibration: dict | None = None,
+    calibration: Calibration | None = None,
+    check: CalibrationCheck | None = None,
+    range_of_motion: RangeOfMotion | None = None,
     limits: Limits | None = None,
     rate_hz: float | None = None,
     use_mag: bool = False,
@@ -239,7 +242,12 @@ def analyze_session(
     samples
         The long samples table of docs/architecture.md (``lumbar`` and ``thoracic`` sensors at least).
     calibration
-        A stored calibration (`analysis.angles`); ``None`` calibrates from the session itself.
+        A stored calibration (`analysis.calibration`); ``None`` calibrates from the session itself.
+    check
+        Check ``calibration`` against the session's own standing and bends first, and calibrate from the
+        session instead when it does not fit (`analysis.angles.compute_angles`); the notes say so.
+    range_of_motion
+        The person's range of motion for the figures in % of it; default the calibration's.
     limits
         The person's limits; the defaults when ``None``.
     rate_hz
@@ -261,20 +269,32 @@ def analyze_session(
     limits = limits or DEFAULT_LIMITS
     if progress is not None:
         progress("angles", 0.0)
-    result = compute_angles(samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag)
+    result = compute_angles(samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check)
     if progress is not None:
         progress("angles", 0.5)
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
     sets, reps = analyze_angles(
         result.angles,
         limits,
-        max_flexion_of(result.calibration),
+        max_flexion_of(range_of_motion or result.calibration.range_of_motion),
         progress=rep_progress,
         exercise=exercise,
         evidence=lambda windows_s: bar_field_features(_sensors_6d(samples, result), windows_s),
     )
     if progress is not None:
         progress("done", 1.0)
+    notes = []
+    if result.calibration_mismatch:
+        notes.append(
+            f"the calibration does not fit this session's own standing: {result.calibration_mismatch}; "
+            "calibrated from the session itself instead"
+        )
     return SessionAnalysis(
-        angles=result.angles, sets=sets, reps=reps, limits=limits, calibration=result.calibration, sync=result.sync
+        angles=result.angles,
+        sets=sets,
+        reps=reps,
+        limits=limits,
+        calibration=result.calibration,
+        sync=result.sync,
+        notes=notes,
     )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.limits import Limits
+
+if TYPE_CHECKING:  # analysis.calibration pulls in scipy, which readers of results do not need
+    from analysis.calibration import Calibration
 
 #: Columns of `SessionAnalysis.angles`, in order; `thoracic_flexion_deg` only with an upper sensor.
 ANGLE_COLUMNS = (
@@ -38,6 +41,30 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class CalibrationSource:
+    """Which calibration an analysis used and why (the application's choice among the stored ones).
+
+    Attributes
+    ----------
+    reason
+        One line: which calibration and why, e.g. ``"calibration #3 of session 1a2b…: same sensors, …"``, or
+        ``"automatic from the session's own standing: …"``.
+    calibration_id
+        The store's id of the calibration used, None when the session calibrated itself.
+    session_id
+        The session that calibration was measured in.
+    """
+
+    reason: str
+    calibration_id: int | None = None
+    session_id: str | None = None
+
+    def to_dict(self) -> dict:
+        """``{"id", "session_id", "reason"}``."""
+        return {"id": self.calibration_id, "session_id": self.session_id, "reason": self.reason}
+
+
 @dataclass
 class SessionAnalysis:
     """Everything `analyze_session` measured.
@@ -57,20 +84,26 @@ class SessionAnalysis:
     limits
         The personal limits the flags were judged against.
     calibration
-        The calibration used, as a plain dict (see `analysis.calibration`).
+        The calibration used (None only for results built from angles alone).
     sync
         Sync-quality report of the time base, as a plain dict.
     session_id
         The store's id of the session, when known.
+    calibration_source
+        Which calibration ``calibration`` is and why it was used, when the caller chose one.
+    notes
+        Remarks on the analysis, one line each (e.g. a stored calibration set aside).
     """
 
     angles: pd.DataFrame
     sets: pd.DataFrame
     reps: pd.DataFrame
     limits: Limits
-    calibration: dict = field(default_factory=dict)
+    calibration: Calibration | None = None
     sync: dict = field(default_factory=dict)
     session_id: str | None = None
+    calibration_source: CalibrationSource | None = None
+    notes: list[str] = field(default_factory=list)
 
     def reps_of(self, set_index: int) -> pd.DataFrame:
         """Reps of one set (``set_index`` counts from 1)."""
@@ -87,7 +120,9 @@ class SessionAnalysis:
             {
                 "session_id": self.session_id,
                 "limits": self.limits.to_dict(),
-                "calibration": self.calibration,
+                "calibration": None if self.calibration is None else self.calibration.to_dict(),
+                "calibration_source": None if self.calibration_source is None else self.calibration_source.to_dict(),
+                "notes": self.notes,
                 "sync": self.sync,
                 "sets": sets,
             }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from analysis.calibration import Calibration
 from analysis.session import SessionAnalysis
 from imuform.errors import InputError
 from imuform.io_csv import read_samples_csv, write_csv, write_samples_csv
@@ -24,6 +25,7 @@ def export_session(store: Store, ref: str, out_dir: str | Path, analysis: Sessio
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     info = store.session(ref)
+    calibration = store.calibration(info["id"])
     doc = {
         "format": SESSION_FORMAT,
         "version": SESSION_FORMAT_VERSION,
@@ -35,7 +37,7 @@ def export_session(store: Store, ref: str, out_dir: str | Path, analysis: Sessio
         "sensors": [{k: s[k] for k in SENSOR_FIELDS} for s in info["sensors"]],
         "gaps": info["gaps"],
         "events": info["events"],
-        "calibration": store.calibration(info["id"]),
+        "calibration": None if calibration is None else calibration.to_dict(),
     }
     samples_path = write_samples_csv(store.samples(info["id"]), out / "samples.csv")
     session_path = out / "session.json"
@@ -81,6 +83,7 @@ def import_session(store: Store, path: str | Path, *, name: str | None = None) -
         samples_path = path
         meta_path = path.with_name("session.json")
     meta = _read_session_json(meta_path) if meta_path.is_file() else {}
+    calibration = _calibration_of(meta, meta_path)
     samples = read_samples_csv(samples_path)
     sensors = {s["placement"]: s for s in meta.get("sensors", []) if isinstance(s, dict) and "placement" in s}
     session_id = store.import_samples(
@@ -100,6 +103,16 @@ def import_session(store: Store, path: str | Path, *, name: str | None = None) -
                 writer.add_gap(sensor_ids[gap["placement"]], gap["start_s"], gap["end_s"], gap.get("reason", ""))
         for event in meta.get("events", []):
             writer.add_event(event["time_s"], event["kind"], event.get("detail", {}))
-    if meta.get("calibration"):
-        store.save_calibration(session_id, meta["calibration"])
+    if calibration is not None:
+        store.save_calibration(session_id, calibration)
     return session_id
+
+
+def _calibration_of(meta: dict, path: Path) -> Calibration | None:
+    """The calibration measured in the session, from its session.json (checked before anything is stored)."""
+    if not meta.get("calibration"):
+        return None
+    try:
+        return Calibration.from_dict(meta["calibration"])
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}; fix it or remove the calibration entry") from exc

@@ -14,14 +14,19 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import platformdirs
 
 from imuform.errors import ImuformError
+
+if TYPE_CHECKING:
+    from analysis.calibration import Calibration, RangeOfMotion
 
 DB_NAME = "imuform.sqlite"
 PLACEMENTS = ("lumbar", "thoracic", "upper_thoracic", "thigh")
@@ -108,8 +113,59 @@ MIGRATIONS: tuple[str, ...] = (
         doc TEXT NOT NULL
     );
     """,
+    # A calibration belongs to the session it was measured in: drop the copies earlier versions kept
+    # without a session as "the person's own". A row whose session is gone is no copy, and stays.
+    """
+    DELETE FROM calibrations WHERE session_id IS NULL
+        AND data IN (SELECT data FROM calibrations WHERE session_id IS NOT NULL);
+    CREATE INDEX calibrations_session ON calibrations (session_id, id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class StrapOn:
+    """A session's sensors and when they were recorded: what decides which calibration fits it.
+
+    Attributes
+    ----------
+    session_id
+        The session.
+    started_at
+        When it started (ISO 8601, UTC for recordings).
+    source
+        How it came in: ``record``, ``virtual``, ``live``, ``calibration`` or ``import``.
+    addresses
+        Per placement the sensor's address (empty when unknown, as for most imports).
+    """
+
+    session_id: str
+    started_at: str
+    source: str
+    addresses: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StoredCalibration:
+    """A calibration in the store, with the session it was measured in.
+
+    Attributes
+    ----------
+    id
+        Its id in the store (``imuform calibrations`` lists them).
+    created_at
+        When it was saved (ISO 8601, UTC).
+    calibration
+        The calibration.
+    strap_on
+        The session it was measured in; None for a calibration an earlier version kept without one.
+    """
+
+    id: int
+    created_at: str
+    calibration: Calibration
+    strap_on: StrapOn | None
 
 
 def default_home() -> Path:
@@ -490,27 +546,76 @@ class Store:
         )
 
     # calibration, profile, analysis -------------------------------------------------------------
-    def save_calibration(self, session_id: str | None, calibration: dict) -> None:
-        """Store a calibration, for a session or (``session_id=None``) as the person's own."""
-        sid = self.resolve(session_id) if session_id else None
-        with self.conn:
-            self.conn.execute(
-                "INSERT INTO calibrations (session_id, created_at, data) VALUES (?, ?, ?)",
-                (sid, _now_iso(), json.dumps(calibration)),
-            )
+    def strap_ons(self) -> dict[str, StrapOn]:
+        """Every session's sensors (placement to address), start and source, by session id."""
+        out: dict[str, StrapOn] = {}
+        for session_id, started_at, source, placement, address in self.conn.execute(
+            "SELECT s.id, s.started_at, s.source, x.placement, x.address"
+            " FROM sessions s LEFT JOIN sensors x ON x.session_id = s.id ORDER BY s.rowid, x.id"
+        ):
+            entry = out.setdefault(session_id, StrapOn(session_id, started_at, source, {}))
+            if placement is not None:
+                entry.addresses[placement] = address
+        return out
 
-    def calibration(self, session_id: str | None = None) -> dict | None:
-        """The newest calibration of a session, or the person's newest own one (``None`` if none)."""
-        if session_id:
-            row = self.conn.execute(
-                "SELECT data FROM calibrations WHERE session_id = ? ORDER BY id DESC LIMIT 1",
-                (self.resolve(session_id),),
-            ).fetchone()
-        else:
-            row = self.conn.execute(
-                "SELECT data FROM calibrations WHERE session_id IS NULL ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-        return json.loads(row[0]) if row else None
+    def save_calibration(self, session_id: str, calibration: Calibration) -> int:
+        """Store a calibration measured in a session; return its id."""
+        sid = self.resolve(session_id)
+        with self.conn:
+            cur = self.conn.execute(
+                "INSERT INTO calibrations (session_id, created_at, data) VALUES (?, ?, ?)",
+                (sid, _now_iso(), json.dumps(calibration.to_dict())),
+            )
+        return int(cur.lastrowid)
+
+    def _stored_calibrations(self, where: str = "", params: tuple = ()) -> list[StoredCalibration]:
+        # analysis.calibration pulls in scipy: imported where calibrations are read, not by every command
+        from analysis.calibration import Calibration
+
+        strap_ons = self.strap_ons()
+        out = []
+        for cal_id, session_id, created_at, data in self.conn.execute(
+            f"SELECT id, session_id, created_at, data FROM calibrations {where} ORDER BY id DESC", params
+        ):
+            try:
+                calibration = Calibration.from_dict(json.loads(data))
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise ImuformError(
+                    f"calibration #{cal_id} in the store cannot be read ({exc}); "
+                    f"delete it with 'imuform calibrations delete {cal_id}'"
+                ) from exc
+            out.append(StoredCalibration(cal_id, created_at, calibration, strap_ons.get(session_id)))
+        return out
+
+    def calibrations(self) -> list[StoredCalibration]:
+        """Every stored calibration, newest first."""
+        return self._stored_calibrations()
+
+    def stored_calibration(self, cal_id: int) -> StoredCalibration:
+        """One stored calibration by id."""
+        found = self._stored_calibrations("WHERE id = ?", (cal_id,))
+        if not found:
+            raise ImuformError(f"no calibration #{cal_id}; 'imuform calibrations' lists them")
+        return found[0]
+
+    def calibration(self, session_id: str) -> Calibration | None:
+        """The newest calibration measured in a session (``None`` if none was)."""
+        found = self._stored_calibrations("WHERE session_id = ?", (self.resolve(session_id),))
+        return found[0].calibration if found else None
+
+    def range_of_motion(self) -> RangeOfMotion | None:
+        """The person's newest measured range of motion, from whichever calibration measured it last.
+
+        The range is the person's, not the strap-on's, so limits in % of it hold across sessions.
+        """
+        return next((c.calibration.range_of_motion for c in self.calibrations() if c.calibration.range_of_motion), None)
+
+    def delete_calibration(self, cal_id: int) -> None:
+        """Delete one stored calibration (its session and samples stay)."""
+        with self.conn:
+            deleted = self.conn.execute("DELETE FROM calibrations WHERE id = ?", (cal_id,)).rowcount
+        if not deleted:
+            raise ImuformError(f"no calibration #{cal_id}; 'imuform calibrations' lists them")
 
     def profile(self) -> dict:
         """The person's profile (personal limits, range of motion); empty when never set."""

@@ -7,7 +7,7 @@ import pandas as pd
 from scipy.spatial.transform import Rotation
 
 from analysis.angles import compute_angles
-from analysis.calibration import calibrate_axis_from_bends, calibrate_standing
+from analysis.calibration import Calibration, CalibrationWindows, Window, calibrate_axis_from_bends, calibrate_standing
 from analysis.rotations import rotation_yxz_deg
 from analysis.session import ANGLE_COLUMNS
 
@@ -118,7 +118,7 @@ def test_columns_and_auto_calibration():
     samples, truth, _ = hinge_session(50.0)
     result = compute_angles(samples)
     assert tuple(result.angles.columns) == ANGLE_COLUMNS
-    assert result.calibration["method"] == "auto"
+    assert result.calibration.method == "auto"
     assert result.sync["quality"] == "good"
     for col in ("lumbar_flexion_deg", "pelvis_inclination_deg", "trunk_inclination_deg"):
         assert rmse_against(result.angles, truth, col) < 1.5, col
@@ -127,9 +127,9 @@ def test_columns_and_auto_calibration():
 def test_guided_calibration_matches_truth():
     samples, truth, _ = hinge_session(100.0, seed=1)
     cal = calibrate_axis_from_bends(samples, calibrate_standing(samples, 0.5, 2.5), 3.0, 7.0)
-    assert all(e["axis_source"] == "bends" for e in cal["sensors"].values())
+    assert all(e.axis_source == "bends" for e in cal.sensors.values())
     result = compute_angles(samples, calibration=cal)
-    assert result.calibration["method"] == "guided"
+    assert result.calibration.method == "guided"
     assert rmse_against(result.angles, truth, "lumbar_flexion_deg") < 1.5
     assert rmse_against(result.angles, truth, "lumbar_lateral_bend_deg") < 1.5
     assert rmse_against(result.angles, truth, "lumbar_twist_deg") < 2.0
@@ -222,7 +222,7 @@ def test_bad_input_says_what_to_do():
     with pytest.raises(ValueError, match="do not overlap"):
         compute_angles(apart)
     with pytest.raises(ValueError, match="calibration has no"):
-        compute_angles(samples, calibration={"method": "guided", "sensors": {}})
+        compute_angles(samples, calibration=Calibration("guided", {}, CalibrationWindows(standing=Window(0.0, 2.0))))
 
 
 def test_heading_offset_follows_a_drift_past_180_degrees():

@@ -74,8 +74,12 @@ def test_calibrate_virtual_stores_neutral_axes_and_range(home, capsys):
     rom = doc["calibration"]["range_of_motion"]
     assert 45 < rom["max_flexion_deg"] < 75 and 10 < rom["max_extension_deg"] < 40  # the simulated person: 59° / 23°
     with Store(home) as store:
-        assert store.calibration(None)["range_of_motion"] == rom
-        assert store.calibration(doc["session_id"])["bends"] is not None
+        assert store.range_of_motion().to_dict() == rom
+        assert store.calibration(doc["session_id"]).windows.bends is not None
+        assert store.stored_calibration(doc["calibration_id"]).strap_on.addresses == {
+            "lumbar": "F0:00:00:00:00:01",
+            "thoracic": "F0:00:00:00:00:02",
+        }
 
 
 def test_live_virtual_counts_reps_and_cues_past_the_limit(home, capsys):

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.spatial.transform import Rotation
 
 from analysis.angles import compute_angles
 from analysis.calibration import (
+    Calibration,
+    CalibrationCheck,
+    CalibrationWindows,
+    RangeOfMotion,
+    SensorCalibration,
+    Window,
     auto_calibrate,
     calibrate_axis_from_bends,
     calibrate_range_of_motion,
     calibrate_standing,
+    calibration_mismatch,
     segment_rotations,
 )
 from tests.test_angles import hinge_session, rmse_against
 
 
-def axis_errors_deg(calibration: dict, straps: dict) -> dict[str, tuple[float, float]]:
+def axis_errors_deg(calibration: Calibration, straps: dict) -> dict[str, tuple[float, float]]:
     """Per sensor, the angle between the calibrated and the true segment up (z) and left (y) axes."""
     out = {}
     for placement, R in segment_rotations(calibration).items():
@@ -34,14 +43,14 @@ def test_guided_calibration_recovers_crooked_straps(seed):
     cal = calibrate_axis_from_bends(samples, calibrate_standing(samples, 0.5, 2.5), 3.0, 7.0)
     for placement, (up_err, axis_err) in axis_errors_deg(cal, straps).items():
         assert up_err < 1.0 and axis_err < 2.0, placement
-    json.dumps(cal)  # storable as is
+    assert Calibration.from_dict(json.loads(json.dumps(cal.to_dict()))) == cal  # storable as JSON
 
 
 @pytest.mark.parametrize("seed", [4, 5])
 def test_auto_calibration_recovers_crooked_straps(seed):
     samples, truth, straps = hinge_session(50.0, seed=seed, reps=4)
     cal = auto_calibrate(samples)
-    assert cal["method"] == "auto"
+    assert cal.method == "auto"
     for placement, (up_err, axis_err) in axis_errors_deg(cal, straps).items():
         assert up_err < 1.5 and axis_err < 4.0, placement
     result = compute_angles(samples, calibration=cal)
@@ -67,8 +76,8 @@ def test_still_pelvis_keeps_the_assumed_axis_and_still_measures_flexion():
         samples.loc[lumbar, c] = np.random.default_rng(0).normal(0, 0.3, lumbar.sum())
     truth_flexion = truth["lumbar_flexion_deg"] + truth["pelvis_inclination_deg"]  # the pelvis no longer hinges
     cal = calibrate_axis_from_bends(samples, calibrate_standing(samples, 0.5, 2.5), 3.0, 7.0)
-    assert cal["sensors"]["lumbar"]["axis_source"] == "assumed"
-    assert cal["sensors"]["thoracic"]["axis_source"] == "bends"
+    assert cal.sensors["lumbar"].axis_source == "assumed"
+    assert cal.sensors["thoracic"].axis_source == "bends"
     angles = compute_angles(samples, calibration=cal).angles
     est = np.interp(truth["time_s"], angles["time_s"], angles["lumbar_flexion_deg"])
     assert np.sqrt(np.nanmean((est - truth_flexion) ** 2)) < 1.5
@@ -78,8 +87,12 @@ def test_range_of_motion():
     t = np.arange(0, 20, 0.02)
     lumbar = np.where(t < 10, 55 * np.sin(np.pi * t / 10), -22 * np.sin(np.pi * (t - 10) / 10))
     angles = pd.DataFrame({"time_s": t, "lumbar_flexion_deg": lumbar})
-    cal = calibrate_range_of_motion(angles, {"method": "guided"}, flexion=(0, 10), extension=(10, 20))
-    assert cal["range_of_motion"] == pytest.approx({"max_flexion_deg": 55.0, "max_extension_deg": 22.0}, abs=0.01)
+    standing = Calibration("guided", {}, CalibrationWindows(standing=Window(0.0, 2.0)))
+    cal = calibrate_range_of_motion(angles, standing, flexion=(0, 10), extension=(10, 20))
+    assert cal.range_of_motion.to_dict() == pytest.approx(
+        {"max_flexion_deg": 55.0, "max_extension_deg": 22.0}, abs=0.01
+    )
+    assert cal.windows.max_flexion == Window(0.0, 10.0) and cal.windows.max_extension == Window(10.0, 20.0)
     with pytest.raises(ValueError, match="bend fully forward"):
         calibrate_range_of_motion(angles, cal, flexion=(10, 20), extension=(10, 20))
 
@@ -96,21 +109,19 @@ def test_guided_flow_on_the_simulator():
     rom_start, rom_end = steps["max_flexion"]["start_s"] - 3, steps["max_extension"]["end_s"] + 3
     cal = calibrate_standing(sim.samples, standing["start_s"] + 1, standing["end_s"] - 1)
     cal = calibrate_axis_from_bends(sim.samples, cal, rom_start, rom_end)
-    assert all(e["axis_source"] == "bends" for e in cal["sensors"].values())
+    assert all(e.axis_source == "bends" for e in cal.sensors.values())
     result = compute_angles(sim.samples, calibration=cal)
     assert rmse_against(result.angles, sim.truth_angles, "lumbar_flexion_deg") < 1.5
     windows = {k: (steps[k]["start_s"], steps[k]["end_s"]) for k in ("max_flexion", "max_extension")}
     rom = calibrate_range_of_motion(
         result.angles, cal, flexion=windows["max_flexion"], extension=windows["max_extension"]
     )
-    assert rom["range_of_motion"]["max_flexion_deg"] == pytest.approx(
-        steps["max_flexion"]["lumbar_flexion_deg"], abs=2.0
-    )
-    assert rom["range_of_motion"]["max_extension_deg"] == pytest.approx(
+    assert rom.range_of_motion.max_flexion_deg == pytest.approx(steps["max_flexion"]["lumbar_flexion_deg"], abs=2.0)
+    assert rom.range_of_motion.max_extension_deg == pytest.approx(
         -steps["max_extension"]["lumbar_flexion_deg"], abs=2.0
     )
     auto = compute_angles(sim.samples)
-    assert auto.calibration["method"] == "auto"
+    assert auto.calibration.method == "auto"
     assert rmse_against(auto.angles, sim.truth_angles, "lumbar_flexion_deg") < 1.5
 
 
@@ -120,7 +131,7 @@ def test_standing_only_calibration_relies_on_the_usual_strapping():
 
     sim = simulate_session(SessionSpec(sets=[SetSpec("deadlift", 3, "none")], rate_hz=50, seed=2, between_sets=False))
     cal = calibrate_standing(sim.samples, 1.0, 9.0)
-    assert all(e["axis_source"] == "assumed" for e in cal["sensors"].values())
+    assert all(e.axis_source == "assumed" for e in cal.sensors.values())
     result = compute_angles(sim.samples, calibration=cal)
     assert rmse_against(result.angles, sim.truth_angles, "lumbar_flexion_deg") < 1.5
 
@@ -144,3 +155,152 @@ def test_axis_from_mixed_motion_uses_the_furthest_tilt():
     axis, _, planarity = flexion_axis(gyr, acc, strap[:, 2])
     assert planarity < 0.85
     assert np.degrees(np.arccos(np.clip(axis @ strap[:, 1], -1, 1))) < 5.0
+
+
+# --- the Calibration dataclass and its JSON ---------------------------------------------------------------
+
+#: A guided calibration as earlier versions stored it: a plain dict with the steps under "windows" as lists.
+OLD_GUIDED = {
+    "method": "guided",
+    "standing": {"start_s": 3.0, "end_s": 10.0},
+    "bends": {"start_s": 12.0, "end_s": 30.0},
+    "sensors": {
+        "lumbar": {
+            "R_sensor_segment": [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]],
+            "up_sensor": [1.0, 0.0, 0.0],
+            "axis_source": "bends",
+            "axis_planarity": 0.97,
+        },
+        "thoracic": {
+            "R_sensor_segment": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            "up_sensor": [0.0, 0.0, 1.0],
+            "axis_source": "assumed",
+            "axis_planarity": None,
+        },
+    },
+    "range_of_motion": {"max_flexion_deg": 55.0, "max_extension_deg": 22.0},
+    "windows": {
+        "standing": [3.0, 10.0],
+        "bends": [12.0, 30.0],
+        "max_flexion": [31.0, 35.0],
+        "max_extension": [36.0, 40.0],
+    },
+}
+
+
+def simple_calibration(range_of_motion: RangeOfMotion | None = None) -> Calibration:
+    """A valid calibration of upright sensors (for store and CLI tests that never compute angles)."""
+    return replace(Calibration.from_dict(OLD_GUIDED), range_of_motion=range_of_motion)
+
+
+def test_old_dict_calibrations_load_and_round_trip():
+    cal = Calibration.from_dict(OLD_GUIDED)
+    assert cal.method == "guided" and cal.range_of_motion == RangeOfMotion(55.0, 22.0)
+    assert cal.windows == CalibrationWindows(
+        standing=Window(3.0, 10.0),
+        bends=Window(12.0, 30.0),
+        max_flexion=Window(31.0, 35.0),
+        max_extension=Window(36.0, 40.0),
+    )
+    assert cal.sensors["lumbar"].axis_source == "bends" and cal.sensors["thoracic"].axis_planarity is None
+    np.testing.assert_array_equal(cal.sensors["lumbar"].axis_sensor, [0.0, 1.0, 0.0])
+    assert Calibration.from_dict(json.loads(json.dumps(cal.to_dict()))) == cal
+    # an automatic calibration of an earlier version: no windows, no range
+    old_auto = {k: v for k, v in OLD_GUIDED.items() if k not in ("windows", "range_of_motion")} | {"method": "auto"}
+    auto = Calibration.from_dict(old_auto)
+    assert auto.windows.max_flexion is None and auto.range_of_motion is None
+
+
+def _with(path: str, value) -> dict:
+    """OLD_GUIDED with the value at a dotted key path replaced (None deletes it)."""
+    doc = json.loads(json.dumps(OLD_GUIDED))
+    *parents, last = path.split(".")
+    node = doc
+    for key in parents:
+        node = node[key]
+    if value is None:
+        del node[last]
+    else:
+        node[last] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    "doc, where",
+    [
+        ([1, 2], "calibration: expected an object"),
+        (_with("method", "manual"), "calibration.method"),
+        (_with("standing", None) | {"windows": {}}, "calibration.windows.standing: missing"),
+        (_with("bends", {"start_s": 5.0, "end_s": 1.0}), "calibration.windows.bends: ends"),
+        (_with("sensors", {}), "calibration.sensors: empty"),
+        (_with("sensors.lumbar.R_sensor_segment", [[1, 0, 0], [0, 1, 0]]), "sensors.lumbar.R_sensor_segment"),
+        (_with("sensors.lumbar.R_sensor_segment", [[2, 0, 0], [0, 1, 0], [0, 0, 1]]), "not a rotation matrix"),
+        (_with("sensors.thoracic.up_sensor", [0, 0, "up"]), "sensors.thoracic.up_sensor"),
+        (_with("sensors.thoracic.up_sensor", [0, 0, 2.0]), "not a unit vector"),
+        (_with("sensors.thoracic.axis_source", "guessed"), "sensors.thoracic.axis_source"),
+        (_with("range_of_motion.max_extension_deg", -5.0), "calibration.range_of_motion: both magnitudes"),
+        (_with("range_of_motion.max_flexion_deg", None), "calibration.range_of_motion"),
+    ],
+)
+def test_garbage_is_refused_naming_the_key(doc, where):
+    with pytest.raises(ValueError, match=where) as info:
+        Calibration.from_dict(doc)
+    assert "\n" not in str(info.value)
+
+
+# --- does a stored calibration fit a session? ---------------------------------------------------------------
+
+
+def _calibration_session(seed: int) -> Calibration:
+    """What `imuform calibrate --virtual --bends` measures of the simulated person ``seed``."""
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+
+    sim = simulate_session(
+        SessionSpec(sets=[SetSpec("good_morning", 3)], rate_hz=50, seed=seed, rom_calibration=False, between_sets=False)
+    )
+    standing, bends = sim.truth["calibration"]["quiet_standing"], sim.truth["sets"][0]
+    cal = calibrate_standing(sim.samples, standing["start_s"] + 1, standing["end_s"] - 1)
+    return calibrate_axis_from_bends(sim.samples, cal, bends["start_s"], bends["end_s"])
+
+
+def _later_session(seed: int) -> pd.DataFrame:
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+
+    spec = SessionSpec(sets=[SetSpec("deadlift", 4, "lumbar_flexion")], rate_hz=50, seed=seed, between_sets=False)
+    return simulate_session(spec).samples
+
+
+def test_check_accepts_the_same_strap_on_and_refuses_another():
+    """Same seed = same person strapped the same way; another seed straps the sensors on differently."""
+    check = CalibrationCheck()
+    for seed in (0, 1):
+        later = auto_calibrate(_later_session(seed))
+        assert calibration_mismatch(_calibration_session(seed), later, check) is None
+        other = calibration_mismatch(_calibration_session(seed + 1), later, check)
+        assert other is not None and "neutral" in other and "limits: neutral 5°" in other
+    # a sensor turned about its own vertical: the neutral agrees, the measured flexion axis does not
+    cal = _calibration_session(0)
+    lumbar = cal.sensors["lumbar"]
+    turn = Rotation.from_rotvec(np.radians(15.0) * np.array(lumbar.up_sensor)).as_matrix()
+    turned = SensorCalibration.from_axes(np.array(lumbar.up_sensor), turn @ lumbar.axis_sensor, "bends", 0.9)
+    mismatch = calibration_mismatch(replace(cal, sensors={**cal.sensors, "lumbar": turned}), cal, check)
+    assert mismatch.startswith("lumbar flexion axis 15° off")
+
+
+def test_a_calibration_that_does_not_fit_is_set_aside_for_the_sessions_own():
+    """Another person's calibration: one note, and then the very analysis the session gives uncalibrated."""
+    from analysis import analyze_session
+
+    samples = _later_session(2)
+    wrong = _calibration_session(3)
+    checked = analyze_session(samples, calibration=wrong, check=CalibrationCheck())
+    uncalibrated = analyze_session(samples)
+    assert len(checked.notes) == 1 and "does not fit this session's own standing" in checked.notes[0]
+    assert checked.calibration == uncalibrated.calibration and checked.calibration.method == "auto"
+    pd.testing.assert_frame_equal(checked.reps, uncalibrated.reps)
+    pd.testing.assert_frame_equal(checked.sets, uncalibrated.sets)
+    assert (checked.reps["flags"].map(tuple) == ("lumbar_flexion",)).all()  # the faults are found
+    unchecked = analyze_session(samples, calibration=wrong)
+    assert unchecked.notes == [] and unchecked.calibration == wrong
+    right = analyze_session(samples, calibration=_calibration_session(2), check=CalibrationCheck())
+    assert right.notes == [] and right.calibration.method == "guided"

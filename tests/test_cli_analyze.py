@@ -6,9 +6,11 @@ import json
 
 import pytest
 
+from analysis.calibration import RangeOfMotion
 from imuform.cli.main import main
 from imuform.store import Store
 from tests.conftest import make_samples
+from tests.test_calibration import simple_calibration
 
 
 def run(capsys, *args):
@@ -38,7 +40,8 @@ def test_profile_percent_limits_need_a_calibrated_range(capsys, home):
     code, _, err = run(capsys, "profile", "--flexion-limit-pct", "40")
     assert code == 1 and "calibrate" in err and err.count("\n") == 1
     with Store(home) as store:
-        store.save_calibration(None, {"range_of_motion": {"max_flexion_deg": 50.0, "max_extension_deg": 20.0}})
+        sid = store.create_session("calibration", source="calibration")
+        store.save_calibration(sid, simple_calibration(RangeOfMotion(50.0, 20.0)))
     code, out, _ = run(capsys, "profile", "--flexion-limit-pct", "40", "--extension-limit-pct", "50", "--json")
     doc = json.loads(out)
     assert code == 0 and doc["flexion_limit_pct"] == 40 and doc["limits"]["flexion_limit_deg"] == 20.0

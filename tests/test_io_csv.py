@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis.calibration import calibrate_standing
 from imuform.errors import InputError
 from imuform.io_csv import read_samples_csv, write_samples_csv
 from imuform.session_files import export_session, import_session
@@ -23,7 +24,7 @@ def test_export_import_export_is_lossless(home, tmp_path):
     with store.writer(sid) as w:
         w.add_gap(store.session(sid)["sensors"][0]["id"], 1.0, 2.0, "dropout")
         w.add_event(0.5, "set_start", {"set": 1})
-    store.save_calibration(sid, {"method": "guided", "x": [1.0, 2.0]})
+    store.save_calibration(sid, calibrate_standing(df, 0.5, 4.5))
     export_session(store, sid, tmp_path / "a")
     sid2 = import_session(store, tmp_path / "a")
     export_session(store, sid2, tmp_path / "b")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from analysis import DEFAULT_LIMITS, PROFILES, analyze_angles, analyze_session
+from analysis.calibration import RangeOfMotion
 from analysis.limits import resolve_limits
 from analysis.pipeline import REP_COLUMNS, SET_COLUMNS
 from tests.angle_synth import Rep, build, rest
@@ -72,7 +73,7 @@ def test_limits_change_the_verdict():
 
 def test_percent_limits_need_a_range_of_motion():
     profile = {"profile": "default", "flexion_limit_pct": 50}
-    assert resolve_limits(profile, {"max_flexion_deg": 40.0, "max_extension_deg": 20.0}).flexion_limit_deg == 20.0
+    assert resolve_limits(profile, RangeOfMotion(40.0, 20.0)).flexion_limit_deg == 20.0
     with pytest.raises(ValueError, match="calibrate"):
         resolve_limits(profile, None)
     assert resolve_limits({"profile": "extension_intolerant", "flexion_limit_deg": 30}).flexion_limit_deg == 30.0

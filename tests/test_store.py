@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -13,9 +14,12 @@ import time
 import numpy as np
 import pytest
 
+from analysis.calibration import Calibration, RangeOfMotion
 from imuform.errors import ImuformError
+from imuform.session_analysis import StrapOnRule, applicable_calibration
 from imuform.store import MIGRATIONS, SCHEMA_VERSION, Store, migrate
 from tests.conftest import make_samples
+from tests.test_calibration import OLD_GUIDED, simple_calibration
 
 
 def test_store_is_wal_sqlite_in_home(home):
@@ -84,19 +88,20 @@ def test_gaps_events_raw_calibration_profile_analysis_and_delete(home):
         w.add_raw(sensor, 0.01, b"\x01\x02")
         w.add_gap(sensor, 3.0, 6.0, "dropout")
         w.add_event(1.0, "set_start", {"set": 1})
-    store.save_calibration(sid, {"method": "guided"})
+    cal_id = store.save_calibration(sid, simple_calibration())
     store.save_profile({"profile": "flexion_intolerant"})
     store.save_analysis(sid, {"sets": []})
     info = store.session(sid)
     assert info["gaps"] == [{"placement": "lumbar", "start_s": 3.0, "end_s": 6.0, "reason": "dropout"}]
     assert info["events"][0]["detail"] == {"set": 1}
     assert list(store.raw_packets(sid)) == [("lumbar", 0.01, b"\x01\x02")]
-    assert store.calibration(sid) == {"method": "guided"} and store.calibration() is None
+    assert store.calibration(sid) == simple_calibration() and store.calibrations()[0].id == cal_id
     assert store.profile() == {"profile": "flexion_intolerant"}
     assert store.analysis(sid) == {"sets": []} and info["analysed"]
     store.delete(sid)
     assert store.sessions() == []
     assert store.conn.execute("SELECT count(*) FROM raw_packets").fetchone()[0] == 0
+    assert store.calibrations() == []  # deleting the calibration session deletes its calibration
 
 
 def test_migrations_from_every_version(tmp_path):
@@ -109,6 +114,92 @@ def test_migrations_from_every_version(tmp_path):
         assert migrate(conn) == start
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         conn.close()
+
+
+def test_migration_drops_the_person_s_own_copies_of_calibrations_and_keeps_the_rest(tmp_path):
+    """Earlier versions kept each calibration twice, once with its session and once without one."""
+    version = next(i for i, m in enumerate(MIGRATIONS) if "DELETE FROM calibrations" in m)
+    conn = sqlite3.connect(tmp_path / "imuform.sqlite", isolation_level=None)
+    for migration in MIGRATIONS[:version]:
+        conn.executescript(migration)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute("INSERT INTO sessions (id, started_at) VALUES ('aaaaaaaaaaaa', '2026-01-01T10:00:00+00:00')")
+    copy = json.dumps(OLD_GUIDED)
+    orphan = json.dumps({**OLD_GUIDED, "range_of_motion": {"max_flexion_deg": 40.0, "max_extension_deg": 20.0}})
+    for session_id, data in (("aaaaaaaaaaaa", copy), (None, copy), (None, orphan)):
+        conn.execute(
+            "INSERT INTO calibrations (session_id, created_at, data) VALUES (?, '2026-01-01T10:01:00+00:00', ?)",
+            (session_id, data),
+        )
+    conn.close()
+    with Store(tmp_path) as store:
+        kept = store.calibrations()
+        assert [c.strap_on.session_id if c.strap_on else None for c in kept] == [None, "aaaaaaaaaaaa"]
+        assert kept[1].calibration == Calibration.from_dict(OLD_GUIDED)  # the old dict loads
+        assert store.range_of_motion() == RangeOfMotion(40.0, 20.0)  # the orphan's, the newest measured
+        # the session keeps its own copy; the orphan applies to no session unless named
+        assert applicable_calibration(kept, store.strap_ons()["aaaaaaaaaaaa"]).id == kept[1].id
+
+
+def test_calibrations_list_delete_and_the_newest_range_of_motion(home):
+    store = Store()
+    sid = store.create_session("calibration", source="calibration")
+    first = store.save_calibration(sid, simple_calibration(RangeOfMotion(50.0, 20.0)))
+    second = store.save_calibration(sid, simple_calibration())
+    assert [c.id for c in store.calibrations()] == [second, first]
+    assert store.range_of_motion() == RangeOfMotion(50.0, 20.0)  # the newest that measured one
+    assert store.stored_calibration(first).calibration.range_of_motion == RangeOfMotion(50.0, 20.0)
+    store.delete_calibration(first)
+    assert [c.id for c in store.calibrations()] == [second] and store.range_of_motion() is None
+    assert store.session(sid)["id"] == sid  # the session stays
+    with pytest.raises(ImuformError, match=f"no calibration #{first}"):
+        store.delete_calibration(first)
+    with pytest.raises(ImuformError, match="no calibration #99"):
+        store.stored_calibration(99)
+    store.conn.execute('UPDATE calibrations SET data = \'{"method": "guided"}\'')
+    with pytest.raises(ImuformError, match=f"calibration #{second} in the store cannot be read .*calibrations delete"):
+        store.calibrations()
+
+
+LUMBAR, THORACIC = "AA:00:00:00:00:01", "AA:00:00:00:00:02"
+
+
+def _session(store: Store, at: str, source: str = "record", lumbar: str = LUMBAR, thoracic: str = THORACIC) -> str:
+    sid = store.create_session(started_at=f"2026-03-01T{at}:00+00:00", source=source)
+    store.add_sensor(sid, "lumbar", address=lumbar)
+    store.add_sensor(sid, "thoracic", address=thoracic)
+    return sid
+
+
+def test_a_calibration_applies_to_later_sessions_of_the_same_strap_on_only(home):
+    store = Store()
+    before = _session(store, "09:00")
+    morning = _session(store, "10:00", source="calibration")
+    cal = store.save_calibration(morning, simple_calibration())
+    later = _session(store, "10:30")
+    other_sensors = _session(store, "10:40", thoracic="BB:00:00:00:00:02")
+    imported = _session(store, "10:50", source="import")
+    next_day = _session(store, "14:01")
+    late_on = _session(store, "13:59")
+
+    def applied(sid: str) -> int | None:
+        found = applicable_calibration(store.calibrations(), store.strap_ons()[sid], StrapOnRule())
+        return None if found is None else found.id
+
+    assert applied(morning) == cal  # its own session
+    assert applied(later) == cal and applied(late_on) == cal  # same sensors, within 4 h
+    assert applied(before) is None  # never to older sessions
+    assert applied(other_sensors) is None and applied(imported) is None and applied(next_day) is None
+    assert applicable_calibration(store.calibrations(), store.strap_ons()[next_day], StrapOnRule(5.0)).id == cal
+    # a newer calibration of these sensors takes over; one of other sensors does not
+    noon = _session(store, "12:00", source="calibration")
+    newer = store.save_calibration(noon, simple_calibration())
+    elsewhere = _session(store, "12:10", source="calibration", lumbar="CC:00:00:00:00:01")
+    store.save_calibration(elsewhere, simple_calibration())
+    assert applied(late_on) == newer and applied(later) == cal
+    # an imported session keeps the calibration that came with it
+    own = store.save_calibration(imported, simple_calibration())
+    assert applied(imported) == own
 
 
 def test_newer_schema_is_refused(tmp_path):

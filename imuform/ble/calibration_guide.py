@@ -3,7 +3,7 @@
 The person stands neutral (always), optionally bends forward slowly a few times (measures each
 sensor's flexion axis) and optionally bends fully forward and back (their range of motion). Each step's
 window on the session clock goes to ``analysis.calibration``, which turns the recorded samples into
-the calibration stored as the person's own (and the session's).
+the calibration stored with the calibration session.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.angles import compute_angles
-from analysis.calibration import calibrate_axis_from_bends, calibrate_range_of_motion, calibrate_standing
+from analysis.calibration import (
+    Calibration,
+    calibrate_axis_from_bends,
+    calibrate_range_of_motion,
+    calibrate_standing,
+)
 from imuform.errors import ImuformError
 
 
@@ -77,8 +82,8 @@ async def run_steps(
     return windows
 
 
-def calibrate(samples: pd.DataFrame, windows: dict[str, tuple[float, float]]) -> dict:
-    """The calibration from recorded samples and the steps' windows (session clock, s).
+def calibrate(samples: pd.DataFrame, windows: dict[str, tuple[float, float]]) -> Calibration:
+    """The calibration from recorded samples and the steps' windows (session clock, s); it keeps the windows.
 
     Raises
     ------
@@ -96,4 +101,4 @@ def calibrate(samples: pd.DataFrame, windows: dict[str, tuple[float, float]]) ->
             )
     except ValueError as exc:
         raise ImuformError(f"calibration failed: {exc}") from exc
-    return {**calibration, "windows": {name: list(w) for name, w in windows.items()}}
+    return calibration

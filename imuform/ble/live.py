@@ -18,6 +18,7 @@ import numpy as np
 from rich.console import Group
 from rich.text import Text
 
+from analysis.calibration import Calibration
 from analysis.live import LiveAngles
 from analysis.live_reps import LiveReps
 from analysis.pipeline import max_flexion_of
@@ -64,7 +65,7 @@ class LiveView:
 
     def __init__(
         self,
-        calibration: dict,
+        calibration: Calibration,
         rate_hz: float | dict[str, float],
         limit_deg: float,
         on_cue: Callable[[Cue], None] | None = None,
@@ -73,7 +74,7 @@ class LiveView:
         self.limit_deg = limit_deg
         self.on_cue = on_cue
         thoracic_hz = rate_hz["thoracic"] if isinstance(rate_hz, dict) else rate_hz
-        self.reps = LiveReps(thoracic_hz, max_flexion_deg=max_flexion_of(calibration))
+        self.reps = LiveReps(thoracic_hz, max_flexion_deg=max_flexion_of(calibration.range_of_motion))
         self.cues: list[Cue] = []
         self.lumbar_deg = float("nan")
         self.trunk_deg = float("nan")

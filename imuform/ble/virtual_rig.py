@@ -22,7 +22,7 @@ from imuform.ble.recorder import RecordingReport, SampleCallback, SensorTarget, 
 from imuform.ble.virtual_clock import VirtualClock
 from imuform.ble.virtual_radio import VirtualRadio
 from imuform.ble.virtual_sensor import SensorStream, VirtualSensor
-from imuform.store import Store
+from imuform.store import PLACEMENTS, Store
 
 CENTRAL_ADDRESS = "F0:F0:F0:F0:F0:F0"
 
@@ -30,6 +30,12 @@ CENTRAL_ADDRESS = "F0:F0:F0:F0:F0:F0"
 def sensor_address(index: int) -> str:
     """The address of the ``index``-th virtual sensor (0-based)."""
     return f"F0:00:00:00:00:{index + 1:02X}"
+
+
+def placement_address(placement: str) -> str:
+    """The address of the virtual sensor strapped at ``placement``: the same in every rig, as one person's
+    own sensors would be, so a virtual calibration applies to the next virtual recording."""
+    return sensor_address(PLACEMENTS.index(placement))
 
 
 @dataclass
@@ -94,7 +100,8 @@ async def open_rig(
     Parameters
     ----------
     streams
-        Simulated data by placement (true time starting near 0 on the virtual clock).
+        Simulated data by placement (true time starting near 0 on the virtual clock); a sensor at a placement
+        has that placement's address (`placement_address`), others are numbered (`sensor_address`).
     kind
         Sensor kind of every virtual sensor, or a kind for each key of ``streams``.
     speed
@@ -123,17 +130,17 @@ async def open_rig(
     )
     central = radio.create_device("imuform-central", CENTRAL_ADDRESS)
     sensors = {
-        placement: VirtualSensor(
+        key: VirtualSensor(
             radio,
-            kind if isinstance(kind, str) else kind[placement],
-            sensor_address(i),
+            kind if isinstance(kind, str) else kind[key],
+            placement_address(key) if key in PLACEMENTS else sensor_address(i),
             stream,
             clock,
             notify_interval_s=notify_interval_s,
             resend_after_reconnect=resend_after_reconnect,
             sensor_id=i,
         )
-        for i, (placement, stream) in enumerate(streams.items())
+        for i, (key, stream) in enumerate(streams.items())
     }
     await central.power_on()
     for sensor in sensors.values():

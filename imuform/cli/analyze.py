@@ -12,6 +12,7 @@ from rich.table import Table
 from analysis.classify import EXERCISES
 from analysis.limits import PROFILES
 from analysis.session import SessionAnalysis
+from imuform.cli.calibrations import calibration_option
 from imuform.cli.common import console
 from imuform.session_analysis import analyze_stored
 from imuform.store import Store
@@ -28,6 +29,10 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
         f"session [bold]{result.session_id}[/]: {len(result.sets)} set(s), {len(result.reps)} rep(s); "
         f"limits ({limits.profile}): flexion {limits.flexion_limit_deg:.0f}°, extension {limits.extension_limit_deg:.0f}°"
     )
+    if result.calibration_source is not None:
+        console.print(f"calibration: {result.calibration_source.reason}", markup=False)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False, style="yellow")
     for s in result.sets.itertuples():
         table = Table(
             title=(
@@ -95,10 +100,17 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
     type=click.Choice(EXERCISES),
     help="The exercise of every set, when you know it (instead of classifying each set).",
 )
+@calibration_option
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 @click.pass_context
 def analyze(
-    ctx: click.Context, session: str, profile_name: str | None, use_mag: bool, exercise: str | None, as_json: bool
+    ctx: click.Context,
+    session: str,
+    profile_name: str | None,
+    use_mag: bool,
+    exercise: str | None,
+    calibration: str | int,
+    as_json: bool,
 ) -> None:
     """Find the sets and reps of SESSION (an id or a unique prefix), with per-rep metrics and flags.
 
@@ -106,7 +118,9 @@ def analyze(
     """
     with Store(ctx.obj["home"]) as store:
         session_id = store.resolve(session)
-        result, doc = analyze_stored(store, session_id, profile_name=profile_name, use_mag=use_mag, exercise=exercise)
+        result, doc = analyze_stored(
+            store, session_id, profile_name=profile_name, use_mag=use_mag, exercise=exercise, calibration=calibration
+        )
     if as_json:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:

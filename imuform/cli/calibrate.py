@@ -119,8 +119,9 @@ def calibrate_cmd(
 ) -> None:
     """Calibrate your neutral posture: stand still when told (optionally bend, and bend fully), and save it.
 
-    The calibration becomes your own (used by 'imuform analyze' and 'imuform live') and is kept with
-    the calibration session.
+    The calibration is kept with the calibration session and applies to what you record next with the same
+    sensors at the same places, for one gym visit ('imuform calibrations' lists them). The range of motion
+    (--range) stays yours for limits in percent until you measure it again.
     """
     steps = steps_for(bends, range_of_motion)
     if not virtual:
@@ -134,15 +135,14 @@ def calibrate_cmd(
         else:
             session_id, windows = asyncio.run(_guided(store, targets, steps, connect_timeout_s))
         calibration = calibrate(store.samples(session_id), windows)
-        store.save_calibration(session_id, calibration)
-        store.save_calibration(None, calibration)
+        cal_id = store.save_calibration(session_id, calibration)
     if as_json:
-        echo_json({"session_id": session_id, "calibration": calibration})
+        echo_json({"session_id": session_id, "calibration_id": cal_id, "calibration": calibration.to_dict()})
         return
-    rom = calibration.get("range_of_motion")
+    rom = calibration.range_of_motion
     click.echo(
-        "Calibration saved: neutral"
+        f"Calibration #{cal_id} saved: neutral"
         + (", flexion axes" if bends else "")
-        + (f", range {rom['max_flexion_deg']:.0f}° flexion / {rom['max_extension_deg']:.0f}° extension" if rom else "")
+        + (f", range {rom.max_flexion_deg:.0f}° flexion / {rom.max_extension_deg:.0f}° extension" if rom else "")
     )
     click.echo(session_id)

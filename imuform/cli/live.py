@@ -14,10 +14,11 @@ from firmware_protocol import MODELS
 from imuform.ble.discovery import BleKwargs
 from imuform.ble.live import Cue, LiveView
 from imuform.ble.recorder import SensorTarget, identify_targets, record
-from imuform.ble.virtual_rig import record_virtual, simulate, virtual_streams
+from imuform.ble.virtual_rig import placement_address, record_virtual, simulate, virtual_streams
 from imuform.cli.common import console, echo_json, json_option, open_store
 from imuform.cli.record import parse_sensor, stop_on_ctrl_c
 from imuform.errors import ImuformError, InputError
+from imuform.session_analysis import calibration_for_sensors
 
 
 @contextlib.contextmanager
@@ -84,13 +85,17 @@ def live(
 ) -> None:
     """Follow a set live: lumbar angle, rep count and each rep's peak; bell and red past your limit.
 
-    Needs your calibration ('imuform calibrate'); the set is recorded as a session too.
+    Needs a calibration of these sensors ('imuform calibrate' before the set); the set is recorded as a
+    session too.
     """
     if exercise is None and not sensors:
         raise InputError("give --sensor lumbar=ADDRESS --sensor thoracic=ADDRESS, or --virtual EXERCISE")
     out = console()
+    parsed = [parse_sensor(s) for s in sensors]
+    addresses = dict(parsed) if parsed else {p: placement_address(p) for p in ("lumbar", "thoracic")}
     with open_store(ctx) as store:
-        calibration = store.calibration(None)
+        stored = calibration_for_sensors(store, addresses)
+        calibration = None if stored is None else stored.calibration
         session = None
         if exercise is not None:
             rate_hz = rate_hz or min(100.0, max(MODELS[virtual_kind].rates_hz))
@@ -109,9 +114,9 @@ def live(
                 # The simulated person stands still for 5 s first: calibrate on that.
                 calibration = calibrate_standing(session.samples, 1.0, 5.0)
         if calibration is None:
-            raise ImuformError("no calibration yet: run 'imuform calibrate' with your sensors on first")
+            raise ImuformError("no calibration of these sensors yet: run 'imuform calibrate' with them on first")
         if limit_deg is None:
-            limit_deg = resolve_limits(store.profile(), calibration.get("range_of_motion")).flexion_limit_deg
+            limit_deg = resolve_limits(store.profile(), store.range_of_motion()).flexion_limit_deg
 
         def cue(c: Cue) -> None:
             if not as_json:
@@ -134,7 +139,7 @@ def live(
                         stop=stop,
                     )
                 return report, view
-            targets = [SensorTarget(p, a, kind, rate_hz) for p, a in (parse_sensor(s) for s in sensors)]
+            targets = [SensorTarget(p, a, kind, rate_hz) for p, a in parsed]
             # The online orientation filters need each sensor's rate before the first sample.
             models = await identify_targets(targets, BleKwargs(), scan_timeout_s=10.0)
             rates = {t.placement: float(t.rate_hz or m.default_rate_hz) for t, m in zip(targets, models)}

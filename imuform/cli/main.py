@@ -38,6 +38,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "record": ("imuform.cli.record", "record_cmd", "Record BLE sensors (or --virtual ones) into a new session."),
     "scan": ("imuform.cli.scan", "scan", "List supported BLE sensors nearby (--virtual: the virtual radio)."),
     "calibrate": ("imuform.cli.calibrate", "calibrate_cmd", "Guided calibration of your neutral posture (and range)."),
+    "calibrations": (
+        "imuform.cli.calibrations",
+        "calibrations",
+        "List stored calibrations and the sessions they apply to; 'calibrations delete ID' deletes one.",
+    ),
     "live": ("imuform.cli.live", "live", "Follow a set live: lumbar angle, reps, peaks, and a cue past your limit."),
     "simulate": (
         "imuform.cli.simulate",

@@ -91,9 +91,8 @@ def profile(
             # a new limit in one unit replaces the other unit's limit for that direction
             if changes[deg] is not None or changes[pct] is not None:
                 new[deg], new[pct] = changes[deg], changes[pct]
-        calibration = store.calibration(None) or {}
         try:
-            limits = resolve_limits(new, calibration.get("range_of_motion"))
+            limits = resolve_limits(new, store.range_of_motion())
         except ValueError as exc:
             raise InputError(
                 f"{exc}; or give the limit in degrees (--flexion-limit DEG, --extension-limit DEG)"

@@ -11,6 +11,7 @@ from analysis.limits import PROFILES
 from dashboards.history import history_table
 from dashboards.report import export_pngs, report_figures, write_report
 from dashboards.summary import session_summary
+from imuform.cli.calibrations import calibration_option
 from imuform.cli.common import echo_json, json_option, open_store
 from imuform.errors import ImuformError
 from imuform.session_analysis import run_analysis
@@ -58,6 +59,7 @@ def png_problem() -> str | None:
     show_default=True,
     help="Chart the trends over all analysed sessions at the end.",
 )
+@calibration_option
 @json_option
 @click.pass_context
 def report(
@@ -67,6 +69,7 @@ def report(
     png_dir: str | None,
     profile_name: str | None,
     history: bool,
+    calibration: str | int,
     as_json: bool,
 ) -> None:
     """Write SESSION (an id or a unique prefix) as one self-contained HTML report.
@@ -79,7 +82,9 @@ def report(
     with open_store(ctx) as store:
         session_id = store.resolve(session)
         info = store.session(session_id)
-        analysis = run_analysis(store, session_id, profile_name=profile_name, show_progress=not as_json)
+        analysis = run_analysis(
+            store, session_id, profile_name=profile_name, show_progress=not as_json, calibration=calibration
+        )
         past = history_table(analysed_history(store)) if history else None
     sensors = ", ".join(s["placement"] for s in info["sensors"])
     subtitle = f"{info['started_at'].replace('T', ' ')[:16]} · session {session_id} · sensors: {sensors}"

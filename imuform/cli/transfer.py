@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from imuform.cli.calibrations import calibration_option
 from imuform.cli.common import echo_json, json_option, open_store
 from imuform.errors import ImuformError
 from imuform.session_analysis import run_analysis
@@ -34,9 +35,12 @@ def import_(ctx: click.Context, path: str, name: str | None, as_json: bool) -> N
 @click.argument("session")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory to write into.")
 @click.option("--no-analysis", is_flag=True, help="Write only samples.csv and session.json, without analysing.")
+@calibration_option
 @json_option
 @click.pass_context
-def export(ctx: click.Context, session: str, out_dir: str, no_analysis: bool, as_json: bool) -> None:
+def export(
+    ctx: click.Context, session: str, out_dir: str, no_analysis: bool, calibration: str | int, as_json: bool
+) -> None:
     """Export SESSION (an id or a unique prefix) into DIR.
 
     Writes samples.csv and session.json, and, from the analysis, angles.csv (angle series), reps.csv
@@ -46,9 +50,11 @@ def export(ctx: click.Context, session: str, out_dir: str, no_analysis: bool, as
     analysis, note = None, None
     with open_store(ctx) as store:
         session_id = store.resolve(session)
+        if isinstance(calibration, int):
+            store.stored_calibration(calibration)  # a wrong id is the user's error, not a session without analysis
         if not no_analysis:
             try:
-                analysis = run_analysis(store, session_id, show_progress=not as_json)
+                analysis = run_analysis(store, session_id, show_progress=not as_json, calibration=calibration)
             except ImuformError as exc:
                 note = f"exported without analysis: {exc}"
         paths = export_session(store, session_id, out_dir, analysis)
