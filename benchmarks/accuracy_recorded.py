@@ -355,38 +355,38 @@ def evaluate(job: tuple[str, int], config: MatchConfig | None = None) -> Session
     late_s, jitter_s, loss = float(rng.uniform(1.0, 2.0)), float(rng.uniform(0.005, 0.03)), float(rng.uniform(0, 0.02))
     result.faults = f"{late} on at {late_s:.1f} s, jitter ≤ {1000 * jitter_s:.0f} ms, loss {100 * loss:.1f} %"
     sim = simulate_session(spec)
-    rigs = []
-    with tempfile.TemporaryDirectory() as home, Store(home) as store:
-        report = asyncio.run(
-            record_virtual(
-                store,
-                kind=kind,
-                rate_hz=spec.rate_hz,
-                simulated=sim,
-                speed=SPEED,
-                seed=spec.seed,
-                jitter_s=jitter_s,
-                loss=loss,
-                late_start_s={late: late_s},
-                name=f"accuracy_recorded {kind} {spec.seed}",
-                on_rig=rigs.append,
+    try:
+        rigs = []
+        with tempfile.TemporaryDirectory() as home, Store(home) as store:
+            report = asyncio.run(
+                record_virtual(
+                    store,
+                    kind=kind,
+                    rate_hz=spec.rate_hz,
+                    simulated=sim,
+                    speed=SPEED,
+                    seed=spec.seed,
+                    jitter_s=jitter_s,
+                    loss=loss,
+                    late_start_s={late: late_s},
+                    name=f"accuracy_recorded {kind} {spec.seed}",
+                    on_rig=rigs.append,
+                )
             )
-        )
-        truth, truth_angles = on_session_clock(sim.truth, sim.truth_angles, report.clock_start_s)
-        samples = store.samples(report.session_id)
-        errors = {}
-        for placement, rows in samples.groupby("sensor"):
-            # what the virtual sensor sent: the simulated stream, resampled to the configured rate
-            # when the sensor's drifting clock made the data's rate differ from it
-            stream = rigs[0].sensors[placement].stream
-            match = match_samples(rows, stream, report.clock_start_s, config)
-            ok = match.index >= 0
-            true_s = stream.time_s[match.index[ok]] - report.clock_start_s
-            errors[placement] = (true_s, rows["time_s"].to_numpy()[ok] - true_s)
-            result.match_fraction[placement] = match.fraction
-            result.match_method[placement] = match.method
-        result.offset_differences_s = offset_differences_s(errors, config)
-        try:
+            truth, truth_angles = on_session_clock(sim.truth, sim.truth_angles, report.clock_start_s)
+            samples = store.samples(report.session_id)
+            errors = {}
+            for placement, rows in samples.groupby("sensor"):
+                # what the virtual sensor sent: the simulated stream, resampled to the configured rate
+                # when the sensor's drifting clock made the data's rate differ from it
+                stream = rigs[0].sensors[placement].stream
+                match = match_samples(rows, stream, report.clock_start_s, config)
+                ok = match.index >= 0
+                true_s = stream.time_s[match.index[ok]] - report.clock_start_s
+                errors[placement] = (true_s, rows["time_s"].to_numpy()[ok] - true_s)
+                result.match_fraction[placement] = match.fraction
+                result.match_method[placement] = match.method
+            result.offset_differences_s = offset_differences_s(errors, config)
             result.auto = _analyse(store, report.session_id, truth, truth_angles)
             # the person calibrates (same seed: same person, same strapping); the analysis then uses it
             args = ["--home", home, "calibrate", "--virtual", "--virtual-kind", kind, "--seed", str(spec.seed)]
@@ -396,8 +396,8 @@ def evaluate(job: tuple[str, int], config: MatchConfig | None = None) -> Session
                 result.calibrated = _analyse(store, report.session_id, truth, truth_angles)
             else:
                 result.error = f"calibration failed: {err.getvalue().strip()}"
-        except Exception as exc:  # noqa: BLE001 - a failed session is a figure, not a crash
-            result.error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a failed session is a figure, not a crash
+        result.error = f"{type(exc).__name__}: {exc}"
     result.wall_s = time.perf_counter() - start
     return result
 
@@ -503,7 +503,7 @@ def kind_figures(kind: str, results: list[SessionResult]) -> list[Figure]:
         ),
         *path_figures(f"{kind}, calibrated", [r.calibrated for r in mine]),
         Figure(
-            f"{kind}: sessions recorded",
+            f"{kind}: sessions completed",
             float(len(mine) - len(errors)),
             "sessions",
             float(len(mine)),
