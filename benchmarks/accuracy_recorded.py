@@ -36,8 +36,10 @@ import io
 import math
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from multiprocessing import Pool
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -397,7 +399,8 @@ def evaluate(job: tuple[str, int], config: MatchConfig | None = None) -> Session
             else:
                 result.error = f"calibration failed: {err.getvalue().strip()}"
     except Exception as exc:  # noqa: BLE001 - a failed session is a figure, not a crash
-        result.error = f"{type(exc).__name__}: {exc}"
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        result.error = f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
     result.wall_s = time.perf_counter() - start
     return result
 
