@@ -30,6 +30,7 @@ from analysis import FLAGS, analyze_angles, analyze_session
 from benchmarks.figures import Figure, print_table, wide_console
 from imuform.simulator import ErrorModel, random_session_spec, simulate_session
 from imuform.simulator.exercises import EXERCISES, FAULTS, compatible
+from imuform.truth_check import match_intervals
 
 WORKERS = 2
 FULL_SESSIONS, QUICK_SESSIONS = 120, 12
@@ -38,19 +39,6 @@ RATES_HZ = (25.0, 50.0, 100.0, 200.0)
 #: Every (exercise, fault) the simulator can make (squats are simulated clean, as in random specs),
 #: ordered round-robin over the exercises so that even a quick run sees every exercise.
 COMBOS = [(e, f) for f in FAULTS for e in EXERCISES if compatible(e, f) and (e != "squat" or f == "none")]
-
-
-def _overlap_s(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-
-
-def _match(true: list[tuple[float, float]], found: list[tuple[float, float]]) -> list[int | None]:
-    """For each true interval, the index of the found interval overlapping it most (None without overlap)."""
-    out = []
-    for t in true:
-        overlaps = [_overlap_s(t, f) for f in found]
-        out.append(int(np.argmax(overlaps)) if overlaps and max(overlaps) > 0 else None)
-    return out
 
 
 def compare(truth_sets: list[dict], sets: pd.DataFrame, reps: pd.DataFrame) -> dict:
@@ -64,7 +52,7 @@ def compare(truth_sets: list[dict], sets: pd.DataFrame, reps: pd.DataFrame) -> d
         ``flags``: {flag: [tp, fp, fn]}; ``extra_sets``: found sets matching no true set.
     """
     found_sets = list(zip(sets["start_s"], sets["end_s"])) if len(sets) else []
-    set_match = _match([(s["start_s"], s["end_s"]) for s in truth_sets], found_sets)
+    set_match = match_intervals([(s["start_s"], s["end_s"]) for s in truth_sets], found_sets)
     out = {"sets": [], "peaks": [], "flags": {f: [0, 0, 0] for f in FLAGS}}
     matched_found_reps = set()
     for s, k in zip(truth_sets, set_match):
@@ -73,7 +61,7 @@ def compare(truth_sets: list[dict], sets: pd.DataFrame, reps: pd.DataFrame) -> d
         out["sets"].append(
             (s["exercise"], found["exercise"], s["rep_count"], len(found_reps), float(found["exercise_confidence"]))
         )
-        rep_match = _match(
+        rep_match = match_intervals(
             [(r["start_s"], r["end_s"]) for r in s["reps"]], list(zip(found_reps["start_s"], found_reps["end_s"]))
         )
         for r, j in zip(s["reps"], rep_match):

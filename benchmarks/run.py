@@ -23,6 +23,7 @@ MODULES = (
     "benchmarks.bench_report",
     "benchmarks.bench_ble",
     "benchmarks.accuracy",
+    "benchmarks.accuracy_recorded",
     "benchmarks.validate_real",
 )
 #: `--check` fails when a figure misses its target by more than this fraction.

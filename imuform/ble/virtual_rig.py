@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from imuform.ble.virtual_clock import VirtualClock
 from imuform.ble.virtual_radio import VirtualRadio
 from imuform.ble.virtual_sensor import SensorStream, VirtualSensor
 from imuform.store import PLACEMENTS, Store
+
+if TYPE_CHECKING:
+    from imuform.simulator import SimulatedSession
 
 CENTRAL_ADDRESS = "F0:F0:F0:F0:F0:F0"
 
@@ -94,6 +98,7 @@ async def open_rig(
     resend_after_reconnect: int = 32,
     notify_interval_s: float = 0.02,
     seed: int = 0,
+    late_start_s: dict[str, float] | None = None,
 ) -> AsyncIterator[VirtualRig]:
     """Build, power on and finally tear down a virtual rig (inside the running event loop).
 
@@ -118,6 +123,9 @@ async def open_rig(
         Virtual seconds between each sensor's notification bursts.
     seed
         Seed for loss and jitter.
+    late_start_s
+        Virtual time at which a sensor is switched on, by placement (the others are on at once): it
+        advertises, connects and streams only from then on.
     """
     clock = VirtualClock(speed)
     radio = VirtualRadio(
@@ -143,13 +151,22 @@ async def open_rig(
         for i, (key, stream) in enumerate(streams.items())
     }
     await central.power_on()
-    for sensor in sensors.values():
-        await sensor.start()
     ble = BleKwargs(
         scanner={"backend": BumbleScanner, "bumble_device": central},
         client={"backend": BumbleClient, "bumble_device": central},
     )
     rig = VirtualRig(radio, clock, sensors, ble)
+
+    async def start_late(sensor: VirtualSensor, at_s: float) -> None:
+        await clock.sleep_until(at_s)
+        await sensor.start()
+
+    for placement, sensor in sensors.items():
+        at_s = (late_start_s or {}).get(placement, 0.0)
+        if at_s > 0:
+            rig._tasks.append(asyncio.get_running_loop().create_task(start_late(sensor, at_s)))
+        else:
+            await sensor.start()
     if speed > 1.0:
         rig._tasks.append(asyncio.get_running_loop().create_task(clock.regulate()))
     try:
@@ -210,6 +227,10 @@ async def record_virtual(
     on_samples: SampleCallback | None = None,
     on_start: Callable | None = None,
     stop: asyncio.Event | None = None,
+    simulated: SimulatedSession | None = None,
+    jitter_s: float = 0.0,
+    late_start_s: dict[str, float] | None = None,
+    on_rig: Callable[[VirtualRig], None] | None = None,
 ) -> RecordingReport:
     """Simulate a session, stream it from virtual sensors over the virtual radio and record it.
 
@@ -234,28 +255,52 @@ async def record_virtual(
     name
         Session name (default: ``virtual <exercise>``).
     streams
-        Ready streams by placement instead of a simulation.
+        Ready streams by placement instead of a simulation (no truth is kept with them).
     spec
         Further ``imuform.simulator.SessionSpec`` fields, e.g. ``{"rest_s": (20, 30)}``.
     connection_interval_s
         BLE connection interval (virtual seconds).
     on_samples, on_start, stop
         As for :func:`imuform.ble.recorder.record`.
+    simulated
+        A ready simulation to stream instead of simulating ``exercise``.
+    jitter_s
+        Largest delay of a notification on the air (link-layer retries), virtual seconds.
+    late_start_s
+        Virtual time at which a sensor is switched on, by placement (see :func:`open_rig`).
+    on_rig
+        Called with the rig once it is up, e.g. to read back what each sensor streamed
+        (``rig.sensors[placement].stream``, resampled when the configured rate differs from the data's).
+
+    Whenever the session is simulated (``simulated``, or neither it nor ``streams`` given), the
+    simulation is kept with the recording in a ``simulation`` event (`imuform.virtual_truth`), so its
+    truth can be rebuilt on the session clock.
 
     Returns
     -------
     RecordingReport
         Session id and per-sensor report (packets, samples, lost, duplicates, reconnects, gaps).
     """
-    if streams is None:
-        streams = virtual_streams(simulate(exercise, sets=sets, reps=reps, rate_hz=rate_hz, seed=seed, **(spec or {})))
+    if simulated is None and streams is None:
+        simulated = simulate(exercise, sets=sets, reps=reps, rate_hz=rate_hz, seed=seed, **(spec or {}))
+    if simulated is not None:
+        streams = virtual_streams(simulated)
     async with open_rig(
-        streams, kind=kind, speed=speed, connection_interval_s=connection_interval_s, loss=loss, seed=seed
+        streams,
+        kind=kind,
+        speed=speed,
+        connection_interval_s=connection_interval_s,
+        jitter_s=jitter_s,
+        loss=loss,
+        seed=seed,
+        late_start_s=late_start_s,
     ) as rig:
+        if on_rig is not None:
+            on_rig(rig)
         if dropout_s > 0:
             end_s = float(np.max([s.time_s[-1] for s in streams.values()]))
             rig.schedule_dropout(dropout_placement, end_s / 2 if dropout_at_s is None else dropout_at_s, dropout_s)
-        return await record(
+        report = await record(
             store,
             rig.targets(rate_hz),
             ble=rig.ble,
@@ -268,3 +313,10 @@ async def record_virtual(
             on_start=on_start,
             connect_timeout_s=5.0,
         )
+    if simulated is not None:
+        # imported here, as the simulator above: recording real sensors never loads it
+        from imuform.virtual_truth import SIMULATION_EVENT, simulation_event
+
+        with store.writer(report.session_id) as writer:
+            writer.add_event(0.0, SIMULATION_EVENT, simulation_event(simulated, report.clock_start_s))
+    return report

@@ -49,17 +49,20 @@ async def _guided(store, targets, steps, connect_timeout_s: float) -> tuple[str,
 
 async def _virtual(store, kind: str, bends: bool, range_of_motion: bool, seed: int) -> tuple[str, dict]:
     """A simulated person follows the steps; the windows are when they did them (session clock)."""
+    rate_hz = min(100.0, max(MODELS[kind].rates_hz))
     session = simulate(
         "good_morning",
         sets=1,
         reps=3,
-        rate_hz=min(100.0, max(MODELS[kind].rates_hz)),
+        rate_hz=rate_hz,
         seed=seed,
         calibration_s=10.0,
         rom_calibration=range_of_motion,
         between_sets=False,
     )
-    report = await record_virtual(store, kind=kind, streams=virtual_streams(session), name="calibration", speed=20.0)
+    report = await record_virtual(
+        store, kind=kind, rate_hz=rate_hz, streams=virtual_streams(session), name="calibration", speed=20.0
+    )
     truth, shift = session.truth, report.clock_start_s
     # The first virtual seconds pass while the sensors connect: use the standing that was recorded.
     windows = {"standing": (3.0 - shift, truth["calibration"]["quiet_standing"]["end_s"] - shift)}

@@ -9,6 +9,7 @@ from imuform.cli.common import echo_json, json_option, open_store
 from imuform.errors import ImuformError
 from imuform.session_analysis import run_analysis
 from imuform.session_files import export_session, import_session
+from imuform.virtual_truth import recorded_truth
 
 
 @click.command("import")
@@ -45,9 +46,10 @@ def export(
 
     Writes samples.csv and session.json, and, from the analysis, angles.csv (angle series), reps.csv
     (one row per rep with its metrics and flags) and sets.csv (one row per set). A session that cannot
-    be analysed (for example one sensor only) is still exported, with a note on stderr.
+    be analysed (for example one sensor only) is still exported, with a note on stderr. A recording of
+    virtual sensors also gets the simulator's truth.json and truth_angles.csv, on the session's clock.
     """
-    analysis, note = None, None
+    analysis, notes = None, []
     with open_store(ctx) as store:
         session_id = store.resolve(session)
         if isinstance(calibration, int):
@@ -56,8 +58,16 @@ def export(
             try:
                 analysis = run_analysis(store, session_id, show_progress=not as_json, calibration=calibration)
             except ImuformError as exc:
-                note = f"exported without analysis: {exc}"
+                notes.append(f"exported without analysis: {exc}")
         paths = export_session(store, session_id, out_dir, analysis)
+        try:
+            truth = recorded_truth(store.session(session_id)["events"])
+        except ImuformError as exc:
+            truth = None
+            notes.append(f"exported without truth.json: {exc}")
+    if truth is not None:
+        paths.extend(truth.write(out_dir))
+    note = "; ".join(notes) or None
     if note:
         click.echo(f"imuform: {note}", err=True)
     if as_json:

@@ -243,9 +243,16 @@ class SimulatedSession:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         write_samples_csv(self.samples, out / "samples.csv")
-        (out / "truth.json").write_text(json.dumps(self.truth, indent=1, allow_nan=False) + "\n")
-        self.truth_angles.to_csv(out / "truth_angles.csv", index=False, float_format="%.10g")
+        write_truth(out, self.truth, self.truth_angles)
         return out
+
+
+def write_truth(out_dir: Path, truth: dict, truth_angles: pd.DataFrame) -> list[Path]:
+    """Write ``truth.json`` and ``truth_angles.csv`` into the existing ``out_dir``; return their paths."""
+    paths = [out_dir / "truth.json", out_dir / "truth_angles.csv"]
+    paths[0].write_text(json.dumps(truth, indent=1, allow_nan=False) + "\n")
+    truth_angles.to_csv(paths[1], index=False, float_format="%.10g")
+    return paths
 
 
 def _rest(script: Script, rng: np.random.Generator, duration_s: float, active: bool) -> None:
