@@ -269,7 +269,8 @@ class PolarEncoder(Encoder):
     Parameters
     ----------
     factor
-        Scale factor of the compressed frames (raw × factor = g, deg/s or Gauss).
+        Scale factor of the compressed frames (raw × factor = g, deg/s or Gauss): one for all measurement
+        types, or one per type (as the sensor announces it in each start answer).
     rate_hz
         Sample rate for device time when a block has none.
     compressed
@@ -278,9 +279,15 @@ class PolarEncoder(Encoder):
         Largest notification payload in bytes.
     """
 
-    def __init__(self, factor: float = 1.0, rate_hz: float = 52.0, compressed: bool = True, max_payload: int = 244):
+    def __init__(
+        self,
+        factor: float | dict[int, float] = 1.0,
+        rate_hz: float = 52.0,
+        compressed: bool = True,
+        max_payload: int = 244,
+    ):
         super().__init__(max_payload)
-        self.factor = factor
+        self.factors = factor if isinstance(factor, dict) else {m: float(factor) for m in (ACC, GYRO, MAG)}
         self.rate_hz = rate_hz
         self.compressed = compressed
         self.samples_sent = 0
@@ -300,7 +307,7 @@ class PolarEncoder(Encoder):
             wanted = (ftype == 0x80) if self.compressed else (mtype == ACC and ftype == 0x01)
             if values is None or not wanted or channels != 3:
                 continue
-            scale = unit * (self.factor if self.compressed else 1.0)
+            scale = unit * (self.factors.get(mtype, 1.0) if self.compressed else 1.0)
             raw = quantise_int16(np.asarray(values) / scale).astype(np.int64)
             out += self._frames(mtype, ftype, raw, time_ns)
         if not out:
@@ -439,7 +446,7 @@ class PolarModel(SensorModel):
         """A decoder with the start response's scale ``factor`` and the stream's ``rate_hz``."""
         return PolarDecoder(factor=factor, rate_hz=rate_hz)
 
-    def encoder(self, factor: float = 1.0, rate_hz: float = 52.0, compressed: bool = True, max_payload: int = 244,
+    def encoder(self, factor: float | dict[int, float] = 1.0, rate_hz: float = 52.0, compressed: bool = True, max_payload: int = 244,
                 **context) -> PolarEncoder:  # fmt: skip
         """An encoder of delta frames (Verity Sense) or uncompressed ACC frames (H10)."""
         return PolarEncoder(factor=factor, rate_hz=rate_hz, compressed=compressed, max_payload=max_payload)

@@ -50,7 +50,7 @@ def test_export_of_a_virtual_recording_writes_the_truth_on_the_session_clock(hom
         events = [e for e in store.session(session_id)["events"] if e["kind"] == SIMULATION_EVENT]
     assert len(events) == 1
     clock_start_s = events[0]["detail"]["clock_start_s"]
-    assert clock_start_s > 0  # the sensors connect before the session clock starts
+    assert clock_start_s < 0  # the simulated person begins once every sensor streams, after the session clock starts
 
     code, out, err = run(capsys, "export", session_id, "--out", str(tmp_path / "out"), "--no-analysis")
     assert code == 0, err

@@ -131,7 +131,8 @@ class RecordingReport:
     sensors
         Per-sensor reports.
     clock_start_s
-        Host clock reading at session time 0 (the virtual clock's for virtual sensors).
+        Host clock reading at session time 0; for virtual sensors (`imuform.ble.virtual_rig.record_virtual`)
+        the simulation's true time at session time 0.
     """
 
     session_id: str

@@ -242,7 +242,9 @@ class PolarFirmware(VirtualFirmware):
 
     name_prefix = "Polar Sense"
 
-    FACTOR = 0.25  # raw × factor = mG or deg/s: ±8 g and ±8192 deg/s in 16 bits
+    #: Scale of the delta frames per measurement (raw × factor = g, deg/s, Gauss), as the start answer
+    #: announces it: ±16 g, ±2048 deg/s and ±32 Gauss in 16 bits, powers of two so float32 holds them exactly.
+    FACTORS = {polar.ACC: 2.0**-11, polar.GYRO: 2.0**-4, polar.MAG: 2.0**-10}
 
     def __init__(self, model: SensorModel, rate_hz: float, sensor_id: int = 0, max_payload: int = 244) -> None:
         self.measurements: set[int] = set()
@@ -251,7 +253,7 @@ class PolarFirmware(VirtualFirmware):
     def new_encoder(self):
         """A delta-frame encoder with the announced factor."""
         return self.model.encoder(
-            factor=self.FACTOR, rate_hz=self.rate_hz, compressed=True, max_payload=self.max_payload
+            factor=self.FACTORS, rate_hz=self.rate_hz, compressed=True, max_payload=self.max_payload
         )
 
     @property
@@ -281,7 +283,7 @@ class PolarFirmware(VirtualFirmware):
                 self.set_rate(float(rate_hz))
             self.measurements.add(mtype)
             self.streaming = True
-            params = polar.serialize_settings({"factor": self.FACTOR})
+            params = polar.serialize_settings({"factor": self.FACTORS[mtype]})
         elif op == polar.OP_STOP:
             self.measurements.discard(mtype)
             self.streaming = bool(self.measurements)

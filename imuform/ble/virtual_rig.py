@@ -63,6 +63,24 @@ class VirtualRig:
     sensors: dict[str, VirtualSensor]
     ble: BleKwargs
     _tasks: list[asyncio.Task] = field(default_factory=list)
+    _begun: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def stream_start_s(self) -> float:
+        """Virtual time at which the simulated streams' time 0 falls."""
+        return next(iter(self.sensors.values())).start_s
+
+    def wait_for_recording(self) -> None:
+        """Hold the simulated person until :meth:`begin`: sensors connect, nothing happens yet."""
+        for sensor in self.sensors.values():
+            sensor.start_s = float("inf")
+        self._begun.clear()
+
+    def begin(self) -> None:
+        """The simulated person starts now (the app says it is recording): stream time 0 is this instant."""
+        for sensor in self.sensors.values():
+            sensor.start_s = self.clock()
+        self._begun.set()
 
     def targets(self, rate_hz: float | None = None, identify: bool = False) -> list[SensorTarget]:
         """Recording targets for every sensor (``identify`` leaves the kind to the scan)."""
@@ -76,10 +94,12 @@ class VirtualRig:
         return all(s.finished for s in self.sensors.values())
 
     def schedule_dropout(self, placement: str, at_s: float, duration_s: float) -> None:
-        """Take one sensor out of range at virtual time ``at_s`` for ``duration_s`` virtual seconds."""
+        """Take one sensor out of range at stream time ``at_s`` for ``duration_s`` virtual seconds."""
 
         async def dropout() -> None:
-            await self.clock.sleep_until(at_s)
+            if not np.isfinite(self.stream_start_s):
+                await self._begun.wait()
+            await self.clock.sleep_until(self.stream_start_s + at_s)
             await self.radio.blackout(self.sensors[placement].device, duration_s)
 
         self._tasks.append(asyncio.get_running_loop().create_task(dropout()))
@@ -297,6 +317,15 @@ async def record_virtual(
     ) as rig:
         if on_rig is not None:
             on_rig(rig)
+        # The simulated person starts once every sensor streams, as a lifter starts when the app says so:
+        # connecting (and a DOT sync) takes virtual seconds that would otherwise cut the first standing short.
+        rig.wait_for_recording()
+
+        def started(session_id: str, links: list) -> None:
+            rig.begin()
+            if on_start is not None:
+                on_start(session_id, links)
+
         if dropout_s > 0:
             end_s = float(np.max([s.time_s[-1] for s in streams.values()]))
             rig.schedule_dropout(dropout_placement, end_s / 2 if dropout_at_s is None else dropout_at_s, dropout_s)
@@ -310,9 +339,11 @@ async def record_virtual(
             stop=stop,
             clock=rig.clock,
             on_samples=on_samples,
-            on_start=on_start,
+            on_start=started,
             connect_timeout_s=5.0,
         )
+        # for virtual sensors the report's clock start is the simulation's true time at session time 0
+        report.clock_start_s -= rig.stream_start_s
     if simulated is not None:
         # imported here, as the simulator above: recording real sensors never loads it
         from imuform.virtual_truth import SIMULATION_EVENT, simulation_event

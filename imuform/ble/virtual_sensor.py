@@ -165,6 +165,8 @@ class VirtualSensor:
         self._recent: list[bytes] = []
         self._resend: list[bytes] = []
         self._task: asyncio.Task | None = None
+        #: Virtual time at which the stream's time 0 falls (infinite: the simulated person has not begun).
+        self.start_s = 0.0
         #: Payloads notified, for tests and benchmarks.
         self.payloads_sent = 0
         self._build_gatt()
@@ -232,7 +234,9 @@ class VirtualSensor:
         sent_until_s = -np.inf  # true time of the last sample sent or skipped
         while sent_until_s < self.stream.time_s[-1]:
             await self.clock.sleep(self.notify_interval_s)
-            now_s = min(self.clock(), float(self.stream.time_s[-1]))
+            if not np.isfinite(self.start_s):
+                continue
+            now_s = min(self.clock() - self.start_s, float(self.stream.time_s[-1]))
             # Search by time: a rate change resamples the stream and moves the indices.
             start, due = np.searchsorted(self.stream.time_s, [sent_until_s, now_s], side="right")
             sent_until_s = now_s
@@ -247,7 +251,7 @@ class VirtualSensor:
                 self.payloads_sent += 1
             if self.resend_after_reconnect:
                 self._recent = (self._recent + payloads)[-self.resend_after_reconnect :]
-            self.clock.report_lateness(self.clock() - now_s)
+            self.clock.report_lateness(self.clock() - self.start_s - now_s)
 
     async def stop(self) -> None:
         """Stop streaming and power off the device's advertising."""
