@@ -141,3 +141,51 @@ def test_analyze_session_on_simulated_samples_matches_the_truth():
     assert result.reps["flags"].tolist() == [r["faults"] for s in truth for r in s["reps"]]
     true_peaks = np.array([r["peak_lumbar_flexion_deg"] for s in truth for r in s["reps"]])
     assert np.abs(result.reps["peak_lumbar_flexion_deg"].to_numpy() - true_peaks).max() < 3.0
+
+
+@pytest.fixture(scope="module")
+def deadlift_session():
+    """A set of 5 deadlifts from the floor (the put-down is no rep), 50 Hz, with its truth."""
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+
+    return simulate_session(SessionSpec(sets=[SetSpec("deadlift", 5, "none")], rate_hz=50.0, seed=3))
+
+
+def _without(samples, sensor: str, start_s: float, end_s: float):
+    """The samples with one sensor's rows between ``start_s`` and ``end_s`` removed: a dropout."""
+    cut = (samples["sensor"] == sensor) & samples["time_s"].between(start_s, end_s)
+    return samples[~cut].reset_index(drop=True)
+
+
+def test_a_lumbar_gap_over_a_whole_rep_leaves_it_out_and_says_so(deadlift_session):
+    true_reps = deadlift_session.truth["sets"][0]["reps"]
+    rep3 = true_reps[2]
+    result = analyze_session(_without(deadlift_session.samples, "lumbar", rep3["start_s"], rep3["end_s"]))
+    (s,) = result.sets.to_dict("records")
+    assert s["rep_count"] == 4 and s["unmeasured_rep_count"] == 1
+    assert result.reps["index"].tolist() == [1, 2, 4, 5]
+    assert len(s["notes"]) == 1 and s["notes"][0].startswith("rep 3 not measured: no lumbar sensor data")
+    true_peaks = [r["peak_lumbar_flexion_deg"] for r in true_reps]
+    measured = result.reps["peak_lumbar_flexion_deg"].to_numpy()
+    assert np.abs(measured - np.delete(true_peaks, 2)).max() < 3.0
+    assert np.isfinite(result.sets[["mean_peak_lumbar_flexion_deg", "flexion_trend_deg_per_rep"]].to_numpy()).all()
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_a_lumbar_gap_over_a_whole_set_keeps_the_set_without_figures(deadlift_session):
+    truth = deadlift_session.truth["sets"][0]
+    result = analyze_session(_without(deadlift_session.samples, "lumbar", truth["start_s"] - 1, truth["end_s"]))
+    (s,) = result.sets.to_dict("records")
+    assert s["rep_count"] == 0 and s["unmeasured_rep_count"] == 5 and result.reps.empty
+    assert s["notes"][0].startswith("reps 1–5 not measured: no lumbar sensor data")
+    assert np.isnan(s["mean_peak_lumbar_flexion_deg"])
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_a_thoracic_gap_over_a_whole_rep_keeps_the_set_whole_and_says_so(deadlift_session):
+    rep3 = deadlift_session.truth["sets"][0]["reps"][2]
+    result = analyze_session(_without(deadlift_session.samples, "thoracic", rep3["start_s"], rep3["end_s"]))
+    # the trunk is not seen in the gap: the rep there is not counted, the reps either side stay one set
+    (s,) = result.sets.to_dict("records")
+    assert s["rep_count"] == 4 and s["exercise"] == "deadlift"
+    assert len(s["notes"]) == 1 and s["notes"][0].startswith("no thoracic sensor data at")
