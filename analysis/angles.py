@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.transform import Rotation
 
-from analysis.calibration import auto_calibrate_series, segment_rotations
+from analysis.calibration import auto_calibrate_series, check_calibration, segment_rotations
 from analysis.orientation import correct_accelerometer, series_orientation
 from analysis.parallel import default_workers, parallel_starmap
 from analysis.quiet import quiet_mask
@@ -271,8 +271,8 @@ def compute_angles(
     Raises
     ------
     ValueError
-        When the lumbar or thoracic sensor is missing, the calibration lacks a sensor, or the sensors'
-        recordings do not overlap.
+        When the lumbar or thoracic sensor is missing, the calibration is unusable (lacks a sensor, or
+        `analysis.calibration.check_calibration` refuses it), or the sensors' recordings do not overlap.
     """
     rows_of = sensor_rows(samples)
     placements = {placement for placement, _ in rows_of}
@@ -294,9 +294,10 @@ def compute_angles(
         raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")
     if calibration is None:
         calibration = auto_calibrate_series(series, {placement: o.rest for placement, o in oriented.items()})
-    missing = placements - set(calibration["sensors"])
-    if missing:
-        raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
+    try:
+        check_calibration(calibration, placements)
+    except ValueError as exc:
+        raise ValueError(f"the calibration is unusable ({exc}); calibrate again with all sensors on") from exc
     R_sensor_segment = segment_rotations(calibration)
     q_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
     for placement, s in series.items():

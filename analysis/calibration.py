@@ -18,6 +18,9 @@ except the fallback axis of a sensor whose axis was never measured (`assumed_axi
 
 from __future__ import annotations
 
+import reprlib
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -445,6 +448,54 @@ def auto_calibrate(samples: pd.DataFrame) -> dict:
     series, _ = align_sensors(samples)
     correct_accelerometers(series)
     return auto_calibrate_series(series)
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def check_calibration(calibration: object, placements: Iterable[str] = ()) -> None:
+    """Check that ``calibration`` is one the analysis can use (a stored or imported one may not be).
+
+    Parameters
+    ----------
+    calibration
+        The calibration (the dict of this module's docstring).
+    placements
+        The sensors it must cover: those of the session it calibrates.
+
+    Raises
+    ------
+    ValueError
+        ``"<field>: <problem>"``, the field as a path such as ``calibration.sensors.lumbar.R_sensor_segment``.
+    """
+    if not isinstance(calibration, dict):
+        raise ValueError(f"calibration: {type(calibration).__name__}, not an object with the sensors' rotations")
+    sensors = calibration.get("sensors")
+    if not isinstance(sensors, dict) or not sensors:
+        raise ValueError("calibration.sensors: missing or empty; it maps each placement to its R_sensor_segment")
+    for placement, entry in sensors.items():
+        field = f"calibration.sensors.{placement}.R_sensor_segment"
+        rotation = entry.get("R_sensor_segment") if isinstance(entry, dict) else None
+        try:
+            matrix = np.asarray(rotation, dtype=float)
+        except (TypeError, ValueError):
+            matrix = np.full((0,), np.nan)
+        if matrix.shape != (3, 3) or not np.isfinite(matrix).all():
+            raise ValueError(f"{field}: not a 3×3 matrix of numbers")
+        if not np.allclose(matrix.T @ matrix, np.eye(3), atol=1e-3) or np.linalg.det(matrix) <= 0:
+            raise ValueError(f"{field}: not a rotation matrix (orthonormal, determinant +1)")
+    missing = sorted(set(placements) - set(sensors))
+    if missing:
+        raise ValueError(f"calibration.sensors: no {', '.join(missing)} sensor, which the session has")
+    rom = calibration.get("range_of_motion")
+    if rom is not None:
+        for name in ("max_flexion_deg", "max_extension_deg"):
+            value = rom.get(name) if isinstance(rom, dict) else None
+            if not (_finite_number(value) and value > 0):
+                raise ValueError(
+                    f"calibration.range_of_motion.{name}: {reprlib.repr(value)}, not a positive number of degrees"
+                )
 
 
 def segment_rotations(calibration: dict) -> dict[str, np.ndarray]:

@@ -419,8 +419,10 @@ class Store:
                     for k, v in sensors.get(placement, {}).items()
                     if k in ("kind", "model", "address", "rate_hz", "firmware")
                 }
-                if meta.get("rate_hz") is None and len(group) > 1:
-                    meta["rate_hz"] = float(round(1.0 / np.median(np.diff(group["time_s"].to_numpy())), 3))
+                steps = np.diff(group["time_s"].to_numpy())
+                steps = steps[steps > 0]
+                if meta.get("rate_hz") is None and len(steps):
+                    meta["rate_hz"] = float(round(1.0 / np.median(steps), 3))
                 cols = ", ".join(["session_id", "placement", *meta])
                 cur = self.conn.execute(
                     f"INSERT INTO sensors ({cols}) VALUES ({', '.join('?' * (2 + len(meta)))})",

@@ -221,8 +221,11 @@ def test_bad_input_says_what_to_do():
     apart.loc[apart["sensor"] == "thoracic", "time_s"] += 1000.0
     with pytest.raises(ValueError, match="do not overlap"):
         compute_angles(apart)
-    with pytest.raises(ValueError, match="calibration has no"):
+    with pytest.raises(ValueError, match="calibration is unusable .calibration.sensors: missing or empty"):
         compute_angles(samples, calibration={"method": "guided", "sensors": {}})
+    lumbar_only = {"sensors": {"lumbar": {"R_sensor_segment": np.eye(3).tolist()}}}
+    with pytest.raises(ValueError, match="calibration.sensors: no thoracic sensor"):
+        compute_angles(samples, calibration=lumbar_only)
 
 
 def test_heading_offset_follows_a_drift_past_180_degrees():

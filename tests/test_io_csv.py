@@ -15,6 +15,15 @@ from imuform.session_files import export_session, import_session
 from imuform.store import Store
 from tests.conftest import make_samples
 
+#: A calibration of the two sensors of `make_samples` (`analysis.calibration`).
+CALIBRATION = {
+    "method": "guided",
+    "sensors": {
+        p: {"R_sensor_segment": np.eye(3).tolist(), "up_sensor": [0.0, 0.0, 1.0]} for p in ("lumbar", "thoracic")
+    },
+    "range_of_motion": {"max_flexion_deg": 50.0, "max_extension_deg": 20.0},
+}
+
 
 def test_export_import_export_is_lossless(home, tmp_path):
     store = Store()
@@ -23,7 +32,7 @@ def test_export_import_export_is_lossless(home, tmp_path):
     with store.writer(sid) as w:
         w.add_gap(store.session(sid)["sensors"][0]["id"], 1.0, 2.0, "dropout")
         w.add_event(0.5, "set_start", {"set": 1})
-    store.save_calibration(sid, {"method": "guided", "x": [1.0, 2.0]})
+    store.save_calibration(sid, CALIBRATION)
     export_session(store, sid, tmp_path / "a")
     sid2 = import_session(store, tmp_path / "a")
     export_session(store, sid2, tmp_path / "b")

@@ -189,3 +189,79 @@ def test_a_thoracic_gap_over_a_whole_rep_keeps_the_set_whole_and_says_so(deadlif
     (s,) = result.sets.to_dict("records")
     assert s["rep_count"] == 4 and s["exercise"] == "deadlift"
     assert len(s["notes"]) == 1 and s["notes"][0].startswith("no thoracic sensor data at")
+
+
+def _cli(capsys, *args):
+    from imuform.cli.main import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_whole_rep_gap_is_analysed_exported_and_reported(home, tmp_path, capsys, deadlift_session):
+    from imuform.io_csv import write_samples_csv
+
+    rep3 = deadlift_session.truth["sets"][0]["reps"][2]
+    path = write_samples_csv(
+        _without(deadlift_session.samples, "lumbar", rep3["start_s"], rep3["end_s"]), tmp_path / "samples.csv"
+    )
+    code, out, _ = _cli(capsys, "import", str(path))
+    sid = out.strip().splitlines()[-1]
+    code, out, err = _cli(capsys, "analyze", sid, "--json")
+    assert code == 0, err
+    (s,) = json.loads(out)["sets"]
+    assert [r["index"] for r in s["reps"]] == [1, 2, 4, 5] and s["unmeasured_rep_count"] == 1
+    code, out, err = _cli(capsys, "analyze", sid)
+    assert code == 0 and "note: rep 3 not measured: no lumbar sensor data" in out
+    code, out, err = _cli(capsys, "export", sid, "--out", str(tmp_path / "out"))
+    assert code == 0 and err == ""
+    sets_csv = (tmp_path / "out" / "sets.csv").read_text()
+    assert "rep 3 not measured: no lumbar sensor data" in sets_csv
+    assert (tmp_path / "out" / "reps.csv").read_text().count("\n") == 5  # header and 4 reps
+    code, _, err = _cli(capsys, "report", sid, "--out", str(tmp_path / "report.html"))
+    assert code == 0, err
+    assert "Rep 3 not measured" in (tmp_path / "report.html").read_text()
+
+
+def _time_ms(df):
+    df["time_s"] *= 1000.0
+
+
+def _time_zero(df):
+    df["time_s"] = 0.0
+
+
+def _stray_time(df):
+    df.loc[499, "time_s"] = 1e7
+
+
+def _two_thoracic_samples(df):
+    df["sensor"] = np.where(df.index > df.index[df["sensor"] == "thoracic"][1], "drop", df["sensor"])
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (_time_ms, r"sensor lumbar samples at 0.1 Hz, where an IMU samples at 5–2000 Hz: its times must be in s"),
+        (_time_zero, r"the times of sensor lumbar do not advance \(all 0\)"),
+        (_stray_time, r"sensor lumbar spans 2.78e\+03 h, more than 24 h"),
+        (_two_thoracic_samples, r"sensor thoracic has 2 sample\(s\), fewer than 3"),
+    ],
+)
+def test_a_stored_session_that_cannot_be_analysed_is_one_line_and_still_exported(home, tmp_path, capsys, edit, reason):
+    """Sessions stored before import checked them (or by other tools): one clear line, never a traceback."""
+    import re
+
+    from imuform.store import Store
+
+    samples = make_samples()
+    edit(samples)
+    sid = Store().import_samples(samples[samples["sensor"] != "drop"], name="unchecked")
+    for command in (["analyze", sid], ["report", sid, "--out", str(tmp_path / "r.html")]):
+        code, _, err = _cli(capsys, *command)
+        assert code == 1 and err.strip().count("\n") == 0, err
+        assert re.search(f"^imuform: error: cannot analyse session {sid}: {reason}", err.strip()), err
+    code, out, err = _cli(capsys, "export", sid, "--out", str(tmp_path / "out"))
+    assert code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["samples.csv", "session.json"]
+    assert err.strip().startswith("imuform: exported without analysis (no angles.csv, reps.csv, sets.csv): cannot")
