@@ -65,11 +65,21 @@ class ClockLimits:
     max_duration_s
         Longest session, in s: a day. Longer spans come from times in the wrong unit or a stray time,
         and would make a grid of billions of samples.
+    rate_tolerance
+        Relative margin on the rates: a sensor set to 2000 Hz runs a little fast (clock drift, up to
+        100 ppm) and its times are rounded.
     """
 
     min_rate_hz: float = 5.0
     max_rate_hz: float = 2000.0
     max_duration_s: float = 24 * 3600.0
+    rate_tolerance: float = 0.01
+
+    def period_range_s(self) -> tuple[float, float]:
+        """Shortest and longest sample period, in s, margin included."""
+        return 1.0 / (self.max_rate_hz * (1 + self.rate_tolerance)), 1.0 / (
+            self.min_rate_hz * (1 - self.rate_tolerance)
+        )
 
 
 CLOCK_LIMITS = ClockLimits()
@@ -426,6 +436,14 @@ def sync_quality(sensors: dict, xcorr: dict) -> str:
     return ("good", "fair", "poor")[label]
 
 
+def median_step_s(time_s: np.ndarray) -> float:
+    """Median of the positive steps between consecutive times (the sample period, robust to gaps and
+    repeats), in the unit of ``time_s``; NaN when the times never advance."""
+    steps = np.diff(time_s)
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if len(steps) else float("nan")
+
+
 def check_clock(placement: str, time_s: np.ndarray, limits: ClockLimits = CLOCK_LIMITS) -> None:
     """Refuse a sensor whose times cannot be an IMU's: too few, not advancing, at an impossible rate or
     over more than a day.
@@ -448,14 +466,14 @@ def check_clock(placement: str, time_s: np.ndarray, limits: ClockLimits = CLOCK_
         raise ValueError(
             f"sensor {placement} has {len(time_s)} sample(s), fewer than {MIN_SAMPLES}; record it for longer"
         )
-    steps = np.diff(time_s)
-    steps = steps[steps > 0]
-    if len(steps) == 0:
+    period_s = median_step_s(time_s)
+    if not np.isfinite(period_s):
         raise ValueError(
             f"the times of sensor {placement} do not advance (all {time_s[0]:.6g}); time_s must count the seconds"
         )
-    rate_hz = 1.0 / float(np.median(steps))
-    if not limits.min_rate_hz <= rate_hz <= limits.max_rate_hz:
+    shortest_s, longest_s = limits.period_range_s()
+    rate_hz = 1.0 / period_s
+    if not shortest_s <= period_s <= longest_s:
         raise ValueError(
             f"sensor {placement} samples at {rate_hz:.3g} Hz, where an IMU samples at {limits.min_rate_hz:g}–"
             f"{limits.max_rate_hz:g} Hz: its times must be in s; import it again with the right --units"

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.timebase import median_step_s
 from imuform.errors import InputError
 from imuform.store import VECTOR_COLUMNS
 from imuform.units import (
@@ -25,7 +26,6 @@ from imuform.units import (
     UnitDetection,
     Units,
     gyro_tilt_ratio,
-    median_step,
     recognised_unit,
 )
 
@@ -132,7 +132,7 @@ def _check_times(
             f"{path}, line {_line(index[i + 1])}, column time_s: time {t[i]:.6g} s repeats for sensor {placement} "
             f"(line {_line(index[i])} has it too); delete the duplicate row"
         )
-    step_s = median_step(t)
+    step_s = median_step_s(t)
     raw_step = step_s / units.factor("time")
     _check_unit(
         path,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.timebase import CLOCK_LIMITS, ClockLimits
+from analysis.timebase import CLOCK_LIMITS, ClockLimits, median_step_s
 
 GRAVITY_MPS2 = 9.81
 
@@ -157,9 +157,11 @@ DEFAULT_DETECTION = UnitDetection()
 
 
 def plausible_range(key: str, detection: UnitDetection) -> tuple[float, float]:
-    """The range of quantity ``key``'s statistic (`unit_statistic`) in samples.csv's units."""
+    """The range of quantity ``key``'s statistic in samples.csv's units: for ``time`` the median step
+    (`analysis.timebase.median_step_s`, s), for ``acc`` the median magnitude (m/s²), for ``gyr``
+    `gyro_tilt_ratio`."""
     if key == "time":
-        return 1.0 / detection.clock.max_rate_hz, 1.0 / detection.clock.min_rate_hz
+        return detection.clock.period_range_s()
     if key == "acc":
         return detection.min_gravity_g * GRAVITY_MPS2, detection.max_gravity_g * GRAVITY_MPS2
     ratio = math.degrees(1.0)
@@ -174,7 +176,7 @@ def recognised_unit(key: str, statistic: float, units: Units, detection: UnitDet
     key
         The quantity (`QUANTITIES`).
     statistic
-        Its statistic (`unit_statistic`) computed on the values converted with ``units``; it is
+        Its statistic (`plausible_range`) computed on the values converted with ``units``; it is
         proportional to the values.
     units
         The units the file was declared to be in.
@@ -192,13 +194,6 @@ def recognised_unit(key: str, statistic: float, units: Units, detection: UnitDet
     raw = statistic / units.factor(key)
     candidates = [declared, *(u for u in QUANTITIES[key].factors if u != declared)]
     return next((u for u in candidates if low <= raw * QUANTITIES[key].factors[u] <= high), None)
-
-
-def median_step(time_s: np.ndarray) -> float:
-    """Median of the positive steps between consecutive times (the sample period), NaN without one."""
-    steps = np.diff(time_s)
-    steps = steps[steps > 0]
-    return float(np.median(steps)) if len(steps) else float("nan")
 
 
 def gyro_tilt_ratio(
@@ -228,7 +223,7 @@ def gyro_tilt_ratio(
     ratio, tilting_s
         The ratio (NaN when the sensor tilts too little to judge) and the time of tilting windows, in s.
     """
-    step_s = median_step(time_s)
+    step_s = median_step_s(time_s)
     if not np.isfinite(step_s) or len(time_s) < 3:
         return float("nan"), 0.0
     k = max(1, int(round(detection.window_s / step_s)))

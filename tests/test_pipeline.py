@@ -265,3 +265,32 @@ def test_a_stored_session_that_cannot_be_analysed_is_one_line_and_still_exported
     code, out, err = _cli(capsys, "export", sid, "--out", str(tmp_path / "out"))
     assert code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["samples.csv", "session.json"]
     assert err.strip().startswith("imuform: exported without analysis (no angles.csv, reps.csv, sets.csv): cannot")
+
+
+def _short_overlap(df):
+    df.loc[df["sensor"] == "thoracic", "time_s"] += 4.0
+
+
+def _lumbar_acc_zero(df):
+    df.loc[df["sensor"] == "lumbar", ["acc_x", "acc_y", "acc_z"]] = 0.0
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_short_overlap, "the session is too short to find standing neutral"),
+        (_lumbar_acc_zero, r"sensor lumbar at .* s: the accelerometer reads no gravity there"),
+    ],
+)
+def test_sessions_too_short_or_broken_to_calibrate_are_one_clear_error(edit, message):
+    samples = make_samples()
+    edit(samples)
+    with pytest.raises(ValueError, match=message):
+        analyze_session(samples)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_sensor_sampled_at_2_khz_is_analysed():
+    # the clock check's upper rate bound holds with the float rounding of 0.5 ms steps
+    assert analyze_session(make_samples(n=4000, rate_hz=2000.0)).sets.empty
