@@ -171,38 +171,39 @@ def _check_span(path: Path, rows_of: dict[str, np.ndarray], df: pd.DataFrame, de
         )
 
 
-def _check_range(path: Path, df: pd.DataFrame, key: str, limit: float, unit: str, what: str) -> None:
-    """Refuse the first row whose vector ``key`` (acc, gyr, mag) has a magnitude beyond ``limit``."""
-    columns = list(VECTOR_COLUMNS[key])
-    if not all(c in df for c in columns):
-        return
-    values = df[columns].to_numpy()
-    with np.errstate(over="ignore"):
-        norm = np.sqrt(np.einsum("ij,ij->i", values, values))
+def _norms(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per vector group present (acc, gyr, mag, quat) its magnitude per row (NaN in empty cells, inf where
+    absurd values overflow)."""
+    out = {}
+    for key, columns in VECTOR_COLUMNS.items():
+        if all(c in df for c in columns):
+            with np.errstate(over="ignore"):
+                out[key] = np.sqrt(sum(np.square(df[c].to_numpy()) for c in columns))
+    return out
+
+
+def _check_range(path: Path, df: pd.DataFrame, norm: np.ndarray, key: str, limit: float, unit: str, what: str) -> None:
+    """Refuse the first row whose vector ``key`` (acc, gyr, mag; magnitudes ``norm``) is beyond ``limit``."""
     beyond = np.flatnonzero(norm > limit)
     if len(beyond):
         i = beyond[0]
-        c = int(np.argmax(np.abs(values[i])))
+        columns = list(VECTOR_COLUMNS[key])
+        values = df[columns].to_numpy()[i]
+        c = int(np.argmax(np.abs(values)))
         raise InputError(
-            f"{path}, line {_line(df.index[i])}, column {columns[c]}: {values[i, c]:.6g} {unit} is beyond any "
+            f"{path}, line {_line(df.index[i])}, column {columns[c]}: {values[c]:.6g} {unit} is beyond any "
             f"{what} (at most {limit:.6g} {unit}); fix or delete that row"
         )
 
 
-def _check_quat(path: Path, df: pd.DataFrame, limits: SampleLimits) -> None:
-    columns = list(VECTOR_COLUMNS["quat"])
-    if not all(c in df for c in columns):
-        return
-    values = df[columns].to_numpy()
-    with np.errstate(over="ignore", invalid="ignore"):
-        off = np.abs(np.sqrt(np.einsum("ij,ij->i", values, values)) - 1.0)
-    bad = np.flatnonzero(off > limits.quat_norm_tolerance)
+def _check_quat(path: Path, df: pd.DataFrame, norm: np.ndarray, limits: SampleLimits) -> None:
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(np.abs(norm - 1.0) > limits.quat_norm_tolerance)
     if len(bad):
         i = bad[0]
         raise InputError(
-            f"{path}, line {_line(df.index[i])}, column quat_w: the quaternion's norm is "
-            f"{np.linalg.norm(values[i]):.6g}, not 1; give the sensor's unit quaternion (w, x, y, z) or leave the "
-            f"quat cells empty"
+            f"{path}, line {_line(df.index[i])}, column quat_w: the quaternion's norm is {norm[i]:.6g}, not 1; "
+            f"give the sensor's unit quaternion (w, x, y, z) or leave the quat cells empty"
         )
 
 
@@ -237,23 +238,23 @@ def check_samples(
     for placement, rows in rows_of.items():
         _check_times(path, placement, df.index[rows].to_numpy(), t[rows], units, detection)
     _check_span(path, rows_of, df, detection)
+    norms = _norms(df)
     acc = df[list(QUANTITIES["acc"].columns)].to_numpy()
     gyr = df[list(QUANTITIES["gyr"].columns)].to_numpy()
     for placement, rows in rows_of.items():
-        with np.errstate(over="ignore"):
-            gravity = float(np.median(np.linalg.norm(acc[rows], axis=1)))
-        raw = gravity / units.factor("acc")
-        evidence = f"reads a median acceleration of {raw:.3g} {_unit(units.acc)}"
+        gravity = float(np.median(norms["acc"][rows]))
+        evidence = f"reads a median acceleration of {gravity / units.factor('acc'):.3g} {_unit(units.acc)}"
         _check_unit(path, "acc", placement, gravity, evidence, units, detection)
         ratio, _ = gyro_tilt_ratio(t[rows], acc[rows], gyr[rows], detection)
         if np.isfinite(ratio):
-            with np.errstate(over="ignore"):
-                peak = float(np.percentile(np.linalg.norm(gyr[rows], axis=1), 99)) / units.factor("gyr")
+            peak = float(np.percentile(norms["gyr"][rows], 99)) / units.factor("gyr")
             evidence = (
                 f"reads {ratio / units.factor('gyr'):.2g} per rad/s of tilt its accelerometer shows (peak {peak:.3g})"
             )
             _check_unit(path, "gyr", placement, ratio, evidence, units, detection)
-    _check_range(path, df, "acc", limits.max_acc_mps2, "m/s²", "accelerometer's range")
-    _check_range(path, df, "gyr", limits.max_gyr_dps, "deg/s", "gyroscope's range")
-    _check_range(path, df, "mag", limits.max_mag_uT, "µT", "magnetometer's range")
-    _check_quat(path, df, limits)
+    _check_range(path, df, norms["acc"], "acc", limits.max_acc_mps2, "m/s²", "accelerometer's range")
+    _check_range(path, df, norms["gyr"], "gyr", limits.max_gyr_dps, "deg/s", "gyroscope's range")
+    if "mag" in norms:
+        _check_range(path, df, norms["mag"], "mag", limits.max_mag_uT, "µT", "magnetometer's range")
+    if "quat" in norms:
+        _check_quat(path, df, norms["quat"], limits)

@@ -284,7 +284,8 @@ class Store:
                     "kind": s[2],
                     "model": s[3],
                     "address": s[4],
-                    "rate_hz": s[5],
+                    # a duplicate-time import of old stored rate_hz = inf, which no JSON can hold
+                    "rate_hz": s[5] if s[5] is None or np.isfinite(s[5]) else None,
                     "firmware": s[6],
                     "samples": int(s[7]),
                     "start_s": s[8],

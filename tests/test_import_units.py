@@ -204,3 +204,15 @@ def test_good_session_json_fields_are_stored(home, tmp_path):
     info = store.session(import_session(store, folder))
     assert info["started_at"] == doc["started_at"] and info["gaps"] == doc["gaps"] and info["events"] == doc["events"]
     assert store.calibration(info["id"]) == GOOD_CALIBRATION
+
+
+def test_a_stored_infinite_rate_is_shown_and_exported_as_unknown(home, tmp_path, capsys):
+    """Imports with repeated times used to store rate_hz = inf, which broke show --json and the exported JSON."""
+    store = Store()
+    sid = store.import_samples(make_samples(), name="old import")
+    store.conn.execute("UPDATE sensors SET rate_hz = ? WHERE session_id = ?", (float("inf"), sid))
+    assert main(["show", sid, "--json"]) == 0
+    assert all(s["rate_hz"] is None for s in json.loads(capsys.readouterr().out)["sensors"])
+    assert main(["export", sid, "--out", str(tmp_path / "out"), "--no-analysis"]) == 0
+    doc = json.loads((tmp_path / "out" / "session.json").read_text(), parse_constant=pytest.fail)
+    assert all(s["rate_hz"] is None for s in doc["sensors"])
