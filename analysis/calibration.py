@@ -306,12 +306,15 @@ def quietest_window(series: dict[str, RegularSeries], duration_s: float = AUTO_M
     for s in series.values():
         win = max(1, int(round(duration_s * s.rate_hz)))
         mean_dps = pd.Series(np.linalg.norm(s.gyr_dps, axis=1)).rolling(win, center=True).mean().to_numpy()
-        # NaN where any sensor has no data: its vertical cannot be taken there
-        busiest = np.maximum(busiest, np.interp(ref.time_s, s.time_s, mean_dps, left=np.nan, right=np.nan))
+        busiest = np.fmax(busiest, np.interp(ref.time_s, s.time_s, mean_dps, left=np.nan, right=np.nan))
+    # only where every sensor has data can every sensor's vertical be taken
+    start_s = max(s.time_s[0] for s in series.values())
+    end_s = min(s.time_s[-1] for s in series.values())
+    busiest[(ref.time_s < start_s) | (ref.time_s > end_s - duration_s)] = np.nan
     if not np.isfinite(busiest).any():
         raise ValueError("the session is too short to find standing neutral; record at least 2 s of standing still")
     centre = float(ref.time_s[np.nanargmin(busiest)])
-    start = float(np.clip(centre - duration_s / 2, ref.time_s[0], ref.time_s[-1] - duration_s))
+    start = float(np.clip(centre - duration_s / 2, start_s, end_s - duration_s))
     return start, start + duration_s
 
 
