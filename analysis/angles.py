@@ -286,8 +286,8 @@ def compute_angles(
     Raises
     ------
     ValueError
-        When the lumbar or thoracic sensor is missing, the calibration lacks a sensor, or the sensors'
-        recordings do not overlap.
+        When the lumbar or thoracic sensor is missing, the calibration lacks a sensor of the session, or
+        the sensors' recordings do not overlap.
     """
     rows_of = sensor_rows(samples)
     placements = {placement for placement, _ in rows_of}

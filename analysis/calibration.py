@@ -388,10 +388,20 @@ def _gyr(rows: pd.DataFrame) -> np.ndarray:
 
 
 def up_vector(acc_mps2: np.ndarray) -> np.ndarray:
-    """The vertical in sensor coordinates from accelerometer samples at rest (unit vector)."""
+    """The vertical in sensor coordinates from accelerometer samples at rest (unit vector).
+
+    Raises
+    ------
+    ValueError
+        When the samples hold no gravity (none, all missing, or all zero: a broken accelerometer).
+    """
+    finite = np.isfinite(acc_mps2).all(axis=1)
     # nanmedian falls back to a slow per-column loop on short windows, and rests have no NaN
-    up = np.median(acc_mps2, axis=0) if np.isfinite(acc_mps2).all() else np.nanmedian(acc_mps2, axis=0)
-    return up / np.linalg.norm(up)
+    up = np.median(acc_mps2[finite], axis=0) if finite.any() else np.zeros(3)
+    norm = float(np.linalg.norm(up))
+    if not norm > 0:
+        raise ValueError("the accelerometer reads no gravity there (no samples, or all zero); check its acc columns")
+    return up / norm
 
 
 def assumed_axis(up: np.ndarray) -> np.ndarray:
@@ -569,7 +579,10 @@ def calibrate_range_of_motion(
 def _direction_on(series: RegularSeries, start_s: float, end_s: float) -> np.ndarray:
     # the grid is sorted: a slice, not a mask over the whole session per window
     i0, i1 = np.searchsorted(series.time_s, start_s, side="left"), np.searchsorted(series.time_s, end_s, side="right")
-    return up_vector(series.acc_mps2[i0:i1])
+    try:
+        return up_vector(series.acc_mps2[i0:i1])
+    except ValueError as exc:
+        raise ValueError(f"sensor {series.placement} at {start_s:.1f}–{end_s:.1f} s: {exc}") from exc
 
 
 def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -600,10 +613,14 @@ def quietest_window(series: dict[str, RegularSeries], duration_s: float = AUTO_M
         win = max(1, int(round(duration_s * s.rate_hz)))
         mean_dps = pd.Series(np.linalg.norm(s.gyr_dps, axis=1)).rolling(win, center=True).mean().to_numpy()
         busiest = np.fmax(busiest, np.interp(ref.time_s, s.time_s, mean_dps, left=np.nan, right=np.nan))
+    # only where every sensor has data can every sensor's vertical be taken
+    start_s = max(s.time_s[0] for s in series.values())
+    end_s = min(s.time_s[-1] for s in series.values())
+    busiest[(ref.time_s < start_s) | (ref.time_s > end_s - duration_s)] = np.nan
     if not np.isfinite(busiest).any():
         raise ValueError("the session is too short to find standing neutral; record at least 2 s of standing still")
     centre = float(ref.time_s[np.nanargmin(busiest)])
-    start = float(np.clip(centre - duration_s / 2, ref.time_s[0], ref.time_s[-1] - duration_s))
+    start = float(np.clip(centre - duration_s / 2, start_s, end_s - duration_s))
     return start, start + duration_s
 
 

@@ -90,10 +90,10 @@ class LiveReps:
             last = ex.iloc[-1]
             if g != group[-1] or final or self._rested(last["end_s"], last["top_end_deg"]):
                 if len(ex) >= MIN_REPS_PER_SET:
-                    self.sets.append(set_reps(ex, columns, self.limits, self.max_flexion_deg)[0])
+                    self.sets.append(set_reps(ex, columns, self.limits, self.max_flexion_deg).reps)
                 finished_until_s = last["end_s"]
             else:
-                current = set_reps(ex, columns, self.limits, self.max_flexion_deg, finished=False)[0]
+                current = set_reps(ex, columns, self.limits, self.max_flexion_deg, finished=False).reps
                 # the first rep's top posture lies before its start: keep a phase's worth of it
                 keep_from_s = ex["start_s"].iloc[0] - MAX_PHASE_S
         self.current = current

@@ -9,7 +9,7 @@ point), the concentric ends when it is back within `LOCKOUT_ZONE` of the top, an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,12 @@ REP_METRIC_COLUMNS = (
     "peak_twist_deg",
     "peak_thoracic_flexion_deg",
 )
+
+
+def _finite(reduce: Callable[[np.ndarray], float], x: np.ndarray) -> float:
+    """``reduce(x)`` (a NaN-ignoring reduction), or NaN when ``x`` has no finite value (a gap), without
+    numpy's all-NaN warning."""
+    return float(reduce(x)) if np.isfinite(x).any() else float("nan")
 
 
 def _signed_peak(x: np.ndarray) -> float:
@@ -89,9 +95,18 @@ def rep_metrics(
     lumbar = column("lumbar_flexion_deg")
     pelvis = column("pelvis_inclination_deg")
 
+    # the top postures are the first and last samples the sensors delivered (gaps are NaN); a rep whose
+    # lumbar angle is missing altogether (a lumbar sensor gap) is placed by the trunk alone
+    both = np.isfinite(trunk) & np.isfinite(lumbar)
+    finite = np.flatnonzero(both if both.any() else np.isfinite(trunk))
+    if len(finite) == 0:
+        return {
+            **dict.fromkeys(REP_METRIC_COLUMNS, float("nan")),
+            "start_s": float(start_s),
+            "end_s": float(end_s),
+            "duration_s": float(end_s - start_s),
+        }
     ib = int(np.nanargmax(trunk))
-    # the top postures are the first and last samples the sensors delivered (gaps are NaN)
-    finite = np.flatnonzero(np.isfinite(trunk) & np.isfinite(lumbar))
     i_top0, i_top1 = finite[0], finite[-1]
     top_start, top_end, bottom = trunk[i_top0], trunk[i_top1], trunk[ib]
     span = bottom - min(top_start, top_end)
@@ -102,12 +117,13 @@ def rep_metrics(
 
     d_trunk = trunk[ib] - top_start
     share = (lumbar[ib] - lumbar[i_top0]) / d_trunk if abs(d_trunk) > 1e-6 else float("nan")
-    ok = np.isfinite(trunk) & np.isfinite(lumbar)
     share_rep = (
-        float(np.polyfit(trunk[ok], lumbar[ok], 1)[0]) if ok.sum() > 2 and np.ptp(trunk[ok]) > 1e-6 else float("nan")
+        float(np.polyfit(trunk[both], lumbar[both], 1)[0])
+        if both.sum() > 2 and np.ptp(trunk[both]) > 1e-6
+        else float("nan")
     )
 
-    peak = float(np.nanmax(lumbar))
+    peak = _finite(np.nanmax, lumbar)
     thoracic = column("thoracic_flexion_deg") if "thoracic_flexion_deg" in angles else None
     return {
         "start_s": float(start_s),
@@ -119,17 +135,15 @@ def rep_metrics(
         "concentric_s": float(t[lock_first] - t[b_last]),
         "lockout_s": float(end_s - t[lock_first]),
         "trunk_inclination_range_deg": float(np.nanmax(trunk) - np.nanmin(trunk)),
-        "pelvis_inclination_range_deg": float(np.nanmax(pelvis) - np.nanmin(pelvis)),
+        "pelvis_inclination_range_deg": _finite(np.nanmax, pelvis) - _finite(np.nanmin, pelvis),
         "peak_trunk_inclination_deg": float(bottom),
         "peak_lumbar_flexion_deg": peak,
         "peak_lumbar_flexion_pct": float(100.0 * peak / max_flexion_deg) if max_flexion_deg else float("nan"),
-        "lockout_lumbar_angle_deg": float(np.nanmin(lumbar[lock_first:])),
-        "mean_lumbar_angle_deg": float(np.nanmean(lumbar)),
+        "lockout_lumbar_angle_deg": _finite(np.nanmin, lumbar[lock_first:]),
+        "mean_lumbar_angle_deg": _finite(np.nanmean, lumbar),
         "lumbar_share": float(share),
         "lumbar_share_rep": share_rep,
         "peak_lateral_bend_deg": _signed_peak(column("lumbar_lateral_bend_deg")),
         "peak_twist_deg": _signed_peak(column("lumbar_twist_deg")),
-        "peak_thoracic_flexion_deg": float(np.nanmax(thoracic))
-        if thoracic is not None and np.isfinite(thoracic).any()
-        else float("nan"),
+        "peak_thoracic_flexion_deg": _finite(np.nanmax, thoracic) if thoracic is not None else float("nan"),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,9 +15,10 @@ from analysis.classify import EXERCISES, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
-from analysis.reps import find_excursions, rate_of
+from analysis.quiet import mask_intervals
+from analysis.reps import MAX_MISSING_FRACTION, find_excursions, rate_of
 from analysis.segmentation import assign_sets
-from analysis.session import SessionAnalysis
+from analysis.session import SessionAnalysis, rep_ranges
 
 #: ``progress(stage, fraction)``: stage name and overall fraction done in [0, 1].
 Progress = Callable[[str, float], None]
@@ -46,11 +48,59 @@ SET_COLUMNS = (
     "max_abs_lateral_bend_deg",
     "max_abs_twist_deg",
     "flag_counts",
+    "unmeasured_rep_count",
+    "notes",
 )
 
 
-def _set_summary(index: int, exercise: str, confidence: float, top_deg: float, reps: pd.DataFrame) -> dict:
+@dataclass
+class SetReps:
+    """One set's reps as `set_reps` finds them.
+
+    Attributes
+    ----------
+    reps
+        The measured reps: `REP_COLUMNS` without ``set_index``; ``index`` is the rep's place in the set
+        (from 1), so it skips the unmeasured ones.
+    features
+        The set's classification features (`analysis.classify.set_features`), from all its reps.
+    unmeasured
+        The reps the trunk went through while the lumbar angle was missing (a sensor gap): ``index``,
+        ``start_s``, ``end_s`` and ``sensor``, the placement whose data is missing.
+    trunk_gaps_s
+        ``(start_s, end_s)`` of the stretches inside the set without trunk inclination (a thoracic sensor
+        gap), where reps can be neither seen nor counted.
+    """
+
+    reps: pd.DataFrame
+    features: dict[str, float]
+    unmeasured: pd.DataFrame
+    trunk_gaps_s: list[tuple[float, float]]
+
+    @property
+    def window_s(self) -> tuple[float, float]:
+        """Start and end of the set, in s: of its first and last rep, measured or not."""
+        starts = np.r_[self.reps["start_s"], self.unmeasured["start_s"]]
+        ends = np.r_[self.reps["end_s"], self.unmeasured["end_s"]]
+        return float(starts.min()), float(ends.max())
+
+    def notes(self) -> list[str]:
+        """Plain-language notes on the set: which reps could not be measured, and why."""
+        out = []
+        for sensor, missed in self.unmeasured.groupby("sensor", sort=False):
+            out.append(
+                f"{rep_ranges(missed['index'].tolist())} not measured: no {sensor} sensor data "
+                f"({missed['start_s'].min():.1f}–{missed['end_s'].max():.1f} s); the set's figures leave "
+                f"{'them' if len(missed) > 1 else 'it'} out"
+            )
+        for start_s, end_s in self.trunk_gaps_s:
+            out.append(f"no thoracic sensor data at {start_s:.1f}–{end_s:.1f} s: reps then were not seen or counted")
+        return out
+
+
+def _set_summary(index: int, exercise: str, confidence: float, found: SetReps) -> dict:
     """One row of the sets table from the set's reps."""
+    reps = found.reps
     peak = reps["peak_lumbar_flexion_deg"].to_numpy(dtype=float)
     # movement time leaves out the pause at the top, which the set's last rep does not have
     movement = (reps["duration_s"] - reps["lockout_s"]).to_numpy(dtype=float)
@@ -58,20 +108,22 @@ def _set_summary(index: int, exercise: str, confidence: float, top_deg: float, r
     # slope of peak flexion per rep: how the set drifts as the lifter tires
     trend = float(np.polyfit(np.arange(n), peak, 1)[0]) if n >= 2 and np.isfinite(peak).all() else float("nan")
     counts = {flag: int(sum(flag in f for f in reps["flags"])) for flag in FLAGS}
+    start_s, end_s = found.window_s
+    # a set whose reps all fell into a sensor gap has no figures (pandas reductions of nothing are NaN)
     return {
         "index": index,
         "exercise": exercise,
         "exercise_confidence": confidence,
-        "start_s": float(reps["start_s"].iloc[0]),
-        "end_s": float(reps["end_s"].iloc[-1]),
+        "start_s": start_s,
+        "end_s": end_s,
         "rep_count": n,
-        "top_inclination_deg": top_deg,
-        "mean_movement_s": float(np.mean(movement)),
+        "top_inclination_deg": found.features["top_inclination_deg"],
+        "mean_movement_s": float(pd.Series(movement).mean()),
         "movement_sd_s": float(np.std(movement, ddof=1)) if n >= 2 else float("nan"),
         "mean_peak_trunk_inclination_deg": float(reps["peak_trunk_inclination_deg"].mean()),
-        "mean_peak_lumbar_flexion_deg": float(np.nanmean(peak)),
-        "max_peak_lumbar_flexion_deg": float(np.nanmax(peak)),
-        "peak_lumbar_flexion_sd_deg": float(np.nanstd(peak, ddof=1)) if n >= 2 else float("nan"),
+        "mean_peak_lumbar_flexion_deg": float(pd.Series(peak).mean()),
+        "max_peak_lumbar_flexion_deg": float(pd.Series(peak).max()),
+        "peak_lumbar_flexion_sd_deg": float(pd.Series(peak).std(ddof=1)) if n >= 2 else float("nan"),
         "flexion_trend_deg_per_rep": trend,
         "min_lockout_lumbar_angle_deg": float(reps["lockout_lumbar_angle_deg"].min()),
         "mean_lumbar_angle_deg": float(reps["mean_lumbar_angle_deg"].mean()),
@@ -79,6 +131,8 @@ def _set_summary(index: int, exercise: str, confidence: float, top_deg: float, r
         "max_abs_lateral_bend_deg": float(reps["peak_lateral_bend_deg"].abs().max()),
         "max_abs_twist_deg": float(reps["peak_twist_deg"].abs().max()),
         "flag_counts": {k: v for k, v in counts.items() if v},
+        "unmeasured_rep_count": len(found.unmeasured),
+        "notes": found.notes(),
     }
 
 
@@ -96,6 +150,18 @@ def _flag_set(metrics: list[dict], limits: Limits) -> tuple[list[list[str]], lis
     return flags, reasons
 
 
+def _missing_sensor(columns: Mapping[str, np.ndarray], start_s: float, end_s: float) -> str | None:
+    """The sensor whose data is missing during a rep (``"lumbar"`` or ``"thoracic"``), or ``None`` when the
+    lumbar angle is there for more than `analysis.reps.MAX_MISSING_FRACTION` of it: enough to measure it."""
+    i0, i1 = np.searchsorted(columns["time_s"], [start_s, end_s], side="left")
+    window = slice(i0, max(i1, i0 + 1))
+    if np.isnan(columns["lumbar_flexion_deg"][window]).mean() <= MAX_MISSING_FRACTION:
+        return None
+    # the pelvis inclination comes from the lumbar sensor alone, the trunk's from the thoracic one
+    pelvis_missing = np.isnan(columns["pelvis_inclination_deg"][window]).mean()
+    return "lumbar" if pelvis_missing >= np.isnan(columns["trunk_inclination_deg"][window]).mean() else "thoracic"
+
+
 def set_reps(
     excursions: pd.DataFrame,
     columns: Mapping[str, np.ndarray],
@@ -103,8 +169,11 @@ def set_reps(
     max_flexion_deg: float | None = None,
     *,
     finished: bool = True,
-) -> tuple[pd.DataFrame, dict[str, float]]:
+) -> SetReps:
     """The reps of one set with their metrics and flags, and the set's classification features.
+
+    A rep during which the lumbar angle is missing (a sensor gap covering most of it) is counted
+    where the trunk went but not measured: it is left out of the reps and listed in `SetReps.unmeasured`.
 
     Parameters
     ----------
@@ -123,8 +192,7 @@ def set_reps(
 
     Returns
     -------
-    reps, features
-        The reps table (`REP_COLUMNS` without ``set_index``) and `analysis.classify.set_features`.
+    SetReps
     """
     ex = excursions.copy()
     # within a set a rep runs until the next one starts: its lockout includes the pause at the top
@@ -133,15 +201,34 @@ def set_reps(
         rep_metrics(columns, start_s, end_s, max_flexion_deg)
         for start_s, end_s in zip(ex["start_s"].tolist(), ex["end_s"].tolist())
     ]
-    reps = pd.DataFrame(metrics)
-    features = set_features(ex, reps)
+    # the features come from every rep: the trunk, which they read, was seen through a lumbar gap
+    features = set_features(ex, pd.DataFrame(metrics, columns=list(REP_METRIC_COLUMNS)))
     if finished and features["from_floor"]:
-        metrics, reps = metrics[:-1], reps.iloc[:-1].copy()
+        metrics = metrics[:-1]
+    missing = [
+        _missing_sensor(columns, start_s, end_s)
+        for start_s, end_s in zip(excursions["start_s"].tolist()[: len(metrics)], excursions["end_s"].tolist())
+    ]
+    index = np.arange(1, len(metrics) + 1)
+    measured = np.array([sensor is None for sensor in missing], dtype=bool)
+    metrics = [m for m, ok in zip(metrics, measured) if ok]
+    reps = pd.DataFrame(metrics, columns=list(REP_METRIC_COLUMNS))
     flags, reasons = _flag_set(metrics, limits)
-    reps.insert(0, "index", np.arange(1, len(reps) + 1))
+    reps.insert(0, "index", index[measured])
     reps["flags"] = flags
     reps["flag_reasons"] = reasons
-    return reps, features
+    unmeasured = pd.DataFrame(
+        {
+            "index": index[~measured],
+            "start_s": ex["start_s"].to_numpy(dtype=float)[: len(index)][~measured],
+            "end_s": ex["end_s"].to_numpy(dtype=float)[: len(index)][~measured],
+            "sensor": [sensor for sensor in missing if sensor is not None],
+        }
+    )
+    t = columns["time_s"]
+    i0, i1 = np.searchsorted(t, [ex["start_s"].iloc[0], ex["end_s"].iloc[-1]])
+    trunk_gaps_s = mask_intervals(t[i0:i1], np.isnan(columns["trunk_inclination_deg"][i0:i1]))
+    return SetReps(reps=reps, features=features, unmeasured=unmeasured, trunk_gaps_s=trunk_gaps_s)
 
 
 def analyze_angles(
@@ -186,27 +273,26 @@ def analyze_angles(
     if len(angles) >= 2:
         rate_hz = rate_hz or rate_of(angles["time_s"].to_numpy())
     excursions = find_excursions(angles, rate_hz=rate_hz)
-    set_of = assign_sets(excursions)
+    time_s = angles["time_s"].to_numpy(dtype=float)
+    set_of = assign_sets(excursions, mask_intervals(time_s, angles["trunk_inclination_deg"].isna().to_numpy()))
     # numpy columns once: `rep_metrics` on a DataFrame looks every column up again for each of hundreds of reps
     columns = {c: angles[c].to_numpy() for c in angles.columns}
     n_sets = int(set_of.max()) if len(set_of) else 0
-    features_of, reps_of = [], []
+    found = []
     for s in range(1, n_sets + 1):
-        reps, features = set_reps(excursions[set_of == s], columns, limits, max_flexion_deg)
-        reps.insert(0, "set_index", s)
-        features_of.append(features)
-        reps_of.append(reps)
+        found.append(set_reps(excursions[set_of == s], columns, limits, max_flexion_deg))
+        found[-1].reps.insert(0, "set_index", s)
         if progress is not None:
             progress("reps", s / n_sets)
     if exercise is None and evidence is not None and n_sets:
-        windows = [(float(r["start_s"].iloc[0]), float(r["end_s"].iloc[-1])) for r in reps_of]
-        features_of = [{**f, **e} for f, e in zip(features_of, evidence(windows))]
+        for f, e in zip(found, evidence([f.window_s for f in found])):
+            f.features.update(e)
     set_rows = []
-    for s, (features, reps) in enumerate(zip(features_of, reps_of), start=1):
-        name, confidence = (exercise, 1.0) if exercise is not None else classify_features(features)
-        set_rows.append(_set_summary(s, name, confidence, features["top_inclination_deg"], reps))
+    for s, f in enumerate(found, start=1):
+        name, confidence = (exercise, 1.0) if exercise is not None else classify_features(f.features)
+        set_rows.append(_set_summary(s, name, confidence, f))
     sets = pd.DataFrame(set_rows, columns=list(SET_COLUMNS))
-    reps = pd.concat(reps_of, ignore_index=True) if reps_of else pd.DataFrame(columns=list(REP_COLUMNS))
+    reps = pd.concat([f.reps for f in found], ignore_index=True) if found else pd.DataFrame(columns=list(REP_COLUMNS))
     return sets, reps[list(REP_COLUMNS)]
 
 

@@ -3,10 +3,13 @@
 Walking, stairs, reaching overhead and lateral or twisting movements never reach the rep threshold of
 `analysis.reps` (trunk inclination rises too little, or not forward). What is left are forward
 excursions; consecutive ones form a set while they start from the same top posture and follow each
-other without a rest. A lone bend (picking something up, sitting down, re-racking) is not a set.
+other without a rest. A lone bend (picking something up, sitting down, re-racking) is not a set. Time
+without trunk data (a sensor gap) is no rest: the reps either side of it stay one set.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,16 +23,26 @@ MAX_TOP_CHANGE_DEG = 30.0
 MIN_REPS_PER_SET = 2
 
 
-def group_excursions(excursions: pd.DataFrame) -> np.ndarray:
+def _overlap_s(start_s: np.ndarray, end_s: np.ndarray, gaps_s: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Time each interval ``[start_s, end_s]`` shares with the ``gaps_s`` intervals, in s."""
+    out = np.zeros(len(start_s))
+    for g0, g1 in gaps_s:
+        out += np.clip(np.minimum(end_s, g1) - np.maximum(start_s, g0), 0.0, None)
+    return out
+
+
+def group_excursions(excursions: pd.DataFrame, gaps_s: Sequence[tuple[float, float]] = ()) -> np.ndarray:
     """Group number of each excursion (from 1): consecutive excursions share a group while each starts
-    within `MAX_REST_IN_SET_S` of the previous one's end and from a top posture within
-    `MAX_TOP_CHANGE_DEG` of where that one ended.
+    within `MAX_REST_IN_SET_S` of the previous one's end, not counting time without data, and from a
+    top posture within `MAX_TOP_CHANGE_DEG` of where that one ended.
 
     Parameters
     ----------
     excursions
         Reps in time order as from `analysis.reps.find_excursions` (``start_s``, ``end_s``,
         ``top_start_deg``, ``top_end_deg``).
+    gaps_s
+        ``(start_s, end_s)`` of the stretches without trunk inclination (sensor gaps), in s.
 
     Returns
     -------
@@ -42,12 +55,12 @@ def group_excursions(excursions: pd.DataFrame) -> np.ndarray:
     end = excursions["end_s"].to_numpy(dtype=float)
     top_start = excursions["top_start_deg"].to_numpy(dtype=float)
     top_end = excursions["top_end_deg"].to_numpy(dtype=float)
-    rest_s = start[1:] - end[:-1]
+    rest_s = start[1:] - end[:-1] - _overlap_s(end[:-1], start[1:], gaps_s)
     top_change = np.abs(top_start[1:] - top_end[:-1])
     return np.cumsum(np.r_[True, (rest_s > MAX_REST_IN_SET_S) | (top_change > MAX_TOP_CHANGE_DEG)])
 
 
-def assign_sets(excursions: pd.DataFrame) -> np.ndarray:
+def assign_sets(excursions: pd.DataFrame, gaps_s: Sequence[tuple[float, float]] = ()) -> np.ndarray:
     """Set index of each excursion (from 1), 0 for excursions that belong to no set: the groups of
     `group_excursions` with at least `MIN_REPS_PER_SET` excursions, numbered in time order.
 
@@ -55,13 +68,15 @@ def assign_sets(excursions: pd.DataFrame) -> np.ndarray:
     ----------
     excursions
         Reps in time order as from `analysis.reps.find_excursions`.
+    gaps_s
+        Stretches without trunk data (`group_excursions`).
 
     Returns
     -------
     numpy.ndarray of int
         One set index per excursion.
     """
-    group = group_excursions(excursions)
+    group = group_excursions(excursions, gaps_s)
     out = np.zeros(len(group), dtype=int)
     if len(group) == 0:
         return out

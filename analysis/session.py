@@ -65,6 +65,19 @@ class CalibrationSource:
         return {"id": self.calibration_id, "session_id": self.session_id, "reason": self.reason}
 
 
+def rep_ranges(rep_numbers: list[int]) -> str:
+    """Compact rep numbers: ``[2, 6, 7, 8]`` becomes ``"reps 2, 6–8"``, ``[3]`` becomes ``"rep 3"``."""
+    numbers = sorted(int(n) for n in rep_numbers)
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    parts = [f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    return ("reps " if len(numbers) > 1 else "rep ") + ", ".join(parts)
+
+
 @dataclass
 class SessionAnalysis:
     """Everything `analyze_session` measured.

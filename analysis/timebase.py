@@ -49,6 +49,42 @@ ENVELOPE_S = 0.5
 LOWER_FIT_BLOCK_S = 2.0
 
 IMU_COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
+
+
+@dataclass(frozen=True)
+class ClockLimits:
+    """What a sensor's clock can be: the rates IMUs sample at and the longest session.
+
+    Attributes
+    ----------
+    min_rate_hz
+        Below this no rep of a few seconds can be measured; wearables sample at 12.5 Hz and up.
+    max_rate_hz
+        Wearables sample at up to 416 Hz (README, sensors table), research IMUs at 1–2 kHz (BROAD:
+        286 Hz; Xsens MTi: 2 kHz).
+    max_duration_s
+        Longest session, in s: a day. Longer spans come from times in the wrong unit or a stray time,
+        and would make a grid of billions of samples.
+    rate_tolerance
+        Relative margin on the rates: a sensor set to 2000 Hz runs a little fast (clock drift, up to
+        100 ppm) and its times are rounded.
+    """
+
+    min_rate_hz: float = 5.0
+    max_rate_hz: float = 2000.0
+    max_duration_s: float = 24 * 3600.0
+    rate_tolerance: float = 0.01
+
+    def period_range_s(self) -> tuple[float, float]:
+        """Shortest and longest sample period, in s, margin included."""
+        return 1.0 / (self.max_rate_hz * (1 + self.rate_tolerance)), 1.0 / (
+            self.min_rate_hz * (1 - self.rate_tolerance)
+        )
+
+
+CLOCK_LIMITS = ClockLimits()
+#: Fewest samples of a sensor whose clock can be fitted (`fit_clock`).
+MIN_SAMPLES = 3
 MAG_COLUMNS = ("mag_x", "mag_y", "mag_z")
 
 
@@ -200,8 +236,8 @@ def fit_clock(
     ClockFit
     """
     t = np.asarray(time_s, dtype=float)
-    if len(t) < 3:
-        raise ValueError("a sensor needs at least 3 samples to fit its clock")
+    if len(t) < MIN_SAMPLES:
+        raise ValueError(f"a sensor needs at least {MIN_SAMPLES} samples to fit its clock")
     use_device = device_time_s is not None and np.isfinite(device_time_s).all()
     if use_device:
         ref = np.asarray(device_time_s, dtype=float)
@@ -409,6 +445,56 @@ def sync_quality(sensors: dict, xcorr: dict) -> str:
     return ("good", "fair", "poor")[label]
 
 
+def median_step_s(time_s: np.ndarray) -> float:
+    """Median of the positive steps between consecutive times (the sample period, robust to gaps and
+    repeats), in the unit of ``time_s``; NaN when the times never advance."""
+    steps = np.diff(time_s)
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if len(steps) else float("nan")
+
+
+def check_clock(placement: str, time_s: np.ndarray, limits: ClockLimits = CLOCK_LIMITS) -> None:
+    """Refuse a sensor whose times cannot be an IMU's: too few, not advancing, at an impossible rate or
+    over more than a day.
+
+    Parameters
+    ----------
+    placement
+        The sensor's placement, for the message.
+    time_s
+        Its sample times, sorted, in s.
+    limits
+        What an IMU's clock can be.
+
+    Raises
+    ------
+    ValueError
+        Naming the sensor, what is wrong and what to do.
+    """
+    if len(time_s) < MIN_SAMPLES:
+        raise ValueError(
+            f"sensor {placement} has {len(time_s)} sample(s), fewer than {MIN_SAMPLES}; record it for longer"
+        )
+    period_s = median_step_s(time_s)
+    if not np.isfinite(period_s):
+        raise ValueError(
+            f"the times of sensor {placement} do not advance (all {time_s[0]:.6g}); time_s must count the seconds"
+        )
+    shortest_s, longest_s = limits.period_range_s()
+    rate_hz = 1.0 / period_s
+    if not shortest_s <= period_s <= longest_s:
+        raise ValueError(
+            f"sensor {placement} samples at {rate_hz:.3g} Hz, where an IMU samples at {limits.min_rate_hz:g}–"
+            f"{limits.max_rate_hz:g} Hz: its times must be in s; import it again with the right --units"
+        )
+    duration_s = float(time_s[-1] - time_s[0])
+    if duration_s > limits.max_duration_s:
+        raise ValueError(
+            f"sensor {placement} spans {duration_s / 3600:.3g} h, more than {limits.max_duration_s / 3600:g} h: "
+            f"a stray time; fix it in the samples and import them again"
+        )
+
+
 def regularize_sensor(
     placement: str,
     rows: pd.DataFrame,
@@ -435,6 +521,7 @@ def regularize_sensor(
     """
     if not rows["time_s"].is_monotonic_increasing:
         rows = rows.sort_values("time_s", kind="stable")
+    check_clock(placement, rows["time_s"].to_numpy(dtype=float))
     device = rows["device_time_s"].to_numpy(dtype=float) if "device_time_s" in rows else None
     clock = fit_clock(rows["time_s"].to_numpy(dtype=float), device, nominal_hz)
     series = regularize(placement, rows, clock, max_gap_s)

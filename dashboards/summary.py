@@ -5,20 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.session import SessionAnalysis
-
-
-def rep_ranges(rep_numbers: list[int]) -> str:
-    """Compact rep numbers: ``[2, 6, 7, 8]`` becomes ``"reps 2, 6–8"``, ``[3]`` becomes ``"rep 3"``."""
-    numbers = sorted(int(n) for n in rep_numbers)
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and n == runs[-1][-1] + 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    parts = [f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
-    return ("reps " if len(numbers) > 1 else "rep ") + ", ".join(parts)
+from analysis.session import SessionAnalysis, rep_ranges
 
 
 def _degrees(values: np.ndarray) -> str:
@@ -46,8 +33,11 @@ def set_summary_text(sets_row: pd.Series | dict, reps: pd.DataFrame, flexion_lim
     """
     n = len(reps)
     head = f"Set {int(sets_row['index'])} ({str(sets_row['exercise']).replace('_', ' ')})"
+    # the set's notes (reps lost in a sensor gap) follow its sentence; analyses cached before notes have none
+    listed = sets_row.get("notes")
+    notes = "".join(f" {note[0].upper()}{note[1:]}." for note in listed) if isinstance(listed, list) else ""
     if n == 0:
-        return f"{head}: no reps found."
+        return f"{head}: no reps measured.{notes}" if notes else f"{head}: no reps found."
 
     def having(flag: str) -> pd.DataFrame:
         return reps[reps["flags"].map(lambda f: flag in f)]
@@ -76,10 +66,10 @@ def set_summary_text(sets_row: pd.Series | dict, reps: pd.DataFrame, flexion_lim
         )
         parts.append(f"{rep_ranges(asym['index'].tolist())} uneven ({reason})")
     if parts:
-        return f"{head}: " + "; ".join(parts) + "."
+        return f"{head}: " + "; ".join(parts) + "." + notes
     low, high = (f"{v:.0f}" for v in np.nanpercentile(reps["peak_lumbar_flexion_deg"].to_numpy(dtype=float), [0, 100]))
     peak = f"{low}°" if low == high else f"{low}–{high}°"
-    return f"{head}: {n} clean reps, peak flexion {peak}, inside your {flexion_limit_deg:.0f}° limit."
+    return f"{head}: {n} clean reps, peak flexion {peak}, inside your {flexion_limit_deg:.0f}° limit.{notes}"
 
 
 def session_summary(analysis: SessionAnalysis) -> list[str]:

@@ -15,12 +15,13 @@ import pandas as pd
 import polars as pl
 
 from imuform.errors import InputError
+from imuform.sample_checks import check_samples
 from imuform.store import PLACEMENTS, VECTOR_COLUMNS
+from imuform.units import CSV_UNITS, Units
 
 REQUIRED_COLUMNS = ("sensor", "time_s", *VECTOR_COLUMNS["acc"], *VECTOR_COLUMNS["gyr"])
 OPTIONAL_GROUPS = {"mag": VECTOR_COLUMNS["mag"], "quat": VECTOR_COLUMNS["quat"]}
 ALL_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_GROUPS["mag"], *OPTIONAL_GROUPS["quat"])
-GRAVITY_MPS2 = 9.81
 
 
 def _header(path: Path) -> list[str]:
@@ -98,7 +99,7 @@ def _locate_bad_cell(path: Path, header: list[str], numeric_cols: list[str]) -> 
     return pd.DataFrame(out)
 
 
-def read_samples_csv(path: str | Path) -> pd.DataFrame:
+def read_samples_csv(path: str | Path, units: Units = CSV_UNITS) -> pd.DataFrame:
     """Read and validate a `samples.csv`.
 
     Parameters
@@ -106,11 +107,15 @@ def read_samples_csv(path: str | Path) -> pd.DataFrame:
     path
         The CSV file (columns as in the README: ``sensor,time_s,acc_*,gyr_*`` then optional ``mag_*``
         and ``quat_*``; time in s from session start, acc in m/s², gyr in deg/s, mag in µT).
+    units
+        The units of the file's time, acceleration and angular rate when they are not those
+        (``imuform import --units``): converted on reading. Each quantity's unit is also recognised
+        from the data (`imuform.sample_checks`), and a file that looks like another unit is refused.
 
     Returns
     -------
     pandas.DataFrame
-        The samples table, float columns, rows of each sensor in time order.
+        The samples table in samples.csv's units, float columns, rows of each sensor in time order.
 
     Raises
     ------
@@ -151,27 +156,8 @@ def read_samples_csv(path: str | Path) -> pd.DataFrame:
         )
     df["sensor"] = sensor.to_numpy(dtype=object)
 
-    for placement, group in df.groupby("sensor", sort=False):
-        t = group["time_s"].to_numpy()
-        back = np.flatnonzero(np.diff(t) < 0)
-        if len(back):
-            line = int(group.index[back[0] + 1]) + 2
-            raise InputError(
-                f"{path}, line {line}, column time_s: time goes backwards for sensor {placement} "
-                f"({t[back[0]]:.6g} s then {t[back[0] + 1]:.6g} s); sort each sensor's rows by time"
-            )
-        acc_norm = np.linalg.norm(group[list(VECTOR_COLUMNS["acc"])].to_numpy(), axis=1)
-        median = float(np.median(acc_norm))
-        if 0.5 < median < 2.0:
-            raise InputError(
-                f"{path}, column acc_x: sensor {placement} reads a median acceleration of {median:.2f}, which looks like g, "
-                f"not m/s²; multiply acc_x, acc_y and acc_z by {GRAVITY_MPS2}"
-            )
-        if median > 200.0:
-            raise InputError(
-                f"{path}, column acc_x: sensor {placement} reads a median acceleration of {median:.0f}, which looks like mg or "
-                f"raw counts, not m/s²; convert to m/s² (mg × 0.00981)"
-            )
+    units.convert(df)
+    check_samples(path, df, units)
     order = sorted(df["sensor"].unique(), key=PLACEMENTS.index)
     df["sensor"] = pd.Categorical(df["sensor"], categories=order)
     df = df.sort_values("sensor", kind="stable").reset_index(drop=True)

@@ -340,7 +340,8 @@ class Store:
                     "kind": s[2],
                     "model": s[3],
                     "address": s[4],
-                    "rate_hz": s[5],
+                    # a duplicate-time import of old stored rate_hz = inf, which no JSON can hold
+                    "rate_hz": s[5] if s[5] is None or np.isfinite(s[5]) else None,
                     "firmware": s[6],
                     "samples": int(s[7]),
                     "start_s": s[8],
@@ -511,8 +512,10 @@ class Store:
                     for k, v in sensors.get(placement, {}).items()
                     if k in ("kind", "model", "address", "rate_hz", "firmware")
                 }
-                if meta.get("rate_hz") is None and len(group) > 1:
-                    meta["rate_hz"] = float(round(1.0 / np.median(np.diff(group["time_s"].to_numpy())), 3))
+                steps = np.diff(group["time_s"].to_numpy())
+                steps = steps[steps > 0]
+                if meta.get("rate_hz") is None and len(steps):
+                    meta["rate_hz"] = float(round(1.0 / np.median(steps), 3))
                 cols = ", ".join(["session_id", "placement", *meta])
                 cur = self.conn.execute(
                     f"INSERT INTO sensors ({cols}) VALUES ({', '.join('?' * (2 + len(meta)))})",

@@ -113,8 +113,8 @@ def test_an_import_with_a_damaged_calibration_is_refused_whole(home, capsys, tmp
     code, _, err = run(capsys, "import", str(tmp_path / "out"))
     assert code == 1 and err.count("\n") == 1
     assert (
-        "session.json: calibration.sensors.lumbar.up_sensor: not a unit vector" in err
-        and "remove the calibration" in err
+        "session.json, field calibration.sensors.lumbar.up_sensor: not a unit vector" in err
+        and 'remove "calibration"' in err
     )
     with Store(home) as store:
         assert len(store.sessions()) == 1  # nothing stored

@@ -142,3 +142,156 @@ def test_analyze_session_on_simulated_samples_matches_the_truth():
     assert result.reps["flags"].tolist() == [r["faults"] for s in truth for r in s["reps"]]
     true_peaks = np.array([r["peak_lumbar_flexion_deg"] for s in truth for r in s["reps"]])
     assert np.abs(result.reps["peak_lumbar_flexion_deg"].to_numpy() - true_peaks).max() < 3.0
+
+
+@pytest.fixture(scope="module")
+def deadlift_session():
+    """A set of 5 deadlifts from the floor (the put-down is no rep), 50 Hz, with its truth."""
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+
+    return simulate_session(SessionSpec(sets=[SetSpec("deadlift", 5, "none")], rate_hz=50.0, seed=3))
+
+
+def _without(samples, sensor: str, start_s: float, end_s: float):
+    """The samples with one sensor's rows between ``start_s`` and ``end_s`` removed: a dropout."""
+    cut = (samples["sensor"] == sensor) & samples["time_s"].between(start_s, end_s)
+    return samples[~cut].reset_index(drop=True)
+
+
+def test_a_lumbar_gap_over_a_whole_rep_leaves_it_out_and_says_so(deadlift_session):
+    true_reps = deadlift_session.truth["sets"][0]["reps"]
+    rep3 = true_reps[2]
+    result = analyze_session(_without(deadlift_session.samples, "lumbar", rep3["start_s"], rep3["end_s"]))
+    (s,) = result.sets.to_dict("records")
+    assert s["rep_count"] == 4 and s["unmeasured_rep_count"] == 1
+    assert result.reps["index"].tolist() == [1, 2, 4, 5]
+    assert len(s["notes"]) == 1 and s["notes"][0].startswith("rep 3 not measured: no lumbar sensor data")
+    true_peaks = [r["peak_lumbar_flexion_deg"] for r in true_reps]
+    measured = result.reps["peak_lumbar_flexion_deg"].to_numpy()
+    assert np.abs(measured - np.delete(true_peaks, 2)).max() < 3.0
+    assert np.isfinite(result.sets[["mean_peak_lumbar_flexion_deg", "flexion_trend_deg_per_rep"]].to_numpy()).all()
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_a_lumbar_gap_over_a_whole_set_keeps_the_set_without_figures(deadlift_session):
+    truth = deadlift_session.truth["sets"][0]
+    result = analyze_session(_without(deadlift_session.samples, "lumbar", truth["start_s"] - 1, truth["end_s"]))
+    (s,) = result.sets.to_dict("records")
+    assert s["rep_count"] == 0 and s["unmeasured_rep_count"] == 5 and result.reps.empty
+    assert s["notes"][0].startswith("reps 1–5 not measured: no lumbar sensor data")
+    assert np.isnan(s["mean_peak_lumbar_flexion_deg"])
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_a_thoracic_gap_over_a_whole_rep_keeps_the_set_whole_and_says_so(deadlift_session):
+    rep3 = deadlift_session.truth["sets"][0]["reps"][2]
+    result = analyze_session(_without(deadlift_session.samples, "thoracic", rep3["start_s"], rep3["end_s"]))
+    # the trunk is not seen in the gap: the rep there is not counted, the reps either side stay one set
+    (s,) = result.sets.to_dict("records")
+    assert s["rep_count"] == 4 and s["exercise"] == "deadlift"
+    assert len(s["notes"]) == 1 and s["notes"][0].startswith("no thoracic sensor data at")
+
+
+def _cli(capsys, *args):
+    from imuform.cli.main import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_whole_rep_gap_is_analysed_exported_and_reported(home, tmp_path, capsys, deadlift_session):
+    from imuform.io_csv import write_samples_csv
+
+    rep3 = deadlift_session.truth["sets"][0]["reps"][2]
+    path = write_samples_csv(
+        _without(deadlift_session.samples, "lumbar", rep3["start_s"], rep3["end_s"]), tmp_path / "samples.csv"
+    )
+    code, out, _ = _cli(capsys, "import", str(path))
+    sid = out.strip().splitlines()[-1]
+    code, out, err = _cli(capsys, "analyze", sid, "--json")
+    assert code == 0, err
+    (s,) = json.loads(out)["sets"]
+    assert [r["index"] for r in s["reps"]] == [1, 2, 4, 5] and s["unmeasured_rep_count"] == 1
+    code, out, err = _cli(capsys, "analyze", sid)
+    assert code == 0 and "note: rep 3 not measured: no lumbar sensor data" in out
+    code, out, err = _cli(capsys, "export", sid, "--out", str(tmp_path / "out"))
+    assert code == 0 and err == ""
+    sets_csv = (tmp_path / "out" / "sets.csv").read_text()
+    assert "rep 3 not measured: no lumbar sensor data" in sets_csv
+    assert (tmp_path / "out" / "reps.csv").read_text().count("\n") == 5  # header and 4 reps
+    code, _, err = _cli(capsys, "report", sid, "--out", str(tmp_path / "report.html"))
+    assert code == 0, err
+    assert "Rep 3 not measured" in (tmp_path / "report.html").read_text()
+
+
+def _time_ms(df):
+    df["time_s"] *= 1000.0
+
+
+def _time_zero(df):
+    df["time_s"] = 0.0
+
+
+def _stray_time(df):
+    df.loc[499, "time_s"] = 1e7
+
+
+def _two_thoracic_samples(df):
+    df["sensor"] = np.where(df.index > df.index[df["sensor"] == "thoracic"][1], "drop", df["sensor"])
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (_time_ms, r"sensor lumbar samples at 0.1 Hz, where an IMU samples at 5–2000 Hz: its times must be in s"),
+        (_time_zero, r"the times of sensor lumbar do not advance \(all 0\)"),
+        (_stray_time, r"sensor lumbar spans 2.78e\+03 h, more than 24 h"),
+        (_two_thoracic_samples, r"sensor thoracic has 2 sample\(s\), fewer than 3"),
+    ],
+)
+def test_a_stored_session_that_cannot_be_analysed_is_one_line_and_still_exported(home, tmp_path, capsys, edit, reason):
+    """Sessions stored before import checked them (or by other tools): one clear line, never a traceback."""
+    import re
+
+    from imuform.store import Store
+
+    samples = make_samples()
+    edit(samples)
+    sid = Store().import_samples(samples[samples["sensor"] != "drop"], name="unchecked")
+    for command in (["analyze", sid], ["report", sid, "--out", str(tmp_path / "r.html")]):
+        code, _, err = _cli(capsys, *command)
+        assert code == 1 and err.strip().count("\n") == 0, err
+        assert re.search(f"^imuform: error: cannot analyse session {sid}: {reason}", err.strip()), err
+    code, out, err = _cli(capsys, "export", sid, "--out", str(tmp_path / "out"))
+    assert code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["samples.csv", "session.json"]
+    assert err.strip().startswith("imuform: exported without analysis (no angles.csv, reps.csv, sets.csv): cannot")
+
+
+def _short_overlap(df):
+    df.loc[df["sensor"] == "thoracic", "time_s"] += 4.0
+
+
+def _lumbar_acc_zero(df):
+    df.loc[df["sensor"] == "lumbar", ["acc_x", "acc_y", "acc_z"]] = 0.0
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_short_overlap, "the session is too short to find standing neutral"),
+        (_lumbar_acc_zero, r"sensor lumbar at .* s: the accelerometer reads no gravity there"),
+    ],
+)
+def test_sessions_too_short_or_broken_to_calibrate_are_one_clear_error(edit, message):
+    samples = make_samples()
+    edit(samples)
+    with pytest.raises(ValueError, match=message):
+        analyze_session(samples)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_sensor_sampled_at_2_khz_is_analysed():
+    # the clock check's upper rate bound holds with the float rounding of 0.5 ms steps
+    assert analyze_session(make_samples(n=4000, rate_hz=2000.0)).sets.empty

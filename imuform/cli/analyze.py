@@ -80,6 +80,8 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
         for r in result.reps_of(s.index).itertuples():
             if r.flags:
                 console.print(f"  [red]rep {r.index}[/]: " + "; ".join(r.flag_reasons))
+        for note in s.notes:
+            console.print(f"  [yellow]note[/]: {note}")
     if result.sets.empty:
         console.print(
             "no sets found: a rep is a forward bend of the trunk of at least 25° and back, two or more make a set"
