@@ -42,7 +42,7 @@ from analysis.rotations import (
     relative_cardan_angles_deg,
 )
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
-from analysis.timebase import RegularSeries, common_grid, cross_check, own_clocks, regularize_sensor, sensor_rows
+from analysis.timebase import RegularSeries, clock_relation, common_grid, cross_check, regularize_sensor, sensor_rows
 
 #: Heading anchors (twist resets) need both medio-lateral axes this close to horizontal, in degrees: true
 #: of any sagittal posture (standing, the top of a back extension, a paused deadlift), not of a side bend...
@@ -303,7 +303,7 @@ def compute_angles(
     )
     series = {placement: o.series for placement, o in oriented.items()}
     # the cross-check shifts sensor times only: orientations and rests on each sensor's own grid stay valid
-    sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, own_clocks(rows_of))
+    sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, clock_relation(rows_of))
     grid = common_grid(series, rate_hz)
     if len(grid) < 2:
         raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")

@@ -20,8 +20,31 @@ from analysis.quiet import mask_runs
 
 #: Gaps longer than this are never interpolated across, in s.
 MAX_GAP_S = 0.2
-#: Gyro cross-check correlation above which an offset between independently clocked sensors is corrected.
-XCORR_APPLY_CORRELATION = 0.7
+
+
+@dataclass(frozen=True)
+class SyncCheckConfig:
+    """When the gyroscope cross-check of two sensors' clocks is applied (`cross_check`).
+
+    Attributes
+    ----------
+    apply_correlation
+        Normalised correlation of the gyroscope norms above which the offset found is trusted: hinges
+        correlate at 0.84–0.98 between pelvis and thorax in the simulator (12 sessions, 4 exercises);
+        below 0.7 there is too little common motion to tell clocks apart.
+    body_lag_s
+        Largest offset put down to the body itself between sensors whose clocks were synchronised
+        (device timestamps fitted by the recorder, or a shared clock): the thorax and pelvis rotate
+        within 3 ms of each other in the simulator's hinges, and the recorder's clocks agree within
+        5 ms, so a larger disagreement is the clocks' and is corrected; below it the clocks are kept,
+        as the lag may be the body's own.
+    """
+
+    apply_correlation: float = 0.7
+    body_lag_s: float = 0.05
+
+
+SYNC_CHECK = SyncCheckConfig()
 #: Sensor rates that real devices use; a fitted rate within `NOMINAL_TOLERANCE` of one is that one plus drift.
 NOMINAL_RATES_HZ = (
     10.0,
@@ -541,32 +564,41 @@ def regularize_sensor(
     return series, report
 
 
-def own_clocks(rows_of: list[tuple[str, pd.DataFrame]]) -> bool:
-    """True when the sensors (`sensor_rows`) timestamp on their own clocks: no device/host pair, no
-    shared sample instants. Such sensors can be off by tens of ms; `cross_check` corrects them."""
-    return "device_time_s" not in rows_of[0][1] and not _shared_instants(
-        [rows["time_s"].to_numpy(dtype=float) for _, rows in rows_of]
-    )
+def clock_relation(rows_of: list[tuple[str, pd.DataFrame]]) -> str:
+    """How the sensors' (`sensor_rows`) timestamps relate, for `cross_check`.
+
+    ``"shared"``: every sensor has the same sample instants (one clock, e.g. a row-per-instant CSV);
+    ``"synchronised"``: device timestamps that the recorder put on the session clock; ``"own"``: each
+    sensor on its own clock with nothing tying them together (imports), off by up to tens of ms.
+    """
+    if _shared_instants([rows["time_s"].to_numpy(dtype=float) for _, rows in rows_of]):
+        return "shared"
+    return "synchronised" if "device_time_s" in rows_of[0][1] else "own"
 
 
-def cross_check(series: dict[str, RegularSeries], report: dict[str, dict], correct_offsets: bool) -> dict:
+def cross_check(
+    series: dict[str, RegularSeries], report: dict[str, dict], clocks: str, config: SyncCheckConfig = SYNC_CHECK
+) -> dict:
     """Cross-check every sensor's clock against the lumbar one's by their gyroscopes, and label the sync.
 
     Parameters
     ----------
     series
-        `RegularSeries` per placement; with ``correct_offsets``, the times of a clearly correlated
-        sensor are shifted in place by the offset found.
+        `RegularSeries` per placement; the times of a sensor whose offset is applied are shifted in place.
     report
         Per placement its sync report entry (`regularize_sensor`), its ``offset_s`` corrected in place.
-    correct_offsets
-        Apply the offsets (sensors on their own clocks, `own_clocks`). Shared clocks are only checked:
-        there a lag would be the body's own (the thorax trailing the pelvis), not the clocks'.
+    clocks
+        How the sensors' clocks relate (`clock_relation`). On their own clocks, any clear offset is
+        corrected; on clocks the recorder synchronised, only an offset beyond the body's own lag
+        (``config.body_lag_s``); on one shared clock none (an offset there is the body's own).
+    config
+        Thresholds (`SyncCheckConfig`).
 
     Returns
     -------
     dict
-        The sync report of `align_sensors`.
+        The sync report of `align_sensors`; each ``xcorr`` entry says whether it was ``applied`` and why
+        (``reason``).
     """
     reference = "lumbar" if "lumbar" in series else next(iter(series))
     ref = series[reference]
@@ -575,13 +607,53 @@ def cross_check(series: dict[str, RegularSeries], report: dict[str, dict], corre
         if placement == reference:
             continue
         off, corr = xcorr_offset_s(ref.time_s, ref.gyr_dps, s.time_s, s.gyr_dps)
-        applied = bool(correct_offsets and corr >= XCORR_APPLY_CORRELATION)
+        if not np.isfinite(off) or not np.isfinite(corr):
+            applied, reason = False, "no common motion to compare"
+        elif corr < config.apply_correlation:
+            applied, reason = False, f"correlation {corr:.2f} below {config.apply_correlation:g}: clocks kept"
+        elif clocks == "own":
+            applied, reason = True, "sensors on their own clocks: offset corrected"
+        elif clocks == "shared":
+            applied, reason = False, "one shared clock: an offset is the body's own, kept"
+        elif abs(off) > config.body_lag_s:
+            applied = True
+            reason = f"clocks disagree with the gyroscopes by {off * 1e3:+.0f} ms: corrected"
+        else:
+            applied = False
+            reason = f"within the body's own lag ({config.body_lag_s * 1e3:.0f} ms): synchronised clocks kept"
         if applied:
             s.clock.start_s -= off
             s.time_s = s.time_s - off
             report[placement]["offset_s"] -= off
-        xcorr[placement] = {"reference": reference, "offset_s": off, "correlation": corr, "applied": applied}
+        xcorr[placement] = {
+            "reference": reference,
+            "offset_s": off,
+            "correlation": corr,
+            "applied": applied,
+            "reason": reason,
+        }
     return {"sensors": report, "xcorr": xcorr, "quality": sync_quality(report, xcorr)}
+
+
+def describe_sync(sync: dict) -> str:
+    """The sync report of `align_sensors` in one line: quality, each sensor's clock, the gyroscope check."""
+    if not sync:
+        return "sync: unknown"
+    parts = []
+    for placement, s in sync.get("sensors", {}).items():
+        clock = "device clock" if s.get("clock_source") == "device" else "receive times"
+        lost = s.get("missing_samples", 0)
+        parts.append(
+            f"{placement} {clock}, drift {s.get('drift_ppm', 0.0):+.0f} ppm"
+            + (f", {lost} samples missing" if lost else "")
+        )
+    for placement, check in sync.get("xcorr", {}).items():
+        off, corr = check.get("offset_s"), check.get("correlation")
+        if off is not None and np.isfinite(off):
+            parts.append(f"gyroscope check {placement} {off * 1e3:+.0f} ms (r {corr:.2f}): {check.get('reason', '')}")
+        else:
+            parts.append(f"gyroscope check {placement}: {check.get('reason', 'no common motion')}")
+    return f"sync {sync.get('quality', 'unknown')}: " + "; ".join(parts)
 
 
 def align_sensors(
@@ -617,7 +689,7 @@ def align_sensors(
         series[placement], report[placement] = regularize_sensor(
             placement, rows, (nominal_hz or {}).get(placement), max_gap_s
         )
-    return series, cross_check(series, report, own_clocks(rows_of))
+    return series, cross_check(series, report, clock_relation(rows_of))
 
 
 def sensor_rows(samples: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

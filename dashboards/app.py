@@ -19,6 +19,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
 from analysis.session import SessionAnalysis
+from analysis.timebase import describe_sync
 from dashboards.history import has_trend, history_figure
 from dashboards.report import set_figures
 from dashboards.style import PLOT_CONFIG, message_figure
@@ -65,7 +66,11 @@ def _summary(analysis: SessionAnalysis | None) -> list:
         html.Li(text, className="flagged" if set_flagged(analysis, row.index) else "clean")
         for row, text in zip(analysis.sets.itertuples(), lines[1:])
     ]
-    return [html.P(lines[0], className="headline"), html.Ul(items)]
+    return [
+        html.P(lines[0], className="headline"),
+        html.Ul(items),
+        html.P(describe_sync(analysis.sync), className="sync"),
+    ]
 
 
 def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> dash.Dash:

@@ -18,6 +18,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from analysis.session import SessionAnalysis
+from analysis.timebase import describe_sync
 from dashboards.history import has_trend, history_figure
 from dashboards.rep_charts import rep_lumbar_figure, rhythm_figure, stick_figure
 from dashboards.set_summary import set_summary_figure
@@ -138,6 +139,7 @@ def summary_html(analysis: SessionAnalysis) -> str:
         + (f"<ul>{''.join(items)}</ul>" if items else "")
         + f"<div class='limits'>Your limits ({html.escape(limits.profile.replace('_', ' '))}): flexion "
         f"{limits.flexion_limit_deg:.0f}°, extension {limits.extension_limit_deg:.0f}° from neutral.</div>"
+        + f"<div class='limits sync'>{html.escape(describe_sync(analysis.sync))}</div>"
     )
 
 

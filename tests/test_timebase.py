@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.angles import compute_angles
-from analysis.timebase import MAX_GAP_S, align_sensors, common_grid, find_gaps, fit_clock
+from analysis.timebase import MAX_GAP_S, align_sensors, common_grid, describe_sync, find_gaps, fit_clock
 from tests.test_angles import hinge_session, rmse_against
 
 
@@ -144,3 +144,20 @@ def test_line_fit_block_minima_and_mask_runs_match_their_references():
     for i0, i1 in zip(starts, ends):
         rebuilt[i0:i1] = True
     assert np.array_equal(rebuilt, mask) and not (starts[1:] == ends[:-1]).any()
+
+
+@pytest.mark.parametrize(("offset_s", "applied"), [(0.12, True), (0.02, False)])
+def test_synchronised_device_clocks_are_corrected_only_beyond_the_body_lag(offset_s, applied):
+    """Device timestamps the recorder put on the session clock: trusted within the body's own lag, corrected
+    (with the reason said) when the gyroscopes disagree by more."""
+    samples, truth, _ = hinge_session(100.0, reps=4)
+    recorded = samples.copy()
+    recorded["device_time_s"] = recorded["time_s"] + 1000.0
+    recorded.loc[recorded["sensor"] == "thoracic", "time_s"] += offset_s + 0.004
+    _, sync = align_sensors(recorded)
+    check = sync["xcorr"]["thoracic"]
+    assert check["offset_s"] == pytest.approx(offset_s + 0.004, abs=0.01)
+    assert check["applied"] is applied
+    assert ("corrected" if applied else "within the body's own lag") in check["reason"]
+    line = describe_sync(sync)
+    assert line.startswith("sync ") and "gyroscope check thoracic" in line and check["reason"] in line

@@ -12,6 +12,7 @@ from rich.table import Table
 from analysis.classify import EXERCISES
 from analysis.limits import PROFILES
 from analysis.session import SessionAnalysis
+from analysis.timebase import describe_sync
 from imuform.cli.calibrations import calibration_option
 from imuform.cli.common import console
 from imuform.session_analysis import analyze_stored
@@ -31,6 +32,7 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
     )
     if result.calibration_source is not None:
         console.print(f"calibration: {result.calibration_source.reason}", markup=False)
+    console.print(describe_sync(result.sync), markup=False, style="dim")
     for note in result.notes:
         console.print(f"note: {note}", markup=False, style="yellow")
     for s in result.sets.itertuples():

@@ -76,6 +76,16 @@ def show(ctx: click.Context, session: str, as_json: bool) -> None:
             "Gaps: "
             + "; ".join(f"{g['placement']} {g['start_s']:.1f}–{g['end_s']:.1f} s ({g['reason']})" for g in info["gaps"])
         )
+    for e in info["events"]:
+        if e["kind"] == "clock":
+            d = e["detail"]
+            out.print(
+                f"clock {d.get('placement', '?')}: {d.get('method', '?')} over {d.get('points', 0)} points, offset "
+                f"{d.get('offset_s', float('nan')):+.3f} s, drift {d.get('drift_ppm', float('nan')):+.0f} ppm, latency "
+                f"above the fit p50 {d.get('latency_ms_p50', float('nan')):.1f} ms / p95 "
+                f"{d.get('latency_ms_p95', float('nan')):.1f} ms",
+                markup=False,
+            )
     if info["events"]:
         out.print("Events: " + "; ".join(f"{e['time_s']:.1f} s {e['kind']}" for e in info["events"]))
 
