@@ -28,6 +28,7 @@ from analysis.calibration import (
     auto_calibrate_series,
     calibration_mismatch,
     segment_rotations,
+    stood_still,
 )
 from analysis.orientation import correct_accelerometer, series_orientation
 from analysis.parallel import default_workers, parallel_starmap
@@ -75,6 +76,9 @@ class AnglesResult:
     calibration_mismatch
         Why the given calibration was checked and set aside for the session's own (`compute_angles`
         ``check``), None when it was used or not checked.
+    calibration_unchecked
+        Why the given calibration could not be checked (the session has no standing of its own) and was
+        used as given, None otherwise.
     """
 
     angles: pd.DataFrame
@@ -83,6 +87,7 @@ class AnglesResult:
     sensors: dict[str, OrientedSensor]
     use_mag: bool
     calibration_mismatch: str | None = None
+    calibration_unchecked: str | None = None
 
 
 def _wrap(angle_rad: np.ndarray) -> np.ndarray:
@@ -307,12 +312,18 @@ def compute_angles(
     grid = common_grid(series, rate_hz)
     if len(grid) < 2:
         raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")
-    mismatch = None
-    if calibration is None or check is not None:
-        own = auto_calibrate_series(series, {placement: o.rest for placement, o in oriented.items()})
-        mismatch = None if calibration is None else calibration_mismatch(calibration, own, check)
-        if calibration is None or mismatch:
-            calibration = own
+    mismatch = unchecked = None
+    if calibration is None:
+        calibration = auto_calibrate_series(series, {placement: o.rest for placement, o in oriented.items()})
+    elif check is not None:
+        rests = {placement: o.rest for placement, o in oriented.items()}
+        own = auto_calibrate_series(series, rests)
+        if stood_still(series, rests, own.windows.standing):
+            mismatch = calibration_mismatch(calibration, own, check)
+            calibration = own if mismatch else calibration
+        else:
+            # no standing of its own to check against: the stored calibration stands
+            unchecked = "the session has no quiet standing to check it against"
     missing = placements - set(calibration.sensors)
     if missing:
         raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
@@ -340,4 +351,6 @@ def compute_angles(
             q_world_segment["thoracic"], q_world_segment["upper_thoracic"], quiet
         )[0]
     sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
-    return AnglesResult(angles, calibration, sync, oriented, use_mag, calibration_mismatch=mismatch)
+    return AnglesResult(
+        angles, calibration, sync, oriented, use_mag, calibration_mismatch=mismatch, calibration_unchecked=unchecked
+    )

@@ -764,6 +764,16 @@ def auto_calibrate_series(series: dict[str, RegularSeries], quiet: dict[str, np.
     return Calibration("auto", sensors, steps)
 
 
+def stood_still(series: dict[str, RegularSeries], quiet: dict[str, np.ndarray], window: Window) -> bool:
+    """Whether every sensor rests through ``window`` (its rest mask holds on at least 90 % of it): a real
+    standing, not the least busy stretch of a session that never stands (`quietest_window`)."""
+    for placement, s in series.items():
+        inside = (s.time_s >= window.start_s) & (s.time_s <= window.end_s)
+        if not inside.any() or quiet[placement][inside].mean() < 0.9:
+            return False
+    return True
+
+
 def auto_calibrate(samples: pd.DataFrame) -> Calibration:
     """Automatic calibration of a samples table (any sensor, e.g. an imported CSV); see `auto_calibrate_series`."""
     series, _ = align_sensors(samples)

@@ -375,6 +375,8 @@ def analyze_session(
             f"the calibration does not fit this session's own standing: {result.calibration_mismatch}; "
             "calibrated from the session itself instead"
         )
+    if result.calibration_unchecked:
+        notes.append(f"the calibration was used unchecked: {result.calibration_unchecked}")
     return SessionAnalysis(
         angles=result.angles,
         sets=sets,

@@ -304,3 +304,18 @@ def test_a_calibration_that_does_not_fit_is_set_aside_for_the_sessions_own():
     assert unchecked.notes == [] and unchecked.calibration == wrong
     right = analyze_session(samples, calibration=_calibration_session(2), check=CalibrationCheck())
     assert right.notes == [] and right.calibration.method == "guided"
+
+
+def test_a_session_without_standing_of_its_own_keeps_the_stored_calibration_and_says_so():
+    """No standing of its own (1.5 s of a rep): the check cannot run, so the calibration is used as stored."""
+    from analysis import analyze_session
+
+    samples = _later_session(2)
+    calibration = _calibration_session(2)
+    thoracic = samples[samples["sensor"] == "thoracic"]
+    moving = np.linalg.norm(thoracic[["gyr_x", "gyr_y", "gyr_z"]].to_numpy(), axis=1) > 20.0
+    t0 = float(thoracic["time_s"].to_numpy()[moving][0])
+    short = samples[samples["time_s"].between(t0, t0 + 1.5)].copy()  # 1.5 s of a rep: no standing to find
+    result = analyze_session(short, calibration=calibration, check=CalibrationCheck())
+    assert result.calibration == calibration
+    assert len(result.notes) == 1 and "used unchecked" in result.notes[0] and "no quiet standing" in result.notes[0]
