@@ -681,6 +681,7 @@ class SessionWriter:
         self._gaps: list[tuple] = []
         self._events: list[tuple] = []
         self._last_flush = time.monotonic()
+        self._flushed_until_s = -np.inf  # newest sample time committed
 
     def add_samples(
         self,
@@ -728,7 +729,13 @@ class SessionWriter:
         self.flush()
 
     def _maybe_flush(self) -> None:
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+        # Every half second of wall time, and of session time: a replay faster than real time would
+        # otherwise hold several seconds of the session in memory.
+        newest_s = self._samples[-1][3] if self._samples else -np.inf
+        if (
+            time.monotonic() - self._last_flush >= self.flush_interval_s
+            or newest_s - self._flushed_until_s >= self.flush_interval_s
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -752,6 +759,8 @@ class SessionWriter:
                 conn.executemany(
                     "INSERT INTO events (session_id, time_s, kind, detail) VALUES (?, ?, ?, ?)", self._events
                 )
+        if self._samples:
+            self._flushed_until_s = max(self._flushed_until_s, max(row[3] for row in self._samples))
         self._samples.clear()
         self._raw.clear()
         self._gaps.clear()

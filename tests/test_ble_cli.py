@@ -89,3 +89,39 @@ def test_live_virtual_counts_reps_and_cues_past_the_limit(home, capsys):
     assert doc["reps"] == 2 and len(doc["sets"]) == 1 and doc["limit_deg"] == 15
     assert len(doc["cues"]) >= 2 and all(c["angle_deg"] > 15 for c in doc["cues"])
     assert all(c["latency_s"] >= 0.0 for c in doc["cues"])  # measured per cue; its size is bench_ble's figure
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_kill_saves_the_recording_like_ctrl_c(home, signal_name):
+    """`kill` or a closed terminal ends a recording as Ctrl-C does: saved, summarised, the id last, exit 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "IMUFORM_HOME": str(home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imuform", "record", "--virtual", "deadlift", "--realtime"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 45.0
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            with Store(home) as store:
+                if any(s["samples"] > 200 for s in store.sessions()):
+                    break
+        proc.send_signal(getattr(signal, signal_name))
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    session_id = out.strip().splitlines()[-1]
+    with Store(home) as store:
+        (session,) = store.sessions()
+        assert session["id"] == session_id and session["samples"] > 200
+        assert any(e["kind"] == "clock" for e in store.session(session_id)["events"])  # finished, re-timed

@@ -12,6 +12,7 @@ from imuform.ble.recorder import SensorTarget, SensorUnreachable, record
 from imuform.ble.stream_assembler import ChannelJoiner
 from imuform.ble.virtual_rig import open_rig, record_virtual
 from imuform.ble.virtual_sensor import SensorStream
+from imuform.errors import ImuformError
 from imuform.store import Store
 
 pytestmark = [pytest.mark.ble, pytest.mark.timeout(60)]
@@ -193,3 +194,11 @@ async def test_live_status_table_and_live_view_draw_on_a_terminal(store):
     assert abs(view.lumbar_deg) < 3.0 and view.reps.peaks_deg == [] and view.cues == []  # standing still
     terminal.print(view.render())
     assert "lumbar flexion" in screen.getvalue() and "reps 0" in screen.getvalue()
+
+
+async def test_a_recording_stopped_before_any_sample_leaves_no_session(store):
+    stop = asyncio.Event()
+    stop.set()  # e.g. killed while the sensors were still connecting
+    with pytest.raises(ImuformError, match="before any sensor sent a sample; nothing was saved"):
+        await record_virtual(store, streams=pair(6.0), speed=5.0, stop=stop)
+    assert store.sessions() == []

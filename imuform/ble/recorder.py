@@ -538,6 +538,9 @@ async def record(
             for link in links:
                 link.finish(end_s, shared)
                 writer.add_event(end_s, "clock", {"placement": link.target.placement, **link.report.clock})
+    if not any(link.report.samples for link in links):
+        store.delete(session_id)  # stopped before any sensor streamed: leave no empty session behind
+        raise ImuformError("the recording stopped before any sensor sent a sample; nothing was saved")
     return RecordingReport(session_id, end_s, [link.report for link in links], t0)
 
 

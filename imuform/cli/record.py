@@ -31,15 +31,19 @@ def parse_sensor(text: str) -> tuple[str, str]:
 
 @contextlib.contextmanager
 def stop_on_ctrl_c(stop: asyncio.Event):
-    """The first Ctrl-C sets ``stop`` (the recording ends cleanly and is saved); a second one aborts."""
+    """The first Ctrl-C, ``kill`` (SIGTERM) or hang-up (SIGHUP) sets ``stop``: the recording ends cleanly and
+    is saved, with its summary and id. A second one aborts."""
     loop = asyncio.get_running_loop()
+    signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
 
     def first() -> None:
         stop.set()
-        loop.remove_signal_handler(signal.SIGINT)
+        for sig in signals:
+            loop.remove_signal_handler(sig)
 
     try:
-        loop.add_signal_handler(signal.SIGINT, first)
+        for sig in signals:
+            loop.add_signal_handler(sig, first)
     except (NotImplementedError, RuntimeError):
         # No signal handlers here (Windows, or not the main thread): Ctrl-C cancels, and the
         # recorder still closes the links and commits what it has.
@@ -48,7 +52,8 @@ def stop_on_ctrl_c(stop: asyncio.Event):
     try:
         yield
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        for sig in signals:
+            loop.remove_signal_handler(sig)
 
 
 @click.command()
