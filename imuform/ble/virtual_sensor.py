@@ -167,6 +167,8 @@ class VirtualSensor:
         self._task: asyncio.Task | None = None
         #: Virtual time at which the stream's time 0 falls (infinite: the simulated person has not begun).
         self.start_s = 0.0
+        #: Notifications the firmware's transmit buffer holds (nRF52 SoftDevices queue 6–20 per link).
+        self.tx_buffer_packets = 16
         #: Payloads notified, for tests and benchmarks.
         self.payloads_sent = 0
         self._build_gatt()
@@ -249,9 +251,21 @@ class VirtualSensor:
                     break
                 await self.device.notify_subscribers(notify_char, payload)
                 self.payloads_sent += 1
+                await self._wait_for_room()
             if self.resend_after_reconnect:
                 self._recent = (self._recent + payloads)[-self.resend_after_reconnect :]
             self.clock.report_lateness(self.clock() - self.start_s - now_s)
+
+    async def _wait_for_room(self) -> None:
+        """Hold the stream while the transmit buffer is full, as firmware does.
+
+        Bumble's host queues every notification it cannot hand to the controller yet; unbounded, a replay
+        faster than the machine can carry would pile seconds of data there (all lost at a dropout). Held
+        here instead, the sensor falls behind its clock, reports it, and the virtual clock slows down.
+        """
+        queue = self.device.host.le_acl_packet_queue
+        while queue is not None and queue.pending > self.tx_buffer_packets and self._connection is not None:
+            await asyncio.sleep(0.001)
 
     async def stop(self) -> None:
         """Stop streaming and power off the device's advertising."""
