@@ -83,7 +83,7 @@ def import_session(store: Store, path: str | Path, *, name: str | None = None) -
     meta = _read_session_json(meta_path) if meta_path.is_file() else {}
     samples = read_samples_csv(samples_path)
     sensors = {s["placement"]: s for s in meta.get("sensors", []) if isinstance(s, dict) and "placement" in s}
-    session_id = store.import_samples(
+    return store.import_samples(
         samples,
         name=name
         if name is not None
@@ -91,15 +91,7 @@ def import_session(store: Store, path: str | Path, *, name: str | None = None) -
         notes=meta.get("notes", ""),
         started_at=meta.get("started_at"),
         sensors=sensors,
+        gaps=meta.get("gaps", []),
+        events=meta.get("events", []),
+        calibration=meta.get("calibration"),
     )
-    info = store.session(session_id)
-    sensor_ids = {s["placement"]: s["id"] for s in info["sensors"]}
-    with store.writer(session_id) as writer:
-        for gap in meta.get("gaps", []):
-            if gap.get("placement") in sensor_ids:
-                writer.add_gap(sensor_ids[gap["placement"]], gap["start_s"], gap["end_s"], gap.get("reason", ""))
-        for event in meta.get("events", []):
-            writer.add_event(event["time_s"], event["kind"], event.get("detail", {}))
-    if meta.get("calibration"):
-        store.save_calibration(session_id, meta["calibration"])
-    return session_id

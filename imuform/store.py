@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -110,6 +110,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+INSERT_GAP = "INSERT INTO gaps (sensor_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)"
+INSERT_EVENT = "INSERT INTO events (session_id, time_s, kind, detail) VALUES (?, ?, ?, ?)"
+INSERT_CALIBRATION = "INSERT INTO calibrations (session_id, created_at, data) VALUES (?, ?, ?)"
 
 
 def default_home() -> Path:
@@ -391,10 +394,16 @@ class Store:
         notes: str = "",
         started_at: str | None = None,
         sensors: dict[str, dict] | None = None,
+        gaps: Iterable[dict] = (),
+        events: Iterable[dict] = (),
+        calibration: dict | None = None,
         source: str = "import",
         block_size: int = 4096,
     ) -> str:
-        """Store a whole samples table as a new session in one transaction; return the session id.
+        """Store a whole samples table, with its gaps, events and calibration, as a new session; return its id.
+
+        Everything is written in one transaction: any exception on the way (a bad gap or event, a full
+        disk) leaves the store as it was, without a partial session.
 
         Parameters
         ----------
@@ -402,10 +411,15 @@ class Store:
             The long samples table (validated already, e.g. by `imuform.io_csv.read_samples_csv`).
         sensors
             Optional metadata per placement (kind, model, address, rate_hz, firmware).
+        gaps, events
+            Gaps and events as `session` returns them; gaps of a placement without samples are dropped.
+        calibration
+            The session's calibration, if any.
         block_size
             Samples per stored block.
         """
         sensors = sensors or {}
+        sensor_ids: dict[str, int] = {}
         session_id = uuid.uuid4().hex[:12]
         with self.conn:
             self.conn.execute("BEGIN")
@@ -426,7 +440,22 @@ class Store:
                     f"INSERT INTO sensors ({cols}) VALUES ({', '.join('?' * (2 + len(meta)))})",
                     (session_id, placement, *meta.values()),
                 )
-                self._insert_blocks(int(cur.lastrowid), _columns_of(group), block_size)
+                sensor_ids[placement] = int(cur.lastrowid)
+                self._insert_blocks(sensor_ids[placement], _columns_of(group), block_size)
+            self.conn.executemany(
+                INSERT_GAP,
+                [
+                    (sensor_ids[g["placement"]], float(g["start_s"]), float(g["end_s"]), g.get("reason", ""))
+                    for g in gaps
+                    if g.get("placement") in sensor_ids
+                ],
+            )
+            self.conn.executemany(
+                INSERT_EVENT,
+                [(session_id, float(e["time_s"]), e["kind"], json.dumps(e.get("detail", {}))) for e in events],
+            )
+            if calibration:
+                self.conn.execute(INSERT_CALIBRATION, (session_id, _now_iso(), json.dumps(calibration)))
         return session_id
 
     def _insert_blocks(self, sensor_id: int, cols: dict[str, np.ndarray | None], block_size: int) -> None:
@@ -458,10 +487,7 @@ class Store:
         """Store a calibration, for a session or (``session_id=None``) as the person's own."""
         sid = self.resolve(session_id) if session_id else None
         with self.conn:
-            self.conn.execute(
-                "INSERT INTO calibrations (session_id, created_at, data) VALUES (?, ?, ?)",
-                (sid, _now_iso(), json.dumps(calibration)),
-            )
+            self.conn.execute(INSERT_CALIBRATION, (sid, _now_iso(), json.dumps(calibration)))
 
     def calibration(self, session_id: str | None = None) -> dict | None:
         """The newest calibration of a session, or the person's newest own one (``None`` if none)."""
@@ -603,11 +629,9 @@ class SessionWriter:
                     "INSERT INTO raw_packets (sensor_id, host_time_s, payload) VALUES (?, ?, ?)", self._raw
                 )
             if self._gaps:
-                conn.executemany("INSERT INTO gaps (sensor_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)", self._gaps)
+                conn.executemany(INSERT_GAP, self._gaps)
             if self._events:
-                conn.executemany(
-                    "INSERT INTO events (session_id, time_s, kind, detail) VALUES (?, ?, ?, ?)", self._events
-                )
+                conn.executemany(INSERT_EVENT, self._events)
         self._samples.clear()
         self._raw.clear()
         self._gaps.clear()

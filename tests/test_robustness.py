@@ -1,0 +1,58 @@
+"""Clumsy-user and attacker probes: one bad input never breaks the rest of the store or the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from imuform.cli.main import main
+from imuform.io_csv import write_samples_csv
+from imuform.store import Store
+from tests.conftest import make_samples
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def session_dir(tmp_path, **meta):
+    """A directory with a samples.csv and a session.json holding ``meta``."""
+    folder = tmp_path / "session"
+    folder.mkdir()
+    write_samples_csv(make_samples(), folder / "samples.csv")
+    (folder / "session.json").write_text(json.dumps({"format": "imuform-session", "version": 1, **meta}))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"events": [{"kind": "x"}]},
+        {"events": [{"time_s": 1.0, "kind": "set_start"}, {"time_s": "soon", "kind": "x"}]},
+        {"gaps": [{"placement": "lumbar", "start_s": 1.0}]},
+    ],
+)
+def test_failed_import_stores_nothing(capsys, home, tmp_path, meta):
+    code, out, err = run(capsys, "import", str(session_dir(tmp_path, **meta)))
+    assert code == 1 and err.count("\n") == 1 and out == ""
+    with Store(home) as store:
+        assert store.sessions() == []
+        counts = [store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("sensors", "sample_blocks")]
+    assert counts == [0, 0]
+
+
+def test_import_keeps_gaps_events_and_calibration(capsys, home, tmp_path):
+    meta = {
+        "gaps": [{"placement": "lumbar", "start_s": 1.0, "end_s": 2.0, "reason": "dropout"}],
+        "events": [{"time_s": 0.5, "kind": "set_start", "detail": {"set": 1}}],
+        "calibration": {"method": "guided"},
+    }
+    code, out, _ = run(capsys, "import", str(session_dir(tmp_path, **meta)))
+    assert code == 0
+    with Store(home) as store:
+        info = store.session(out.strip())
+        assert info["gaps"] == meta["gaps"] and info["events"] == meta["events"]
+        assert store.calibration(info["id"]) == {"method": "guided"}
