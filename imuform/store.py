@@ -24,6 +24,9 @@ import platformdirs
 from imuform.errors import ImuformError
 
 DB_NAME = "imuform.sqlite"
+#: PRAGMA application_id of an imuform store ("IMUF"): tells our files from other SQLite databases.
+APPLICATION_ID = 0x494D5546
+SQLITE_HEADER = b"SQLite format 3\x00"
 PLACEMENTS = ("lumbar", "thoracic", "upper_thoracic", "thigh")
 VECTOR_COLUMNS = {
     "acc": ("acc_x", "acc_y", "acc_z"),
@@ -142,7 +145,7 @@ def _unblob(blob: bytes | None, width: int | None = None) -> np.ndarray | None:
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring a store's schema to `SCHEMA_VERSION`; return the version it had before."""
+    """Bring a store's schema to `SCHEMA_VERSION` and mark it as ours; return the version it had before."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise ImuformError(
@@ -151,27 +154,123 @@ def migrate(conn: sqlite3.Connection) -> int:
     for target in range(version, SCHEMA_VERSION):
         with conn:
             conn.executescript(f"BEGIN; {MIGRATIONS[target]} PRAGMA user_version = {target + 1}; COMMIT;")
+    if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     return version
+
+
+def is_ours(conn: sqlite3.Connection) -> bool:
+    """Whether an open SQLite database is an imuform store, or a new empty file that may become one.
+
+    Stores written before `APPLICATION_ID` existed carry no application id; they are recognised by a schema
+    version and the sessions and sample tables.
+    """
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if app_id == APPLICATION_ID:
+        return True
+    if app_id != 0:
+        return False
+    return (version == 0 and not tables) or (version >= 1 and {"sessions", "sample_blocks"} <= tables)
+
+
+def integrity_problems(conn: sqlite3.Connection, *, quick: bool = True, limit: int = 20) -> list[str]:
+    """What SQLite's ``quick_check`` (or the slower, fuller ``integrity_check``) finds wrong; empty when sound."""
+    try:
+        rows = conn.execute(f"PRAGMA {'quick_check' if quick else 'integrity_check'}({limit})").fetchall()
+    except sqlite3.DatabaseError as exc:
+        if not _is_corruption(exc):
+            raise
+        return [str(exc)]
+    problems = [line for (text,) in rows for line in text.splitlines() if not line.startswith("***")]
+    return [] if problems == ["ok"] else problems
+
+
+def has_sqlite_header(path: Path) -> bool:
+    """Whether a file starts like an SQLite database (an empty or missing file does not count)."""
+    with path.open("rb") as fh:
+        return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    return (getattr(exc, "sqlite_errorname", None) or "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
+def _is_read_only(exc: sqlite3.Error) -> bool:
+    return (getattr(exc, "sqlite_errorname", None) or "").startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
 
 
 class Store:
     """The session store of one imuform home directory.
 
+    Opening refuses, with one line that names the file and the fix and without writing anything, a file
+    that is not an imuform store, a store that SQLite finds damaged (``quick_check``) and a read-only one.
+
     Parameters
     ----------
     home
         Directory that holds ``imuform.sqlite``; ``None`` uses `default_home`.
+    check
+        Run SQLite's ``quick_check`` on open (about 0.1 s for a 300 MB store). Callers that open the same
+        store over and over, like the dashboard per request, check once and then pass ``False``.
     """
 
-    def __init__(self, home: str | os.PathLike | None = None):
+    def __init__(self, home: str | os.PathLike | None = None, *, check: bool = True):
         self.home = Path(home) if home is not None else default_home()
-        self.home.mkdir(parents=True, exist_ok=True)
         self.path = self.home / DB_NAME
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ImuformError(
+                f"cannot use {self.home} as the imuform home ({exc.strerror}); point --home at a writable directory"
+            ) from exc
+        exists = self.path.is_file() and self.path.stat().st_size > 0
+        if exists and not has_sqlite_header(self.path):
+            raise ImuformError(
+                f"{self.path} is not an SQLite file (or its first bytes are damaged) and was left untouched;"
+                " run 'imuform doctor', or point --home at another directory"
+            )
+        if not os.access(self.home, os.W_OK) or (exists and not os.access(self.path, os.W_OK)):
+            raise self._read_only()
         self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        migrate(self.conn)
+        try:
+            self._open(check)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _open(self, check: bool) -> None:
+        try:
+            if not is_ours(self.conn):
+                tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+                raise ImuformError(
+                    f"{self.path} is not an imuform store (it holds {', '.join(tables[:5]) or 'no tables'});"
+                    " it was left untouched: point --home at another directory"
+                )
+            problems = integrity_problems(self.conn) if check else []
+            if problems:
+                raise ImuformError(
+                    f"{self.path} is damaged ({problems[0]}); nothing was written to it:"
+                    " run 'imuform doctor --recover' to save what can be saved into a new store"
+                )
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            migrate(self.conn)
+        except sqlite3.DatabaseError as exc:
+            if _is_read_only(exc):
+                raise self._read_only() from exc
+            if _is_corruption(exc):
+                raise ImuformError(
+                    f"{self.path} is damaged ({exc}); run 'imuform doctor --recover' to save what can be saved"
+                ) from exc
+            raise
+
+    def _read_only(self) -> ImuformError:
+        return ImuformError(
+            f"{self.path} is read-only; make it and {self.home} writable (chmod u+w) or point --home at another directory"
+        )
 
     def close(self) -> None:
         """Close the database connection."""

@@ -28,11 +28,12 @@ def store_source(home: str | None) -> DataSource:
     """Data access for the app over the store in ``home``.
 
     Each call opens its own connection: Dash serves callbacks from several threads and an SQLite
-    connection belongs to the thread that opened it.
+    connection belongs to the thread that opened it. The store's integrity is checked once, when the
+    dashboard starts, not on every poll.
     """
 
     def sessions() -> list[dict]:
-        with Store(home) as store:
+        with Store(home, check=False) as store:
             rows = store.sessions()
         return [
             {
@@ -44,14 +45,14 @@ def store_source(home: str | None) -> DataSource:
         ]
 
     def analysis(session_id: str) -> SessionAnalysis | None:
-        with Store(home) as store:
+        with Store(home, check=False) as store:
             try:
                 return run_analysis(store, session_id, show_progress=False)
             except ImuformError:
                 return None  # no samples yet, or too little to analyse: the app says so
 
     def history() -> pd.DataFrame:
-        with Store(home) as store:
+        with Store(home, check=False) as store:
             return history_table(analysed_history(store))
 
     return DataSource(sessions=sessions, analysis=analysis, history=history)

@@ -44,6 +44,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "simulate",
         "Simulate a gym session with ground truth (samples.csv, truth.json).",
     ),
+    "doctor": (
+        "imuform.cli.doctor",
+        "doctor",
+        "Check the store, disk, packages and Bluetooth; --recover salvages a damaged store.",
+    ),
     "decode": ("imuform.cli.decode", "decode", "Decode captured sensor notification payloads (hex) to JSON lines."),
     "analyze": ("imuform.cli.analyze", "analyze", "Find sets and reps of a session, with per-rep metrics and flags."),
     "profile": ("imuform.cli.profile", "profile", "Show or set your personal limits (flexion, extension)."),
