@@ -56,3 +56,32 @@ def test_import_keeps_gaps_events_and_calibration(capsys, home, tmp_path):
         info = store.session(out.strip())
         assert info["gaps"] == meta["gaps"] and info["events"] == meta["events"]
         assert store.calibration(info["id"]) == {"method": "guided"}
+
+
+def bad_date_store(home) -> tuple[str, str]:
+    """A store with two analysed sessions, one of whose start time (stored before import checked it) is no date."""
+    doc = {"sets": [{"exercise": "deadlift", "reps": [{"peak_lumbar_flexion_deg": 12.0, "duration_s": 3.0}]}]}
+    with Store(home) as store:
+        good = store.import_samples(make_samples(), name="good", started_at="2025-03-01T10:00:00+00:00")
+        naive = store.import_samples(make_samples(), name="naive", started_at="2025-03-02 10:00")
+        bad = store.import_samples(make_samples(), name="bad", started_at="not a date")
+        for sid in (good, naive, bad):
+            store.save_analysis(sid, doc)
+    return good, bad
+
+
+def test_a_bad_start_date_shows_as_unknown_and_breaks_nothing(capsys, home, tmp_path):
+    from imuform.cli.dashboard import store_source
+
+    good, bad = bad_date_store(home)
+    source = store_source(str(home))
+    assert len(source.history()) == 2  # the session without a date has no place on the time axis
+    labels = {s["id"]: s["label"] for s in source.sessions()}
+    assert labels[bad].startswith("unknown date") and labels[good].startswith("2025-03-01 10:00")
+    code, out, _ = run(capsys, "sessions")
+    assert code == 0 and "unknown date" in out and "2025-03-01 10:00:00" in out
+    code, out, err = run(capsys, "report", good, "--out", str(tmp_path / "r.html"))
+    assert code == 0, err
+    code, out, err = run(capsys, "report", bad, "--out", str(tmp_path / "bad.html"))
+    assert code == 0, err
+    assert "unknown date" in (tmp_path / "bad.html").read_text(encoding="utf-8")

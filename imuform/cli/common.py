@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 
 import click
 from rich.console import Console
@@ -16,6 +17,24 @@ def open_store(ctx: click.Context) -> Store:
     root = ctx.find_root()
     home = (root.obj or {}).get("home")
     return Store(home)
+
+
+def started_at_time(text: str) -> datetime | None:
+    """A session's start time as stored (ISO 8601; without a zone, UTC), or ``None`` when it is no date.
+
+    Old imports stored whatever their session.json said; one such value must not break the others.
+    """
+    try:
+        when = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def started_label(text: str, *, seconds: bool = True) -> str:
+    """A session's start time for people, as stored (``2025-03-01 10:00:00``), or ``unknown date``."""
+    when = started_at_time(text)
+    return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") if when else "unknown date"
 
 
 def echo_json(data) -> None:

@@ -13,6 +13,7 @@ import pandas as pd
 from analysis.session import SessionAnalysis
 from dashboards.app import POLL_INTERVAL_MS, DataSource, create_app
 from dashboards.history import history_table
+from imuform.cli.common import started_label
 from imuform.cli.report import analysed_history
 from imuform.errors import ImuformError
 from imuform.session_analysis import run_analysis
@@ -38,7 +39,7 @@ def store_source(home: str | None) -> DataSource:
         return [
             {
                 "id": r["id"],
-                "label": f"{r['started_at'].replace('T', ' ')[:16]} · {r['name'] or r['id']} · {_duration(r['duration_s'])}",
+                "label": f"{started_label(r['started_at'], seconds=False)} · {r['name'] or r['id']} · {_duration(r['duration_s'])}",
                 "samples": r["samples"],
             }
             for r in rows

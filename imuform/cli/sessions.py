@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from imuform.cli.common import console, echo_json, json_option, open_store
+from imuform.cli.common import console, echo_json, json_option, open_store, started_label
 
 
 def _duration(seconds: float) -> str:
@@ -32,7 +32,7 @@ def sessions(ctx: click.Context, as_json: bool) -> None:
     for r in rows:
         table.add_row(
             r["id"],
-            r["started_at"].replace("T", " ")[:19],
+            started_label(r["started_at"]),
             r["name"],
             ", ".join(r["sensors"]),
             _duration(r["duration_s"]),
@@ -56,7 +56,7 @@ def show(ctx: click.Context, session: str, as_json: bool) -> None:
     out = console()
     out.print(f"[bold]Session {info['id']}[/bold]  {info['name']}")
     out.print(
-        f"started {info['started_at']}  source {info['source']}  raw packets {info['raw_packets']:,}"
+        f"started {started_label(info['started_at'])}  source {info['source']}  raw packets {info['raw_packets']:,}"
         f"  analysed {'yes' if info['analysed'] else 'no'}"
     )
     if info["notes"]:
