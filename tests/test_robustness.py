@@ -85,3 +85,17 @@ def test_a_bad_start_date_shows_as_unknown_and_breaks_nothing(capsys, home, tmp_
     code, out, err = run(capsys, "report", bad, "--out", str(tmp_path / "bad.html"))
     assert code == 0, err
     assert "unknown date" in (tmp_path / "bad.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("text", ["[red]x[/blue]", "[/]", "[bold]unclosed", "[link=file:///etc/passwd]x"])
+def test_user_text_with_rich_markup_is_printed_as_it_is(capsys, home, tmp_path, text):
+    write_samples_csv(make_samples(), tmp_path / "samples.csv")
+    code, out, _ = run(capsys, "import", str(tmp_path / "samples.csv"), "--name", text)
+    sid = out.strip()
+    with Store(home) as store:
+        store.conn.execute("UPDATE sessions SET notes = ?, source = ? WHERE id = ?", (text, text, sid))
+        store.conn.execute("UPDATE sensors SET model = ?, firmware = ?", (text, text))
+    for args in (["sessions"], ["show", sid]):
+        code, out, err = run(capsys, *args)
+        assert code == 0, err
+        assert text in out

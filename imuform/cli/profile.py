@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from analysis.limits import PROFILES, resolve_limits
@@ -110,7 +111,8 @@ def profile(
         click.echo(json.dumps(doc, indent=2))
         return
     table = Table(
-        title=f"personal limits (profile {doc['profile']}){' saved' if changed else ''}", title_justify="left"
+        title=f"personal limits (profile {escape(str(doc['profile']))}){' saved' if changed else ''}",
+        title_justify="left",
     )
     for col in ("limit", "degrees", "set as"):
         table.add_column(col)

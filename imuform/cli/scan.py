@@ -6,6 +6,7 @@ import asyncio
 
 import click
 import numpy as np
+from rich.markup import escape
 from rich.table import Table
 
 from imuform.ble.discovery import BleKwargs, FoundSensor, read_batteries, scan_sensors
@@ -70,5 +71,6 @@ def scan(timeout_s: float, battery: bool, virtual: bool, as_json: bool) -> None:
     for s in found:
         battery_text = f"{s.battery_percent:.0f} %" if s.battery_percent is not None else "–"
         hint = s.model.placement_hint or "lumbar (sacrum) or thoracic (T10–T12)"
-        table.add_row(s.model.name, s.name, s.address, str(s.rssi), battery_text, hint)
+        # the name and address come from whatever advertises nearby: shown as sent, never as markup
+        table.add_row(s.model.name, escape(s.name), escape(s.address), str(s.rssi), battery_text, hint)
     console().print(table)

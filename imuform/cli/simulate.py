@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 import pandas as pd
+from rich.markup import escape
 
 from imuform.cli.common import console, echo_json, json_option, open_store
 from imuform.errors import InputError
@@ -146,6 +147,6 @@ def simulate(
         con.print(
             f"set {i}: {s['reps']} × {s['exercise']} ({s['fault']}), {s['start_s']:.1f}-{s['end_s']:.1f} s, {s['flagged_reps']} reps flagged in truth"
         )
-    con.print(f"wrote {', '.join(summary['files'])}")
+    con.print(f"wrote {escape(', '.join(summary['files']))}")
     if do_import:
         click.echo(summary["session_id"])
