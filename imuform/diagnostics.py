@@ -109,7 +109,7 @@ def bluetooth_problem() -> str | None:
     if adapters is None:
         return None
     if not adapters:
-        return "no Bluetooth adapter found; plug one in and switch it on"
+        return "no Bluetooth adapter found (plug one in and switch it on)"
     if "DBUS_SYSTEM_BUS_ADDRESS" not in os.environ and not DBUS_SYSTEM_SOCKET.exists():
-        return f"BlueZ is not reachable (no D-Bus system bus at {DBUS_SYSTEM_SOCKET}); start the bluetooth service"
+        return f"BlueZ is not reachable (no D-Bus system bus at {DBUS_SYSTEM_SOCKET}: start the bluetooth service)"
     return None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 
 import pytest
 
@@ -99,3 +101,65 @@ def test_user_text_with_rich_markup_is_printed_as_it_is(capsys, home, tmp_path, 
         code, out, err = run(capsys, *args)
         assert code == 0, err
         assert text in out
+
+
+POLAR_ACC = "020094357700000000807107F06A9E8D0A38BE5CBEBA2F96B3EE4BE5ADFB42B9EBBE4CFEBA2F92BFEE4BE4B1FB12B9EC"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["decode", "--sensor", "polar-pmd", "--rate-hz", "0", POLAR_ACC],
+        ["decode", "--sensor", "polar-pmd", "--rate-hz", "nan", POLAR_ACC],
+        ["decode", "--sensor", "polar-pmd", "--factor", "inf", POLAR_ACC],
+        ["decode", "--sensor", "polar-pmd", "--factor", "-1", POLAR_ACC],
+        ["decode", "--sensor", "foo", "00"],
+        ["decode", "--sensor", "metawear", "--acc-range-g", "3", "00"],
+        ["profile", "--flexion-limit", "25", "--flexion-limit-pct", "30"],
+        ["profile", "--extension-limit", "inf"],
+        ["record"],
+        ["record", "--virtual", "deadlift", "--virtual-loss", "0.6"],
+        ["record", "--virtual", "deadlift", "--virtual-loss", "nan"],
+        ["record", "--virtual", "deadlift", "--duration", "5"],
+        ["record", "--virtual", "deadlift", "--sensor", "lumbar=AA:BB:CC:DD:EE:FF"],
+        ["record", "--sensor", "lumbar=hello"],
+        ["record", "--sensor", "lumbar=AA:BB:CC:DD:EE:FF", "--sensor", "lumbar=AA:BB:CC:DD:EE:00"],
+        ["live", "--sensor", "thoracic=12:34"],
+        ["scan", "--timeout", "-1"],
+        ["simulate", "--rate-hz", "0"],
+        ["dashboard", "--poll-s", "nan"],
+    ],
+)
+def test_usage_errors_exit_2_with_the_option_named(capsys, home, args):
+    code, out, err = run(capsys, *args)
+    assert code == 2, err
+    assert out == "" and "Error:" in err and "Traceback" not in err
+
+
+def test_decode_output_is_always_valid_json(capsys):
+    code, out, _ = run(capsys, "decode", "--sensor", "polar-pmd", "--factor", "1e308", "--rate-hz", "52", POLAR_ACC)
+    assert code == 0
+    for line in out.splitlines():
+        json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+
+
+def test_declining_delete_deletes_nothing_and_exits_1(capsys, home, monkeypatch):
+    with Store(home) as store:
+        sid = store.import_samples(make_samples(), name="keep me")
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    code, _, err = run(capsys, "delete", sid)
+    assert code == 1 and "nothing deleted" in err
+    with Store(home) as store:
+        assert [s["id"] for s in store.sessions()] == [sid]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="adapters are looked up in Linux's sysfs")
+def test_real_sensors_without_bluetooth_say_so(capsys, home, monkeypatch, tmp_path):
+    from imuform import diagnostics
+
+    monkeypatch.setattr(diagnostics, "BLUETOOTH_SYSFS", tmp_path / "no-such-dir")  # a machine without an adapter
+    for args in (["record", "--sensor", "lumbar=AA:BB:CC:DD:EE:FF"], ["scan"]):
+        code, _, err = run(capsys, *args)
+        assert code == 1 and err.startswith("imuform: error: no Bluetooth adapter found") and err.count("\n") == 1
+    code, out, _ = run(capsys, "doctor")
+    assert "bluetooth  none" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from datetime import UTC, datetime
 
@@ -46,5 +47,18 @@ def console() -> Console:
     """A rich console on stdout (plain text when stdout is not a terminal)."""
     return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
+
+class FiniteRange(click.FloatRange):
+    """A `click.FloatRange` that also refuses nan and infinity (which FloatRange lets through): usage errors."""
+
+    def convert(self, value, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+#: A finite number above zero: a rate, a duration, a timeout, a scale factor, a limit.
+POSITIVE = FiniteRange(0.0, min_open=True)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

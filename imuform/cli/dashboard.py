@@ -13,7 +13,7 @@ import pandas as pd
 from analysis.session import SessionAnalysis
 from dashboards.app import POLL_INTERVAL_MS, DataSource, create_app
 from dashboards.history import history_table
-from imuform.cli.common import started_label
+from imuform.cli.common import FiniteRange, started_label
 from imuform.cli.report import analysed_history
 from imuform.errors import ImuformError
 from imuform.session_analysis import run_analysis
@@ -75,7 +75,7 @@ def _check_port_free(host: str, port: int) -> None:
 @click.option("--no-browser", is_flag=True, help="Do not open a web browser.")
 @click.option(
     "--poll-s",
-    type=click.FloatRange(0.2, 60.0),
+    type=FiniteRange(0.2, 60.0),
     default=POLL_INTERVAL_MS / 1000,
     show_default=True,
     help="How often the page checks for new sessions and samples, in s.",

@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="imuform", standalone_mode=False)
+        # without standalone mode click returns the code of a `click.exceptions.Exit` instead of raising it
+        code = cli.main(args=argv, prog_name="imuform", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("imuform: aborted", err=True)
         return 130
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"imuform: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
         return 1
-    return 0
+    return code if type(code) is int else 0
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ def delete(ctx: click.Context, session: str, yes: bool) -> None:
     with open_store(ctx) as store:
         session_id = store.resolve(session)
         if not yes and not click.confirm(f"Delete session {session_id} and all its data?", default=False):
+            click.echo("nothing deleted", err=True)
             raise click.exceptions.Exit(1)
         store.delete(session_id)
     click.echo(f"deleted {session_id}")
