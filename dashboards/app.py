@@ -7,6 +7,7 @@ its sample count, polled with ``dcc.Interval``, and re-draws.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 from threading import Lock
 
 import dash
+import flask
 import numpy as np
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
@@ -27,6 +29,8 @@ from dashboards.timeline import timeline_figure
 
 #: How often the app polls for new sessions and new samples, in ms.
 POLL_INTERVAL_MS = 2000
+#: Cookie that carries the access token after the first visit with ``?token=``.
+TOKEN_COOKIE = "imuform_token"
 SET_CHART_IDS = {"summary": "set-summary", "lumbar": "rep-lumbar", "rhythm": "rep-rhythm", "stick": "rep-stick"}
 
 
@@ -68,7 +72,28 @@ def _summary(analysis: SessionAnalysis | None) -> list:
     return [html.P(lines[0], className="headline"), html.Ul(items)]
 
 
-def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> dash.Dash:
+def require_token(server: flask.Flask, token: str) -> None:
+    """Refuse (403) every request that carries neither ``?token=`` nor the cookie the first good one sets.
+
+    Like Jupyter's: the link printed once holds the token; the page's own requests then send the cookie.
+    """
+
+    def granted(value: str | None) -> bool:
+        return value is not None and secrets.compare_digest(value.encode(), token.encode())
+
+    @server.before_request
+    def check() -> None:
+        if not (granted(flask.request.args.get("token")) or granted(flask.request.cookies.get(TOKEN_COOKIE))):
+            flask.abort(403, "this imuform dashboard needs the link with its token (printed when it started)")
+
+    @server.after_request
+    def remember(response: flask.Response) -> flask.Response:
+        if granted(flask.request.args.get("token")):
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
+        return response
+
+
+def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS, token: str | None = None) -> dash.Dash:
     """Build the Dash app.
 
     Parameters
@@ -77,6 +102,8 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
         The injected data access.
     poll_interval_ms
         Poll period for new sessions and samples, in ms.
+    token
+        When given, every request must carry it (`require_token`): for an app served beyond this computer.
 
     Returns
     -------
@@ -85,6 +112,8 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
         served locally: no CDN.
     """
     app = dash.Dash(__name__, title="imuform", serve_locally=True, update_title=None)
+    if token is not None:
+        require_token(app.server, token)
     # the report's styles, inline: one stylesheet for both, and nothing to ship beside the package
     css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
     app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + css + "</style>")

@@ -144,6 +144,24 @@ def test_dashboard_picks_a_set_and_redraws_the_rep_charts(browser, analysis):
         server.shutdown()
 
 
+def test_dashboard_with_a_token_works_after_the_first_link(browser, analysis):
+    """Served beyond this computer: the link with the token opens the page, whose own requests use the cookie."""
+    sessions = [{"id": "0123456789ab", "label": "private", "samples": len(analysis.angles)}]
+    source = DataSource(sessions=lambda: sessions, analysis=lambda sid: analysis)
+    url, server = _serve(create_app(source, poll_interval_ms=500, token="s3cret"))
+    page = Page(browser, DESKTOP)
+    try:
+        assert page.page.goto(url).status == 403
+        page.page.goto(url + "?token=s3cret")
+        page.page.locator("#rep-lumbar .gtitle", has_text="Set 3").wait_for(timeout=20_000)
+        page.page.goto(url)  # the cookie stands in for the token from now on
+        page.page.locator("#rep-lumbar .gtitle", has_text="Set 3").wait_for(timeout=20_000)
+        assert [e for e in page.errors if "403" not in e] == []
+    finally:
+        page.close()
+        server.shutdown()
+
+
 def test_dashboard_follows_a_live_recording(browser):
     """While a session grows, new sets appear without a reload and the page says it is live."""
     growing = {"analysis": demo_analysis(2), "samples": 100}

@@ -163,3 +163,46 @@ def test_real_sensors_without_bluetooth_say_so(capsys, home, monkeypatch, tmp_pa
         assert code == 1 and err.startswith("imuform: error: no Bluetooth adapter found") and err.count("\n") == 1
     code, out, _ = run(capsys, "doctor")
     assert "bluetooth  none" in out
+
+
+def test_dashboard_beyond_this_computer_needs_allow_network(capsys, home):
+    code, out, err = run(capsys, "dashboard", "--no-browser", "--host", "0.0.0.0")
+    assert code == 2 and "--allow-network" in err and out == ""
+
+
+def test_dashboard_with_a_token_refuses_requests_without_it(home):
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    from dashboards.app import TOKEN_COOKIE, create_app
+    from imuform.cli.dashboard import store_source
+
+    with Store(home) as store:
+        store.import_samples(make_samples(), name="private")
+    server = make_server("127.0.0.1", 0, create_app(store_source(str(home)), token="s3cret").server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+
+    def get(path: str, cookie: str | None = None):
+        request = urllib.request.Request(base + path, headers={"Cookie": cookie} if cookie else {})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers, exc.read()
+
+    try:
+        for path in ("/", "/_dash-layout", "/_dash-dependencies", "/?token=wrong"):
+            assert get(path)[0] == 403, path
+        assert get("/_dash-layout", cookie=f"{TOKEN_COOKIE}=wrong")[0] == 403
+        status, headers, body = get("/?token=s3cret")
+        assert status == 200 and b"imuform" in body
+        cookie = headers["Set-Cookie"].split(";")[0]
+        assert cookie == f"{TOKEN_COOKIE}=s3cret" and "HttpOnly" in headers["Set-Cookie"]
+        status, _, body = get("/_dash-layout", cookie=cookie)  # the page's own requests carry the cookie
+        assert status == 200 and b"session" in body
+    finally:
+        server.shutdown()

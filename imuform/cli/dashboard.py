@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import secrets
 import socket
 import threading
 import webbrowser
@@ -67,10 +69,25 @@ def _check_port_free(host: str, port: int) -> None:
             raise ImuformError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port") from exc
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this computer only (127.0.0.0/8, ::1 or localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True, help="Port to serve on.")
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to serve on (127.0.0.1: this computer only)."
+)
+@click.option(
+    "--allow-network",
+    is_flag=True,
+    help="Allow a --host other than this computer; every request then needs the token in the printed link.",
 )
 @click.option("--no-browser", is_flag=True, help="Do not open a web browser.")
 @click.option(
@@ -81,17 +98,32 @@ def _check_port_free(host: str, port: int) -> None:
     help="How often the page checks for new sessions and samples, in s.",
 )
 @click.pass_context
-def dashboard(ctx: click.Context, port: int, host: str, no_browser: bool, poll_s: float) -> None:
+def dashboard(ctx: click.Context, port: int, host: str, allow_network: bool, no_browser: bool, poll_s: float) -> None:
     """Browse sessions in a web page: pick a session and a set to see its charts.
 
     While 'imuform record' or 'imuform live' writes a session, the page follows it live. Stop with Ctrl+C.
+    The page is served to this computer only, unless --allow-network: then anyone who can reach the
+    address and has the printed link (it holds a random token) sees every session.
     """
+    local = is_loopback(host)
+    if not local and not allow_network:
+        raise click.UsageError(
+            f"--host {host} would show every session to the network: add --allow-network (the page then needs a token)"
+        )
     home = ctx.obj["home"]
     Store(home).close()  # fail early, with the store's own message, if the home is unusable
     _check_port_free(host, port)
-    app = create_app(store_source(home), poll_interval_ms=int(poll_s * 1000))
+    token = None if local and not allow_network else secrets.token_urlsafe(24)
+    app = create_app(store_source(home), poll_interval_ms=int(poll_s * 1000), token=token)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the terminal
-    url = f"http://{host}:{port}/"
+    shown_host = socket.gethostname() if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown_host}:{port}/" + (f"?token={token}" if token else "")
+    if token:
+        click.echo(
+            f"imuform: warning: anyone who can reach {host}:{port} and has the link below sees every session;"
+            " keep the link private",
+            err=True,
+        )
     click.echo(f"imuform dashboard on {url} (Ctrl+C to stop)")
     if not no_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
