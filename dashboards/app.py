@@ -2,7 +2,8 @@
 
 Data access is injected (`DataSource`), so this package never reads the store itself: the CLI passes
 functions that do. While a session grows (``record`` or ``live`` is writing it) the app notices through
-its sample count, polled with ``dcc.Interval``, and re-draws.
+its sample count, polled with ``dcc.Interval``, and re-draws; it re-analyses in proportion to the new data
+(`dashboards.follow`), and in full once the recording stops.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
 
 import dash
 import flask
@@ -21,6 +21,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
 from analysis.session import SessionAnalysis
+from dashboards.follow import AnalysisCache, FollowConfig
 from dashboards.history import has_trend, history_figure
 from dashboards.report import set_figures
 from dashboards.style import PLOT_CONFIG, message_figure
@@ -93,7 +94,12 @@ def require_token(server: flask.Flask, token: str) -> None:
         return response
 
 
-def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS, token: str | None = None) -> dash.Dash:
+def create_app(
+    source: DataSource,
+    poll_interval_ms: int = POLL_INTERVAL_MS,
+    token: str | None = None,
+    follow: FollowConfig | None = None,
+) -> dash.Dash:
     """Build the Dash app.
 
     Parameters
@@ -104,6 +110,8 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS, tok
         Poll period for new sessions and samples, in ms.
     token
         When given, every request must carry it (`require_token`): for an app served beyond this computer.
+    follow
+        How often a growing session is analysed again (`dashboards.follow`; ``None``: the defaults).
 
     Returns
     -------
@@ -117,18 +125,11 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS, tok
     # the report's styles, inline: one stylesheet for both, and nothing to ship beside the package
     css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
     app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + css + "</style>")
-    # One analysis per session, kept while its sample count is unchanged.
-    cache: dict[str, tuple[int, SessionAnalysis | None]] = {}
-    lock = Lock()
+    cache = AnalysisCache(source.analysis, follow or FollowConfig())
     grown_at_s: dict[str, float] = {}  # when each session's sample count last grew (monotonic s)
 
-    def analysis_of(session_id: str, version: int) -> SessionAnalysis | None:
-        with lock:
-            hit = cache.get(session_id)
-            if hit is None or hit[0] != version:
-                cache.clear()
-                cache[session_id] = (version, source.analysis(session_id))
-            return cache[session_id][1]
+    def analysis_of(version: dict | None) -> SessionAnalysis | None:
+        return cache.get(version["id"], version["samples"], version.get("live", False)) if version else None
 
     app.layout = html.Main(
         [
@@ -171,12 +172,13 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS, tok
         if session_id not in {s["id"] for s in sessions}:
             session_id = sessions[0]["id"]
         samples = next(s["samples"] for s in sessions if s["id"] == session_id)
-        new = {"id": session_id, "samples": samples}
         now_s = time.monotonic()
         if version and version.get("id") == session_id and version.get("samples") != samples:
             grown_at_s[session_id] = now_s
-        # a recording writes every half second: quiet for a few polls means it stopped
+        # a recording writes every half second: quiet for a few polls means it stopped (and the session is
+        # then analysed in full once more)
         live = now_s - grown_at_s.get(session_id, -np.inf) < 3 * poll_interval_ms / 1000
+        new = {"id": session_id, "samples": samples, "live": live}
         status = html.Span("● recording: updating live", className="live") if live else f"{len(sessions)} sessions"
         return options, session_id, (no_update if new == version else new), status
 
@@ -200,7 +202,7 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS, tok
         )
         if not version:
             return _summary(None), message_figure("Session timeline", "no session"), [], None, history_fig
-        analysis = analysis_of(version["id"], version["samples"])
+        analysis = analysis_of(version)
         if analysis is None:
             return _summary(None), message_figure("Session timeline", "no data yet"), [], None, history_fig
         options = [
@@ -222,7 +224,7 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS, tok
     def pick_from_timeline(click, version):
         """Clicking the timeline inside a set picks that set."""
         points = (click or {}).get("points") or []
-        analysis = analysis_of(version["id"], version["samples"]) if version else None
+        analysis = analysis_of(version)
         if not points or analysis is None:
             return no_update
         time_s = 60.0 * float(points[0]["x"])
@@ -236,7 +238,7 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS, tok
     )
     def show_set(set_index, version):
         """The charts of the picked set."""
-        analysis = analysis_of(version["id"], version["samples"]) if version else None
+        analysis = analysis_of(version)
         if analysis is None or set_index is None:
             return [message_figure("", "no set picked") for _ in SET_CHART_IDS]
         figures = set_figures(analysis, int(set_index))
