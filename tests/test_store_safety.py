@@ -68,7 +68,9 @@ def test_foreign_database_is_never_migrated(capsys, home):
     code, _, err = run(capsys, "sessions")
     assert code == 1 and err.count("\n") == 1
     assert f"{path} is not an imuform store (it holds contacts)" in err and "--home" in err
-    assert digest(path) == before
+    code, out, err = run(capsys, "doctor", "--recover", "--json")
+    assert code == 1 and json.loads(out)["store"]["state"] == "foreign" and "not an imuform store" in err
+    assert digest(path) == before and sorted(p.name for p in home.iterdir()) == [DB_NAME]
 
 
 def test_other_application_id_is_foreign_and_not_sqlite_is_refused(capsys, home):
