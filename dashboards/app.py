@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Lock
 
 import dash
 import flask
@@ -21,7 +22,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
 from analysis.session import SessionAnalysis
-from dashboards.follow import AnalysisCache, FollowConfig
+from dashboards.follow import FollowConfig, reanalysis_due
 from dashboards.history import has_trend, history_figure
 from dashboards.report import set_figures
 from dashboards.style import PLOT_CONFIG, message_figure
@@ -125,11 +126,22 @@ def create_app(
     # the report's styles, inline: one stylesheet for both, and nothing to ship beside the package
     css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
     app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + css + "</style>")
-    cache = AnalysisCache(source.analysis, follow or FollowConfig())
+    follow = follow or FollowConfig()
+    # One analysis, of the version (session id and sample count) on view.
+    cache: dict[str, tuple[int, SessionAnalysis | None]] = {}
+    lock = Lock()
     grown_at_s: dict[str, float] = {}  # when each session's sample count last grew (monotonic s)
+    seen_samples: dict[str, int] = {}  # each session's sample count at the last poll
 
     def analysis_of(version: dict | None) -> SessionAnalysis | None:
-        return cache.get(version["id"], version["samples"], version.get("live", False)) if version else None
+        if not version:
+            return None
+        with lock:
+            hit = cache.get(version["id"])
+            if hit is None or hit[0] != version["samples"]:
+                cache.clear()
+                cache[version["id"]] = (version["samples"], source.analysis(version["id"]))
+            return cache[version["id"]][1]
 
     app.layout = html.Main(
         [
@@ -173,12 +185,20 @@ def create_app(
             session_id = sessions[0]["id"]
         samples = next(s["samples"] for s in sessions if s["id"] == session_id)
         now_s = time.monotonic()
-        if version and version.get("id") == session_id and version.get("samples") != samples:
+        if seen_samples.get(session_id, samples) != samples:
             grown_at_s[session_id] = now_s
-        # a recording writes every half second: quiet for a few polls means it stopped (and the session is
-        # then analysed in full once more)
+        seen_samples[session_id] = samples
+        # a recording writes every half second: quiet for a few polls means it stopped
         live = now_s - grown_at_s.get(session_id, -np.inf) < 3 * poll_interval_ms / 1000
         new = {"id": session_id, "samples": samples, "live": live}
+        if (
+            live
+            and version
+            and version.get("id") == session_id
+            and version.get("live")
+            and not reanalysis_due(version["samples"], samples, follow)
+        ):
+            new = version  # keep the analysis on view while the session grows; in full once it stops
         status = html.Span("● recording: updating live", className="live") if live else f"{len(sessions)} sessions"
         return options, session_id, (no_update if new == version else new), status
 

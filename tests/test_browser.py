@@ -170,6 +170,13 @@ def test_dashboard_follows_a_live_recording(browser):
         sessions=lambda: [{"id": "live00000000", "label": "recording", "samples": growing["samples"]}],
         analysis=lambda sid: growing["analysis"],
     )
+    stop = threading.Event()
+
+    def write_a_little() -> None:
+        while not stop.wait(0.1):
+            growing["samples"] += 1
+
+    recorder = threading.Thread(target=write_a_little, daemon=True)
     url, server = _serve(create_app(source, poll_interval_ms=300))
     page = Page(browser, PHONE)
     try:
@@ -177,16 +184,19 @@ def test_dashboard_follows_a_live_recording(browser):
         page.page.locator("#set label", has_text="Set 1").wait_for(timeout=20_000)
         assert page.page.locator("#set label").count() == 1
         growing.update(analysis=demo_analysis(2), samples=20_100)  # the recorder wrote a second set (100 s)
+        recorder.start()  # and goes on writing a little, as a recording does, until told to stop
         page.page.locator("#set label", has_text="Set 2").wait_for(timeout=10_000)
-        page.page.locator("#status .live").wait_for(timeout=5_000)
+        page.page.locator("#status .live").wait_for(timeout=10_000)
         page.page.locator("#rep-lumbar .gtitle", has_text="Set 2").wait_for(timeout=10_000)
         page.screenshot("dashboard_live_phone.png")
         # the last samples, too few to analyse again while the session grows: analysed once it stops
-        growing.update(analysis=demo_analysis(3), samples=20_200)
+        growing["analysis"] = demo_analysis(3)
+        stop.set()
         page.page.locator("#set label", has_text="Set 3").wait_for(timeout=10_000)
         assert page.page.locator("#status .live").count() == 0
         assert page.errors == []
     finally:
+        stop.set()
         page.close()
         server.shutdown()
 
