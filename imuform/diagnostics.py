@@ -48,8 +48,8 @@ class StoreHealth:
 
     @property
     def needs_recovery(self) -> bool:
-        """Whether the store cannot be used as it is."""
-        return self.state in ("damaged", "not-sqlite")
+        """Whether the store is damaged and `imuform.store_recovery` may save parts of it."""
+        return self.state == "damaged"
 
 
 def store_health(home: Path) -> StoreHealth:
