@@ -2,11 +2,13 @@
 
 Data access is injected (`DataSource`), so this package never reads the store itself: the CLI passes
 functions that do. While a session grows (``record`` or ``live`` is writing it) the app notices through
-its sample count, polled with ``dcc.Interval``, and re-draws.
+its sample count, polled with ``dcc.Interval``, and re-draws; it re-analyses in proportion to the new data
+(`dashboards.follow`), and in full once the recording stops.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,12 +16,14 @@ from pathlib import Path
 from threading import Lock
 
 import dash
+import flask
 import numpy as np
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
 from analysis.session import SessionAnalysis
 from analysis.timebase import describe_sync
+from dashboards.follow import FollowConfig, reanalysis_due
 from dashboards.history import has_trend, history_figure
 from dashboards.report import set_figures
 from dashboards.style import PLOT_CONFIG, message_figure
@@ -28,6 +32,8 @@ from dashboards.timeline import timeline_figure
 
 #: How often the app polls for new sessions and new samples, in ms.
 POLL_INTERVAL_MS = 2000
+#: Cookie that carries the access token after the first visit with ``?token=``.
+TOKEN_COOKIE = "imuform_token"
 SET_CHART_IDS = {"summary": "set-summary", "lumbar": "rep-lumbar", "rhythm": "rep-rhythm", "stick": "rep-stick"}
 
 
@@ -73,7 +79,33 @@ def _summary(analysis: SessionAnalysis | None) -> list:
     ]
 
 
-def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> dash.Dash:
+def require_token(server: flask.Flask, token: str) -> None:
+    """Refuse (403) every request that carries neither ``?token=`` nor the cookie the first good one sets.
+
+    Like Jupyter's: the link printed once holds the token; the page's own requests then send the cookie.
+    """
+
+    def granted(value: str | None) -> bool:
+        return value is not None and secrets.compare_digest(value.encode(), token.encode())
+
+    @server.before_request
+    def check() -> None:
+        if not (granted(flask.request.args.get("token")) or granted(flask.request.cookies.get(TOKEN_COOKIE))):
+            flask.abort(403, "this imuform dashboard needs the link with its token (printed when it started)")
+
+    @server.after_request
+    def remember(response: flask.Response) -> flask.Response:
+        if granted(flask.request.args.get("token")):
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
+        return response
+
+
+def create_app(
+    source: DataSource,
+    poll_interval_ms: int = POLL_INTERVAL_MS,
+    token: str | None = None,
+    follow: FollowConfig | None = None,
+) -> dash.Dash:
     """Build the Dash app.
 
     Parameters
@@ -82,6 +114,10 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
         The injected data access.
     poll_interval_ms
         Poll period for new sessions and samples, in ms.
+    token
+        When given, every request must carry it (`require_token`): for an app served beyond this computer.
+    follow
+        How often a growing session is analysed again (`dashboards.follow`; ``None``: the defaults).
 
     Returns
     -------
@@ -90,21 +126,27 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
         served locally: no CDN.
     """
     app = dash.Dash(__name__, title="imuform", serve_locally=True, update_title=None)
+    if token is not None:
+        require_token(app.server, token)
     # the report's styles, inline: one stylesheet for both, and nothing to ship beside the package
     css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
     app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + css + "</style>")
-    # One analysis per session, kept while its sample count is unchanged.
+    follow = follow or FollowConfig()
+    # One analysis, of the version (session id and sample count) on view.
     cache: dict[str, tuple[int, SessionAnalysis | None]] = {}
     lock = Lock()
     grown_at_s: dict[str, float] = {}  # when each session's sample count last grew (monotonic s)
+    seen_samples: dict[str, int] = {}  # each session's sample count at the last poll
 
-    def analysis_of(session_id: str, version: int) -> SessionAnalysis | None:
+    def analysis_of(version: dict | None) -> SessionAnalysis | None:
+        if not version:
+            return None
         with lock:
-            hit = cache.get(session_id)
-            if hit is None or hit[0] != version:
+            hit = cache.get(version["id"])
+            if hit is None or hit[0] != version["samples"]:
                 cache.clear()
-                cache[session_id] = (version, source.analysis(session_id))
-            return cache[session_id][1]
+                cache[version["id"]] = (version["samples"], source.analysis(version["id"]))
+            return cache[version["id"]][1]
 
     app.layout = html.Main(
         [
@@ -147,12 +189,21 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
         if session_id not in {s["id"] for s in sessions}:
             session_id = sessions[0]["id"]
         samples = next(s["samples"] for s in sessions if s["id"] == session_id)
-        new = {"id": session_id, "samples": samples}
         now_s = time.monotonic()
-        if version and version.get("id") == session_id and version.get("samples") != samples:
+        if seen_samples.get(session_id, samples) != samples:
             grown_at_s[session_id] = now_s
+        seen_samples[session_id] = samples
         # a recording writes every half second: quiet for a few polls means it stopped
         live = now_s - grown_at_s.get(session_id, -np.inf) < 3 * poll_interval_ms / 1000
+        new = {"id": session_id, "samples": samples, "live": live}
+        if (
+            live
+            and version
+            and version.get("id") == session_id
+            and version.get("live")
+            and not reanalysis_due(version["samples"], samples, follow)
+        ):
+            new = version  # keep the analysis on view while the session grows; in full once it stops
         status = html.Span("● recording: updating live", className="live") if live else f"{len(sessions)} sessions"
         return options, session_id, (no_update if new == version else new), status
 
@@ -176,7 +227,7 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
         )
         if not version:
             return _summary(None), message_figure("Session timeline", "no session"), [], None, history_fig
-        analysis = analysis_of(version["id"], version["samples"])
+        analysis = analysis_of(version)
         if analysis is None:
             return _summary(None), message_figure("Session timeline", "no data yet"), [], None, history_fig
         options = [
@@ -198,7 +249,7 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
     def pick_from_timeline(click, version):
         """Clicking the timeline inside a set picks that set."""
         points = (click or {}).get("points") or []
-        analysis = analysis_of(version["id"], version["samples"]) if version else None
+        analysis = analysis_of(version)
         if not points or analysis is None:
             return no_update
         time_s = 60.0 * float(points[0]["x"])
@@ -212,7 +263,7 @@ def create_app(source: DataSource, poll_interval_ms: int = POLL_INTERVAL_MS) -> 
     )
     def show_set(set_index, version):
         """The charts of the picked set."""
-        analysis = analysis_of(version["id"], version["samples"]) if version else None
+        analysis = analysis_of(version)
         if analysis is None or set_index is None:
             return [message_figure("", "no set picked") for _ in SET_CHART_IDS]
         figures = set_figures(analysis, int(set_index))

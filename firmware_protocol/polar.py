@@ -7,8 +7,9 @@ PmdDataFrame, PmdSetting, Acc/Gyr/MagData). A data notification is one frame::
 
 Frame type bit 7 marks delta compression: a reference sample (ceil(resolution/8) signed LE bytes per
 channel), then blocks ``[bit width][count]`` of count × channels signed deltas packed LSB-first,
-accumulated onto the previous sample. Frame type 1 of the gyroscope carries float32 bit patterns; the
-SDK adds the deltas to the 32-bit patterns as integers (with wrap-around) and reinterprets them.
+accumulated onto the previous sample. Compressed accelerometer frames come in g (0x80) or in mG (0x81),
+both times the factor. Frame type 1 of the gyroscope carries float32 bit patterns; the SDK adds the
+deltas to the 32-bit patterns as integers (with wrap-around) and reinterprets them.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ FRAMES: dict[tuple[int, int], tuple[str, int, int, bool, float]] = {
     (ACC, 0x01): ("acc_mps2", 3, 16, False, G_MPS2 / 1000.0),  # int16 mG (H10)
     (ACC, 0x02): ("acc_mps2", 3, 24, False, G_MPS2 / 1000.0),  # int24 mG
     (ACC, 0x80): ("acc_mps2", 3, 16, False, G_MPS2),  # raw × factor = g (the SDK's ×1000 gives mG)
+    (ACC, 0x81): ("acc_mps2", 3, 16, False, G_MPS2 / 1000.0),  # raw × factor = mG
     (GYRO, 0x80): ("gyr_dps", 3, 16, False, 1.0),  # raw × factor = deg/s
     (GYRO, 0x81): ("gyr_dps", 3, 32, True, 1.0),  # float32 deg/s × factor
     (MAG, 0x80): ("mag_uT", 3, 16, False, GAUSS_UT),  # raw × factor = Gauss

@@ -222,7 +222,7 @@ def import_session(store: Store, path: str | Path, *, name: str | None = None, u
     samples = read_samples_csv(samples_path, units)
     _check_session_doc(meta_path, meta, set(samples["sensor"]))
     sensors = {s["placement"]: s for s in meta.get("sensors") or []}
-    session_id = store.import_samples(
+    return store.import_samples(
         samples,
         name=name
         if name is not None
@@ -230,22 +230,7 @@ def import_session(store: Store, path: str | Path, *, name: str | None = None, u
         notes=meta.get("notes", ""),
         started_at=meta.get("started_at"),
         sensors=sensors,
+        gaps=meta.get("gaps", []),
+        events=meta.get("events", []),
+        calibration=Calibration.from_dict(meta["calibration"]) if meta.get("calibration") else None,
     )
-    try:
-        info = store.session(session_id)
-        sensor_ids = {s["placement"]: s["id"] for s in info["sensors"]}
-        with store.writer(session_id) as writer:
-            for gap in meta.get("gaps") or []:
-                if gap["placement"] in sensor_ids:
-                    writer.add_gap(
-                        sensor_ids[gap["placement"]], gap["start_s"], gap["end_s"], str(gap.get("reason", ""))
-                    )
-            for event in meta.get("events") or []:
-                writer.add_event(event["time_s"], event["kind"], event.get("detail", {}))
-        if meta.get("calibration"):
-            store.save_calibration(session_id, Calibration.from_dict(meta["calibration"]))
-    except BaseException:
-        # the samples are committed on their own: a failure after them must not leave half a session
-        store.delete(session_id)
-        raise
-    return session_id

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from analysis.calibration import Calibration, RangeOfMotion
 
 DB_NAME = "imuform.sqlite"
+#: PRAGMA application_id of an imuform store ("IMUF"): tells our files from other SQLite databases.
+APPLICATION_ID = 0x494D5546
+SQLITE_HEADER = b"SQLite format 3\x00"
 PLACEMENTS = ("lumbar", "thoracic", "upper_thoracic", "thigh")
 VECTOR_COLUMNS = {
     "acc": ("acc_x", "acc_y", "acc_z"),
@@ -122,6 +125,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+INSERT_GAP = "INSERT INTO gaps (sensor_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)"
+INSERT_EVENT = "INSERT INTO events (session_id, time_s, kind, detail) VALUES (?, ?, ?, ?)"
+INSERT_CALIBRATION = "INSERT INTO calibrations (session_id, created_at, data) VALUES (?, ?, ?)"
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,7 @@ def _unblob(blob: bytes | None, width: int | None = None) -> np.ndarray | None:
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring a store's schema to `SCHEMA_VERSION`; return the version it had before."""
+    """Bring a store's schema to `SCHEMA_VERSION` and mark it as ours; return the version it had before."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise ImuformError(
@@ -204,27 +210,123 @@ def migrate(conn: sqlite3.Connection) -> int:
     for target in range(version, SCHEMA_VERSION):
         with conn:
             conn.executescript(f"BEGIN; {MIGRATIONS[target]} PRAGMA user_version = {target + 1}; COMMIT;")
+    if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     return version
+
+
+def is_ours(conn: sqlite3.Connection) -> bool:
+    """Whether an open SQLite database is an imuform store, or a new empty file that may become one.
+
+    Stores written before `APPLICATION_ID` existed carry no application id; they are recognised by a schema
+    version and the sessions and sample tables.
+    """
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if app_id == APPLICATION_ID:
+        return True
+    if app_id != 0:
+        return False
+    return (version == 0 and not tables) or (version >= 1 and {"sessions", "sample_blocks"} <= tables)
+
+
+def integrity_problems(conn: sqlite3.Connection, *, quick: bool = True, limit: int = 20) -> list[str]:
+    """What SQLite's ``quick_check`` (or the slower, fuller ``integrity_check``) finds wrong; empty when sound."""
+    try:
+        rows = conn.execute(f"PRAGMA {'quick_check' if quick else 'integrity_check'}({limit})").fetchall()
+    except sqlite3.DatabaseError as exc:
+        if not _is_corruption(exc):
+            raise
+        return [str(exc)]
+    problems = [line for (text,) in rows for line in text.splitlines() if not line.startswith("***")]
+    return [] if problems == ["ok"] else problems
+
+
+def has_sqlite_header(path: Path) -> bool:
+    """Whether a file starts like an SQLite database (an empty or missing file does not count)."""
+    with path.open("rb") as fh:
+        return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    return (getattr(exc, "sqlite_errorname", None) or "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
+def _is_read_only(exc: sqlite3.Error) -> bool:
+    return (getattr(exc, "sqlite_errorname", None) or "").startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
 
 
 class Store:
     """The session store of one imuform home directory.
 
+    Opening refuses, with one line that names the file and the fix and without writing anything, a file
+    that is not an imuform store, a store that SQLite finds damaged (``quick_check``) and a read-only one.
+
     Parameters
     ----------
     home
         Directory that holds ``imuform.sqlite``; ``None`` uses `default_home`.
+    check
+        Run SQLite's ``quick_check`` on open (about 0.1 s for a 300 MB store). Callers that open the same
+        store over and over, like the dashboard per request, check once and then pass ``False``.
     """
 
-    def __init__(self, home: str | os.PathLike | None = None):
+    def __init__(self, home: str | os.PathLike | None = None, *, check: bool = True):
         self.home = Path(home) if home is not None else default_home()
-        self.home.mkdir(parents=True, exist_ok=True)
         self.path = self.home / DB_NAME
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ImuformError(
+                f"cannot use {self.home} as the imuform home ({exc.strerror}); point --home at a writable directory"
+            ) from exc
+        exists = self.path.is_file() and self.path.stat().st_size > 0
+        if exists and not has_sqlite_header(self.path):
+            raise ImuformError(
+                f"{self.path} is not an SQLite file (or its first bytes are damaged) and was left untouched;"
+                " run 'imuform doctor', or point --home at another directory"
+            )
+        if not os.access(self.home, os.W_OK) or (exists and not os.access(self.path, os.W_OK)):
+            raise self._read_only()
         self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        migrate(self.conn)
+        try:
+            self._open(check)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _open(self, check: bool) -> None:
+        try:
+            if not is_ours(self.conn):
+                tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+                raise ImuformError(
+                    f"{self.path} is not an imuform store (it holds {', '.join(tables[:5]) or 'no tables'});"
+                    " it was left untouched: point --home at another directory"
+                )
+            problems = integrity_problems(self.conn) if check else []
+            if problems:
+                raise ImuformError(
+                    f"{self.path} is damaged ({problems[0]}); nothing was written to it:"
+                    " run 'imuform doctor --recover' to save what can be saved into a new store"
+                )
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            migrate(self.conn)
+        except sqlite3.DatabaseError as exc:
+            if _is_read_only(exc):
+                raise self._read_only() from exc
+            if _is_corruption(exc):
+                raise ImuformError(
+                    f"{self.path} is damaged ({exc}); run 'imuform doctor --recover' to save what can be saved"
+                ) from exc
+            raise
+
+    def _read_only(self) -> ImuformError:
+        return ImuformError(
+            f"{self.path} is read-only; make it and {self.home} writable (chmod u+w) or point --home at another directory"
+        )
 
     def close(self) -> None:
         """Close the database connection."""
@@ -484,10 +586,16 @@ class Store:
         notes: str = "",
         started_at: str | None = None,
         sensors: dict[str, dict] | None = None,
+        gaps: Iterable[dict] = (),
+        events: Iterable[dict] = (),
+        calibration: Calibration | None = None,
         source: str = "import",
         block_size: int = 4096,
     ) -> str:
-        """Store a whole samples table as a new session in one transaction; return the session id.
+        """Store a whole samples table, with its gaps, events and calibration, as a new session; return its id.
+
+        Everything is written in one transaction: any exception on the way (a bad gap or event, a full
+        disk) leaves the store as it was, without a partial session.
 
         Parameters
         ----------
@@ -495,10 +603,15 @@ class Store:
             The long samples table (validated already, e.g. by `imuform.io_csv.read_samples_csv`).
         sensors
             Optional metadata per placement (kind, model, address, rate_hz, firmware).
+        gaps, events
+            Gaps and events as `session` returns them; gaps of a placement without samples are dropped.
+        calibration
+            The session's calibration, if any.
         block_size
             Samples per stored block.
         """
         sensors = sensors or {}
+        sensor_ids: dict[str, int] = {}
         session_id = uuid.uuid4().hex[:12]
         with self.conn:
             self.conn.execute("BEGIN")
@@ -521,7 +634,22 @@ class Store:
                     f"INSERT INTO sensors ({cols}) VALUES ({', '.join('?' * (2 + len(meta)))})",
                     (session_id, placement, *meta.values()),
                 )
-                self._insert_blocks(int(cur.lastrowid), _columns_of(group), block_size)
+                sensor_ids[placement] = int(cur.lastrowid)
+                self._insert_blocks(sensor_ids[placement], _columns_of(group), block_size)
+            self.conn.executemany(
+                INSERT_GAP,
+                [
+                    (sensor_ids[g["placement"]], float(g["start_s"]), float(g["end_s"]), g.get("reason", ""))
+                    for g in gaps
+                    if g.get("placement") in sensor_ids
+                ],
+            )
+            self.conn.executemany(
+                INSERT_EVENT,
+                [(session_id, float(e["time_s"]), e["kind"], json.dumps(e.get("detail", {}))) for e in events],
+            )
+            if calibration:
+                self.conn.execute(INSERT_CALIBRATION, (session_id, _now_iso(), json.dumps(calibration.to_dict())))
         return session_id
 
     def _insert_blocks(self, sensor_id: int, cols: dict[str, np.ndarray | None], block_size: int) -> None:
@@ -565,10 +693,7 @@ class Store:
         """Store a calibration measured in a session; return its id."""
         sid = self.resolve(session_id)
         with self.conn:
-            cur = self.conn.execute(
-                "INSERT INTO calibrations (session_id, created_at, data) VALUES (?, ?, ?)",
-                (sid, _now_iso(), json.dumps(calibration.to_dict())),
-            )
+            cur = self.conn.execute(INSERT_CALIBRATION, (sid, _now_iso(), json.dumps(calibration.to_dict())))
         return int(cur.lastrowid)
 
     def _stored_calibrations(self, where: str = "", params: tuple = ()) -> list[StoredCalibration]:
@@ -754,11 +879,9 @@ class SessionWriter:
                     "INSERT INTO raw_packets (sensor_id, host_time_s, payload) VALUES (?, ?, ?)", self._raw
                 )
             if self._gaps:
-                conn.executemany("INSERT INTO gaps (sensor_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)", self._gaps)
+                conn.executemany(INSERT_GAP, self._gaps)
             if self._events:
-                conn.executemany(
-                    "INSERT INTO events (session_id, time_s, kind, detail) VALUES (?, ?, ?, ?)", self._events
-                )
+                conn.executemany(INSERT_EVENT, self._events)
         if self._samples:
             self._flushed_until_s = max(self._flushed_until_s, max(row[3] for row in self._samples))
         self._samples.clear()

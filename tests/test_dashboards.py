@@ -283,3 +283,17 @@ def test_dashboard_on_a_busy_port_is_one_line(capsys, home):
         busy.listen()
         code, _, err = run(capsys, "dashboard", "--no-browser", "--port", str(busy.getsockname()[1]))
     assert code == 1 and "pick another with --port" in err and err.count("\n") == 1
+
+
+def test_following_a_growing_session_costs_work_in_proportion_to_it():
+    from dashboards.follow import FollowConfig, reanalysis_due
+
+    config = FollowConfig(growth=0.02, min_new_samples=500)
+    analysed = [400]
+    for samples in range(800, 720_001, 400):  # an hour at 2 × 100 Hz, polled every 2 s while it is written
+        if reanalysis_due(analysed[-1], samples, config):
+            analysed.append(samples)
+    assert sum(analysed) < 60 * 720_000  # every poll would be 1,800 analyses, 900 × 720,000 samples
+    assert len(analysed) < 400
+    assert all(b >= max(a + 500, 1.02 * a) for a, b in zip(analysed, analysed[1:]))
+    assert 720_000 - analysed[-1] < 0.02 * 720_000  # the view lags by at most 2 % of the session

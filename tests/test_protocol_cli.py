@@ -84,9 +84,9 @@ def test_sensor_list_text_and_json():
 def test_errors_exit_codes(capsys):
     assert main(["decode", "--sensor", "witmotion", "55 6"]) == 1
     assert "not a hex payload" in capsys.readouterr().err
-    assert main(["decode", "--sensor", "nope", "00"]) == 1
-    assert "choose one of" in capsys.readouterr().err
-    assert main(["decode", "--sensor", "movella-dot", "--mode", "99", "00"]) == 1
+    assert main(["decode", "--sensor", "nope", "00"]) == 2
+    assert "'nope' is not one of" in capsys.readouterr().err
+    assert main(["decode", "--sensor", "movella-dot", "--mode", "99", "00"]) == 2
     assert main(["decode", "--sensor", "witmotion"]) == 2
     assert main(["decode", "--sensor", "witmotion", "--rate-hz", "fast", "00"]) == 2
 

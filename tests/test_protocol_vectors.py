@@ -31,6 +31,8 @@ PMD_ACC_DELTA = bytes.fromhex(
     "378F4BDECEE392F7F3B8E00DFD2D774B7FCBDDD2DF6237F5B7D44DBD2D745B6FCBDCD7D73237F6B5C88D7D2D716B4F4B"
     "DCDCD3F236F7B4BCDDFD2C6F7B3F4BDBE0CFD236F8B2B02DBE2C6C8F1FCBDAE3C7A276F9"
 )
+# AccDataTest "process acc compressed data type 1" (polar-ble-sdk commit 0aabf34a): frame type 0x81, mG × factor
+PMD_ACC_DELTA_MG = bytes.fromhex("02650000000000000081F1FF1400F00306017B0F08")
 PMD_GYRO_DELTA = bytes.fromhex("05FFFFFFFFFFFFFF7F80EAFF08000D000301DF00")
 PMD_GYRO_FLOAT = bytes.fromhex("050094357700000000810000803F000020410000A0411C010000A001000008CDCCEC0D")
 PMD_MAG_DELTA = bytes.fromhex("06009435770000000080E2E6FA15490A06017F20FC")
@@ -94,6 +96,21 @@ def test_pmd_acc_delta_verity_factor_and_interpolated_times():
     assert mg[0].tolist() == [464, 6679, -7144] and mg[1].tolist() == [511, 6654, -7165]
     assert round(block.device_time_s[0] * 1e9) == 35_087_818
     assert block.device_time_s[-1] * 1e9 == pytest.approx(2_000_000_000)
+
+
+@pytest.mark.parametrize("factor", [1.0, 0.5])
+def test_pmd_acc_delta_type_1_in_mg(factor):
+    mtype, ts_ns, ftype, _ = polar.parse_header(PMD_ACC_DELTA_MG)
+    assert (mtype, ts_ns, ftype) == (2, 101, 0x81)
+    dec = polar.PolarDecoder(factor=factor)
+    dec.last_ts_ns[polar.ACC] = 100  # the SDK test's previous frame timestamp
+    block, diag = dec.feed(PMD_ACC_DELTA_MG)
+    assert block.n == 2 and diag.bytes_skipped == 0
+    # SDK: x, y, z in mG, the raw values times the factor when it is not 1.
+    mg = block.acc_mps2 / G_MPS2 * 1000
+    np.testing.assert_allclose(mg, factor * np.array([[-15, 20, 1008], [-20, 17, 1008]]), atol=1e-9)
+    # SDK: 100 and 101 ns (it rounds the interpolated 100.5 ns half to even).
+    np.testing.assert_allclose(block.device_time_s * 1e9, [100.5, 101.0])
 
 
 def test_pmd_gyro_delta_int16():

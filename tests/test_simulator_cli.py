@@ -60,14 +60,14 @@ def test_list_and_list_json(capsys):
     assert "romanian_deadlift" in capsys.readouterr().out
 
 
-def test_bad_options_give_one_line_errors(tmp_path, capsys):
-    assert main(["simulate", "--exercise", "squat", "--fault", "rounded_back_extension", "--out", str(tmp_path)]) == 1
+def test_bad_options_are_usage_errors(tmp_path, capsys):
+    assert main(["simulate", "--exercise", "squat", "--fault", "rounded_back_extension", "--out", str(tmp_path)]) == 2
     assert "back_extension_45" in capsys.readouterr().err
-    assert main(["simulate", "--rate-hz", "5", "--out", str(tmp_path)]) == 1
-    assert "25 to 400 Hz" in capsys.readouterr().err
-    assert main(["simulate", "--sensors", "lumbar", "--out", str(tmp_path)]) == 1
+    assert main(["simulate", "--rate-hz", "5", "--out", str(tmp_path)]) == 2
+    assert "25.0<=x<=400.0" in capsys.readouterr().err
+    assert main(["simulate", "--sensors", "lumbar", "--out", str(tmp_path)]) == 2
     assert "lumbar,thoracic" in capsys.readouterr().err
-    assert main(["simulate", "--fault", "flexion_drift", "--reps", "2", "--out", str(tmp_path)]) == 1
+    assert main(["simulate", "--fault", "flexion_drift", "--reps", "2", "--out", str(tmp_path)]) == 2
     assert "at least 3" in capsys.readouterr().err
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import secrets
 import socket
 import threading
 import webbrowser
@@ -13,6 +15,7 @@ import pandas as pd
 from analysis.session import SessionAnalysis
 from dashboards.app import POLL_INTERVAL_MS, DataSource, create_app
 from dashboards.history import history_table
+from imuform.cli.common import FiniteRange, started_label
 from imuform.cli.report import analysed_history
 from imuform.errors import ImuformError
 from imuform.session_analysis import run_analysis
@@ -28,30 +31,31 @@ def store_source(home: str | None) -> DataSource:
     """Data access for the app over the store in ``home``.
 
     Each call opens its own connection: Dash serves callbacks from several threads and an SQLite
-    connection belongs to the thread that opened it.
+    connection belongs to the thread that opened it. The store's integrity is checked once, when the
+    dashboard starts, not on every poll.
     """
 
     def sessions() -> list[dict]:
-        with Store(home) as store:
+        with Store(home, check=False) as store:
             rows = store.sessions()
         return [
             {
                 "id": r["id"],
-                "label": f"{r['started_at'].replace('T', ' ')[:16]} · {r['name'] or r['id']} · {_duration(r['duration_s'])}",
+                "label": f"{started_label(r['started_at'], seconds=False)} · {r['name'] or r['id']} · {_duration(r['duration_s'])}",
                 "samples": r["samples"],
             }
             for r in rows
         ]
 
     def analysis(session_id: str) -> SessionAnalysis | None:
-        with Store(home) as store:
+        with Store(home, check=False) as store:
             try:
                 return run_analysis(store, session_id, show_progress=False)
             except ImuformError:
                 return None  # no samples yet, or too little to analyse: the app says so
 
     def history() -> pd.DataFrame:
-        with Store(home) as store:
+        with Store(home, check=False) as store:
             return history_table(analysed_history(store))
 
     return DataSource(sessions=sessions, analysis=analysis, history=history)
@@ -65,31 +69,61 @@ def _check_port_free(host: str, port: int) -> None:
             raise ImuformError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port") from exc
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this computer only (127.0.0.0/8, ::1 or localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True, help="Port to serve on.")
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to serve on (127.0.0.1: this computer only)."
 )
+@click.option(
+    "--allow-network",
+    is_flag=True,
+    help="Allow a --host other than this computer; every request then needs the token in the printed link.",
+)
 @click.option("--no-browser", is_flag=True, help="Do not open a web browser.")
 @click.option(
     "--poll-s",
-    type=click.FloatRange(0.2, 60.0),
+    type=FiniteRange(0.2, 60.0),
     default=POLL_INTERVAL_MS / 1000,
     show_default=True,
     help="How often the page checks for new sessions and samples, in s.",
 )
 @click.pass_context
-def dashboard(ctx: click.Context, port: int, host: str, no_browser: bool, poll_s: float) -> None:
+def dashboard(ctx: click.Context, port: int, host: str, allow_network: bool, no_browser: bool, poll_s: float) -> None:
     """Browse sessions in a web page: pick a session and a set to see its charts.
 
     While 'imuform record' or 'imuform live' writes a session, the page follows it live. Stop with Ctrl+C.
+    The page is served to this computer only, unless --allow-network: then anyone who can reach the
+    address and has the printed link (it holds a random token) sees every session.
     """
+    local = is_loopback(host)
+    if not local and not allow_network:
+        raise click.UsageError(
+            f"--host {host} would show every session to the network: add --allow-network (the page then needs a token)"
+        )
     home = ctx.obj["home"]
     Store(home).close()  # fail early, with the store's own message, if the home is unusable
     _check_port_free(host, port)
-    app = create_app(store_source(home), poll_interval_ms=int(poll_s * 1000))
+    token = None if local and not allow_network else secrets.token_urlsafe(24)
+    app = create_app(store_source(home), poll_interval_ms=int(poll_s * 1000), token=token)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the terminal
-    url = f"http://{host}:{port}/"
+    shown_host = socket.gethostname() if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown_host}:{port}/" + (f"?token={token}" if token else "")
+    if token:
+        click.echo(
+            f"imuform: warning: anyone who can reach {host}:{port} and has the link below sees every session;"
+            " keep the link private",
+            err=True,
+        )
     click.echo(f"imuform dashboard on {url} (Ctrl+C to stop)")
     if not no_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()

@@ -9,6 +9,7 @@ import re
 import click
 
 from firmware_protocol import MODELS, ProtocolError, SampleBlock, get_model
+from imuform.cli.common import POSITIVE
 from imuform.errors import InputError
 
 #: Separators and prefixes nRF Connect and other loggers put into hex dumps.
@@ -40,7 +41,10 @@ def parse_hex(text: str) -> bytes:
 
 
 def sample_lines(block: SampleBlock) -> list[dict]:
-    """One JSON-able dict per sample, with only the channels the samples carry (NaN-filled ones dropped)."""
+    """One JSON-able dict per sample, with only the channels the samples carry (NaN-filled ones dropped).
+
+    JSON has no NaN or infinity, so a channel value that is not finite is left out of its line.
+    """
     columns = {_KEYS[name]: getattr(block, name) for name in block.channels()}
     lines = []
     for i in range(block.n):
@@ -48,9 +52,9 @@ def sample_lines(block: SampleBlock) -> list[dict]:
         for key, values in columns.items():
             value = values[i].tolist()
             if key == "time_s":
-                if not math.isnan(value):
+                if math.isfinite(value):
                     line[key] = value
-            elif not any(math.isnan(v) for v in value):
+            elif all(math.isfinite(v) for v in value):
                 line[key] = value
         lines.append(line)
     return lines
@@ -68,9 +72,11 @@ def _list_sensors(as_json: bool) -> None:
 
 
 @click.command("decode")
-@click.option("--sensor", "kind", required=True, help="Sensor kind (see `--sensor list`).")
-@click.option("--factor", type=float, help="Polar PMD scale factor from the start response (default 1.0).")
-@click.option("--rate-hz", type=float, help="Sample rate: times the first Polar frame, DOT delta quantities, gaps.")
+@click.option(
+    "--sensor", "kind", required=True, type=click.Choice(["list", *MODELS]), help="Sensor kind (see `--sensor list`)."
+)
+@click.option("--factor", type=POSITIVE, help="Polar PMD scale factor from the start response (default 1.0).")
+@click.option("--rate-hz", type=POSITIVE, help="Sample rate: times the first Polar frame, DOT delta quantities, gaps.")
 @click.option("--acc-range-g", type=int, help="MetaWear accelerometer range in g (default 16).")
 @click.option("--gyr-range-dps", type=int, help="MetaWear gyroscope range in deg/s (default 2000).")
 @click.option("--mode", help="Movella DOT payload mode, number or name (default 21, rate_quantities).")
@@ -117,10 +123,13 @@ def decode(
     packets = [parse_hex(text) for text in payloads]
     try:
         decoder = get_model(kind).decoder(**context)
+    except ProtocolError as exc:  # an option the sensor does not take (a range, a mode)
+        raise click.UsageError(str(exc)) from None
+    try:
         for index, packet in enumerate(packets, start=1):
             block, diag = decoder.feed(packet)
             for line in sample_lines(block):
-                click.echo(json.dumps(line))
+                click.echo(json.dumps(line, allow_nan=False))
             notes = list(diag.notes)
             if diag.lost_frames:
                 notes.append(f"{diag.lost_frames} frame(s) lost (sequence gap)")

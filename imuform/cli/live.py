@@ -15,9 +15,10 @@ from imuform.ble.discovery import BleKwargs
 from imuform.ble.live import Cue, LiveView
 from imuform.ble.recorder import SensorTarget, identify_targets, record
 from imuform.ble.virtual_rig import placement_address, record_virtual, simulate, virtual_streams
-from imuform.cli.common import console, echo_json, json_option, open_store
-from imuform.cli.record import parse_sensor, stop_on_ctrl_c
-from imuform.errors import ImuformError, InputError
+from imuform.cli.common import POSITIVE, console, echo_json, json_option, open_store
+from imuform.cli.record import parse_sensors, stop_on_ctrl_c
+from imuform.diagnostics import bluetooth_problem
+from imuform.errors import ImuformError
 from imuform.session_analysis import calibration_for_sensors
 
 
@@ -55,13 +56,20 @@ def _counting_reps(view: LiveView):
 
 
 @click.command()
-@click.option("--sensor", "sensors", multiple=True, metavar="PLACEMENT=ADDRESS", help="As for 'imuform record'.")
+@click.option(
+    "--sensor",
+    "sensors",
+    multiple=True,
+    metavar="PLACEMENT=ADDRESS",
+    callback=parse_sensors,
+    help="As for 'imuform record'.",
+)
 @click.option(
     "--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning)."
 )
-@click.option("--rate-hz", type=float, help="Sample rate (default: the model's).")
-@click.option("--duration", "duration_s", type=float, help="Stop after this many seconds (default: Ctrl-C).")
-@click.option("--limit", "limit_deg", type=float, help="Lumbar flexion limit in degrees (default: your profile's).")
+@click.option("--rate-hz", type=POSITIVE, help="Sample rate (default: the model's).")
+@click.option("--duration", "duration_s", type=POSITIVE, help="Stop after this many seconds (default: Ctrl-C).")
+@click.option("--limit", "limit_deg", type=POSITIVE, help="Lumbar flexion limit in degrees (default: your profile's).")
 @click.option(
     "--virtual", "exercise", metavar="EXERCISE", help="A simulated person does a set of EXERCISE on virtual sensors."
 )
@@ -75,7 +83,7 @@ def _counting_reps(view: LiveView):
 @click.option(
     "--virtual-fault", "fault", default="lumbar_flexion", show_default=True, help="The simulated person's fault."
 )
-@click.option("--reps", type=int, default=5, show_default=True, help="Virtual reps.")
+@click.option("--reps", type=click.IntRange(1, 50), default=5, show_default=True, help="Virtual reps.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated person (--virtual).")
 @click.option("--realtime", is_flag=True, help="Pace the virtual set in real time (default: 5× faster).")
 @json_option
@@ -89,10 +97,11 @@ def live(
     session too.
     """
     if exercise is None and not sensors:
-        raise InputError("give --sensor lumbar=ADDRESS --sensor thoracic=ADDRESS, or --virtual EXERCISE")
+        raise click.UsageError("give --sensor lumbar=ADDRESS --sensor thoracic=ADDRESS, or --virtual EXERCISE")
+    if exercise is None and (problem := bluetooth_problem()):
+        raise ImuformError(f"{problem}; or follow virtual sensors with --virtual EXERCISE")
     out = console()
-    parsed = [parse_sensor(s) for s in sensors]
-    addresses = dict(parsed) if parsed else {p: placement_address(p) for p in ("lumbar", "thoracic")}
+    addresses = dict(sensors) if sensors else {p: placement_address(p) for p in ("lumbar", "thoracic")}
     with open_store(ctx) as store:
         stored = calibration_for_sensors(store, addresses)
         calibration = None if stored is None else stored.calibration
@@ -139,7 +148,7 @@ def live(
                         stop=stop,
                     )
                 return report, view
-            targets = [SensorTarget(p, a, kind, rate_hz) for p, a in parsed]
+            targets = [SensorTarget(p, a, kind, rate_hz) for p, a in sensors]
             # The online orientation filters need each sensor's rate before the first sample.
             models = await identify_targets(targets, BleKwargs(), scan_timeout_s=10.0)
             rates = {t.placement: float(t.rate_hz or m.default_rate_hz) for t, m in zip(targets, models)}

@@ -49,6 +49,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "simulate",
         "Simulate a gym session with ground truth (samples.csv, truth.json).",
     ),
+    "doctor": (
+        "imuform.cli.doctor",
+        "doctor",
+        "Check the store, disk, packages and Bluetooth; --recover salvages a damaged store.",
+    ),
     "decode": ("imuform.cli.decode", "decode", "Decode captured sensor notification payloads (hex) to JSON lines."),
     "analyze": ("imuform.cli.analyze", "analyze", "Find sets and reps of a session, with per-rep metrics and flags."),
     "profile": ("imuform.cli.profile", "profile", "Show or set your personal limits (flexion, extension)."),
@@ -112,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="imuform", standalone_mode=False)
+        # without standalone mode click returns the code of a `click.exceptions.Exit` instead of raising it
+        code = cli.main(args=argv, prog_name="imuform", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("imuform: aborted", err=True)
         return 130
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"imuform: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
         return 1
-    return 0
+    return code if type(code) is int else 0
 
 
 if __name__ == "__main__":

@@ -5,20 +5,15 @@ from __future__ import annotations
 import json
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from analysis.limits import PROFILES, resolve_limits
-from imuform.cli.common import console
+from imuform.cli.common import POSITIVE, console
 from imuform.errors import InputError
 from imuform.store import Store
 
 _LIMIT_KEYS = ("flexion_limit_deg", "flexion_limit_pct", "extension_limit_deg", "extension_limit_pct")
-
-
-def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    if value is not None and value <= 0:
-        raise click.BadParameter("must be a positive number of degrees or percent")
-    return value
 
 
 @click.command()
@@ -30,29 +25,25 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 )
 @click.option(
     "--flexion-limit",
-    type=float,
-    callback=_positive,
+    type=POSITIVE,
     metavar="DEG",
     help="Peak lumbar flexion limit in degrees from your neutral.",
 )
 @click.option(
     "--flexion-limit-pct",
-    type=float,
-    callback=_positive,
+    type=POSITIVE,
     metavar="PCT",
     help="Peak lumbar flexion limit in percent of your calibrated maximal flexion.",
 )
 @click.option(
     "--extension-limit",
-    type=float,
-    callback=_positive,
+    type=POSITIVE,
     metavar="DEG",
     help="Lumbar extension limit in degrees from your neutral.",
 )
 @click.option(
     "--extension-limit-pct",
-    type=float,
-    callback=_positive,
+    type=POSITIVE,
     metavar="PCT",
     help="Lumbar extension limit in percent of your calibrated maximal extension.",
 )
@@ -73,9 +64,9 @@ def profile(
     need a stored calibration of your range of motion.
     """
     if flexion_limit is not None and flexion_limit_pct is not None:
-        raise InputError("give --flexion-limit or --flexion-limit-pct, not both")
+        raise click.UsageError("give --flexion-limit or --flexion-limit-pct, not both")
     if extension_limit is not None and extension_limit_pct is not None:
-        raise InputError("give --extension-limit or --extension-limit-pct, not both")
+        raise click.UsageError("give --extension-limit or --extension-limit-pct, not both")
     with Store(ctx.obj["home"]) as store:
         stored = store.profile()
         changes = {
@@ -109,7 +100,8 @@ def profile(
         click.echo(json.dumps(doc, indent=2))
         return
     table = Table(
-        title=f"personal limits (profile {doc['profile']}){' saved' if changed else ''}", title_justify="left"
+        title=f"personal limits (profile {escape(str(doc['profile']))}){' saved' if changed else ''}",
+        title_justify="left",
     )
     for col in ("limit", "degrees", "set as"):
         table.add_column(col)

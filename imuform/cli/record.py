@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 
 import click
@@ -13,20 +14,49 @@ from imuform.ble.discovery import BleKwargs
 from imuform.ble.display import live_status
 from imuform.ble.recorder import RecordingReport, SensorTarget, record
 from imuform.ble.virtual_rig import record_virtual
-from imuform.cli.common import console, echo_json, json_option, open_store
-from imuform.errors import InputError
+from imuform.cli.common import POSITIVE, FiniteRange, console, echo_json, json_option, open_store
+from imuform.diagnostics import bluetooth_problem
+from imuform.errors import ImuformError
 from imuform.store import PLACEMENTS
+
+#: A BLE address: a MAC (Linux, Windows) or a CoreBluetooth UUID (macOS), as 'imuform scan' lists them.
+BLE_ADDRESS = re.compile(
+    r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
 
 
 def parse_sensor(text: str) -> tuple[str, str]:
-    """Parse ``PLACEMENT=ADDRESS`` (e.g. ``lumbar=D4:CA:6E:F1:69:3D``)."""
+    """Parse ``PLACEMENT=ADDRESS`` (e.g. ``lumbar=D4:CA:6E:F1:69:3D``).
+
+    Raises
+    ------
+    click.BadParameter
+        A usage error (exit 2) that says how to write it.
+    """
     placement, sep, address = text.partition("=")
     placement, address = placement.strip(), address.strip()
     if not sep or not address:
-        raise InputError(f"--sensor {text!r}: write PLACEMENT=ADDRESS, e.g. --sensor lumbar=D4:CA:6E:F1:69:3D")
+        raise click.BadParameter(
+            f"{text!r}: write PLACEMENT=ADDRESS, e.g. lumbar=D4:CA:6E:F1:69:3D", param_hint="--sensor"
+        )
     if placement not in PLACEMENTS:
-        raise InputError(f"--sensor {text!r}: placement must be one of {', '.join(PLACEMENTS)}")
+        raise click.BadParameter(f"{text!r}: placement must be one of {', '.join(PLACEMENTS)}", param_hint="--sensor")
+    if not BLE_ADDRESS.fullmatch(address):
+        raise click.BadParameter(
+            f"{address!r} is not a BLE address; give one as 'imuform scan' lists it, e.g. D4:CA:6E:F1:69:3D",
+            param_hint="--sensor",
+        )
     return placement, address
+
+
+def parse_sensors(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Click callback of ``--sensor``: ``(placement, address)`` pairs, one sensor per placement."""
+    parsed = [parse_sensor(text) for text in values]
+    placements = [placement for placement, _ in parsed]
+    twice = sorted({p for p in placements if placements.count(p) > 1})
+    if twice:
+        raise click.BadParameter(f"{', '.join(twice)} given more than once: one sensor per placement", param=param)
+    return parsed
 
 
 @contextlib.contextmanager
@@ -62,18 +92,21 @@ def stop_on_ctrl_c(stop: asyncio.Event):
     "sensors",
     multiple=True,
     metavar="PLACEMENT=ADDRESS",
+    callback=parse_sensors,
     help="A sensor and where it is strapped (1–4 times; lumbar and thoracic for analysis).",
 )
 @click.option(
     "--kind", type=click.Choice(sorted(MODELS)), help="Sensor kind of all sensors (default: identify by scanning)."
 )
-@click.option("--rate-hz", type=float, help="Sample rate (default: the model's, 100 Hz for virtual sensors).")
-@click.option("--duration", "duration_s", type=float, help="Stop after this many seconds (default: Ctrl-C).")
+@click.option("--rate-hz", type=POSITIVE, help="Sample rate (default: the model's, 100 Hz for virtual sensors).")
+@click.option(
+    "--duration", "duration_s", type=POSITIVE, help="Stop after this many seconds (default: Ctrl-C; real sensors)."
+)
 @click.option("--name", default="", help="Session name.")
 @click.option(
     "--connect-timeout",
     "connect_timeout_s",
-    type=float,
+    type=POSITIVE,
     default=10.0,
     show_default=True,
     help="Seconds to wait for each sensor before giving up.",
@@ -94,15 +127,19 @@ def stop_on_ctrl_c(stop: asyncio.Event):
 @click.option(
     "--virtual-dropout",
     "dropout_s",
-    type=float,
+    type=FiniteRange(0.0, 60.0),
     default=0.0,
     help="A radio dropout of this many seconds halfway through.",
 )
 @click.option(
-    "--virtual-loss", "loss", type=float, default=0.0, help="Probability of losing each notification (0–0.5)."
+    "--virtual-loss",
+    "loss",
+    type=FiniteRange(0.0, 0.5),
+    default=0.0,
+    help="Probability of losing each notification (0–0.5).",
 )
-@click.option("--sets", type=int, default=2, show_default=True, help="Virtual sets.")
-@click.option("--reps", type=int, default=5, show_default=True, help="Virtual reps per set.")
+@click.option("--sets", type=click.IntRange(1, 20), default=2, show_default=True, help="Virtual sets.")
+@click.option("--reps", type=click.IntRange(1, 50), default=5, show_default=True, help="Virtual reps per set.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation and the radio faults.")
 @click.option("--realtime", is_flag=True, help="Pace the virtual replay in real time (default: 10× faster).")
 @json_option
@@ -132,19 +169,16 @@ def record_cmd(
     same BLE code path. Ctrl-C stops and saves.
     """
     if exercise is None and not sensors:
-        raise InputError(
+        raise click.UsageError(
             "give the sensors with --sensor lumbar=ADDRESS --sensor thoracic=ADDRESS, or use --virtual EXERCISE"
         )
     if exercise is not None and sensors:
-        raise InputError("--virtual replaces --sensor: use one or the other")
-    if not 0.0 <= loss <= 0.5:
-        raise InputError(f"--virtual-loss {loss}: give a probability from 0 to 0.5")
-    targets = []
-    if sensors:
-        parsed = [parse_sensor(s) for s in sensors]
-        if not 1 <= len(parsed) <= 4:
-            raise InputError(f"{len(parsed)} sensors given: record 1 to 4 (lumbar and thoracic at least for analysis)")
-        targets = [SensorTarget(p, a, kind, rate_hz) for p, a in parsed]
+        raise click.UsageError("--virtual replaces --sensor: use one or the other")
+    if exercise is not None and duration_s is not None:
+        raise click.UsageError("--duration is for real sensors; a --virtual recording lasts its --sets and --reps")
+    targets = [SensorTarget(p, a, kind, rate_hz) for p, a in sensors]
+    if targets and (problem := bluetooth_problem()):
+        raise ImuformError(f"{problem}; or record virtual sensors with --virtual EXERCISE")
     out = console()
 
     async def run() -> RecordingReport:

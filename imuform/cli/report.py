@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -12,19 +13,23 @@ from dashboards.history import history_table
 from dashboards.report import export_pngs, report_figures, write_report
 from dashboards.summary import session_summary
 from imuform.cli.calibrations import calibration_option
-from imuform.cli.common import echo_json, json_option, open_store
+from imuform.cli.common import echo_json, json_option, open_store, started_at_time, started_label
 from imuform.errors import ImuformError
 from imuform.session_analysis import run_analysis
 from imuform.store import Store
 
 
-def analysed_history(store: Store) -> list[tuple[str, dict]]:
-    """``(started_at, cached analysis document)`` of every session analysed so far, oldest first."""
+def analysed_history(store: Store) -> list[tuple[datetime, dict]]:
+    """``(start time, cached analysis document)`` of every session analysed so far, oldest first.
+
+    Sessions whose start is no date have no place on the history's time axis and are left out.
+    """
     entries = []
     for info in store.sessions():
-        doc = store.analysis(info["id"])
+        when = started_at_time(info["started_at"])
+        doc = store.analysis(info["id"]) if when else None
         if doc is not None:
-            entries.append((info["started_at"], doc))
+            entries.append((when, doc))
     return entries[::-1]
 
 
@@ -87,7 +92,7 @@ def report(
         )
         past = history_table(analysed_history(store)) if history else None
     sensors = ", ".join(s["placement"] for s in info["sensors"])
-    subtitle = f"{info['started_at'].replace('T', ' ')[:16]} · session {session_id} · sensors: {sensors}"
+    subtitle = f"{started_label(info['started_at'], seconds=False)} · session {session_id} · sensors: {sensors}"
     figures = report_figures(analysis, past)
     path = write_report(
         Path(out_path or f"report-{session_id}.html"),

@@ -6,12 +6,14 @@ import asyncio
 
 import click
 import numpy as np
+from rich.markup import escape
 from rich.table import Table
 
 from imuform.ble.discovery import BleKwargs, FoundSensor, read_batteries, scan_sensors
 from imuform.ble.virtual_rig import open_rig
 from imuform.ble.virtual_sensor import SensorStream
-from imuform.cli.common import console, echo_json, json_option
+from imuform.cli.common import POSITIVE, console, echo_json, json_option
+from imuform.diagnostics import bluetooth_problem
 from imuform.errors import ImuformError
 
 #: Kinds of the virtual sensors ``--virtual`` puts on the air, one of each.
@@ -38,7 +40,7 @@ async def _scan_virtual(timeout_s: float, battery: bool) -> list[FoundSensor]:
 
 
 @click.command()
-@click.option("--timeout", "timeout_s", type=float, default=5.0, show_default=True, help="Seconds to scan.")
+@click.option("--timeout", "timeout_s", type=POSITIVE, default=5.0, show_default=True, help="Seconds to scan.")
 @click.option(
     "--battery/--no-battery",
     default=True,
@@ -52,6 +54,8 @@ def scan(timeout_s: float, battery: bool, virtual: bool, as_json: bool) -> None:
     if virtual:
         found = asyncio.run(_scan_virtual(min(timeout_s, 0.3), battery))
     else:
+        if problem := bluetooth_problem():
+            raise ImuformError(f"{problem}; or try 'imuform scan --virtual'")
         try:
             found = asyncio.run(_scan(timeout_s, battery, BleKwargs()))
         except Exception as exc:  # bleak raises OS-specific errors when there is no adapter
@@ -70,5 +74,6 @@ def scan(timeout_s: float, battery: bool, virtual: bool, as_json: bool) -> None:
     for s in found:
         battery_text = f"{s.battery_percent:.0f} %" if s.battery_percent is not None else "–"
         hint = s.model.placement_hint or "lumbar (sacrum) or thoracic (T10–T12)"
-        table.add_row(s.model.name, s.name, s.address, str(s.rssi), battery_text, hint)
+        # the name and address come from whatever advertises nearby: shown as sent, never as markup
+        table.add_row(s.model.name, escape(s.name), escape(s.address), str(s.rssi), battery_text, hint)
     console().print(table)

@@ -1,11 +1,16 @@
-"""`imuform sessions`, `imuform show SESSION` and `imuform delete SESSION`."""
+"""`imuform sessions`, `imuform show SESSION` and `imuform delete SESSION`.
+
+Names, notes and sensor fields are the user's (or an imported file's) text: escaped wherever rich prints them,
+so brackets show as typed instead of being read as markup.
+"""
 
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
-from imuform.cli.common import console, echo_json, json_option, open_store
+from imuform.cli.common import console, echo_json, json_option, open_store, started_label
 
 
 def _duration(seconds: float) -> str:
@@ -31,13 +36,13 @@ def sessions(ctx: click.Context, as_json: bool) -> None:
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["id"],
-            r["started_at"].replace("T", " ")[:19],
-            r["name"],
-            ", ".join(r["sensors"]),
+            escape(r["id"]),
+            started_label(r["started_at"]),
+            escape(r["name"]),
+            escape(", ".join(r["sensors"])),
             _duration(r["duration_s"]),
             f"{r['samples']:,}",
-            r["source"],
+            escape(r["source"]),
         )
     console().print(table)
 
@@ -54,27 +59,29 @@ def show(ctx: click.Context, session: str, as_json: bool) -> None:
         echo_json(info)
         return
     out = console()
-    out.print(f"[bold]Session {info['id']}[/bold]  {info['name']}")
+    out.print(f"[bold]Session {escape(info['id'])}[/bold]  {escape(info['name'])}")
     out.print(
-        f"started {info['started_at']}  source {info['source']}  raw packets {info['raw_packets']:,}"
+        f"started {started_label(info['started_at'])}  source {escape(info['source'])}  raw packets {info['raw_packets']:,}"
         f"  analysed {'yes' if info['analysed'] else 'no'}"
     )
     if info["notes"]:
-        out.print(f"notes: {info['notes']}")
+        out.print(f"notes: {escape(info['notes'])}")
     table = Table(title="Sensors")
     for col in ("placement", "kind", "model", "address", "rate Hz", "firmware", "samples", "span s"):
         table.add_column(col)
     for s in info["sensors"]:
         span = f"{s['start_s']:.1f}–{s['end_s']:.1f}" if s["start_s"] is not None else "–"
         rate = f"{s['rate_hz']:g}" if s["rate_hz"] else "–"
-        table.add_row(
-            s["placement"], s["kind"], s["model"], s["address"], rate, s["firmware"], f"{s['samples']:,}", span
-        )
+        text = [escape(s[key]) for key in ("placement", "kind", "model", "address")]
+        table.add_row(*text, rate, escape(s["firmware"]), f"{s['samples']:,}", span)
     out.print(table)
     if info["gaps"]:
         out.print(
             "Gaps: "
-            + "; ".join(f"{g['placement']} {g['start_s']:.1f}–{g['end_s']:.1f} s ({g['reason']})" for g in info["gaps"])
+            + "; ".join(
+                f"{escape(g['placement'])} {g['start_s']:.1f}–{g['end_s']:.1f} s ({escape(g['reason'])})"
+                for g in info["gaps"]
+            )
         )
     for e in info["events"]:
         if e["kind"] == "clock":
@@ -87,7 +94,7 @@ def show(ctx: click.Context, session: str, as_json: bool) -> None:
                 markup=False,
             )
     if info["events"]:
-        out.print("Events: " + "; ".join(f"{e['time_s']:.1f} s {e['kind']}" for e in info["events"]))
+        out.print("Events: " + "; ".join(f"{e['time_s']:.1f} s {escape(e['kind'])}" for e in info["events"]))
 
 
 @click.command()
@@ -99,6 +106,7 @@ def delete(ctx: click.Context, session: str, yes: bool) -> None:
     with open_store(ctx) as store:
         session_id = store.resolve(session)
         if not yes and not click.confirm(f"Delete session {session_id} and all its data?", default=False):
+            click.echo("nothing deleted", err=True)
             raise click.exceptions.Exit(1)
         store.delete(session_id)
     click.echo(f"deleted {session_id}")

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 import pandas as pd
+from rich.markup import escape
 
-from imuform.cli.common import console, echo_json, json_option, open_store
+from imuform.cli.common import FiniteRange, console, echo_json, json_option, open_store
 from imuform.errors import InputError
 from imuform.simulator import EXERCISES, FAULTS, PLACEMENTS, SessionSpec, SetSpec, SimulatedSession, simulate_session
 from imuform.simulator.exercises import compatible
@@ -21,15 +22,14 @@ def _store(ctx: click.Context, sim: SimulatedSession, name: str) -> str:
     }
     with open_store(ctx) as store:
         samples = pd.concat([s.samples(device_time=True) for s in sim.streams.values()], ignore_index=True)
-        session_id = store.import_samples(
-            samples, name=name, notes=f"simulated, seed {sim.spec.seed}", sensors=meta, source="simulate"
+        gaps = [
+            {"placement": placement, "start_s": start_s, "end_s": end_s, "reason": "packet loss"}
+            for placement, stream in sim.streams.items()
+            for start_s, end_s in stream.gaps()
+        ]
+        return store.import_samples(
+            samples, name=name, notes=f"simulated, seed {sim.spec.seed}", sensors=meta, gaps=gaps, source="simulate"
         )
-        ids = {s["placement"]: s["id"] for s in store.session(session_id)["sensors"]}
-        with store.writer(session_id) as writer:
-            for placement, stream in sim.streams.items():
-                for start_s, end_s in stream.gaps():
-                    writer.add_gap(ids[placement], start_s, end_s, "packet loss")
-    return session_id
 
 
 def _summary(sim: SimulatedSession, out: Path) -> dict:
@@ -59,7 +59,9 @@ def _summary(sim: SimulatedSession, out: Path) -> dict:
 @click.option("--reps", type=click.IntRange(1, 50), default=5, show_default=True, help="Reps per set.")
 @click.option("--sets", "n_sets", type=click.IntRange(1, 20), default=3, show_default=True, help="Number of sets.")
 @click.option("--fault", type=click.Choice(FAULTS), default="none", show_default=True, help="Form fault of every set.")
-@click.option("--rate-hz", type=float, default=100.0, show_default=True, help="Sensor rate, 25-400 Hz.")
+@click.option(
+    "--rate-hz", type=FiniteRange(25.0, 400.0), default=100.0, show_default=True, help="Sensor rate, 25-400 Hz."
+)
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed: the same options and seed give the same files."
 )
@@ -118,7 +120,7 @@ def simulate(
                 click.echo(f"{key}: {', '.join(names)}")
         return
     if not compatible(exercise, fault):
-        raise InputError(
+        raise click.UsageError(
             f"--fault {fault} needs a back extension; use --exercise back_extension_45 or back_extension_90"
         )
     placements = tuple(p.strip() for p in sensors.split(",") if p.strip())
@@ -130,6 +132,10 @@ def simulate(
         ideal=ideal,
         magnetometer=not no_mag,
     )
+    try:
+        spec.validate()
+    except InputError as exc:  # the spec is made of the options alone
+        raise click.UsageError(str(exc)) from None
     sim = simulate_session(spec)
     out = sim.write(out_dir or "simulated")
     summary = _summary(sim, out)
@@ -146,6 +152,6 @@ def simulate(
         con.print(
             f"set {i}: {s['reps']} × {s['exercise']} ({s['fault']}), {s['start_s']:.1f}-{s['end_s']:.1f} s, {s['flagged_reps']} reps flagged in truth"
         )
-    con.print(f"wrote {', '.join(summary['files'])}")
+    con.print(f"wrote {escape(', '.join(summary['files']))}")
     if do_import:
         click.echo(summary["session_id"])

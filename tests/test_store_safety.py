@@ -1,0 +1,201 @@
+"""Store safety on a real SQLite file: damaged, foreign and read-only stores, and `imuform doctor --recover`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+
+import pytest
+
+from imuform.cli.main import main
+from imuform.io_csv import write_samples_csv
+from imuform.store import APPLICATION_ID, DB_NAME, MIGRATIONS, SCHEMA_VERSION, Store
+from tests.conftest import make_samples
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def fill(home, sessions: int = 6) -> list[str]:
+    """A store with a few sessions of small sample blocks, closed (checkpointed into the main file)."""
+    with Store(home) as store:
+        return [
+            store.import_samples(make_samples(n=3000, seed=i), name=f"s{i}", block_size=256) for i in range(sessions)
+        ]
+
+
+def damage(path, fraction: float, n_bytes: int = 3000) -> None:
+    """Overwrite bytes in the middle of a file, as a failing disk or a stray write would."""
+    offset = int(path.stat().st_size * fraction)
+    with path.open("r+b") as fh:
+        fh.seek(offset)
+        fh.write(b"\xab" * n_bytes)
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.5, 0.9])
+def test_damaged_store_is_refused_and_left_untouched(capsys, home, fraction):
+    fill(home)
+    path = home / DB_NAME
+    damage(path, fraction)
+    before = digest(path)
+    for args in (["sessions"], ["analyze", "abc"], ["record", "--virtual", "deadlift", "--sets", "1", "--reps", "2"]):
+        code, out, err = run(capsys, *args)
+        assert code == 1, args
+        assert err.count("\n") == 1 and str(path) in err and "imuform doctor" in err, err
+    assert digest(path) == before and not (home / f"{DB_NAME}-wal").exists()
+
+
+def test_foreign_database_is_never_migrated(capsys, home):
+    home.mkdir()
+    path = home / DB_NAME
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE contacts (name TEXT)")
+    conn.execute("INSERT INTO contacts VALUES ('ada')")
+    conn.commit()
+    conn.close()
+    before = digest(path)
+    code, _, err = run(capsys, "sessions")
+    assert code == 1 and err.count("\n") == 1
+    assert f"{path} is not an imuform store (it holds contacts)" in err and "--home" in err
+    code, out, err = run(capsys, "doctor", "--recover", "--json")
+    assert code == 1 and json.loads(out)["store"]["state"] == "foreign" and "not an imuform store" in err
+    assert digest(path) == before and sorted(p.name for p in home.iterdir()) == [DB_NAME]
+
+
+def test_other_application_id_is_foreign_and_not_sqlite_is_refused(capsys, home):
+    home.mkdir()
+    path = home / DB_NAME
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA application_id = 42")
+    conn.execute("CREATE TABLE sessions (id TEXT)")  # our table names are no proof
+    conn.commit()
+    conn.close()
+    code, _, err = run(capsys, "sessions")
+    assert code == 1 and "is not an imuform store" in err
+    path.write_bytes(b"name,age\nada,36\n" * 100)
+    code, _, err = run(capsys, "sessions")
+    assert code == 1 and f"{path} is not an SQLite file" in err and path.read_bytes().startswith(b"name,age")
+
+
+def test_store_gets_application_id_and_an_older_store_without_one_is_still_ours(home):
+    Store(home).close()
+    path = home / DB_NAME
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    conn.execute("PRAGMA application_id = 0")  # as written before application ids
+    conn.close()
+    with Store(home) as store:
+        assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    old = home.parent / "old"
+    old.mkdir()
+    conn = sqlite3.connect(old / DB_NAME, isolation_level=None)
+    conn.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    conn.close()
+    with Store(old) as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """Make paths read-only, for root too (the immutable attribute), and writable again afterwards."""
+    paths = []
+
+    def make(*targets):
+        for path in targets:
+            if os.geteuid() == 0:
+                if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode:
+                    pytest.skip("running as root without chattr +i: nothing is read-only to root")
+            else:
+                path.chmod(0o555 if path.is_dir() else 0o444)
+            paths.append(path)
+
+    yield make
+    for path in paths:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        else:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_read_only_store_gets_one_line_with_the_path_and_the_fix(capsys, home, tmp_path, read_only):
+    fill(home, sessions=1)
+    write_samples_csv(make_samples(), tmp_path / "samples.csv")
+    read_only(home / DB_NAME, home)
+    for args in (["sessions"], ["import", str(tmp_path / "samples.csv")]):
+        code, _, err = run(capsys, *args)
+        assert code == 1 and err.count("\n") == 1, err
+        assert f"{home / DB_NAME} is read-only" in err and "chmod u+w" in err
+
+
+def test_doctor_on_a_sound_store(capsys, home):
+    fill(home, sessions=2)
+    code, out, _ = run(capsys, "doctor", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["store"]["state"] == "ok" and doc["store"]["sessions"] == 2
+    assert {"python", "numpy", "bleak", "bumble"} <= set(doc["versions"]) and doc["disk_free_bytes"] > 0
+    adapters = doc["bluetooth"]["adapters"]
+    assert adapters is None or isinstance(adapters, list)
+    code, out, _ = run(capsys, "doctor")
+    assert code == 0 and "ok, " in out and "bluetooth  " in out
+    code, out, _ = run(capsys, "doctor", "--recover")
+    assert code == 0 and "nothing to recover" in out
+
+
+def test_doctor_without_a_store(capsys, home):
+    code, out, _ = run(capsys, "doctor")
+    assert code == 0 and "missing" in out and not (home / DB_NAME).exists()
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.5, 0.9])
+def test_doctor_recovers_what_it_can_and_says_what_was_lost(capsys, home, fraction):
+    ids = fill(home)
+    path = home / DB_NAME
+    with Store(home) as store:
+        blocks = {sid: store.session(sid)["sensors"] for sid in ids}
+    damage(path, fraction)
+    damaged_bytes = path.read_bytes()
+    code, out, err = run(capsys, "doctor", "--json")
+    assert code == 1 and json.loads(out)["store"]["state"] == "damaged" and "doctor --recover" in err
+    code, out, err = run(capsys, "doctor", "--recover", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    recovery = doc["recovery"]
+    assert doc["store"]["state"] == "ok"
+    kept = [p for p in home.iterdir() if p.name.startswith(f"{DB_NAME}.damaged-")]
+    assert [str(p) for p in kept] == [recovery["damaged_file"]] and kept[0].read_bytes() == damaged_bytes
+    with Store(home) as store:
+        recovered = {r["id"]: r["samples"] for r in store.sessions()}
+        lost_blocks = recovery["blocks_lost"]
+        for sid in ids:
+            if sid in recovery["sessions_lost"]:
+                assert sid not in recovered
+                continue
+            full = sum(s["samples"] for s in blocks[sid])
+            assert (recovered[sid] == full) == (sid not in lost_blocks), sid
+            assert recovered[sid] >= full - 256 * lost_blocks.get(sid, 0)
+            store.samples(sid)  # every recovered block reads back
+    assert len(recovered) + len(recovery["sessions_lost"]) == len(ids)
+    assert lost_blocks or recovery["sessions_lost"] or not recovery["unattributed_loss"]
+    run(capsys, "doctor", "--recover")
+    code, out, _ = run(capsys, "sessions", "--json")
+    assert code == 0 and len(json.loads(out)) == len(recovered)
+
+
+def test_doctor_recover_text_names_the_losses(capsys, home):
+    fill(home)
+    damage(home / DB_NAME, 0.5)
+    code, out, _ = run(capsys, "doctor", "--recover")
+    assert code == 0
+    assert "recovered 6 session(s)" in out and "the damaged file is kept as" in out
+    assert "lost: session " in out and "sample block(s)" in out
