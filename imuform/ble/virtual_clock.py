@@ -55,12 +55,16 @@ class VirtualClock:
         """A virtual sensor finished sending what was due ``lateness_s`` virtual seconds ago."""
         self._lateness_s = max(self._lateness_s, lateness_s)
 
-    async def regulate(self, period_s: float = 0.05) -> None:
-        """Run forever: slow down while the replay falls behind, speed back up to ``speed`` when it keeps up."""
+    async def regulate(self, period_s: float = 0.05, min_rate: float = 0.05) -> None:
+        """Run forever: slow down while the replay falls behind, speed back up to ``speed`` when it keeps up.
+
+        The rate may drop below real time (to ``min_rate``): a machine too busy to carry even a real-time
+        stream must not pile up latency, which a sensor without a clock cannot tell from a slower clock.
+        """
         while True:
             await asyncio.sleep(period_s)
             lateness_s, self._lateness_s = self._lateness_s, 0.0
-            if lateness_s > self.max_lateness_s and self.rate > 1.0:
-                self._set_rate(max(1.0, self.rate * 0.8))
+            if lateness_s > self.max_lateness_s and self.rate > min_rate:
+                self._set_rate(max(min_rate, self.rate * 0.8))
             elif lateness_s < self.max_lateness_s / 2 and self.rate < self.speed:
                 self._set_rate(min(self.speed, self.rate * 1.1))
