@@ -160,6 +160,23 @@ def test_channel_joiner_pairs_separate_acc_and_gyro_packets():
     assert joiner.push(both) is both
 
 
+def test_channel_joiner_pairs_timed_packets_by_time_so_a_lost_packet_costs_only_its_samples():
+    """Polar sends acc and gyro frames with device times; a lost gyro frame must not shift every later pair."""
+    joiner = ChannelJoiner(tolerance_s=0.005)
+    t = np.arange(12) * 0.01
+
+    def frame(name, sl):
+        return SampleBlock(device_time_s=t[sl], **{name: np.column_stack([t[sl], t[sl], t[sl]])})
+
+    out = [joiner.push(frame("acc_mps2", slice(0, 4))), joiner.push(frame("gyr_dps", slice(0, 4)))]
+    # the gyro frame of samples 4-7 is lost on the air
+    out += [joiner.push(frame("acc_mps2", slice(4, 8))), joiner.push(frame("acc_mps2", slice(8, 12)))]
+    out += [joiner.push(frame("gyr_dps", slice(8, 12)))]
+    pairs = SampleBlock.concat([b for b in out if b.n])
+    assert pairs.device_time_s.tolist() == pytest.approx(list(t[:4]) + list(t[8:]))
+    assert np.array_equal(pairs.acc_mps2[:, 0], pairs.gyr_dps[:, 0])  # every pair from one instant
+
+
 async def test_live_status_table_and_live_view_draw_on_a_terminal(store):
     import io
 

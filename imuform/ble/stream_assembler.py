@@ -170,38 +170,72 @@ class ChannelJoiner:
     """Pairs acceleration and angular rate that a sensor sends in separate packets (MetaWear, Polar).
 
     Blocks holding both pass through. A block with only one of the two is queued until the other
-    arrives; samples are paired in arrival order and keep the acceleration's device time. Blocks with
-    neither (a quaternion or magnetometer packet alone) carry no row for the samples table and are
-    dropped.
+    arrives. Samples with device times (Polar) are paired by time, within ``tolerance_s``: a lost packet of
+    one channel then costs its own samples, not the alignment of every later pair; samples without (MetaWear)
+    are paired in arrival order. A pair keeps the acceleration's device time. Blocks with neither channel
+    (a quaternion or magnetometer packet alone) carry no row for the samples table and are dropped.
+
+    Parameters
+    ----------
+    tolerance_s
+        Largest difference of the two channels' device times in one pair, in s (half a sample period).
     """
 
-    def __init__(self) -> None:
-        self._acc: list[np.ndarray] = []
-        self._acc_time: list[np.ndarray] = []
-        self._gyr: list[np.ndarray] = []
+    def __init__(self, tolerance_s: float = 0.0) -> None:
+        self.tolerance_s = tolerance_s
+        self._acc, self._acc_time = np.empty((0, 3)), np.empty(0)
+        self._gyr, self._gyr_time = np.empty((0, 3)), np.empty(0)
 
     def push(self, block: SampleBlock) -> SampleBlock:
         """Return the complete samples available after ``block`` (possibly none)."""
         has_acc, has_gyr = block.acc_mps2 is not None, block.gyr_dps is not None
         if has_acc and has_gyr:
             return block
-        if has_acc:
-            self._acc.append(np.asarray(block.acc_mps2))
-            times = block.device_time_s if block.device_time_s is not None else np.full(block.n, np.nan)
-            self._acc_time.append(np.asarray(times, dtype=float))
-        elif has_gyr:
-            self._gyr.append(np.asarray(block.gyr_dps))
-        else:
+        if not (has_acc or has_gyr):
             return SampleBlock.empty()
-        acc = np.concatenate(self._acc) if self._acc else np.empty((0, 3))
-        acc_time = np.concatenate(self._acc_time) if self._acc_time else np.empty(0)
-        gyr = np.concatenate(self._gyr) if self._gyr else np.empty((0, 3))
-        n = min(len(acc), len(gyr))
+        times = (
+            np.asarray(block.device_time_s, dtype=float)
+            if block.device_time_s is not None
+            else np.full(block.n, np.nan)
+        )
+        if has_acc:
+            self._acc = np.concatenate([self._acc, np.asarray(block.acc_mps2)])
+            self._acc_time = np.concatenate([self._acc_time, times])
+        else:
+            self._gyr = np.concatenate([self._gyr, np.asarray(block.gyr_dps)])
+            self._gyr_time = np.concatenate([self._gyr_time, times])
+        if (
+            len(self._acc)
+            and len(self._gyr)
+            and np.isfinite(self._acc_time).all()
+            and np.isfinite(self._gyr_time).all()
+        ):
+            return self._pair_by_time()
+        n = min(len(self._acc), len(self._gyr))
         if not n:
             return SampleBlock.empty()
-        self._acc, self._acc_time, self._gyr = [acc[n:]], [acc_time[n:]], [gyr[n:]]
-        device = acc_time[:n] if not np.isnan(acc_time[:n]).any() else None
-        return SampleBlock(device_time_s=device, acc_mps2=acc[:n], gyr_dps=gyr[:n])
+        acc, acc_time, gyr = self._acc[:n], self._acc_time[:n], self._gyr[:n]
+        self._acc, self._acc_time = self._acc[n:], self._acc_time[n:]
+        self._gyr, self._gyr_time = self._gyr[n:], self._gyr_time[n:]
+        device = acc_time if not np.isnan(acc_time).any() else None
+        return SampleBlock(device_time_s=device, acc_mps2=acc, gyr_dps=gyr)
+
+    def _pair_by_time(self) -> SampleBlock:
+        """Pairs of equal device time; what can no longer find its partner (older than the other channel's
+        newest sample) is dropped."""
+        ta, tg = self._acc_time, self._gyr_time
+        nearest = np.clip(np.searchsorted(tg, ta), 1, len(tg)) - 1
+        better = np.minimum(nearest + 1, len(tg) - 1)
+        nearest = np.where(np.abs(tg[better] - ta) < np.abs(tg[nearest] - ta), better, nearest)
+        match = np.abs(tg[nearest] - ta) <= self.tolerance_s
+        out = SampleBlock(device_time_s=ta[match], acc_mps2=self._acc[match], gyr_dps=self._gyr[nearest[match]])
+        used = np.zeros(len(tg), dtype=bool)
+        used[nearest[match]] = True
+        keep_acc = ~match & (ta > tg[-1] - self.tolerance_s)
+        keep_gyr = ~used & (tg > ta[-1] - self.tolerance_s)
+        self._acc, self._acc_time = self._acc[keep_acc], ta[keep_acc]
+        self._gyr, self._gyr_time = self._gyr[keep_gyr], tg[keep_gyr]
+        return out if out.n else SampleBlock.empty()
 
 
 def _ranks(n: np.ndarray) -> np.ndarray:
@@ -312,7 +346,7 @@ class StreamAssembler:
         )
         self.decoder = model.decoder(rate_hz=config.rate_hz, **decoder_context)
         self.counts = AssemblerCounts()
-        self._joiner = ChannelJoiner()
+        self._joiner = ChannelJoiner(tolerance_s=0.5 * config.period_s)
         self._recent: deque[bytes] = deque(maxlen=config.dedupe_window)
         self._before_drop: set[bytes] = set()
         self._after_drop = 0
