@@ -253,3 +253,36 @@ def witmotion_text(rows: pd.DataFrame, path: Path) -> Path:
     ]
     path.write_text("\n".join(["\t".join(names), *body]) + "\n", encoding="utf-8")
     return path
+
+
+def movella_dot_fusion_csv(stream, path: Path, tag: str, *, euler: bool = False, rate_hz: float = 60.0) -> Path:
+    """The DOT app's CSV of a sensor fusion mode: the sensor's orientation (Quat or Euler) and its free
+    acceleration ``R a − g``, no raw inertial data. ``stream`` is a simulator `SensorStream` (its true
+    orientation stands for the DOT's fused one)."""
+    from scipy.spatial.transform import Rotation
+
+    t = stream.time_s
+    rotation = Rotation.from_quat(stream.quat_world_sensor_wxyz, scalar_first=True)
+    free = rotation.apply(stream.acc_mps2) - np.array([0.0, 0.0, G])
+    stf = np.round(1e9 + t * 1e6).astype(np.int64)
+    if euler:
+        names, orientation = ["Euler_X", "Euler_Y", "Euler_Z"], rotation.as_euler("xyz", degrees=True)
+    else:
+        names, orientation = ["Quat_W", "Quat_X", "Quat_Y", "Quat_Z"], stream.quat_world_sensor_wxyz
+    meta = [
+        "sep=,",
+        f"DeviceTag:,{tag}",
+        "FirmwareVersion:,2.1.0",
+        "AppVersion:,2023.6.1",
+        "SyncStatus:,Synced",
+        f"OutputRate:,{rate_hz:g}Hz",
+        "FilterProfile:,General",
+        f"Measurement Mode:,Sensor fusion Mode - Extended ({'Euler' if euler else 'Quaternion'})",
+        "StartTime:,2024-12-09 11:37:39.631 +0100",
+        " 2024",
+        "",
+    ]
+    header = ",".join(["PacketCounter", "SampleTimeFine", *names, "FreeAcc_X", "FreeAcc_Y", "FreeAcc_Z", "Status"])
+    columns = [np.arange(1, len(t) + 1), stf, *orientation.T, *free.T, np.zeros(len(t), int)]
+    path.write_text("\n".join([*meta, header, *_rows(columns)]) + "\n", encoding="utf-8")
+    return path

@@ -45,9 +45,9 @@ def streams_of(file) -> dict:
 EXPECTED_FORMATS = [
     (METABASE_ACC, "metabase", 12.5, {"acc"}),
     (METABASE_GYR, "metabase", 25.0, {"gyr"}),
-    ("movella_dot_app/LF3_20241209_1137.csv", "movella-dot", 60.0, {"quat"}),
-    ("movella_dot_app/LFemur_20210820_202113_831.csv", "movella-dot", 60.0, {"quat"}),
-    ("movella_dot_sdk/logfile_D4-22-CD-00-4D-68.csv", "movella-dot", 60.0, {"quat"}),
+    ("movella_dot_app/LF3_20241209_1137.csv", "movella-dot", 60.0, {"quat", "free_acc"}),
+    ("movella_dot_app/LFemur_20210820_202113_831.csv", "movella-dot", 60.0, {"quat", "free_acc"}),
+    ("movella_dot_sdk/logfile_D4-22-CD-00-4D-68.csv", "movella-dot", 60.0, {"quat", "free_acc"}),
     ("xsens_mt_manager/data_xsens.txt", "xsens-mt", 50.0, {"acc", "gyr", "quat"}),
     ("polar_sensor_logger/Polar_Sense_GYRO_first_lines.txt", "polar-sensor-logger", None, {"gyr"}),
     ("polar_sensor_logger/Polar_Sense_MAGN.txt", "polar-sensor-logger", None, {"mag"}),
@@ -84,7 +84,7 @@ def test_each_export_is_recognised_from_its_content_and_read(relative, name, rat
 
 def test_movella_dot_app_2021_and_2023_times_counts_and_orientation():
     new = read_one("movella_dot_app/LF3_20241209_1137.csv")
-    [quat] = new.streams
+    quat = streams_of(new)["quat"]
     assert len(quat.time_s) == data_rows("movella_dot_app/LF3_20241209_1137.csv", 12)
     # SampleTimeFine in µs: 599385919 then 599402586
     assert quat.time_s[1] == pytest.approx(16.667e-3, abs=1e-9)
@@ -97,7 +97,8 @@ def test_movella_dot_app_2021_and_2023_times_counts_and_orientation():
     assert quat.unix_offset_s == pytest.approx(1733740659.631)
     assert new.address == "LF-3" and new.firmware == "2.1.0"
     old = read_one("movella_dot_app/LFemur_20210820_202113_831.csv")
-    [quat] = old.streams
+    quat = streams_of(old)["quat"]
+    assert streams_of(old)["free_acc"].values[0] == pytest.approx([0.016456, 0.019243, -0.046306])
     assert len(quat.time_s) == data_rows("movella_dot_app/LFemur_20210820_202113_831.csv", 12)
     assert quat.values[0] == pytest.approx([0.411830, -0.431467, -0.561427, -0.573619])
     assert quat.time_s[1] == pytest.approx(16.667e-3, abs=1e-9)
@@ -107,7 +108,7 @@ def test_movella_dot_app_2021_and_2023_times_counts_and_orientation():
 
 def test_movella_dot_sdk_tick_is_found_from_the_data():
     file = read_one("movella_dot_sdk/logfile_D4-22-CD-00-4D-68.csv")
-    [quat] = file.streams
+    quat = streams_of(file)["quat"]
     # 432 rows, of which the last 13 hold a time and no values; steps of ~167 ticks at 60 Hz: 100 µs ticks
     assert len(quat.time_s) == data_rows("movella_dot_sdk/logfile_D4-22-CD-00-4D-68.csv", 1) - 13 == 419
     assert quat.time_s[1] == pytest.approx((340713 - 340546) * 1e-4)
@@ -228,9 +229,6 @@ def test_metabase_streams_merge_on_the_gyroscope_time_base_within_the_accelerome
 
 
 REFUSED = [
-    (["movella_dot_app/LF3_20241209_1137.csv"], r"lumbar has no accelerometer \(the file holds orientation\); record with a DOT measurement mode that outputs calibrated Acc and Gyr"),
-    (["movella_dot_app/LFemur_20210820_202113_831.csv"], r"lumbar has no accelerometer .*DOT measurement mode"),
-    (["movella_dot_sdk/logfile_D4-22-CD-00-4D-68.csv"], r"lumbar has no accelerometer"),
     (["polar_sensor_logger/Polar_Sense_GYRO_first_lines.txt", "polar_sensor_logger/Polar_Sense_MAGN.txt"],
      r"lumbar has no accelerometer \(the file holds gyroscope and magnetometer\); add the recording's …_ACC.txt"),
     (["polar_sensor_logger/Polar_Sense_MAGN.txt"], r"lumbar has no accelerometer"),
@@ -246,6 +244,27 @@ def test_incomplete_exports_are_refused_with_one_line_and_nothing_stored(tmp_pat
         import_sensors(store, [("lumbar", EXPORTS / f) for f in files])
     assert "\n" not in str(err.value) and str(EXPORTS) in str(err.value)
     assert store.sessions() == []
+
+
+DOT_FUSION = [
+    ("movella_dot_app/LF3_20241209_1137.csv", 12, 60.0),
+    ("movella_dot_app/LFemur_20210820_202113_831.csv", 12, 60.0),
+    ("movella_dot_sdk/logfile_D4-22-CD-00-4D-68.csv", 1, 60.0),
+]
+
+
+@pytest.mark.parametrize(("relative", "header_line", "rate_hz"), DOT_FUSION, ids=lambda v: str(v)[:40])
+def test_dot_sensor_fusion_exports_import_from_their_orientation(tmp_path, relative, header_line, rate_hz):
+    store = Store(tmp_path)
+    result = import_sensors(store, [("lumbar", EXPORTS / relative)])
+    samples = store.samples(result.session_id)
+    [sensor] = store.session(result.session_id)["sensors"]
+    assert sensor["rate_hz"] == rate_hz and sensor["kind"] == "movella-dot"
+    # every row with values is kept but those with no neighbouring orientation to take a rate from
+    rows = data_rows(relative, header_line)
+    assert rows - 20 <= len(samples) <= rows
+    assert np.allclose(np.linalg.norm(samples[["quat_w", "quat_x", "quat_y", "quat_z"]], axis=1), 1.0, atol=1e-3)
+    assert any("holds the sensor's orientation, not its raw inertial data" in n for n in result.notes)
 
 
 def test_a_file_in_no_known_format_names_the_closest_and_what_differed():

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis.timebase import median_step_s, xcorr_offset_s
 from imuform.errors import InputError
+from imuform.importers.from_orientation import accelerometer_from_free_acc, gyroscope_from_orientation
 from imuform.importers.streams import STREAM_NAMES, UNIX_CLOCK, SensorFile, Stream
 from imuform.importers.text import rate_of
 from imuform.sample_checks import check_samples
@@ -143,6 +144,7 @@ def _resample(
     limit_s = settings.max_gap_steps * median_step_s(times_s)
     i = np.clip(np.searchsorted(times_s, base_s, side="right") - 1, 0, len(times_s) - 2)
     inside = (base_s >= times_s[i]) & (base_s <= times_s[i + 1]) & (times_s[i + 1] - times_s[i] <= limit_s)
+    inside |= (base_s == times_s[i]) | (base_s == times_s[i + 1])  # a sample of its own, beside a gap
     values = stream.values
     if stream.kind == "quat":
         # q and −q are one orientation: flip to the sign nearest the previous before interpolating
@@ -175,14 +177,7 @@ def _refuse_missing(placement: str, files: list[SensorFile], by_kind: dict[str, 
         paths = _names([s for f in files for s in f.streams]) or "the files"
         hint = next((f.missing_hint[kind] for f in files if kind in f.missing_hint), "add a file that has it")
         held = " and ".join(STREAM_NAMES[k] for k in sorted(by_kind)) or "no motion stream"
-        orientation = (
-            "; files with orientation but no gyroscope are not analysed yet"
-            if "quat" in by_kind and kind == "gyr"
-            else ""
-        )
-        raise InputError(
-            f"{paths}: {placement} has no {STREAM_NAMES[kind]} (the file holds {held}{orientation}); {hint}"
-        )
+        raise InputError(f"{paths}: {placement} has no {STREAM_NAMES[kind]} (the file holds {held}); {hint}")
 
 
 def _with_gravity(
@@ -211,6 +206,26 @@ def _with_gravity(
     return acc
 
 
+def _from_orientation(placement: str, by_kind: dict[str, Stream], clock: str, settings: MergeSettings) -> list[str]:
+    """Add the accelerometer and gyroscope of a sensor that exports orientation and free acceleration
+    instead (`imuform.importers.from_orientation`), in place; return a note saying so."""
+    if "gyr" in by_kind or "quat" not in by_kind or not ({"acc", "free_acc"} & set(by_kind)):
+        return []
+    quat = by_kind["quat"]
+    if "acc" not in by_kind:
+        free = by_kind["free_acc"]
+        quat_at, ok = _resample(_times(free, clock), quat, _times(quat, clock), settings)
+        free = Stream(
+            "free_acc", free.time_s[ok], free.values[ok], free.source, free.lines[ok], free.clock, free.unix_offset_s
+        )
+        by_kind["acc"] = accelerometer_from_free_acc(free, quat_at[ok])
+    by_kind["gyr"] = gyroscope_from_orientation(quat, settings.max_gap_steps)
+    return [
+        f"{placement}: {quat.source.name} holds the sensor's orientation, not its raw inertial data: the gyroscope "
+        f"is the rate of change of the orientation{' and the accelerometer the free acceleration plus gravity' if 'free_acc' in by_kind else ''}"
+    ]
+
+
 def _merge_placement(
     placement: str, files: list[SensorFile], clock: str, settings: MergeSettings
 ) -> tuple[pd.DataFrame, Stream, SensorFile, list[str]]:
@@ -218,6 +233,7 @@ def _merge_placement(
     file of that stream, and notes on samples left out."""
     streams = [s for f in files for s in f.streams]
     by_kind = _one_of_each(placement, streams)
+    derived = _from_orientation(placement, by_kind, clock, settings)
     _refuse_missing(placement, files, by_kind)
     by_kind["acc"] = _with_gravity(placement, by_kind, clock, files, settings)
     acc, gyr = by_kind["acc"], by_kind["gyr"]
@@ -238,7 +254,7 @@ def _merge_placement(
             f"({_span(acc, clock)} and {_span(gyr, clock)}); give the files of one recording"
         )
     dropped = int((~keep).sum())
-    notes = (
+    notes = derived + (
         [
             f"{placement}: {dropped} of {len(keep)} samples of {base.source.name} left out: no "
             f"{'gyroscope' if base is acc else 'accelerometer'} sample around them"

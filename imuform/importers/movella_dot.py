@@ -4,7 +4,7 @@ The app writes a ``sep=,`` line, ``Key:,value`` metadata (padded with commas sin
 a blank line, then ``PacketCounter,SampleTimeFine,…``; the SDK logs start at the header. ``SampleTimeFine``
 is an unsigned 32-bit tick count that wraps; its tick is µs in the app, and is found from the data
 (the tick that gives a DOT output rate), never assumed. Data columns: ``Quat_W..Z`` or ``Euler_X..Z``
-(deg), ``FreeAcc_X..Z`` (m/s², world frame, gravity removed: not imported), ``Acc_X..Z`` (m/s²),
+(deg), ``FreeAcc_X..Z`` (m/s², world frame, gravity removed), ``Acc_X..Z`` (m/s²),
 ``Gyr_X..Z`` (deg/s), ``Mag_X..Z`` (arbitrary units: not imported).
 """
 
@@ -32,10 +32,7 @@ TICKS_S = (1e-6, 1e-5, 1e-4, 1e-3)
 RATE_TOLERANCE = 0.05
 #: Clock of DOTs synchronised by the app: their SampleTimeFine counts together.
 SYNCED_CLOCK = "movella-dot-synced"
-HINT = (
-    "record with a DOT measurement mode that outputs calibrated Acc and Gyr (a custom mode), "
-    "not the sensor fusion modes, which log only orientation and free acceleration"
-)
+HINT = "record with a DOT measurement mode that outputs Acc and Gyr, or orientation (Quat or Euler) with FreeAcc"
 
 
 def _header_index(head_lines) -> int | None:
@@ -150,8 +147,8 @@ def read(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> SensorFile:
         add("gyr", vectors(table, gyr))
     if find_columns(columns, ["Mag_X", "Mag_Y", "Mag_Z"]):
         notes.append(f"{path.name}: Mag_X..Z left out (arbitrary units, not µT)")
-    if find_columns(columns, ["FreeAcc_X", "FreeAcc_Y", "FreeAcc_Z"]) and not acc:
-        notes.append(f"{path.name}: FreeAcc_X..Z left out (gravity removed, world frame: not what an IMU reads)")
+    if (free := find_columns(columns, ["FreeAcc_X", "FreeAcc_Y", "FreeAcc_Z"])) and not acc:
+        add("free_acc", vectors(table, free))
     return SensorFile(
         NAME,
         tuple(streams),
@@ -167,8 +164,8 @@ def read(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> SensorFile:
 FORMAT = Format(
     name=NAME,
     title="Movella DOT app CSV (2021, 2023) and DOT SDK log",
-    units="SampleTimeFine ticks (µs in the app; found from the data), Acc m/s², Gyr deg/s, Quat or Euler deg",
-    needs="one file per sensor with Acc_* and Gyr_* (Quat/Euler optional); FreeAcc and Mag are not imported",
+    units="SampleTimeFine ticks (µs in the app; found from the data), Acc and FreeAcc m/s², Gyr deg/s, Quat or Euler deg",
+    needs="one file per sensor with Acc_* and Gyr_*, or with Quat_*/Euler_* and FreeAcc_* (sensor fusion modes); Mag not imported",
     example="imuform import --sensor lumbar=Pelvis_20240101_1000.csv --sensor thoracic=T12_20240101_1000.csv",
     detect=detect,
     read=read,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 #: Columns of each stream kind in the samples table.
-STREAM_WIDTH = {"acc": 3, "gyr": 3, "mag": 3, "quat": 4, "gravity": 3}
+STREAM_WIDTH = {"acc": 3, "gyr": 3, "mag": 3, "quat": 4, "gravity": 3, "free_acc": 3}
 #: How each stream kind is named in messages.
 STREAM_NAMES = {
     "acc": "accelerometer",
@@ -30,7 +30,9 @@ class Stream:
     kind
         ``acc`` (m/s², sensor frame, with gravity), ``gyr`` (deg/s), ``mag`` (µT) or ``quat``
         (``q_world_sensor``, w x y z), or ``gravity`` (m/s², sensor frame: the part of the acceleration a
-        phone app took out of its ``acc``, added back on merging).
+        phone app took out of its ``acc``, added back on merging), or ``free_acc`` (m/s², world frame z up,
+        gravity taken out: a fusing sensor's acceleration, turned back into the sensor frame with its
+        orientation on merging).
     time_s
         Sample times on ``clock``, in s, increasing.
     values
