@@ -255,6 +255,8 @@ def test_cli_lists_formats_imports_with_sensor_and_refuses_with_one_line(home, t
     assert code == 2 and "placement must be one of" in err
     code, _, err = run(capsys, "import", "--sensor", f"lumbar={specs[0][1]}", "--format", "nope")
     assert code == 2 and "unknown format 'nope'" in err
+    code, _, err = run(capsys, "import", "--sensor", f"lumbar={specs[0][1]}", "--units", "gyr=rad/s")
+    assert code == 2 and "--units converts a samples.csv" in err
     assert len(Store().sessions()) == 1
 
 

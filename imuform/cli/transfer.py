@@ -15,7 +15,7 @@ from imuform.importers.streams import ReadOptions
 from imuform.session_analysis import run_analysis
 from imuform.session_files import export_analysis, export_session, import_session
 from imuform.store import PLACEMENTS
-from imuform.units import QUANTITIES, Units, parse_units
+from imuform.units import CSV_UNITS, QUANTITIES, Units, parse_units
 from imuform.virtual_truth import recorded_truth
 
 
@@ -132,6 +132,10 @@ def import_(
         raise click.UsageError("give PATH (a samples.csv or session folder) or --sensor PLACEMENT=PATH, not both")
     if path is None and not sensors:
         raise click.UsageError("give PATH (a samples.csv or session folder) or --sensor PLACEMENT=PATH for each export")
+    if sensors and units != CSV_UNITS:
+        raise click.UsageError(
+            "--units converts a samples.csv; exports given with --sensor are read in the units they name"
+        )
     if rate_hz is not None and not rate_hz > 0:
         raise click.BadParameter("must be a positive rate in Hz", param_hint="--rate-hz")
     notes: list[str] = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -357,8 +356,3 @@ def _check_alignment(tables: dict[str, pd.DataFrame], settings: MergeSettings) -
         )
         checks.append(AlignmentCheck(placement, reference, offset_s, correlation))
     return checks
-
-
-def source_paths(inputs: list[SensorInput]) -> list[Path]:
-    """Every file that went into an import."""
-    return sorted({s.source for i in inputs for s in i.file.streams})

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-#: Columns of each stream kind in the samples table.
-STREAM_WIDTH = {"acc": 3, "gyr": 3, "mag": 3, "quat": 4, "gravity": 3, "free_acc": 3}
 #: How each stream kind is named in messages.
 STREAM_NAMES = {
     "acc": "accelerometer",

@@ -67,14 +67,6 @@ class Head:
             lines = lines[:-1]  # the last line may be cut
         return cls(path, data, tuple(lines))
 
-    def is_text(self) -> bool:
-        """Whether the head looks like text (no NUL bytes, little undecodable)."""
-        return b"\0" not in self.data and self.data.decode("utf-8", errors="replace").count("\ufffd") < 4
-
-    def line_index(self, predicate) -> int | None:
-        """Index of the first line for which ``predicate(line)`` holds, or ``None``."""
-        return next((i for i, line in enumerate(self.lines) if predicate(line)), None)
-
 
 def read_text(path: Path) -> str:
     """The whole file as text (UTF-8, else Latin-1, which every byte decodes)."""
