@@ -292,3 +292,26 @@ def test_dot_sensor_fusion_files_analyse_from_the_sensors_orientation(tmp_path, 
     assert summary.counted_reps == summary.true_reps == 5
     assert summary.peak_error_max_deg < 1.0 and summary.lockout_error_max_deg < 1.0
     assert summary.flags_agreeing == 5
+
+
+def test_xsens_counter_wrap_rad_per_s_and_rotation_matrix(tmp_path, lifts):
+    from scipy.spatial.transform import Rotation
+
+    rows = placement(lifts, "lumbar")
+    path = w.xsens_mt_txt(rows, tmp_path / "MT_012000_000.txt", 50.0)
+    # add an orientation as MT Manager writes it: Mat[row][column] of R_world_sensor
+    rotation = Rotation.from_euler("xyz", [10.0, -20.0, 30.0], degrees=True)
+    matrix = rotation.as_matrix()
+    names = [f"Mat[{i}][{j}]" for i in (1, 2, 3) for j in (1, 2, 3)]
+    cells = "\t".join(repr(float(matrix[i - 1, j - 1])) for i in (1, 2, 3) for j in (1, 2, 3))
+    lines = path.read_text().splitlines()
+    lines[4] += "\t" + "\t".join(names)
+    lines[5:] = [line + cells + "\t" for line in lines[5:]]
+    path.write_text("\n".join(lines) + "\n")
+    store = Store(tmp_path / "home")
+    got = store.samples(import_sensors(store, [("lumbar", path)]).session_id)
+    assert len(got) == len(rows)  # the counter wrapped from 65535 to 0 after 36 samples
+    assert np.allclose(got["time_s"], rows["time_s"], atol=1e-9)
+    assert np.allclose(got[GYR], rows[GYR], atol=1e-9)
+    quat = got[["quat_w", "quat_x", "quat_y", "quat_z"]].to_numpy()
+    assert np.allclose(np.abs(quat @ rotation.as_quat(scalar_first=True)), 1.0)
