@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": (
         "imuform.cli.transfer",
         "import_",
-        "Import a samples.csv (or a directory holding one) as a new session.",
+        "Import a samples.csv or session folder, or other apps' exports (--sensor PLACEMENT=PATH), as a new session.",
     ),
     "export": (
         "imuform.cli.transfer",
