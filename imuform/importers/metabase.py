@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from imuform.errors import InputError
 from imuform.importers.registry import Format, Match, marks
 from imuform.importers.streams import DEFAULT_OPTIONS, UNIX_CLOCK, ReadOptions, SensorFile, Stream
-from imuform.importers.text import Head, read_table, read_text, spread_repeated, unit_factor, vectors
+from imuform.importers.text import Head, axis_stream, read_table, read_text, spread_repeated
 
 NAME = "metabase"
 EPOCH = re.compile(r"^\s*\"?epoch? \(ms\)", re.IGNORECASE)
@@ -41,18 +40,9 @@ def detect(head: Head) -> Match:
 
 def read(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> SensorFile:
     table = read_table(path, read_text(path), 0, ",")
-    axes = {m.group(1): (c, m.group(2)) for c in table.columns if (m := AXIS.match(c))}
-    if set(axes) != {"x", "y", "z"}:
-        raise InputError(f"{path}, line 1: expected x-axis, y-axis and z-axis columns with units; export again")
-    unit = axes["x"][1]
-    kind = KIND_OF_UNIT.get(unit)
-    if kind is None:
-        raise InputError(
-            f"{path}, column {axes['x'][0]}: a stream in {unit!r} is none imuform imports "
-            f"(acceleration in g, angular rate in deg/s, magnetic field in T or µT); give those files"
-        )
-    columns = [axes[a][0] for a in "xyz"]
-    values = vectors(table, columns, unit_factor(path, columns[0], kind, unit))
+    kind, values = axis_stream(
+        table, AXIS, "xyz", KIND_OF_UNIT, "acceleration in g, angular rate in deg/s, magnetic field in T or µT"
+    )
     epoch_ms = table.integers(table.columns[0])
     time_s = spread_repeated(epoch_ms / 1000.0)
     rate = RATE_IN_NAME.search(path.name)

@@ -12,10 +12,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from imuform.errors import InputError
 from imuform.importers.registry import Format, Match, marks
 from imuform.importers.streams import DEFAULT_OPTIONS, UNIX_CLOCK, ReadOptions, SensorFile, Stream
-from imuform.importers.text import Head, read_table, read_text, unit_factor, vectors
+from imuform.importers.text import Head, axis_stream, read_table, read_text
 
 NAME = "polar-sensor-logger"
 #: Unix time of the Polar epoch, 2000-01-01 00:00 UTC, in s.
@@ -41,19 +40,10 @@ def detect(head: Head) -> Match:
 
 def read(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> SensorFile:
     table = read_table(path, read_text(path), 0, ";")
-    axes = {m.group(1): (c, m.group(2)) for c in table.columns if (m := AXIS.match(c))}
-    if set(axes) != {"X", "Y", "Z"}:
-        raise InputError(f"{path}, line 1: expected X [unit], Y [unit] and Z [unit] columns; export again")
-    unit = axes["X"][1]
-    kind = KIND_OF_UNIT.get(unit)
-    if kind is None:
-        raise InputError(
-            f"{path}, column {axes['X'][0]}: a stream in {unit!r} is none imuform imports "
-            f"(ACC in mg, GYRO in dps, MAGN in G); give those files"
-        )
-    columns = [axes[a][0] for a in "XYZ"]
     # gauss in a Polar header is "G", which unit_factor reads case-insensitively as gauss
-    values = vectors(table, columns, unit_factor(path, columns[0], kind, "gauss" if unit == "G" else unit))
+    kind, values = axis_stream(
+        table, AXIS, "XYZ", KIND_OF_UNIT, "ACC in mg, GYRO in dps, MAGN in G", unit_alias={"G": "gauss"}
+    )
     ns = table.integers("sensor timestamp [ns]")
     time_s = (ns - ns[0]) * 1e-9
     stream = Stream(kind, time_s, values, path, table.lines, UNIX_CLOCK, POLAR_EPOCH_UNIX_S + ns[0] * 1e-9)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,6 +218,46 @@ def rate_of(time_s: np.ndarray) -> float:
     steps = np.diff(time_s)
     steps = steps[steps > 0]
     return float(1.0 / np.median(steps)) if len(steps) else math.nan
+
+
+def axis_stream(
+    table: Table, axis: re.Pattern, names: str, kind_of_unit: dict[str, str], accepted: str, unit_alias=None
+) -> tuple[str, np.ndarray]:
+    """One stream written as three ``axis (unit)`` columns (MetaBase, Polar Sensor Logger): its kind and values.
+
+    Parameters
+    ----------
+    table
+        The file's table.
+    axis
+        Matches an axis column, groups (axis name, unit).
+    names
+        The three axis names in order, e.g. ``"xyz"``.
+    kind_of_unit
+        The stream (``acc``, ``gyr``, ``mag``) each header unit belongs to.
+    accepted
+        What the app writes, for the refusal (e.g. ``"ACC in mg, GYRO in dps, MAGN in G"``).
+    unit_alias
+        Optional map of a header's unit spelling to the one `unit_factor` knows.
+
+    Returns
+    -------
+    kind, values
+        The stream and its ``(n, 3)`` values in imuform's units.
+    """
+    axes = {m.group(1): (c, m.group(2)) for c in table.columns if (m := axis.match(c))}
+    if set(axes) != set(names):
+        raise InputError(
+            f"{table.path}, line 1: expected {', '.join(names)} axis columns with their units; export again"
+        )
+    column, unit = axes[names[0]]
+    kind = kind_of_unit.get(unit)
+    if kind is None:
+        raise InputError(
+            f"{table.path}, column {column}: a stream in {unit!r} is none imuform imports ({accepted}); give those files"
+        )
+    columns = [axes[a][0] for a in names]
+    return kind, vectors(table, columns, unit_factor(table.path, column, kind, (unit_alias or {}).get(unit, unit)))
 
 
 def vectors(table: Table, columns: list[str], factor: float = 1.0, *, decimal_comma: bool = False) -> np.ndarray:
