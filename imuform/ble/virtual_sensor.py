@@ -241,6 +241,8 @@ class VirtualSensor:
             now_s = min(self.clock() - self.start_s, float(self.stream.time_s[-1]))
             # Search by time: a rate change resamples the stream and moves the indices.
             start, due = np.searchsorted(self.stream.time_s, [sent_until_s, now_s], side="right")
+            # a loop that woke late (a busy event loop) holds samples back as surely as a slow send
+            woke_late_s = now_s - sent_until_s - self.notify_interval_s if np.isfinite(sent_until_s) else 0.0
             sent_until_s = now_s
             if not self.firmware.streaming or self._connection is None:
                 continue  # samples taken while not streaming are never sent
@@ -254,7 +256,7 @@ class VirtualSensor:
                 await self._wait_for_room()
             if self.resend_after_reconnect:
                 self._recent = (self._recent + payloads)[-self.resend_after_reconnect :]
-            self.clock.report_lateness(self.clock() - self.start_s - now_s)
+            self.clock.report_lateness(max(woke_late_s, 0.0) + self.clock() - self.start_s - now_s)
 
     async def _wait_for_room(self) -> None:
         """Hold the stream while the transmit buffer is full, as firmware does.
