@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.transform import Rotation
 
 from analysis.calibration import (
     Calibration,
@@ -316,6 +315,8 @@ def compute_angles(
     missing = placements - set(calibration.sensors)
     if missing:
         raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
+    from scipy.spatial.transform import Rotation
+
     R_sensor_segment = segment_rotations(calibration)
     q_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
     for placement, s in series.items():

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-from analysis import analyze_session
-from analysis.calibration import Calibration, CalibrationCheck
 from analysis.limits import Limits, resolve_limits
-from analysis.session import CalibrationSource, SessionAnalysis
 from imuform.errors import ImuformError, InputError
 from imuform.store import Store, StoredCalibration, StrapOn
+
+if TYPE_CHECKING:
+    from analysis.calibration import Calibration
+    from analysis.session import CalibrationSource, SessionAnalysis
 
 #: Sessions longer than this (s of recording) show a progress bar while they are analysed.
 PROGRESS_MIN_DURATION_S = 120.0
@@ -233,6 +232,13 @@ def analyze_stored(
 
     ``imuform analyze --json`` prints that document.
     """
+    # The pipeline (scipy, vqf) loads here, not when a command that only lists or picks calibrations starts.
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from analysis import analyze_session
+    from analysis.calibration import CalibrationCheck
+
     samples = store.samples(session_id)
     if samples.empty:
         raise ImuformError(f"session {session_id} has no samples; record or import one first")
@@ -269,6 +275,8 @@ def analyze_stored(
 
 def _source(choice: CalibrationChoice, used: bool) -> CalibrationSource:
     """What the analysis says about its calibration: the chosen one, or the session's own instead of it."""
+    from analysis.session import CalibrationSource
+
     if choice.stored is None:
         return CalibrationSource(choice.reason)
     if not used:

@@ -9,6 +9,7 @@ second (`SessionWriter`), so a killed process loses at most the last second.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import time
@@ -19,13 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import platformdirs
 
 from imuform.errors import ImuformError
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from analysis.calibration import Calibration, RangeOfMotion
 
 DB_NAME = "imuform.sqlite"
@@ -181,6 +183,8 @@ def _now_iso() -> str:
 def _blob(array: np.ndarray | None, width: int | None = None) -> bytes | None:
     if array is None:
         return None
+    import numpy as np
+
     a = np.ascontiguousarray(array, dtype="<f8")
     if width is not None and a.shape[-1:] != (width,):
         raise ValueError(f"expected an (n, {width}) array, got shape {a.shape}")
@@ -190,6 +194,8 @@ def _blob(array: np.ndarray | None, width: int | None = None) -> bytes | None:
 def _unblob(blob: bytes | None, width: int | None = None) -> np.ndarray | None:
     if blob is None:
         return None
+    import numpy as np
+
     a = np.frombuffer(blob, dtype="<f8")
     return a.reshape(-1, width) if width else a
 
@@ -341,7 +347,7 @@ class Store:
                     "model": s[3],
                     "address": s[4],
                     # a duplicate-time import of old stored rate_hz = inf, which no JSON can hold
-                    "rate_hz": s[5] if s[5] is None or np.isfinite(s[5]) else None,
+                    "rate_hz": s[5] if s[5] is None or math.isfinite(s[5]) else None,
                     "firmware": s[6],
                     "samples": int(s[7]),
                     "start_s": s[8],
@@ -400,6 +406,9 @@ class Store:
         Optional column groups (mag, quat, device_time_s) appear when any sensor has them; other
         sensors' cells are NaN there.
         """
+        import numpy as np
+        import pandas as pd
+
         session_id = self.resolve(ref)
         placement_of = self._sensor_ids(session_id)
         blocks = [
@@ -446,6 +455,8 @@ class Store:
         gaps
             Its gaps as (start_s, end_s, reason).
         """
+        import numpy as np
+
         blocks = self.conn.execute(
             "SELECT id, n FROM sample_blocks WHERE sensor_id = ? ORDER BY id", (sensor_id,)
         ).fetchall()
@@ -498,6 +509,8 @@ class Store:
         block_size
             Samples per stored block.
         """
+        import numpy as np
+
         sensors = sensors or {}
         session_id = uuid.uuid4().hex[:12]
         with self.conn:
@@ -652,6 +665,8 @@ class Store:
 
 def _columns_of(group: pd.DataFrame) -> dict[str, np.ndarray | None]:
     """Numpy columns of one sensor's rows of a samples table (optional groups None when absent)."""
+    import numpy as np
+
     out: dict[str, np.ndarray | None] = {
         "time_s": group["time_s"].to_numpy(dtype=float),
         "device_time_s": group["device_time_s"].to_numpy(dtype=float) if "device_time_s" in group else None,
@@ -693,6 +708,8 @@ class SessionWriter:
         device_time_s: np.ndarray | None = None,
     ) -> None:
         """Queue a block of samples of one sensor (n rows; vectors (n, 3), quaternions (n, 4))."""
+        import numpy as np
+
         t = np.asarray(time_s, dtype=float)
         if len(t) == 0:
             return

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import math
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from analysis.classify import EXERCISES
 from analysis.limits import PROFILES
-from analysis.session import SessionAnalysis
 from imuform.cli.calibrations import calibration_option
 from imuform.cli.common import console
 from imuform.session_analysis import analyze_stored
 from imuform.store import Store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from analysis.session import SessionAnalysis
 
 
 def _num(value: float, fmt: str = ".0f", unit: str = "") -> str:
