@@ -192,6 +192,16 @@ def personal_limits(store: Store, profile_name: str | None) -> Limits:
         raise InputError(f"{exc} (or set limits in degrees with 'imuform profile --flexion-limit DEG')") from exc
 
 
+def preload_pipeline() -> None:
+    """Import the analysis pipeline and the scipy parts it imports on first use (`analysis.reps`,
+    `analysis.angles`), ahead of the analyses: before forking workers for many sessions, or to time an
+    analysis without its imports."""
+    import scipy.signal  # noqa: F401
+    import scipy.spatial.transform  # noqa: F401
+
+    import analysis.pipeline  # noqa: F401
+
+
 def run_analysis(
     store: Store,
     session_id: str,

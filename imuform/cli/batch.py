@@ -24,7 +24,7 @@ from rich.table import Table
 from analysis.parallel import usable_cores
 from imuform.cli.common import console, echo_json
 from imuform.errors import ImuformError
-from imuform.session_analysis import analyze_stored
+from imuform.session_analysis import analyze_stored, preload_pipeline
 from imuform.store import Store
 
 
@@ -147,12 +147,7 @@ def analyze_sessions(
     list of SessionOutcome
         One per session, in the order of ``session_ids``.
     """
-    # Imported before the workers fork, so that none of them imports them again: the pipeline, and the
-    # scipy parts it imports on first use (analysis.reps, analysis.angles).
-    import scipy.signal  # noqa: F401
-    import scipy.spatial.transform  # noqa: F401
-
-    import analysis.pipeline  # noqa: F401
+    preload_pipeline()  # before the workers fork, so that none of them imports it again
 
     tasks = [(str(home), session_id, options) for session_id in session_ids]
     outcomes: dict[str, SessionOutcome] = {}
