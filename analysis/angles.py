@@ -99,7 +99,10 @@ class OrientedSensor:
     report
         Its sync report entry (`analysis.timebase.regularize_sensor`) with the accelerometer correction.
     quat_wxyz
-        ``(n, 4)`` ``q_world_sensor`` on its grid (VQF).
+        ``(n, 4)`` ``q_world_sensor`` on its grid (VQF; 9D when asked for and the sensor has a magnetometer).
+    quat_6d_wxyz
+        The 6D ``q_world_sensor`` (the same array when ``quat_wxyz`` is 6D), from the same VQF run: the bar's
+        field needs an orientation that did not fuse it (`analysis.bar_field`).
     rest
         Its rest mask for auto calibration (`analysis.quiet.quiet_mask`, default thresholds).
     anchor_rest
@@ -109,6 +112,7 @@ class OrientedSensor:
     series: RegularSeries
     report: dict
     quat_wxyz: np.ndarray
+    quat_6d_wxyz: np.ndarray
     rest: np.ndarray
     anchor_rest: np.ndarray
 
@@ -130,10 +134,12 @@ def oriented_sensor(placement: str, rows: pd.DataFrame, use_mag: bool) -> Orient
     series, report = regularize_sensor(placement, rows)
     report.update(correct_accelerometer(series))
     acc, gyr, rate = series.acc_mps2, series.gyr_dps, series.rate_hz
+    quat, quat_6d = series_orientation(series, use_mag=use_mag)
     return OrientedSensor(
         series=series,
         report=report,
-        quat_wxyz=series_orientation(series, use_mag=use_mag),
+        quat_wxyz=quat,
+        quat_6d_wxyz=quat_6d,
         rest=quiet_mask(acc, gyr, rate),
         anchor_rest=quiet_mask(acc, gyr, rate, window_s=ANCHOR_MIN_REST_S, gyr_max_dps=ANCHOR_MAX_GYR_DPS),
     )

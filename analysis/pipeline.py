@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.angles import AnglesResult, compute_angles
-from analysis.bar_field import bar_field_features, oriented_6d
+from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
 from analysis.classify import EXERCISES, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
@@ -302,11 +302,9 @@ def max_flexion_of(range_of_motion: RangeOfMotion | None) -> float | None:
     return float(value) if value is not None and np.isfinite(value) and value > 0 else None
 
 
-def _sensors_6d(samples: pd.DataFrame, result: AnglesResult) -> dict[str, tuple]:
-    """Each sensor with its 6D orientation: reused from the angles, computed anew only after 9D angles."""
-    if result.use_mag:
-        return oriented_6d(samples)
-    return {placement: (o.series, o.quat_wxyz) for placement, o in result.sensors.items()}
+def _sensors_6d(result: AnglesResult) -> dict[str, tuple]:
+    """Each sensor with its 6D orientation, from the angles' own VQF run (each sensor is oriented once)."""
+    return {placement: (o.series, o.quat_6d_wxyz) for placement, o in result.sensors.items()}
 
 
 def analyze_session(
@@ -365,7 +363,7 @@ def analyze_session(
         max_flexion_of(range_of_motion or result.calibration.range_of_motion),
         progress=rep_progress,
         exercise=exercise,
-        evidence=lambda windows_s: bar_field_features(_sensors_6d(samples, result), windows_s),
+        evidence=lambda windows_s: bar_field_features(_sensors_6d(result), windows_s),
     )
     if progress is not None:
         progress("done", 1.0)
