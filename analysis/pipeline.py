@@ -318,6 +318,7 @@ def analyze_session(
     use_mag: bool = False,
     progress: Progress | None = None,
     exercise: str | None = None,
+    workers: int | None = None,
 ) -> SessionAnalysis:
     """Analyse one session from its samples table.
 
@@ -344,6 +345,9 @@ def analyze_session(
     exercise
         The exercise of every set, when the lifter states it (`analyze_angles`); otherwise each set is
         classified from its motion and, where the sensors have magnetometers, the bar's field.
+    workers
+        Processes orienting the sensors at once (`analysis.angles.compute_angles`); ``None`` chooses by the
+        session's size, 1 keeps the analysis in this process (e.g. when other sessions use the other cores).
 
     Returns
     -------
@@ -353,7 +357,9 @@ def analyze_session(
     limits = limits or DEFAULT_LIMITS
     if progress is not None:
         progress("angles", 0.0)
-    result = compute_angles(samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check)
+    result = compute_angles(
+        samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check, workers=workers
+    )
     if progress is not None:
         progress("angles", 0.5)
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))

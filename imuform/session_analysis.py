@@ -237,10 +237,11 @@ def analyze_stored(
     show_progress: bool = True,
     exercise: str | None = None,
     calibration: str | int = "auto",
+    workers: int | None = None,
 ) -> tuple[SessionAnalysis, dict]:
     """`run_analysis`, also returning the cached document (``SessionAnalysis.to_dict``), built once.
 
-    ``imuform analyze --json`` prints that document.
+    ``imuform analyze --json`` prints that document. ``workers`` is as for `analysis.analyze_session`.
     """
     # The pipeline (scipy, vqf) loads here, not when a command that only lists or picks calibrations starts.
     from rich.console import Console
@@ -262,6 +263,7 @@ def analyze_stored(
         "limits": limits,
         "use_mag": use_mag,
         "exercise": exercise,
+        "workers": workers,
     }
     duration_s = float(samples["time_s"].max() - samples["time_s"].min())
     try:

@@ -69,3 +69,26 @@ def test_analyze_all_usage_errors(capsys, home, args):
 def test_analyze_all_with_nothing_stored(capsys, home):
     code, out, _ = run(capsys, "analyze", "--all")
     assert code == 0 and "no stored sessions" in out
+
+
+def test_a_worker_that_dies_fails_the_unfinished_sessions_instead_of_hanging(capsys, home, deadlifts, monkeypatch):
+    import os
+
+    import imuform.cli.batch as batch
+
+    with Store(home) as store:
+        ids = [store.import_samples(deadlifts, name=f"s{k}") for k in range(3)]
+    real = batch.analyze_stored
+
+    def dies_on_the_first(store, session_id, **options):
+        if session_id == ids[0]:
+            os._exit(9)  # as when the kernel kills a worker that ran out of memory
+        return real(store, session_id, **options)
+
+    monkeypatch.setattr(batch, "analyze_stored", dies_on_the_first)  # the forked workers inherit it
+    outcomes = batch.analyze_sessions(str(home), ids, workers=2)
+    assert outcomes[0].error == batch.DIED
+    # what was stored stays stored; nothing half-written
+    with Store(home) as store:
+        for outcome in outcomes:
+            assert (store.analysis(outcome.session_id) is not None) == (outcome.error is None)

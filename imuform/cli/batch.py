@@ -4,8 +4,10 @@ Each session is analysed and stored exactly as `imuform analyze SESSION` would (
 session per worker process at a time. The workers are forked after the pipeline has been imported, so
 they start without importing anything; each opens its own connection to the store (SQLite in WAL mode
 lets them write their results side by side). Within a worker a session's sensors are oriented one after
-the other (`analysis.parallel` keeps a daemonic pool worker serial): the cores are already busy with
-other sessions. Sessions are handed out longest first so that no long one is left running alone at the end.
+the other (``workers=1``): the cores are already busy with other sessions. Sessions are handed out
+longest first so that no long one is left running alone at the end. A worker that dies (killed, out of
+memory) fails the sessions not yet done instead of leaving the batch waiting for them
+(`concurrent.futures`, unlike `multiprocessing.Pool`, notices).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import multiprocessing
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -26,6 +30,12 @@ from imuform.cli.common import console, echo_json
 from imuform.errors import ImuformError
 from imuform.session_analysis import analyze_stored, preload_pipeline
 from imuform.store import Store
+
+#: A session's error when a worker process died before it was done (the pool is then broken).
+DIED = (
+    "a worker process died (killed, perhaps out of memory) before this session was done; "
+    "analyse it alone with 'imuform analyze ID' or with fewer --jobs"
+)
 
 
 @dataclass(frozen=True)
@@ -93,8 +103,12 @@ def select_sessions(sessions: list[dict], since: date | None = None, until: date
     return [s for s in sessions if first <= s["started_at"][:10] <= last]
 
 
-def _analyze_one(home: str, session_id: str, options: BatchOptions) -> SessionOutcome:
-    """Analyse and store one session in this process; a failure becomes the outcome's one-line error."""
+def _analyze_one(home: str, session_id: str, options: BatchOptions, workers: int | None = 1) -> SessionOutcome:
+    """Analyse and store one session; a failure becomes the outcome's one-line error.
+
+    ``workers`` is as for `analysis.analyze_session`: 1 (this process only) when other sessions keep the
+    other cores busy.
+    """
     start = time.perf_counter()
     try:
         with Store(home) as store:
@@ -106,6 +120,7 @@ def _analyze_one(home: str, session_id: str, options: BatchOptions) -> SessionOu
                 show_progress=False,
                 exercise=options.exercise,
                 calibration=options.calibration,
+                workers=workers,
             )
     except ImuformError as exc:
         return SessionOutcome(session_id, wall_s=time.perf_counter() - start, error=str(exc))
@@ -113,10 +128,6 @@ def _analyze_one(home: str, session_id: str, options: BatchOptions) -> SessionOu
         return SessionOutcome(session_id, wall_s=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
     flagged = int(sum(bool(flags) for flags in result.reps["flags"])) if len(result.reps) else 0
     return SessionOutcome(session_id, len(result.sets), len(result.reps), flagged, time.perf_counter() - start)
-
-
-def _analyze_task(task: tuple[str, str, BatchOptions]) -> SessionOutcome:
-    return _analyze_one(*task)
 
 
 def analyze_sessions(
@@ -149,22 +160,32 @@ def analyze_sessions(
     """
     preload_pipeline()  # before the workers fork, so that none of them imports it again
 
-    tasks = [(str(home), session_id, options) for session_id in session_ids]
     outcomes: dict[str, SessionOutcome] = {}
-    workers = max(1, min(workers, len(tasks)))
+
+    def done(outcome: SessionOutcome) -> None:
+        outcomes[outcome.session_id] = outcome
+        if on_done:
+            on_done(outcome)
+
+    workers = max(1, min(workers, len(session_ids)))
     if workers == 1:
-        for task in tasks:
-            outcome = _analyze_task(task)
-            outcomes[outcome.session_id] = outcome
-            if on_done:
-                on_done(outcome)
-    else:
-        method = "fork" if sys.platform.startswith("linux") else None
-        with multiprocessing.get_context(method).Pool(workers) as pool:
-            for outcome in pool.imap_unordered(_analyze_task, tasks, chunksize=1):
-                outcomes[outcome.session_id] = outcome
-                if on_done:
-                    on_done(outcome)
+        # alone, a session may use every core for its sensors
+        for session_id in session_ids:
+            done(_analyze_one(str(home), session_id, options, workers=None))
+        return [outcomes[session_id] for session_id in session_ids]
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+    pool = ProcessPoolExecutor(workers, mp_context=context)
+    try:
+        futures = [pool.submit(_analyze_one, str(home), session_id, options) for session_id in session_ids]
+        for future in as_completed(futures):
+            done(future.result())
+    except BrokenProcessPool:
+        for session_id in session_ids:
+            if session_id not in outcomes:
+                done(SessionOutcome(session_id, error=DIED))
+    finally:
+        # after Ctrl-C the sessions not yet started are dropped, not analysed before the command stops
+        pool.shutdown(wait=True, cancel_futures=True)
     return [outcomes[session_id] for session_id in session_ids]
 
 
