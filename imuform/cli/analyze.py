@@ -122,7 +122,7 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
     help="The exercise of every set, when you know it (instead of classifying each set).",
 )
 @calibration_option
-@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis (with --all: each session's counts) as JSON.")
 @click.pass_context
 def analyze(
     ctx: click.Context,
