@@ -411,33 +411,41 @@ class Store:
 
         session_id = self.resolve(ref)
         placement_of = self._sensor_ids(session_id)
-        blocks = [
-            (placement_of[sensor_id], *row)
-            for sensor_id in sorted(placement_of, key=lambda i: (PLACEMENTS.index(placement_of[i]), i))
-            for row in self.conn.execute(
-                "SELECT n, time_s, device_time_s, acc, gyr, mag, quat FROM sample_blocks WHERE sensor_id = ? ORDER BY id",
-                (sensor_id,),
+        order = sorted(placement_of, key=lambda i: (PLACEMENTS.index(placement_of[i]), i))
+        # Each column group of sample_blocks with its table columns, in the table's order.
+        groups = {"time_s": ("time_s",), **VECTOR_COLUMNS, "device_time_s": ("device_time_s",)}
+        present = ", ".join(f"{key} IS NOT NULL" for key in groups)
+        with self.conn:
+            self.conn.execute("BEGIN")  # one snapshot for the sizes and the blobs, whatever a recorder writes
+            heads = [
+                (placement_of[sensor_id], *row)
+                for sensor_id in order
+                for row in self.conn.execute(
+                    f"SELECT n, {present} FROM sample_blocks WHERE sensor_id = ? ORDER BY id", (sensor_id,)
+                )
+            ]
+            counts = np.array([h[1] for h in heads], dtype=np.int64)
+            ends = np.cumsum(counts)
+            # One preallocated (width, n) array per group, filled block by block: each column is a contiguous
+            # row of it, so the table is built without concatenating, transposing or copying columns again.
+            # The blobs are read one block at a time, never all of the session's beside the table.
+            keep = [
+                key for i, key in enumerate(groups) if key in ("time_s", "acc", "gyr") or any(h[2 + i] for h in heads)
+            ]
+            out = {key: np.empty((len(groups[key]), int(ends[-1]) if len(ends) else 0)) for key in keep}
+            blocks = (
+                row
+                for sensor_id in order
+                for row in self.conn.execute(
+                    f"SELECT {', '.join(keep)} FROM sample_blocks WHERE sensor_id = ? ORDER BY id", (sensor_id,)
+                )
             )
-        ]
-        counts = np.array([b[1] for b in blocks], dtype=np.int64)
-        ends = np.cumsum(counts)
-        sensor = np.repeat(np.array([b[0] for b in blocks], dtype=object), counts)
-        # One preallocated (width, n) array per group, filled block by block: each column is a contiguous
-        # row of it, so the table is built without concatenating, transposing or copying columns again.
-        groups = {
-            "time_s": (2, ("time_s",)),
-            **{key: (4 + i, names) for i, (key, names) in enumerate(VECTOR_COLUMNS.items())},
-            "device_time_s": (3, ("device_time_s",)),
-        }
-        columns: dict[str, np.ndarray] = {"sensor": sensor}
-        for key, (at, names) in groups.items():
-            present = [b[at] is not None for b in blocks]
-            if key not in ("time_s", "acc", "gyr") and not any(present):
-                continue
-            out = np.empty((len(names), int(ends[-1]) if len(ends) else 0))
-            for b, has, start, end in zip(blocks, present, ends - counts, ends):
-                out[:, start:end] = _unblob(b[at], len(names)).T if has else np.nan
-            columns.update(zip(names, out))
+            for blobs, start, end in zip(blocks, ends - counts, ends):
+                for key, blob in zip(keep, blobs):
+                    out[key][:, start:end] = _unblob(blob, len(groups[key])).T if blob is not None else np.nan
+        columns: dict[str, np.ndarray] = {"sensor": np.repeat(np.array([h[0] for h in heads], dtype=object), counts)}
+        for key in keep:
+            columns.update(zip(groups[key], out[key]))
         return pd.DataFrame(columns, copy=False)
 
     def retime_sensor(self, sensor_id: int, time_s: np.ndarray, gaps: list[tuple[float, float, str]]) -> None:
