@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.transform import Rotation
 
 from analysis.calibration import (
     Calibration,
@@ -105,7 +104,10 @@ class OrientedSensor:
     report
         Its sync report entry (`analysis.timebase.regularize_sensor`) with the accelerometer correction.
     quat_wxyz
-        ``(n, 4)`` ``q_world_sensor`` on its grid (VQF).
+        ``(n, 4)`` ``q_world_sensor`` on its grid (VQF; 9D when asked for and the sensor has a magnetometer).
+    quat_6d_wxyz
+        The 6D ``q_world_sensor`` (the same array when ``quat_wxyz`` is 6D), from the same VQF run: the bar's
+        field needs an orientation that did not fuse it (`analysis.bar_field`).
     rest
         Its rest mask for auto calibration (`analysis.quiet.quiet_mask`, default thresholds).
     anchor_rest
@@ -115,6 +117,7 @@ class OrientedSensor:
     series: RegularSeries
     report: dict
     quat_wxyz: np.ndarray
+    quat_6d_wxyz: np.ndarray
     rest: np.ndarray
     anchor_rest: np.ndarray
 
@@ -136,10 +139,12 @@ def oriented_sensor(placement: str, rows: pd.DataFrame, use_mag: bool) -> Orient
     series, report = regularize_sensor(placement, rows)
     report.update(correct_accelerometer(series))
     acc, gyr, rate = series.acc_mps2, series.gyr_dps, series.rate_hz
+    quat, quat_6d = series_orientation(series, use_mag=use_mag)
     return OrientedSensor(
         series=series,
         report=report,
-        quat_wxyz=series_orientation(series, use_mag=use_mag),
+        quat_wxyz=quat,
+        quat_6d_wxyz=quat_6d,
         rest=quiet_mask(acc, gyr, rate),
         anchor_rest=quiet_mask(acc, gyr, rate, window_s=ANCHOR_MIN_REST_S, gyr_max_dps=ANCHOR_MAX_GYR_DPS),
     )
@@ -327,6 +332,8 @@ def compute_angles(
     missing = placements - set(calibration.sensors)
     if missing:
         raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
+    from scipy.spatial.transform import Rotation
+
     R_sensor_segment = segment_rotations(calibration)
     q_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
     for placement, s in series.items():

@@ -19,11 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from analysis.orientation import correct_accelerometers, series_orientation
 from analysis.rotations import matrices_from_quat_wxyz, matrix_elements_wxyz
-from analysis.timebase import RegularSeries, align_sensors
+from analysis.timebase import RegularSeries
 
 #: Time around each set left out of the undisturbed baseline, in s: the bar is carried to and from the
 #: rack or the floor before the first rep and after the last.
@@ -149,16 +147,6 @@ def _outside(time_s: np.ndarray, windows_s: list[tuple[float, float]], margin_s:
     return keep
 
 
-def oriented_6d(samples: pd.DataFrame) -> dict[str, tuple[RegularSeries, np.ndarray]]:
-    """Every sensor on its grid with its 6D orientation ``q_world_sensor``, for when the angles were 9D.
-
-    A 9D filter would pull the bar's field into the orientation, so the field analysis needs 6D.
-    """
-    series, _ = align_sensors(samples)
-    correct_accelerometers(series)
-    return {placement: (s, series_orientation(s)) for placement, s in series.items()}
-
-
 def field_series(
     sensors: dict[str, tuple[RegularSeries, np.ndarray]], windows_s: list[tuple[float, float]]
 ) -> dict[str, FieldSeries]:
@@ -168,7 +156,8 @@ def field_series(
     ----------
     sensors
         Per placement the sensor on its regular grid and its 6D orientation ``q_world_sensor`` (w, x, y, z)
-        (`analysis.angles.AnglesResult.sensors`, or `oriented_6d`); sensors without magnetometer are skipped.
+        (``quat_6d_wxyz`` of `analysis.angles.AnglesResult.sensors`: a 9D filter would pull the bar's field
+        into the orientation); sensors without magnetometer are skipped.
     windows_s
         ``(start_s, end_s)`` of the sets on the session clock (as in `analysis.analyze_angles`).
 

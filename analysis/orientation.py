@@ -40,14 +40,32 @@ def orientation_quat(
     numpy.ndarray
         ``(n, 4)`` scalar-first quaternions, world frame z up.
     """
+    quat_6d, quat_9d = orientation_quats(acc_mps2, gyr_dps, rate_hz, mag_uT)
+    return quat_6d if quat_9d is None else quat_9d
+
+
+def orientation_quats(
+    acc_mps2: np.ndarray, gyr_dps: np.ndarray, rate_hz: float, mag_uT: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The 6D and, with a magnetometer, the 9D ``q_world_sensor`` of one stretch, from one VQF run.
+
+    VQF's 6D output does not use the magnetometer (the same to the bit as a run without it), so a 9D
+    analysis gets the 6D orientation that the bar-field evidence needs without fusing again. Parameters as
+    for `orientation_quat`.
+
+    Returns
+    -------
+    quat_6d, quat_9d
+        ``(n, 4)`` scalar-first quaternions; ``quat_9d`` None without ``mag_uT``.
+    """
     acc = np.ascontiguousarray(acc_mps2, dtype=float)
     gyr = np.ascontiguousarray(np.radians(gyr_dps), dtype=float)
     mag = None if mag_uT is None else np.ascontiguousarray(mag_uT, dtype=float)
     out = offlineVQF(gyr, acc, mag, 1.0 / rate_hz)
-    return out["quat9D"] if mag is not None else out["quat6D"]
+    return out["quat6D"], (out["quat9D"] if mag is not None else None)
 
 
-def series_orientation(series: RegularSeries, *, use_mag: bool = False) -> np.ndarray:
+def series_orientation(series: RegularSeries, *, use_mag: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``q_world_sensor`` on a sensor's regular grid, each stretch between long gaps fused on its own.
 
     Parameters
@@ -59,19 +77,24 @@ def series_orientation(series: RegularSeries, *, use_mag: bool = False) -> np.nd
 
     Returns
     -------
-    numpy.ndarray
-        ``(n, 4)`` quaternions, NaN inside long gaps.
+    quat, quat_6d
+        ``(n, 4)`` quaternions, NaN inside long gaps: the orientation asked for, and the 6D one (the same
+        array unless 9D), both from one VQF run per stretch (`orientation_quats`).
     """
-    quat = np.full((len(series.time_s), 4), np.nan)
     mag = series.mag_uT if use_mag else None
+    quat_6d = np.full((len(series.time_s), 4), np.nan)
+    quat_9d = None if mag is None else quat_6d.copy()
     for seg in np.unique(series.segment[series.segment >= 0]):
         idx = np.flatnonzero(series.segment == seg)
         if len(idx) < 2:
             continue
-        quat[idx] = orientation_quat(
+        q6, q9 = orientation_quats(
             series.acc_mps2[idx], series.gyr_dps[idx], series.rate_hz, None if mag is None else mag[idx]
         )
-    return quat
+        quat_6d[idx] = q6
+        if quat_9d is not None:
+            quat_9d[idx] = q9
+    return (quat_6d if quat_9d is None else quat_9d), quat_6d
 
 
 #: Prior spread of an accelerometer bias, in m/s² (consumer MEMS after factory trim)...

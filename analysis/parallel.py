@@ -39,13 +39,17 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def default_workers(n_tasks: int, n_samples: int) -> int:
     """Worker count for ``n_tasks`` independent tasks over ``n_samples`` samples: one per task up to the
     cores this process may use, or 1 (serial) for short sessions and where fork is unavailable."""
     if n_samples < PARALLEL_MIN_SAMPLES or not _can_fork():
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(n_tasks, cores))
+    return max(1, min(n_tasks, usable_cores()))
 
 
 def _run_task(i: int) -> Any:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.angles import AnglesResult, compute_angles
-from analysis.bar_field import bar_field_features, oriented_6d
+from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
 from analysis.classify import EXERCISES, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
@@ -302,11 +302,9 @@ def max_flexion_of(range_of_motion: RangeOfMotion | None) -> float | None:
     return float(value) if value is not None and np.isfinite(value) and value > 0 else None
 
 
-def _sensors_6d(samples: pd.DataFrame, result: AnglesResult) -> dict[str, tuple]:
-    """Each sensor with its 6D orientation: reused from the angles, computed anew only after 9D angles."""
-    if result.use_mag:
-        return oriented_6d(samples)
-    return {placement: (o.series, o.quat_wxyz) for placement, o in result.sensors.items()}
+def _sensors_6d(result: AnglesResult) -> dict[str, tuple]:
+    """Each sensor with its 6D orientation, from the angles' own VQF run (each sensor is oriented once)."""
+    return {placement: (o.series, o.quat_6d_wxyz) for placement, o in result.sensors.items()}
 
 
 def analyze_session(
@@ -320,6 +318,7 @@ def analyze_session(
     use_mag: bool = False,
     progress: Progress | None = None,
     exercise: str | None = None,
+    workers: int | None = None,
 ) -> SessionAnalysis:
     """Analyse one session from its samples table.
 
@@ -346,6 +345,9 @@ def analyze_session(
     exercise
         The exercise of every set, when the lifter states it (`analyze_angles`); otherwise each set is
         classified from its motion and, where the sensors have magnetometers, the bar's field.
+    workers
+        Processes orienting the sensors at once (`analysis.angles.compute_angles`); ``None`` chooses by the
+        session's size, 1 keeps the analysis in this process (e.g. when other sessions use the other cores).
 
     Returns
     -------
@@ -355,7 +357,9 @@ def analyze_session(
     limits = limits or DEFAULT_LIMITS
     if progress is not None:
         progress("angles", 0.0)
-    result = compute_angles(samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check)
+    result = compute_angles(
+        samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check, workers=workers
+    )
     if progress is not None:
         progress("angles", 0.5)
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
@@ -365,7 +369,7 @@ def analyze_session(
         max_flexion_of(range_of_motion or result.calibration.range_of_motion),
         progress=rep_progress,
         exercise=exercise,
-        evidence=lambda windows_s: bar_field_features(_sensors_6d(samples, result), windows_s),
+        evidence=lambda windows_s: bar_field_features(_sensors_6d(result), windows_s),
     )
     if progress is not None:
         progress("done", 1.0)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
-from scipy.signal import butter, find_peaks, sosfiltfilt
 
 #: Smallest forward excursion of the trunk, from the top posture on both sides, that counts as a rep:
 #: squats lean the trunk 30° and more; a crouch that sways the trunk by 20° is no rep.
@@ -83,6 +82,8 @@ def smooth_deg(angle_deg: np.ndarray, rate_hz: float, cutoff_hz: float = SMOOTH_
     numpy.ndarray
         The smoothed series, finite everywhere (all NaN when the input has no finite value).
     """
+    from scipy.signal import butter, sosfiltfilt
+
     filled = pd.Series(np.asarray(angle_deg, dtype=float)).interpolate(limit_direction="both").to_numpy()
     if not np.isfinite(filled).any():
         return filled
@@ -140,6 +141,8 @@ def find_excursions(angles: pd.DataFrame, rate_hz: float | None = None) -> pd.Da
         postures before and after and the deepest trunk inclination (deg), the excursion (the smaller
         rise from either top posture, deg) and the peak trunk speeds going down and coming up (deg/s).
     """
+    from scipy.signal import find_peaks
+
     empty = pd.DataFrame(columns=list(EXCURSION_COLUMNS), dtype=float)
     if len(angles) < 3:
         return empty

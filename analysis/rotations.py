@@ -10,7 +10,6 @@ they need. `scipy.spatial.transform.Rotation` handles the rest.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 #: Element (i, j) of the rotation matrix of a unit quaternion (w, x, y, z), as a closed form.
 _ELEMENTS = {
@@ -192,6 +191,8 @@ def _cardan_from_elements(r02: np.ndarray, r22: np.ndarray, r12: np.ndarray, r10
 
 def rotation_yxz_deg(flexion_deg: float, lateral_bend_deg: float, twist_deg: float) -> np.ndarray:
     """The 3x3 relative rotation with the given Cardan angles (inverse of `cardan_angles_deg`)."""
+    from scipy.spatial.transform import Rotation
+
     return Rotation.from_euler("YXZ", [flexion_deg, lateral_bend_deg, -twist_deg], degrees=True).as_matrix()
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import signal
+from scipy import fft
 from scipy.ndimage import minimum_filter1d
 
 from analysis.despike import FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT, despike
@@ -435,10 +435,13 @@ def xcorr_offset_s(
     denom = np.sqrt(np.einsum("i,i->", a, a) * np.einsum("i,i->", b, b))
     if denom <= 0:
         return float("nan"), float("nan")
-    corr = signal.correlate(b, a, mode="full", method="fft") / denom
-    lags = signal.correlation_lags(len(b), len(a), mode="full")
-    window = np.abs(lags) <= max_lag_s * rate_hz
-    corr, lags = corr[window], lags[window]
+    # Circular correlation by FFT, zero-padded so that no lag wraps; only the lags searched are kept.
+    # (scipy.fft rather than scipy.signal.correlate: scipy.signal loads scipy.stats and more at start-up.)
+    size = fft.next_fast_len(len(a) + len(b) - 1, real=True)
+    circular = fft.irfft(fft.rfft(b, size) * np.conj(fft.rfft(a, size)), size)
+    max_lag = int(np.floor(max_lag_s * rate_hz))
+    lags = np.arange(-min(max_lag, len(a) - 1), min(max_lag, len(b) - 1) + 1)
+    corr = circular[lags % size] / denom
     i = int(np.argmax(corr))
     # Parabolic interpolation of the peak gives sub-sample resolution.
     shift = 0.0

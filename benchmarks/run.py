@@ -19,6 +19,7 @@ MODULES = (
     "benchmarks.bench_decode",
     "benchmarks.bench_io",
     "benchmarks.bench_analyze",
+    "benchmarks.bench_startup",
     "benchmarks.bench_live",
     "benchmarks.bench_report",
     "benchmarks.bench_ble",

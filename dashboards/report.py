@@ -18,7 +18,6 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from analysis.session import SessionAnalysis
-from analysis.timebase import describe_sync
 from dashboards.history import has_trend, history_figure
 from dashboards.rep_charts import rep_lumbar_figure, rhythm_figure, stick_figure
 from dashboards.set_summary import set_summary_figure
@@ -126,7 +125,9 @@ def rep_table_html(reps: pd.DataFrame) -> str:
 
 
 def summary_html(analysis: SessionAnalysis) -> str:
-    """The plain-language summary as HTML: headline, one bullet per set, and the limits used."""
+    """The plain-language summary as HTML: headline, one bullet per set, the limits used and the sync."""
+    from analysis.timebase import describe_sync  # scipy behind it: loaded when a report is drawn, not at import
+
     lines = session_summary(analysis)
     items = []
     for row, text in zip(analysis.sets.itertuples(), lines[1:]):

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-from analysis import analyze_session
-from analysis.calibration import Calibration, CalibrationCheck
 from analysis.limits import Limits, resolve_limits
-from analysis.session import CalibrationSource, SessionAnalysis
 from imuform.errors import ImuformError, InputError
 from imuform.store import Store, StoredCalibration, StrapOn
+
+if TYPE_CHECKING:
+    from analysis.calibration import Calibration
+    from analysis.session import CalibrationSource, SessionAnalysis
 
 #: Sessions longer than this (s of recording) show a progress bar while they are analysed.
 PROGRESS_MIN_DURATION_S = 120.0
@@ -193,6 +192,16 @@ def personal_limits(store: Store, profile_name: str | None) -> Limits:
         raise InputError(f"{exc} (or set limits in degrees with 'imuform profile --flexion-limit DEG')") from exc
 
 
+def preload_pipeline() -> None:
+    """Import the analysis pipeline and the scipy parts it imports on first use (`analysis.reps`,
+    `analysis.angles`), ahead of the analyses: before forking workers for many sessions, or to time an
+    analysis without its imports."""
+    import scipy.signal  # noqa: F401
+    import scipy.spatial.transform  # noqa: F401
+
+    import analysis.pipeline  # noqa: F401
+
+
 def run_analysis(
     store: Store,
     session_id: str,
@@ -228,11 +237,19 @@ def analyze_stored(
     show_progress: bool = True,
     exercise: str | None = None,
     calibration: str | int = "auto",
+    workers: int | None = None,
 ) -> tuple[SessionAnalysis, dict]:
     """`run_analysis`, also returning the cached document (``SessionAnalysis.to_dict``), built once.
 
-    ``imuform analyze --json`` prints that document.
+    ``imuform analyze --json`` prints that document. ``workers`` is as for `analysis.analyze_session`.
     """
+    # The pipeline (scipy, vqf) loads here, not when a command that only lists or picks calibrations starts.
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from analysis import analyze_session
+    from analysis.calibration import CalibrationCheck
+
     samples = store.samples(session_id)
     if samples.empty:
         raise ImuformError(f"session {session_id} has no samples; record or import one first")
@@ -246,6 +263,7 @@ def analyze_stored(
         "limits": limits,
         "use_mag": use_mag,
         "exercise": exercise,
+        "workers": workers,
     }
     duration_s = float(samples["time_s"].max() - samples["time_s"].min())
     try:
@@ -269,6 +287,8 @@ def analyze_stored(
 
 def _source(choice: CalibrationChoice, used: bool) -> CalibrationSource:
     """What the analysis says about its calibration: the chosen one, or the session's own instead of it."""
+    from analysis.session import CalibrationSource
+
     if choice.stored is None:
         return CalibrationSource(choice.reason)
     if not used:

@@ -9,6 +9,7 @@ second (`SessionWriter`), so a killed process loses at most the last second.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import time
@@ -19,13 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import platformdirs
 
 from imuform.errors import ImuformError
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from analysis.calibration import Calibration, RangeOfMotion
 
 DB_NAME = "imuform.sqlite"
@@ -187,6 +189,8 @@ def _now_iso() -> str:
 def _blob(array: np.ndarray | None, width: int | None = None) -> bytes | None:
     if array is None:
         return None
+    import numpy as np
+
     a = np.ascontiguousarray(array, dtype="<f8")
     if width is not None and a.shape[-1:] != (width,):
         raise ValueError(f"expected an (n, {width}) array, got shape {a.shape}")
@@ -196,6 +200,8 @@ def _blob(array: np.ndarray | None, width: int | None = None) -> bytes | None:
 def _unblob(blob: bytes | None, width: int | None = None) -> np.ndarray | None:
     if blob is None:
         return None
+    import numpy as np
+
     a = np.frombuffer(blob, dtype="<f8")
     return a.reshape(-1, width) if width else a
 
@@ -443,7 +449,7 @@ class Store:
                     "model": s[3],
                     "address": s[4],
                     # a duplicate-time import of old stored rate_hz = inf, which no JSON can hold
-                    "rate_hz": s[5] if s[5] is None or np.isfinite(s[5]) else None,
+                    "rate_hz": s[5] if s[5] is None or math.isfinite(s[5]) else None,
                     "firmware": s[6],
                     "samples": int(s[7]),
                     "start_s": s[8],
@@ -502,35 +508,46 @@ class Store:
         Optional column groups (mag, quat, device_time_s) appear when any sensor has them; other
         sensors' cells are NaN there.
         """
+        import numpy as np
+        import pandas as pd
+
         session_id = self.resolve(ref)
         placement_of = self._sensor_ids(session_id)
-        blocks = [
-            (placement_of[sensor_id], *row)
-            for sensor_id in sorted(placement_of, key=lambda i: (PLACEMENTS.index(placement_of[i]), i))
-            for row in self.conn.execute(
-                "SELECT n, time_s, device_time_s, acc, gyr, mag, quat FROM sample_blocks WHERE sensor_id = ? ORDER BY id",
-                (sensor_id,),
+        order = sorted(placement_of, key=lambda i: (PLACEMENTS.index(placement_of[i]), i))
+        # Each column group of sample_blocks with its table columns, in the table's order.
+        groups = {"time_s": ("time_s",), **VECTOR_COLUMNS, "device_time_s": ("device_time_s",)}
+        present = ", ".join(f"{key} IS NOT NULL" for key in groups)
+        with self.conn:
+            self.conn.execute("BEGIN")  # one snapshot for the sizes and the blobs, whatever a recorder writes
+            heads = [
+                (placement_of[sensor_id], *row)
+                for sensor_id in order
+                for row in self.conn.execute(
+                    f"SELECT n, {present} FROM sample_blocks WHERE sensor_id = ? ORDER BY id", (sensor_id,)
+                )
+            ]
+            counts = np.array([h[1] for h in heads], dtype=np.int64)
+            ends = np.cumsum(counts)
+            # One preallocated (width, n) array per group, filled block by block: each column is a contiguous
+            # row of it, so the table is built without concatenating, transposing or copying columns again.
+            # The blobs are read one block at a time, never all of the session's beside the table.
+            keep = [
+                key for i, key in enumerate(groups) if key in ("time_s", "acc", "gyr") or any(h[2 + i] for h in heads)
+            ]
+            out = {key: np.empty((len(groups[key]), int(ends[-1]) if len(ends) else 0)) for key in keep}
+            blocks = (
+                row
+                for sensor_id in order
+                for row in self.conn.execute(
+                    f"SELECT {', '.join(keep)} FROM sample_blocks WHERE sensor_id = ? ORDER BY id", (sensor_id,)
+                )
             )
-        ]
-        counts = np.array([b[1] for b in blocks], dtype=np.int64)
-        ends = np.cumsum(counts)
-        sensor = np.repeat(np.array([b[0] for b in blocks], dtype=object), counts)
-        # One preallocated (width, n) array per group, filled block by block: each column is a contiguous
-        # row of it, so the table is built without concatenating, transposing or copying columns again.
-        groups = {
-            "time_s": (2, ("time_s",)),
-            **{key: (4 + i, names) for i, (key, names) in enumerate(VECTOR_COLUMNS.items())},
-            "device_time_s": (3, ("device_time_s",)),
-        }
-        columns: dict[str, np.ndarray] = {"sensor": sensor}
-        for key, (at, names) in groups.items():
-            present = [b[at] is not None for b in blocks]
-            if key not in ("time_s", "acc", "gyr") and not any(present):
-                continue
-            out = np.empty((len(names), int(ends[-1]) if len(ends) else 0))
-            for b, has, start, end in zip(blocks, present, ends - counts, ends):
-                out[:, start:end] = _unblob(b[at], len(names)).T if has else np.nan
-            columns.update(zip(names, out))
+            for blobs, start, end in zip(blocks, ends - counts, ends):
+                for key, blob in zip(keep, blobs):
+                    out[key][:, start:end] = _unblob(blob, len(groups[key])).T if blob is not None else np.nan
+        columns: dict[str, np.ndarray] = {"sensor": np.repeat(np.array([h[0] for h in heads], dtype=object), counts)}
+        for key in keep:
+            columns.update(zip(groups[key], out[key]))
         return pd.DataFrame(columns, copy=False)
 
     def retime_sensor(self, sensor_id: int, time_s: np.ndarray, gaps: list[tuple[float, float, str]]) -> None:
@@ -548,6 +565,8 @@ class Store:
         gaps
             Its gaps as (start_s, end_s, reason).
         """
+        import numpy as np
+
         blocks = self.conn.execute(
             "SELECT id, n FROM sample_blocks WHERE sensor_id = ? ORDER BY id", (sensor_id,)
         ).fetchall()
@@ -610,6 +629,8 @@ class Store:
         block_size
             Samples per stored block.
         """
+        import numpy as np
+
         sensors = sensors or {}
         sensor_ids: dict[str, int] = {}
         session_id = uuid.uuid4().hex[:12]
@@ -777,6 +798,8 @@ class Store:
 
 def _columns_of(group: pd.DataFrame) -> dict[str, np.ndarray | None]:
     """Numpy columns of one sensor's rows of a samples table (optional groups None when absent)."""
+    import numpy as np
+
     out: dict[str, np.ndarray | None] = {
         "time_s": group["time_s"].to_numpy(dtype=float),
         "device_time_s": group["device_time_s"].to_numpy(dtype=float) if "device_time_s" in group else None,
@@ -819,6 +842,8 @@ class SessionWriter:
         device_time_s: np.ndarray | None = None,
     ) -> None:
         """Queue a block of samples of one sensor (n rows; vectors (n, 3), quaternions (n, 4))."""
+        import numpy as np
+
         t = np.asarray(time_s, dtype=float)
         if len(t) == 0:
             return

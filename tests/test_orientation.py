@@ -6,7 +6,7 @@ import numpy as np
 
 from analysis.angles import compute_angles
 from analysis.despike import despike, running_median5
-from analysis.orientation import orientation_quat
+from analysis.orientation import orientation_quat, orientation_quats
 from analysis.rotations import inclination_deg, matrices_from_quat_wxyz
 from tests.test_angles import hinge_session, rmse_against
 
@@ -62,3 +62,16 @@ def test_9d_option_runs_with_a_magnetometer():
     samples[["mag_x", "mag_y", "mag_z"]] = -40.0 * g  # vertical field only: heading stays unobservable
     result = compute_angles(samples, use_mag=True)
     assert rmse_against(result.angles, truth, "lumbar_flexion_deg") < 1.5
+
+
+def test_one_vqf_run_gives_the_6d_orientation_of_a_9d_analysis():
+    # the bar-field evidence of a 9D analysis takes this 6D orientation instead of orienting every sensor again
+    rng = np.random.default_rng(8)
+    n = 3000
+    acc = rng.normal(0.0, 0.3, (n, 3)) + [0.0, 0.0, 9.81]
+    gyr = rng.normal(0.0, 20.0, (n, 3))
+    mag = rng.normal(0.0, 2.0, (n, 3)) + [20.0, 0.0, -40.0]
+    quat_6d, quat_9d = orientation_quats(acc, gyr, 100.0, mag)
+    np.testing.assert_array_equal(quat_6d, orientation_quat(acc, gyr, 100.0))
+    np.testing.assert_array_equal(quat_9d, orientation_quat(acc, gyr, 100.0, mag))
+    assert orientation_quats(acc, gyr, 100.0)[1] is None

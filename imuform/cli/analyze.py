@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from analysis.classify import EXERCISES
 from analysis.limits import PROFILES
-from analysis.session import SessionAnalysis
-from analysis.timebase import describe_sync
+from imuform.cli.batch import BatchOptions, analyze_all
 from imuform.cli.calibrations import calibration_option
 from imuform.cli.common import console
 from imuform.session_analysis import analyze_stored
 from imuform.store import Store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from analysis.session import SessionAnalysis
 
 
 def _num(value: float, fmt: str = ".0f", unit: str = "") -> str:
@@ -32,6 +37,8 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
     )
     if result.calibration_source is not None:
         console.print(f"calibration: {result.calibration_source.reason}", markup=False)
+    from analysis.timebase import describe_sync  # the pipeline's module: loaded once an analysis exists
+
     console.print(describe_sync(result.sync), markup=False, style="dim")
     for note in result.notes:
         console.print(f"note: {note}", markup=False, style="yellow")
@@ -91,7 +98,20 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
 
 
 @click.command()
-@click.argument("session")
+@click.argument("session", required=False)
+@click.option(
+    "--all",
+    "all_sessions",
+    is_flag=True,
+    help="Re-analyse every stored session (or those picked by --since/--until) on all cores, with one start-up.",
+)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="With --all: sessions started on or after this day.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="With --all: sessions started on or before this day.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="With --all: sessions analysed at once (default: the cores this process may use).",
+)
 @click.option(
     "--profile",
     "profile_name",
@@ -105,11 +125,15 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
     help="The exercise of every set, when you know it (instead of classifying each set).",
 )
 @calibration_option
-@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis (with --all: each session's counts) as JSON.")
 @click.pass_context
 def analyze(
     ctx: click.Context,
-    session: str,
+    session: str | None,
+    all_sessions: bool,
+    since: datetime | None,
+    until: datetime | None,
+    jobs: int | None,
     profile_name: str | None,
     use_mag: bool,
     exercise: str | None,
@@ -118,8 +142,18 @@ def analyze(
 ) -> None:
     """Find the sets and reps of SESSION (an id or a unique prefix), with per-rep metrics and flags.
 
-    The result is also saved in the store, where the dashboards and exports find it.
+    The result is also saved in the store, where the dashboards and exports find it. With --all, every
+    stored session (of one person: one --home each) is analysed and saved again, e.g. after an update.
     """
+    if all_sessions == (session is not None):
+        raise click.UsageError("give one SESSION, or --all (with --since/--until to pick sessions by day)")
+    if not all_sessions and (since or until or jobs):
+        raise click.UsageError("--since, --until and --jobs go with --all")
+    if all_sessions:
+        options = BatchOptions(profile_name, use_mag, exercise, calibration)
+        dates = (since.date() if since else None, until.date() if until else None)
+        analyze_all(ctx.obj["home"], *dates, options=options, jobs=jobs, as_json=as_json)
+        return
     with Store(ctx.obj["home"]) as store:
         session_id = store.resolve(session)
         result, doc = analyze_stored(

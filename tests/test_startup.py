@@ -1,0 +1,58 @@
+"""Start-up: each command imports only what it needs, when it needs it (docs/performance.md, Start-up).
+
+Checked by the modules a fresh interpreter holds after importing a command, not by timing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+#: Libraries that cost 0.1–0.5 s each to import (scipy.signal alone brings scipy.stats, interpolate,
+#: optimize and spatial).
+HEAVY = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scipy.signal",
+    "scipy.stats",
+    "scipy.spatial",
+    "plotly",
+    "dash",
+    "bleak",
+    "bumble",
+)
+
+
+def loaded_after(code: str) -> set[str]:
+    """The heavy libraries a fresh interpreter has loaded after running ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    ("module", "allowed"),
+    [
+        ("imuform.cli.main", set()),
+        ("imuform.cli.sessions", set()),
+        ("imuform.cli.calibrations", set()),
+        ("imuform.cli.profile", set()),
+        ("imuform.session_analysis", set()),
+        ("imuform.store", set()),
+        # the option choices come from analysis.classify, which needs numpy and pandas; the pipeline loads on use
+        ("imuform.cli.analyze", {"numpy", "pandas"}),
+        ("imuform.cli.report", {"numpy", "pandas", "plotly"}),
+    ],
+)
+def test_command_modules_import_only_what_they_need(module, allowed):
+    extra = loaded_after(f"import {module}") - allowed
+    assert not extra, f"importing {module} loads {sorted(extra)}; import them inside the functions that need them"
+
+
+def test_the_pipeline_does_not_load_scipy_stats_through_the_time_base():
+    # scipy.fft gives the gyro cross-correlation; scipy.signal would bring scipy.stats and more
+    assert "scipy.signal" not in loaded_after("import analysis.timebase, analysis.angles, analysis.pipeline")
