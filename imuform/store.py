@@ -829,7 +829,7 @@ class SessionWriter:
         self._gaps: list[tuple] = []
         self._events: list[tuple] = []
         self._last_flush = time.monotonic()
-        self._flushed_until_s = -np.inf  # newest sample time committed
+        self._flushed_until_s = -math.inf  # newest sample time committed
 
     def add_samples(
         self,
@@ -881,7 +881,7 @@ class SessionWriter:
     def _maybe_flush(self) -> None:
         # Every half second of wall time, and of session time: a replay faster than real time would
         # otherwise hold several seconds of the session in memory.
-        newest_s = self._samples[-1][3] if self._samples else -np.inf
+        newest_s = self._samples[-1][3] if self._samples else -math.inf
         if (
             time.monotonic() - self._last_flush >= self.flush_interval_s
             or newest_s - self._flushed_until_s >= self.flush_interval_s
