@@ -312,6 +312,13 @@ class Script:
                     "top_before": before,
                     "top_after": after,
                     "touch_and_go": touch_and_go,
+                    # what the fault plan asked of this rep, beside what the body then did (the truth)
+                    "planned": {
+                        "bottom_lumbar_flexion_deg": bottom["lumbar_flexion_deg"],
+                        "lockout_lumbar_angle_deg": top["lumbar_flexion_deg"],
+                        "bottom_lateral_bend_deg": bottom["lumbar_bend_deg"],
+                        "bottom_twist_deg": bottom["lumbar_twist_deg"],
+                    },
                 }
             )
             before = after

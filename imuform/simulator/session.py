@@ -14,8 +14,6 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.transform import Rotation
 
-from analysis.limits import DEFAULT_LIMITS
-from analysis.session import jsonable
 from imuform.errors import InputError
 from imuform.simulator import exercises as ex
 from imuform.simulator.activities import Person, Script
@@ -32,7 +30,7 @@ from imuform.simulator.sensor_model import (
     transport,
 )
 from imuform.simulator.timeline import Timeline, Trajectories
-from imuform.simulator.truth import set_truth, truth_angles
+from imuform.simulator.truth import JUDGED_LIMITS, set_truth, truth_angles
 
 PLACEMENTS = ("lumbar", "thoracic", "upper_thoracic", "thigh")
 MIN_RATE_HZ, MAX_RATE_HZ = 25.0, 400.0
@@ -247,6 +245,11 @@ class SimulatedSession:
         return out
 
 
+def plain_json(doc: dict) -> dict:
+    """``doc`` as plain JSON values (numpy scalars and arrays as Python ones); a NaN in the truth is a bug and raises."""
+    return json.loads(json.dumps(doc, allow_nan=False, default=lambda value: value.tolist()))
+
+
 def write_truth(out_dir: Path, truth: dict, truth_angles: pd.DataFrame) -> list[Path]:
     """Write ``truth.json`` and ``truth_angles.csv`` into the existing ``out_dir``; return their paths."""
     paths = [out_dir / "truth.json", out_dir / "truth_angles.csv"]
@@ -411,7 +414,7 @@ def _simulate_motion(spec: SessionSpec) -> _Motion:
         "sensors": list(spec.sensors),
         "segments": {p: SEGMENT_OF[p] for p in spec.sensors},
         "ideal": spec.ideal,
-        "limits": DEFAULT_LIMITS.to_dict(),
+        "limits": asdict(JUDGED_LIMITS),
         "person": asdict(person),
         "calibration": calibration,
         "activities": script.activities,
@@ -430,7 +433,7 @@ def simulate_truth(spec: SessionSpec | None = None) -> tuple[dict, pd.DataFrame]
         identical to those of `simulate_session` for the same spec.
     """
     motion = _simulate_motion(spec or SessionSpec())
-    return jsonable(motion.truth), motion.angles
+    return plain_json(motion.truth), motion.angles
 
 
 def simulate_session(spec: SessionSpec | None = None) -> SimulatedSession:
@@ -460,5 +463,4 @@ def simulate_session(spec: SessionSpec | None = None) -> SimulatedSession:
         "error_model": asdict(spec.error_model),
         "magnetic_north_heading_deg": motion.north_deg,
     }
-    # the same JSON form as the analysis documents (NaN as null)
-    return SimulatedSession(spec, samples, jsonable(truth), motion.angles, streams)
+    return SimulatedSession(spec, samples, plain_json(truth), motion.angles, streams)
