@@ -13,7 +13,7 @@ from analysis.bar_field import bar_field_features, oriented_6d
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
 from analysis.classify import EXERCISES, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
-from analysis.limits import DEFAULT_LIMITS, Limits
+from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
 from analysis.quiet import mask_intervals
 from analysis.reps import MAX_MISSING_FRACTION, find_excursions, rate_of
@@ -335,7 +335,8 @@ def analyze_session(
     range_of_motion
         The person's range of motion for the figures in % of it; default the calibration's.
     limits
-        The person's limits; the defaults when ``None``.
+        The person's limits; when ``None``, the default profile's (`analysis.limits.resolve_limits`):
+        shares of the range of motion where one is calibrated, `DEFAULT_LIMITS` otherwise.
     rate_hz
         Common rate of the angle series in Hz; chosen from the sensors when ``None``.
     use_mag
@@ -352,17 +353,18 @@ def analyze_session(
     SessionAnalysis
         Angles, sets, reps, limits, calibration and sync report.
     """
-    limits = limits or DEFAULT_LIMITS
     if progress is not None:
         progress("angles", 0.0)
     result = compute_angles(samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check)
+    range_of_motion = range_of_motion or result.calibration.range_of_motion
+    limits = limits or resolve_limits({}, range_of_motion)
     if progress is not None:
         progress("angles", 0.5)
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
     sets, reps = analyze_angles(
         result.angles,
         limits,
-        max_flexion_of(range_of_motion or result.calibration.range_of_motion),
+        max_flexion_of(range_of_motion),
         progress=rep_progress,
         exercise=exercise,
         evidence=lambda windows_s: bar_field_features(_sensors_6d(samples, result), windows_s),

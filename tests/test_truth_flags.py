@@ -49,20 +49,20 @@ def test_the_truth_judges_against_the_products_default_limits_and_names():
 
 
 def test_hand_computed_flexed_rep():
-    # peak 21° against the 20° limit: flagged by 1°; lockout -2°, mean (0+10+21+5-2)/5 = 6.8°
-    values = true_rep_values(_rep([0.0, 10.0, 21.0, 5.0, -2.0]), 0.0, 4.0, 3.0, 50.0)
-    assert values["peak_lumbar_flexion_deg"] == 21.0 and values["peak_lumbar_flexion_pct"] == 42.0
-    assert values["lockout_lumbar_angle_deg"] == -2.0 and values["mean_lumbar_angle_deg"] == pytest.approx(6.8)
+    # peak 36° against the 35° limit: flagged by 1°; lockout -2°, mean (0+10+36+5-2)/5 = 9.8°
+    values = true_rep_values(_rep([0.0, 10.0, 36.0, 5.0, -2.0]), 0.0, 4.0, 3.0, 50.0)
+    assert values["peak_lumbar_flexion_deg"] == 36.0 and values["peak_lumbar_flexion_pct"] == 72.0
+    assert values["lockout_lumbar_angle_deg"] == -2.0 and values["mean_lumbar_angle_deg"] == pytest.approx(9.8)
     assert values["bottom_s"] == 2.0 and values["peak_trunk_inclination_deg"] == pytest.approx(60.0)
     margins = flag_margins_deg(values, None, JUDGED_LIMITS)
     assert margins["lumbar_flexion"] == pytest.approx(1.0)
     assert margins["lockout_hyperextension"] == pytest.approx(-8.0)
-    assert margins["overarching"] == pytest.approx(-16.8)
+    assert margins["overarching"] == pytest.approx(-19.8)
     assert "flexion_drift" not in margins
 
 
 def test_a_rep_just_inside_the_flexion_limit_is_clean():
-    margins = _flags(_rep([0.0, 10.0, 19.5, 5.0, 0.0]))
+    margins = _flags(_rep([0.0, 10.0, 34.5, 5.0, 0.0]))
     assert margins["lumbar_flexion"] == pytest.approx(-0.5)
     assert not [f for f, m in margins.items() if m > 0]
 

@@ -53,7 +53,7 @@ class JudgedLimits:
         Name of the limits.
     """
 
-    flexion_limit_deg: float = 20.0
+    flexion_limit_deg: float = 35.0
     extension_limit_deg: float = 10.0
     drift_limit_deg: float = 8.0
     asymmetry_limit_deg: float = 8.0
