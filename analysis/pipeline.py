@@ -16,7 +16,7 @@ from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
 from analysis.quiet import mask_intervals
-from analysis.reps import MAX_MISSING_FRACTION, find_excursions, rate_of
+from analysis.reps import DEFAULT_REP_RULES, find_excursions, rate_of
 from analysis.segmentation import assign_sets
 from analysis.session import SessionAnalysis, rep_ranges
 
@@ -152,10 +152,10 @@ def _flag_set(metrics: list[dict], limits: Limits) -> tuple[list[list[str]], lis
 
 def _missing_sensor(columns: Mapping[str, np.ndarray], start_s: float, end_s: float) -> str | None:
     """The sensor whose data is missing during a rep (``"lumbar"`` or ``"thoracic"``), or ``None`` when the
-    lumbar angle is there for more than `analysis.reps.MAX_MISSING_FRACTION` of it: enough to measure it."""
+    lumbar angle is there for more than `analysis.reps.RepRules.max_missing_fraction` of it: enough to measure it."""
     i0, i1 = np.searchsorted(columns["time_s"], [start_s, end_s], side="left")
     window = slice(i0, max(i1, i0 + 1))
-    if np.isnan(columns["lumbar_flexion_deg"][window]).mean() <= MAX_MISSING_FRACTION:
+    if np.isnan(columns["lumbar_flexion_deg"][window]).mean() <= DEFAULT_REP_RULES.max_missing_fraction:
         return None
     # the pelvis inclination comes from the lumbar sensor alone, the trunk's from the thoracic one
     pelvis_missing = np.isnan(columns["pelvis_inclination_deg"][window]).mean()
