@@ -59,6 +59,12 @@ class ExerciseRules:
         Bar field added to the thoracic and hip-level anomalies before their log ratio is taken, µT, so
         that two anomalies within the noise of a moving sensor (up to about 1.5 µT without a bar:
         orientation errors of a few degrees in a 50 µT field) say little about where the bar is.
+    bar_evidence_min_uT
+        The bar's field counts only when the larger anomaly reaches this, µT. Among a realistic gym's
+        steel (racks, plates, steel carried past; a bar's remanence of 1-5 µT at 15 cm,
+        `imuform.simulator.magnetics.GymMagneticsModel`) the largest anomaly of 22 simulated Romanian
+        deadlift and good morning sets was 2.2 µT and told the two apart no better than chance; below
+        this floor the magnetometer turned as many sets wrong as right (`benchmarks/accuracy.py`).
     """
 
     back_extension_90_top_deg: float = 67.5
@@ -74,6 +80,7 @@ class ExerciseRules:
     confidence_scale_deg: float = 3.0
     confidence_scale_score: float = 0.2
     bar_field_floor_uT: float = 2.0
+    bar_evidence_min_uT: float = 3.0
 
 
 DEFAULT_EXERCISE_RULES = ExerciseRules()
@@ -133,13 +140,14 @@ def _confidence(margin: float, scale: float) -> float:
 
 
 def bar_on_back_score(features: dict[str, float], rules: ExerciseRules = DEFAULT_EXERCISE_RULES) -> float:
-    """Log ratio of the thoracic to the hip-level bar field (`analysis.bar_field`); 0 when not measured.
+    """Log ratio of the thoracic to the hip-level bar field (`analysis.bar_field`); 0 when not measured or too
+    weak to be evidence (``rules.bar_evidence_min_uT``).
 
     Positive: the bar disturbs the thoracic sensor more, it rides on the upper back (good morning).
     Negative: it disturbs the lumbar (or thigh) sensor more, it hangs in the hands (Romanian deadlift).
     """
     back, hip = features.get("back_field_uT", np.nan), features.get("hip_field_uT", np.nan)
-    if not (np.isfinite(back) and np.isfinite(hip)):
+    if not (np.isfinite(back) and np.isfinite(hip)) or max(back, hip) < rules.bar_evidence_min_uT:
         return 0.0
     return float(np.log((back + rules.bar_field_floor_uT) / (hip + rules.bar_field_floor_uT)))
 

@@ -283,3 +283,28 @@ def test_reps_happen_where_the_set_is_done():
         s = sim.streams["lumbar"]
         tops = [s.position_m[np.searchsorted(s.true_time_s, rep["start_s"])] for rep in sim.truth["sets"][0]["reps"]]
         assert np.ptp(np.array(tops)[:, :2], axis=0).max() < 0.05, exercise
+
+
+def test_dipole_field_on_hand_computed_points():
+    from imuform.simulator.magnetics import dipole_field_uT, moment_for_field_Am2
+
+    m = np.array([0.0, 0.0, 2.0])  # A·m²
+    # on the axis at 0.5 m: 0.1 µT·m³/(A·m²) · 2 · 2 / 0.125 = 3.2 µT along +z; on the equator: -1.6 µT
+    np.testing.assert_allclose(dipole_field_uT(m, [0, 0, 0], [0, 0, 0.5]), [[0, 0, 3.2]], atol=1e-12)
+    np.testing.assert_allclose(dipole_field_uT(m, [0, 0, 0], [0.5, 0, 0]), [[0, 0, -1.6]], atol=1e-12)
+    assert moment_for_field_Am2(3.2, 0.5) == pytest.approx(2.0)
+
+
+def test_a_bar_on_the_back_barely_reaches_the_thoracic_sensor():
+    # a 5 µT-at-15-cm bar on the upper back, 25-35 cm above T10-T12: under 1.5 µT there, no 10-25 µT proxy
+    spec = _short("good_morning", reps=3, seed=2, errors=ErrorModel(bar_field_uT=5.0, mag_noise_uT=0.0))
+    with_bar = simulate_session(spec)
+    without = simulate_session(
+        _short("good_morning", reps=3, seed=2, errors=ErrorModel(bar_field_uT=0.0, mag_noise_uT=0.0))
+    )
+    s = with_bar.truth["sets"][0]
+    for placement in ("lumbar", "thoracic"):
+        a, b = with_bar.streams[placement], without.streams[placement]
+        inside = (a.true_time_s > s["start_s"]) & (a.true_time_s < s["end_s"])
+        difference = np.linalg.norm(a.mag_uT[inside] - b.mag_uT[inside], axis=1)
+        assert 0.0 < difference.max() < 1.5, (placement, difference.max())
