@@ -29,8 +29,9 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
+# FIGURES=file.json checks figures kept by `python -m benchmarks.run --json file.json` instead of running
 bench-check: $(STAMP)
-	$(BIN)/python -m benchmarks.run --check
+	$(BIN)/python -m benchmarks.run --check $(if $(FIGURES),--from $(FIGURES))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -628,7 +628,8 @@ def neutral_posture(
     series: dict[str, RegularSeries],
     quiet: dict[str, np.ndarray],
 ) -> tuple[dict[str, np.ndarray], list[tuple[float, float]]]:
-    """The session's standing neutral: the first rest of `AUTO_STANDING_S` (else the quiet posture held longest).
+    """The session's standing neutral: the first rest of `AUTO_STANDING_S` alone (else the quiet posture held
+    longest, over all its rests).
 
     A session without any rest of `AUTO_MIN_QUIET_S` (e.g. continuous seated exercises) uses its quietest
     stretch instead.
@@ -658,8 +659,14 @@ def neutral_posture(
     cos_tol = np.cos(np.radians(POSTURE_TOLERANCE_DEG))
     same = (np.einsum("isk,jsk->ijs", dirs, dirs) >= cos_tol).all(axis=2)
     long_enough = np.flatnonzero(duration >= AUTO_STANDING_S)
-    best = int(long_enough[0]) if len(long_enough) else int(np.argmax(same @ duration))
-    members = same[best]
+    if len(long_enough):
+        # the standing before the first set alone: averaging in every later rest within the tolerance
+        # moved neutral by up to 3.6° when a lifter ended in a slightly different stance
+        best = int(long_enough[0])
+        members = np.arange(len(windows)) == best
+    else:
+        best = int(np.argmax(same @ duration))
+        members = same[best]
     up = {}
     for j, placement in enumerate(series):
         v = (dirs[members, j] * duration[members, None]).sum(axis=0)
@@ -725,6 +732,41 @@ def _axis_entry(s: RegularSeries, up: np.ndarray, select: np.ndarray) -> SensorC
     return None
 
 
+#: Sensors whose flexion turns the same way as the thoracic sensor's in a bend: the pelvis tips forward
+#: with the trunk in a hinge, and the upper thoracic segment rides on the trunk (the thigh turns the other
+#: way and is left alone).
+TURNS_WITH_THE_TRUNK = ("lumbar", "upper_thoracic")
+
+
+def _sign_with_the_trunk(
+    sensors: dict[str, SensorCalibration], series: dict[str, RegularSeries], quiet: dict[str, np.ndarray]
+) -> None:
+    """Flip a measured flexion axis that turns against the thoracic sensor's in the session's motion.
+
+    Each sensor's sign comes from where it tilts furthest (`flexion_axis`): reliable for the trunk, which
+    bends far forward and little back, but not for a pelvis that tilts back about as far as forward,
+    whose flipped axis read +11° of flexion at a peak of real motion. Both sensors see the same bends at
+    the same instants, so the pelvis's flexion rate must correlate positively with the trunk's.
+    """
+    if "thoracic" not in sensors:
+        return
+    ref = series["thoracic"]
+    ref_rate = np.nan_to_num(ref.gyr_dps @ sensors["thoracic"].axis_sensor)
+    for placement in TURNS_WITH_THE_TRUNK:
+        entry = sensors.get(placement)
+        if entry is None or entry.axis_source != "bends":
+            continue
+        s = series[placement]
+        # each sensor has its own grid: the thoracic rate and rest mask at this sensor's instants
+        ref_here = np.interp(s.time_s, ref.time_s, ref_rate)
+        ref_moving = np.interp(s.time_s, ref.time_s, (~quiet["thoracic"]).astype(float)) > 0.5
+        rate = np.nan_to_num(s.gyr_dps @ entry.axis_sensor)
+        if np.sum((rate * ref_here)[~quiet[placement] & ref_moving]) < 0:
+            sensors[placement] = SensorCalibration.from_axes(
+                np.array(entry.up_sensor), -entry.axis_sensor, entry.axis_source, entry.axis_planarity
+            )
+
+
 def auto_calibrate_series(series: dict[str, RegularSeries], quiet: dict[str, np.ndarray] | None = None) -> Calibration:
     """Automatic calibration from a session's own quiet standing and hinge movements.
 
@@ -757,6 +799,7 @@ def auto_calibrate_series(series: dict[str, RegularSeries], quiet: dict[str, np.
             or _axis_entry(s, up[placement], moving)
             or SensorCalibration.from_axes(up[placement], assumed_axis(up[placement]), "assumed", None)
         )
+    _sign_with_the_trunk(sensors, series, quiet)
     steps = CalibrationWindows(
         standing=Window(float(windows[0][0]), float(windows[0][1])),
         bends=Window(float(bends[0]), float(bends[1])) if bends else None,

@@ -17,38 +17,74 @@ the rule's threshold.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 EXERCISES = ("deadlift", "romanian_deadlift", "good_morning", "back_extension_45", "back_extension_90", "squat")
 
-#: Top-posture trunk inclination (deg) above which a set is a 90° back extension, and a 45° one.
-BACK_EXTENSION_90_TOP_DEG = 67.5
-BACK_EXTENSION_45_TOP_DEG = 22.5
-#: A first rep that stays this long in its bottom zone (s, `analysis.metrics` ``bottom_pause_s``)
-#: began with the set-up at a bar on the floor.
-SETUP_PAUSE_S = 1.9
-#: Bottom trunk inclination (deg) of a standing set: upper bounds of the squat and the deadlift.
-SQUAT_MAX_BOTTOM_DEG = 50.0
-DEADLIFT_MAX_BOTTOM_DEG = 66.0
-#: Romanian deadlift or good morning: the good morning when
-#: ``GM_RATIO - descent/ascent + GM_PER_DEG * (bottom - GM_BOTTOM_DEG) + GM_PER_S * (ascent - GM_ASCENT_S)``
-#: is positive (durations as from `movement_s`, s; bottom trunk inclination, deg).
-GM_RATIO = 1.33
-GM_PER_DEG = 0.022
-GM_BOTTOM_DEG = 80.0
-GM_PER_S = 0.4
-GM_ASCENT_S = 1.6
-#: Logistic scales of the confidence: degrees from an angle threshold, and units of the Romanian deadlift
-#: / good morning score (the kinematic score, plus the bar-field log ratio when there is one). The score's
-#: scale is calibrated on `benchmarks.accuracy`: without a magnetometer the mean confidence of those sets
-#: (0.78) matches their share classified right (0.79).
-CONFIDENCE_SCALE_DEG = 3.0
-CONFIDENCE_SCALE_SCORE = 0.2
-#: Bar field (µT) added to the thoracic and hip-level anomalies before their log ratio is taken, so that
-#: two anomalies within the noise of a moving sensor (up to about 1.5 µT without a bar: orientation
-#: errors of a few degrees in a 50 µT field) say little about where the bar is.
-BAR_FIELD_FLOOR_UT = 2.0
+
+@dataclass(frozen=True)
+class ExerciseRules:
+    """The exercise classifier's thresholds (`classify_features`), in units, with where each comes from.
+
+    Honestly: apart from the back extensions' bench angles, every threshold was set in the gaps between
+    the simulator's own exercise profiles (docs/simulator.md) and checked on `benchmarks/accuracy.py`;
+    none has been fitted to, or checked on, real lifters yet.
+
+    Attributes
+    ----------
+    back_extension_90_top_deg, back_extension_45_top_deg
+        Top-posture trunk inclination above which a set is a 90° back extension, and a 45° one: midway
+        between the benches' 45° and 90° and between upright and 45°.
+    setup_pause_s
+        A first rep that stays this long in its bottom zone (`analysis.metrics` ``bottom_pause_s``)
+        began with the set-up at a bar on the floor, s: in the gap between the simulator's set-up
+        (1.5-3 s) and its longest bottom pauses (dead stops, 0.6-1.5 s).
+    squat_max_bottom_deg, deadlift_max_bottom_deg
+        Bottom trunk inclination of a standing set below which it is a squat, and a deadlift: in the
+        gaps between the simulator's squat (32-48°), deadlift (48-62°) and hinge (68-92°) depths.
+    gm_ratio, gm_per_deg, gm_bottom_deg, gm_per_s, gm_ascent_s
+        Romanian deadlift or good morning: the good morning when ``gm_ratio - descent/ascent + gm_per_deg *
+        (bottom - gm_bottom_deg) + gm_per_s * (ascent - gm_ascent_s)`` (plus `bar_on_back_score`) is
+        positive; durations from `movement_s`, s; bottom trunk inclination, deg. Set between the
+        simulator's tempo and depth profiles of the two.
+    confidence_scale_deg, confidence_scale_score
+        Logistic scales of the confidence: degrees from an angle threshold, and units of the Romanian
+        deadlift / good morning score. The score's scale is calibrated on `benchmarks.accuracy`: without
+        a magnetometer the mean confidence of those sets matched their share classified right (first
+        simulator: 0.78 and 0.79).
+    bar_field_floor_uT
+        Bar field added to the thoracic and hip-level anomalies before their log ratio is taken, µT, so
+        that two anomalies within the noise of a moving sensor (up to about 1.5 µT without a bar:
+        orientation errors of a few degrees in a 50 µT field) say little about where the bar is.
+    bar_evidence_min_uT
+        The bar's field counts only when the larger anomaly reaches this, µT. Among a realistic gym's
+        steel (racks, plates, steel carried past; a bar's remanence of 1-5 µT at 15 cm,
+        `imuform.simulator.magnetics.GymMagneticsModel`) the largest anomaly of 22 simulated Romanian
+        deadlift and good morning sets was 2.2 µT and told the two apart no better than chance; below
+        this floor the magnetometer turned as many sets wrong as right (`benchmarks/accuracy.py`).
+    """
+
+    back_extension_90_top_deg: float = 67.5
+    back_extension_45_top_deg: float = 22.5
+    setup_pause_s: float = 1.9
+    squat_max_bottom_deg: float = 50.0
+    deadlift_max_bottom_deg: float = 66.0
+    gm_ratio: float = 1.33
+    gm_per_deg: float = 0.022
+    gm_bottom_deg: float = 80.0
+    gm_per_s: float = 0.4
+    gm_ascent_s: float = 1.6
+    confidence_scale_deg: float = 3.0
+    confidence_scale_score: float = 0.2
+    bar_field_floor_uT: float = 2.0
+    bar_evidence_min_uT: float = 3.0
+
+
+DEFAULT_EXERCISE_RULES = ExerciseRules()
+
 #: Peak speed of a minimum-jerk movement over its mean speed: people move between postures that way.
 MIN_JERK_PEAK_RATIO = 1.875
 
@@ -61,12 +97,14 @@ def movement_s(range_deg: np.ndarray, peak_speed_dps: np.ndarray) -> np.ndarray:
     return MIN_JERK_PEAK_RATIO * np.asarray(range_deg, dtype=float) / np.asarray(peak_speed_dps, dtype=float)
 
 
-def starts_from_floor(reps: pd.DataFrame) -> bool:
+def starts_from_floor(reps: pd.DataFrame, rules: ExerciseRules = DEFAULT_EXERCISE_RULES) -> bool:
     """Whether a set's first rep began with the set-up at a bar on the floor (a long first bottom)."""
-    return len(reps) >= 2 and float(reps["bottom_pause_s"].iloc[0]) >= SETUP_PAUSE_S
+    return len(reps) >= 2 and float(reps["bottom_pause_s"].iloc[0]) >= rules.setup_pause_s
 
 
-def set_features(excursions: pd.DataFrame, reps: pd.DataFrame) -> dict[str, float]:
+def set_features(
+    excursions: pd.DataFrame, reps: pd.DataFrame, rules: ExerciseRules = DEFAULT_EXERCISE_RULES
+) -> dict[str, float]:
     """Features of one set that the classification reads.
 
     Parameters
@@ -75,6 +113,8 @@ def set_features(excursions: pd.DataFrame, reps: pd.DataFrame) -> dict[str, floa
         The set's forward excursions, in order, as from `analysis.reps.find_excursions`.
     reps
         Their metrics (`analysis.metrics.REP_METRIC_COLUMNS`), same order.
+    rules
+        The thresholds (``setup_pause_s``).
 
     Returns
     -------
@@ -83,7 +123,7 @@ def set_features(excursions: pd.DataFrame, reps: pd.DataFrame) -> dict[str, floa
         inclination), ``descent_s`` and ``ascent_s`` (median `movement_s` down and up, the set-up rep
         left out), and ``from_floor`` (1.0 or 0.0, `starts_from_floor`).
     """
-    from_floor = starts_from_floor(reps)
+    from_floor = starts_from_floor(reps, rules)
     paced = excursions.iloc[1:] if len(excursions) > 1 else excursions
     return {
         "top_inclination_deg": float(np.median(np.r_[excursions["top_start_deg"], excursions["top_end_deg"]])),
@@ -99,53 +139,56 @@ def _confidence(margin: float, scale: float) -> float:
     return float(1.0 / (1.0 + np.exp(-abs(margin) / scale)))
 
 
-def bar_on_back_score(features: dict[str, float]) -> float:
-    """Log ratio of the thoracic to the hip-level bar field (`analysis.bar_field`); 0 when not measured.
+def bar_on_back_score(features: dict[str, float], rules: ExerciseRules = DEFAULT_EXERCISE_RULES) -> float:
+    """Log ratio of the thoracic to the hip-level bar field (`analysis.bar_field`); 0 when not measured or too
+    weak to be evidence (``rules.bar_evidence_min_uT``).
 
     Positive: the bar disturbs the thoracic sensor more, it rides on the upper back (good morning).
     Negative: it disturbs the lumbar (or thigh) sensor more, it hangs in the hands (Romanian deadlift).
     """
     back, hip = features.get("back_field_uT", np.nan), features.get("hip_field_uT", np.nan)
-    if not (np.isfinite(back) and np.isfinite(hip)):
+    if not (np.isfinite(back) and np.isfinite(hip)) or max(back, hip) < rules.bar_evidence_min_uT:
         return 0.0
-    return float(np.log((back + BAR_FIELD_FLOOR_UT) / (hip + BAR_FIELD_FLOOR_UT)))
+    return float(np.log((back + rules.bar_field_floor_uT) / (hip + rules.bar_field_floor_uT)))
 
 
-def good_morning_score(features: dict[str, float]) -> float:
+def good_morning_score(features: dict[str, float], rules: ExerciseRules = DEFAULT_EXERCISE_RULES) -> float:
     """Good morning (> 0) or Romanian deadlift (< 0): tempo and depth, plus the bar's place when measured."""
     ascent = features["ascent_s"]
     kinematic = (
-        GM_RATIO
+        rules.gm_ratio
         - features["descent_s"] / ascent
-        + GM_PER_DEG * (features["bottom_inclination_deg"] - GM_BOTTOM_DEG)
-        + GM_PER_S * (ascent - GM_ASCENT_S)
+        + rules.gm_per_deg * (features["bottom_inclination_deg"] - rules.gm_bottom_deg)
+        + rules.gm_per_s * (ascent - rules.gm_ascent_s)
     )
-    return kinematic + bar_on_back_score(features)
+    return kinematic + bar_on_back_score(features, rules)
 
 
-def classify_features(features: dict[str, float]) -> tuple[str, float]:
+def classify_features(features: dict[str, float], rules: ExerciseRules = DEFAULT_EXERCISE_RULES) -> tuple[str, float]:
     """Exercise name (one of `EXERCISES`) and its confidence (0.5-1) from `set_features`.
 
     ``features`` may also hold ``back_field_uT`` and ``hip_field_uT`` (`analysis.bar_field`), which
     decide between the Romanian deadlift and the good morning together with tempo and depth.
     """
+    r = rules
     top = features["top_inclination_deg"]
-    if top >= BACK_EXTENSION_90_TOP_DEG:
-        return "back_extension_90", _confidence(top - BACK_EXTENSION_90_TOP_DEG, CONFIDENCE_SCALE_DEG)
-    if top >= BACK_EXTENSION_45_TOP_DEG:
-        margin = min(top - BACK_EXTENSION_45_TOP_DEG, BACK_EXTENSION_90_TOP_DEG - top)
-        return "back_extension_45", _confidence(margin, CONFIDENCE_SCALE_DEG)
-    top_margin = BACK_EXTENSION_45_TOP_DEG - top
+    if top >= r.back_extension_90_top_deg:
+        return "back_extension_90", _confidence(top - r.back_extension_90_top_deg, r.confidence_scale_deg)
+    if top >= r.back_extension_45_top_deg:
+        margin = min(top - r.back_extension_45_top_deg, r.back_extension_90_top_deg - top)
+        return "back_extension_45", _confidence(margin, r.confidence_scale_deg)
+    top_margin = r.back_extension_45_top_deg - top
     bottom = features["bottom_inclination_deg"]
-    if features["from_floor"] and bottom < DEADLIFT_MAX_BOTTOM_DEG:
-        return "deadlift", _confidence(min(top_margin, DEADLIFT_MAX_BOTTOM_DEG - bottom), CONFIDENCE_SCALE_DEG)
-    if bottom < SQUAT_MAX_BOTTOM_DEG:
-        return "squat", _confidence(min(top_margin, SQUAT_MAX_BOTTOM_DEG - bottom), CONFIDENCE_SCALE_DEG)
-    if bottom < DEADLIFT_MAX_BOTTOM_DEG:
-        margin = min(top_margin, bottom - SQUAT_MAX_BOTTOM_DEG, DEADLIFT_MAX_BOTTOM_DEG - bottom)
-        return "deadlift", _confidence(margin, CONFIDENCE_SCALE_DEG)
-    score = good_morning_score(features)
+    if features["from_floor"] and bottom < r.deadlift_max_bottom_deg:
+        return "deadlift", _confidence(min(top_margin, r.deadlift_max_bottom_deg - bottom), r.confidence_scale_deg)
+    if bottom < r.squat_max_bottom_deg:
+        return "squat", _confidence(min(top_margin, r.squat_max_bottom_deg - bottom), r.confidence_scale_deg)
+    if bottom < r.deadlift_max_bottom_deg:
+        margin = min(top_margin, bottom - r.squat_max_bottom_deg, r.deadlift_max_bottom_deg - bottom)
+        return "deadlift", _confidence(margin, r.confidence_scale_deg)
+    score = good_morning_score(features, rules)
     confidence = min(
-        _confidence(score, CONFIDENCE_SCALE_SCORE), _confidence(bottom - DEADLIFT_MAX_BOTTOM_DEG, CONFIDENCE_SCALE_DEG)
+        _confidence(score, r.confidence_scale_score),
+        _confidence(bottom - r.deadlift_max_bottom_deg, r.confidence_scale_deg),
     )
     return ("good_morning" if score > 0 else "romanian_deadlift"), confidence

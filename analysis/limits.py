@@ -2,7 +2,9 @@
 
 A person's pain-free range differs: some lifters are flexion-intolerant, some extension-intolerant.
 Limits are given in degrees from calibrated standing neutral, or in percent of the person's calibrated
-range of motion, and are resolved to degrees before flags are raised.
+range of motion, and are resolved to degrees before flags are raised. Whenever the range of motion is
+calibrated, the default profile's flexion and extension limits are shares of it (`RangeShares`); the
+degrees of `DEFAULT_LIMITS` hold only without one. Sources: docs/analysis.md, "Personal limits".
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ class Limits:
     Parameters
     ----------
     flexion_limit_deg
-        Peak lumbar flexion above this raises `lumbar_flexion`.
+        Peak lumbar flexion above this raises `lumbar_flexion`. The default, 35°, sits above the 10–30°
+        of lower-lumbar flexion clean deadlifts reach from standing (Bengtsson et al. 2022) and below the
+        near-maximal flexion of very heavy lifts (Cholewicki & McGill 1992).
     extension_limit_deg
         Magnitude of lumbar extension: a lockout angle below ``-extension_limit_deg`` raises
-        `lockout_hyperextension`, a mean rep angle below it raises `overarching`.
+        `lockout_hyperextension`, a mean rep angle below it raises `overarching`. The default, 10°, is
+        40 % of a typical 25° maximal extension (see `RangeShares`).
     drift_limit_deg
         Rise of peak flexion over the first reps of a set that raises `flexion_drift`.
     asymmetry_limit_deg
@@ -33,7 +38,7 @@ class Limits:
         Name of the profile these limits came from.
     """
 
-    flexion_limit_deg: float = 20.0
+    flexion_limit_deg: float = 35.0
     extension_limit_deg: float = 10.0
     drift_limit_deg: float = 8.0
     asymmetry_limit_deg: float = 8.0
@@ -51,6 +56,28 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class RangeShares:
+    """The default profile's limits as shares of a calibrated range of motion, in percent.
+
+    Parameters
+    ----------
+    flexion_limit_pct
+        Of maximal flexion (toe touch): clean deadlifts use 40–70 % of it (Bengtsson et al. 2022: 10–30°
+        against a 45–60° maximum), heavy lifts near 100 % load the posterior ligaments (Cholewicki &
+        McGill 1992); 75 % lies between.
+    extension_limit_pct
+        Of maximal extension: 40 %, the share the 10° default is of a typical 25° (an assumption: no
+        study of lockout extension was found for it).
+    """
+
+    flexion_limit_pct: float = 75.0
+    extension_limit_pct: float = 40.0
+
+
+DEFAULT_RANGE_SHARES = RangeShares()
 
 PROFILES: dict[str, Limits] = {
     "default": DEFAULT_LIMITS,
@@ -106,7 +133,8 @@ def resolve_limits(profile: dict, range_of_motion: RangeOfMotion | None = None) 
         overrides ``flexion_limit_deg``, ``extension_limit_deg`` (degrees) or ``flexion_limit_pct``,
         ``extension_limit_pct`` (percent of the calibrated range).
     range_of_motion
-        The person's calibrated range of motion; needed only for percent limits.
+        The person's calibrated range of motion; needed for percent limits. With it, the default
+        profile's flexion and extension limits not given explicitly are `DEFAULT_RANGE_SHARES` of it.
 
     Returns
     -------
@@ -120,6 +148,12 @@ def resolve_limits(profile: dict, range_of_motion: RangeOfMotion | None = None) 
     degrees = {k: float(profile[k]) for k in ("flexion_limit_deg", "extension_limit_deg") if profile.get(k) is not None}
     out = replace(out, **degrees)
     flexion_pct, extension_pct = profile.get("flexion_limit_pct"), profile.get("extension_limit_pct")
+    if name == "default" and range_of_motion is not None:
+        # a calibrated range makes the default limits personal; explicit degrees or percents still win
+        if flexion_pct is None and "flexion_limit_deg" not in degrees:
+            flexion_pct = DEFAULT_RANGE_SHARES.flexion_limit_pct
+        if extension_pct is None and "extension_limit_deg" not in degrees:
+            extension_pct = DEFAULT_RANGE_SHARES.extension_limit_pct
     if flexion_pct is None and extension_pct is None:
         return out
     if range_of_motion is None:

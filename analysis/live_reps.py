@@ -4,7 +4,7 @@
 called a few times a second, runs the offline steps (`analysis.reps.find_excursions`,
 `analysis.segmentation.group_excursions`, `analysis.pipeline.set_reps`) on the samples since the last
 finished set. A group of excursions is finished once the lifter has rested longer than
-`analysis.segmentation.MAX_REST_IN_SET_S` after it without starting another rep, or when the recording
+`analysis.segmentation.SetRules.max_rest_in_set_s` after it without starting another rep, or when the recording
 ends. Then, as offline, a lone bend (picking up a plate) is no set, and a set that started from the floor
 loses its last excursion (the bar put down). Until then the set under way shows every rep so far.
 """
@@ -18,14 +18,14 @@ import pandas as pd
 
 from analysis.limits import DEFAULT_LIMITS, Limits
 from analysis.pipeline import set_reps
-from analysis.reps import MAX_PHASE_S, MIN_EXCURSION_DEG, find_excursions
-from analysis.segmentation import MAX_REST_IN_SET_S, MIN_REPS_PER_SET, group_excursions
+from analysis.reps import DEFAULT_REP_RULES, find_excursions
+from analysis.segmentation import DEFAULT_SET_RULES, group_excursions
 from analysis.session import ANGLE_COLUMNS
 
 #: The columns the live angles carry (`analysis.live.LiveAngles`); the others are NaN here.
 LIVE_COLUMNS = ("time_s", "lumbar_flexion_deg", "trunk_inclination_deg", "pelvis_inclination_deg")
 #: With no excursion under way, this much of the past is kept, in s: a whole descent and ascent.
-IDLE_KEEP_S = 2 * MAX_PHASE_S
+IDLE_KEEP_S = 2 * DEFAULT_REP_RULES.max_phase_s
 
 
 class LiveReps:
@@ -89,13 +89,13 @@ class LiveReps:
             ex = excursions[group == g]
             last = ex.iloc[-1]
             if g != group[-1] or final or self._rested(last["end_s"], last["top_end_deg"]):
-                if len(ex) >= MIN_REPS_PER_SET:
+                if len(ex) >= DEFAULT_SET_RULES.min_reps_per_set:
                     self.sets.append(set_reps(ex, columns, self.limits, self.max_flexion_deg).reps)
                 finished_until_s = last["end_s"]
             else:
                 current = set_reps(ex, columns, self.limits, self.max_flexion_deg, finished=False).reps
                 # the first rep's top posture lies before its start: keep a phase's worth of it
-                keep_from_s = ex["start_s"].iloc[0] - MAX_PHASE_S
+                keep_from_s = ex["start_s"].iloc[0] - DEFAULT_REP_RULES.max_phase_s
         self.current = current
         # a finished group's samples go, so that it is never found again
         keep = t >= max(keep_from_s, finished_until_s)
@@ -103,15 +103,17 @@ class LiveReps:
 
     def _rested(self, end_s: float, top_deg: float) -> bool:
         """Whether the lifter has rested long enough after a rep ending at ``end_s`` (s) for its set to
-        be over: past `MAX_REST_IN_SET_S` with the trunk near the top posture ``top_deg`` all along (no
+        be over: past ``max_rest_in_set_s`` with the trunk near the top posture ``top_deg`` all along (no
         rep under way), and in any case once a rep starting then would have had to end."""
         t, trunk = self._window["time_s"], self._window["trunk_inclination_deg"]
         rest_s = t[-1] - end_s
-        if rest_s <= MAX_REST_IN_SET_S:
+        if rest_s <= DEFAULT_SET_RULES.max_rest_in_set_s:
             return False
         after = trunk[t > end_s]
-        no_rep_under_way = not np.isfinite(after).any() or np.nanmax(after) < top_deg + MIN_EXCURSION_DEG / 2
-        return no_rep_under_way or rest_s > MAX_REST_IN_SET_S + MAX_PHASE_S
+        no_rep_under_way = (
+            not np.isfinite(after).any() or np.nanmax(after) < top_deg + DEFAULT_REP_RULES.min_excursion_deg / 2
+        )
+        return no_rep_under_way or rest_s > DEFAULT_SET_RULES.max_rest_in_set_s + DEFAULT_REP_RULES.max_phase_s
 
     def _take_pending(self) -> None:
         if not self._pending:

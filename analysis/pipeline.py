@@ -13,10 +13,10 @@ from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
 from analysis.classify import EXERCISES, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
-from analysis.limits import DEFAULT_LIMITS, Limits
+from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
 from analysis.quiet import mask_intervals
-from analysis.reps import MAX_MISSING_FRACTION, find_excursions, rate_of
+from analysis.reps import DEFAULT_REP_RULES, find_excursions, rate_of
 from analysis.segmentation import assign_sets
 from analysis.session import SessionAnalysis, rep_ranges
 
@@ -152,10 +152,10 @@ def _flag_set(metrics: list[dict], limits: Limits) -> tuple[list[list[str]], lis
 
 def _missing_sensor(columns: Mapping[str, np.ndarray], start_s: float, end_s: float) -> str | None:
     """The sensor whose data is missing during a rep (``"lumbar"`` or ``"thoracic"``), or ``None`` when the
-    lumbar angle is there for more than `analysis.reps.MAX_MISSING_FRACTION` of it: enough to measure it."""
+    lumbar angle is there for more than `analysis.reps.RepRules.max_missing_fraction` of it: enough to measure it."""
     i0, i1 = np.searchsorted(columns["time_s"], [start_s, end_s], side="left")
     window = slice(i0, max(i1, i0 + 1))
-    if np.isnan(columns["lumbar_flexion_deg"][window]).mean() <= MAX_MISSING_FRACTION:
+    if np.isnan(columns["lumbar_flexion_deg"][window]).mean() <= DEFAULT_REP_RULES.max_missing_fraction:
         return None
     # the pelvis inclination comes from the lumbar sensor alone, the trunk's from the thoracic one
     pelvis_missing = np.isnan(columns["pelvis_inclination_deg"][window]).mean()
@@ -334,7 +334,8 @@ def analyze_session(
     range_of_motion
         The person's range of motion for the figures in % of it; default the calibration's.
     limits
-        The person's limits; the defaults when ``None``.
+        The person's limits; when ``None``, the default profile's (`analysis.limits.resolve_limits`):
+        shares of the range of motion where one is calibrated, `DEFAULT_LIMITS` otherwise.
     rate_hz
         Common rate of the angle series in Hz; chosen from the sensors when ``None``.
     use_mag
@@ -354,19 +355,20 @@ def analyze_session(
     SessionAnalysis
         Angles, sets, reps, limits, calibration and sync report.
     """
-    limits = limits or DEFAULT_LIMITS
     if progress is not None:
         progress("angles", 0.0)
     result = compute_angles(
         samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check, workers=workers
     )
+    range_of_motion = range_of_motion or result.calibration.range_of_motion
+    limits = limits or resolve_limits({}, range_of_motion)
     if progress is not None:
         progress("angles", 0.5)
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
     sets, reps = analyze_angles(
         result.angles,
         limits,
-        max_flexion_of(range_of_motion or result.calibration.range_of_motion),
+        max_flexion_of(range_of_motion),
         progress=rep_progress,
         exercise=exercise,
         evidence=lambda windows_s: bar_field_features(_sensors_6d(result), windows_s),

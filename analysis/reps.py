@@ -15,33 +15,62 @@ posture the rep started from.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
-#: Smallest forward excursion of the trunk, from the top posture on both sides, that counts as a rep:
-#: squats lean the trunk 30° and more; a crouch that sways the trunk by 20° is no rep.
-MIN_EXCURSION_DEG = 25.0
-#: Cut-off of the low-pass that places rep boundaries; reps are slower than 1 Hz.
-SMOOTH_CUTOFF_HZ = 2.0
-#: Longest eccentric or concentric phase searched for a top posture.
-MAX_PHASE_S = 8.0
-#: The trunk has reached a top posture where it turns back (rises again by `TURN_DEG`) or where it
-#: stalls (moves less than `STALL_DEG` for `STALL_S`) after coming up at least half `MIN_EXCURSION_DEG`.
-TURN_DEG = 3.0
-STALL_DEG = 1.5
-STALL_S = 0.4
-#: The deepest point of a rep tips the trunk at least this far forward of vertical (degrees): between
-#: backward leans the trunk only comes back to upright, while a hyperextended lockout may lean back 20°
-#: and more before the next rep tips forward.
-MIN_BOTTOM_INCLINATION_DEG = 20.0
-#: A rep leaves and regains its top posture within this fraction of its excursion (at least
-#: `TOP_TOLERANCE_DEG`).
-TOP_ZONE = 0.05
-TOP_TOLERANCE_DEG = 2.0
-#: Largest fraction of missing samples inside a rep: a rep whose descent and ascent were seen still
-#: counts across a short radio gap (its metrics use the samples that arrived).
-MAX_MISSING_FRACTION = 0.5
+
+@dataclass(frozen=True)
+class RepRules:
+    """The rep finder's thresholds (`find_excursions`), in units, each with where it comes from.
+
+    None of them is fitted: they were set by hand, and tests/test_reps.py, the simulator's benchmark
+    (`benchmarks/accuracy.py`) and the real recordings (`benchmarks/validate_real.py`: TrunkyXL, SpineWise)
+    check them.
+
+    Attributes
+    ----------
+    min_excursion_deg
+        Smallest forward excursion of the trunk, from the top posture on both sides, that counts as a
+        rep: squats lean the trunk 30° and more (Hales et al. 2009: trunk lean at the squat's bottom);
+        a crouch that sways the trunk by 20° is no rep. Also the peaks' prominence floor.
+    smooth_cutoff_hz
+        Cut-off of the low-pass that places rep boundaries: reps are slower than 1 Hz (the fastest
+        simulated and TrunkyXL reps take more than 1.5 s).
+    max_phase_s
+        Longest eccentric or concentric phase searched for a top posture, s (slow tempo sets use 3-4 s).
+    turn_deg
+        The trunk has reached a top posture where it turns back by this much (touch-and-go), deg.
+    stall_deg, stall_s
+        ... or where it moves less than ``stall_deg`` for ``stall_s`` (a pause at the top) after coming up at
+        least half ``min_excursion_deg``.
+    min_bottom_inclination_deg
+        The deepest point tips the trunk at least this far forward of vertical: between backward leans
+        the trunk only comes back to upright, while a hyperextended lockout may lean back 20° and more
+        before the next rep tips forward.
+    top_zone, top_tolerance_deg
+        A rep leaves and regains its top posture within this fraction of its excursion, and at least
+        ``top_tolerance_deg``.
+    max_missing_fraction
+        Largest fraction of missing samples inside a rep: a rep whose descent and ascent were seen still
+        counts across a short radio gap (its metrics use the samples that arrived).
+    """
+
+    min_excursion_deg: float = 25.0
+    smooth_cutoff_hz: float = 2.0
+    max_phase_s: float = 8.0
+    turn_deg: float = 3.0
+    stall_deg: float = 1.5
+    stall_s: float = 0.4
+    min_bottom_inclination_deg: float = 20.0
+    top_zone: float = 0.05
+    top_tolerance_deg: float = 2.0
+    max_missing_fraction: float = 0.5
+
+
+DEFAULT_REP_RULES = RepRules()
 
 EXCURSION_COLUMNS = (
     "start_s",
@@ -65,7 +94,9 @@ def rate_of(time_s: np.ndarray) -> float:
     return float(1.0 / np.median(steps))
 
 
-def smooth_deg(angle_deg: np.ndarray, rate_hz: float, cutoff_hz: float = SMOOTH_CUTOFF_HZ) -> np.ndarray:
+def smooth_deg(
+    angle_deg: np.ndarray, rate_hz: float, cutoff_hz: float = DEFAULT_REP_RULES.smooth_cutoff_hz
+) -> np.ndarray:
     """Zero-phase low-pass of an angle series; NaN gaps are bridged linearly before filtering.
 
     Parameters
@@ -96,7 +127,7 @@ def smooth_deg(angle_deg: np.ndarray, rate_hz: float, cutoff_hz: float = SMOOTH_
     return sosfiltfilt(sos, filled)
 
 
-def _top_offset(away_deg: np.ndarray, still: np.ndarray) -> int:
+def _top_offset(away_deg: np.ndarray, still: np.ndarray, rules: RepRules) -> int:
     """Offset of the top posture along a trunk series that starts at a rep's deepest point.
 
     Parameters
@@ -104,7 +135,9 @@ def _top_offset(away_deg: np.ndarray, still: np.ndarray) -> int:
     away_deg
         Smoothed trunk inclination from the deepest point outwards (backwards in time for the start).
     still
-        Per offset, whether the trunk holds still (`STALL_DEG`) for `STALL_S` from there on.
+        Per offset, whether the trunk holds still (``rules.stall_deg``) for ``rules.stall_s`` from there on.
+    rules
+        The thresholds.
 
     Returns
     -------
@@ -113,17 +146,19 @@ def _top_offset(away_deg: np.ndarray, still: np.ndarray) -> int:
     """
     running_min = np.minimum.accumulate(away_deg)
     stop = len(away_deg)
-    turned = np.flatnonzero(away_deg > running_min + TURN_DEG)
+    turned = np.flatnonzero(away_deg > running_min + rules.turn_deg)
     if len(turned):
         stop = turned[0]
-    risen = away_deg[: len(still)] <= away_deg[0] - MIN_EXCURSION_DEG / 2
+    risen = away_deg[: len(still)] <= away_deg[0] - rules.min_excursion_deg / 2
     stalled = np.flatnonzero(still & risen)
     if len(stalled):
         stop = min(stop, stalled[0] + 1)
     return int(np.argmin(away_deg[:stop]))
 
 
-def find_excursions(angles: pd.DataFrame, rate_hz: float | None = None) -> pd.DataFrame:
+def find_excursions(
+    angles: pd.DataFrame, rate_hz: float | None = None, rules: RepRules = DEFAULT_REP_RULES
+) -> pd.DataFrame:
     """Forward trunk excursions that count as reps, in time order.
 
     Parameters
@@ -133,6 +168,8 @@ def find_excursions(angles: pd.DataFrame, rate_hz: float | None = None) -> pd.Da
         sampled, NaN in gaps.
     rate_hz
         Sample rate in Hz; estimated from ``time_s`` when ``None``.
+    rules
+        The thresholds.
 
     Returns
     -------
@@ -149,36 +186,36 @@ def find_excursions(angles: pd.DataFrame, rate_hz: float | None = None) -> pd.Da
     t = angles["time_s"].to_numpy(dtype=float)
     rate_hz = rate_hz or rate_of(t)
     raw = angles["trunk_inclination_deg"].to_numpy(dtype=float)
-    trunk = smooth_deg(raw, rate_hz)
+    trunk = smooth_deg(raw, rate_hz, rules.smooth_cutoff_hz)
     if not np.isfinite(trunk).any():
         return empty
-    max_phase = int(MAX_PHASE_S * rate_hz)
-    stall_n = max(int(STALL_S * rate_hz), 2)
-    # still_ahead[i]: the trunk moves less than STALL_DEG over samples i … i + stall_n - 1
+    max_phase = int(rules.max_phase_s * rate_hz)
+    stall_n = max(int(rules.stall_s * rate_hz), 2)
+    # still_ahead[i]: the trunk moves less than stall_deg over samples i … i + stall_n - 1
     ahead = -(stall_n // 2)
     still_ahead = (
         maximum_filter1d(trunk, stall_n, origin=ahead) - minimum_filter1d(trunk, stall_n, origin=ahead)
-    ) < STALL_DEG
+    ) < rules.stall_deg
     still_ahead[len(trunk) - stall_n + 1 :] = False
     # wlen bounds the prominence search to one rep either side, so a long session's far-away minima
     # do not make a shallow wobble look prominent
-    peaks, _ = find_peaks(trunk, prominence=MIN_EXCURSION_DEG, wlen=2 * max_phase + 1)
+    peaks, _ = find_peaks(trunk, prominence=rules.min_excursion_deg, wlen=2 * max_phase + 1)
     rows = []
     for k, ip in enumerate(peaks):
         lo = peaks[k - 1] if k > 0 else max(ip - max_phase, 0)
         hi = peaks[k + 1] if k + 1 < len(peaks) else min(ip + max_phase, len(trunk) - 1)
         # walking backwards in time, the window of offset j ends at sample ip - j
-        il = ip - _top_offset(trunk[lo : ip + 1][::-1], still_ahead[lo : max(ip - stall_n + 2, lo)][::-1])
-        ir = ip + _top_offset(trunk[ip : hi + 1], still_ahead[ip : max(hi - stall_n + 2, ip)])
+        il = ip - _top_offset(trunk[lo : ip + 1][::-1], still_ahead[lo : max(ip - stall_n + 2, lo)][::-1], rules)
+        ir = ip + _top_offset(trunk[ip : hi + 1], still_ahead[ip : max(hi - stall_n + 2, ip)], rules)
         top_l, top_r, bottom = trunk[il], trunk[ir], trunk[ip]
         excursion = bottom - max(top_l, top_r)
-        if excursion < MIN_EXCURSION_DEG or bottom < MIN_BOTTOM_INCLINATION_DEG:
+        if excursion < rules.min_excursion_deg or bottom < rules.min_bottom_inclination_deg:
             continue
-        tol_l = max(TOP_TOLERANCE_DEG, TOP_ZONE * (bottom - top_l))
-        tol_r = max(TOP_TOLERANCE_DEG, TOP_ZONE * (bottom - top_r))
+        tol_l = max(rules.top_tolerance_deg, rules.top_zone * (bottom - top_l))
+        tol_r = max(rules.top_tolerance_deg, rules.top_zone * (bottom - top_r))
         i0 = il + int(np.flatnonzero(trunk[il : ip + 1] <= top_l + tol_l)[-1])
         i1 = ip + int(np.flatnonzero(trunk[ip : ir + 1] <= top_r + tol_r)[0])
-        if np.isnan(raw[i0 : i1 + 1]).mean() > MAX_MISSING_FRACTION:
+        if np.isnan(raw[i0 : i1 + 1]).mean() > rules.max_missing_fraction:
             continue
         speed_dps = np.gradient(trunk[i0 : i1 + 1]) * rate_hz
         j = ip - i0

@@ -10,17 +10,37 @@ without trunk data (a sensor gap) is no rest: the reps either side of it stay on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-#: Longest pause between the end of one rep and the start of the next within one set (s).
-MAX_REST_IN_SET_S = 4.0
-#: Largest change of the top posture (trunk inclination) between consecutive reps of one set (deg): a
-#: hyperextended lockout may end 20° above the next rep's start; benches differ by 45°.
-MAX_TOP_CHANGE_DEG = 30.0
-#: Fewest reps that make a set.
-MIN_REPS_PER_SET = 2
+
+@dataclass(frozen=True)
+class SetRules:
+    """The set segmenter's thresholds (`group_excursions`, `assign_sets`), in units, with where they come from.
+
+    Set by hand, not fitted; tests/test_segmentation.py and the benchmarks check them.
+
+    Attributes
+    ----------
+    max_rest_in_set_s
+        Longest pause between the end of one rep and the start of the next within one set, s: a lifter
+        resets the grip or breathes at the top for a second or two; rests between sets take a minute
+        or more (the simulator's 30-90 s).
+    max_top_change_deg
+        Largest change of the top posture (trunk inclination) between consecutive reps of one set, deg:
+        a hyperextended lockout may end 20° above the next rep's start; benches differ by 45°.
+    min_reps_per_set
+        Fewest reps that make a set: a lone bend (picking something up, re-racking) is none.
+    """
+
+    max_rest_in_set_s: float = 4.0
+    max_top_change_deg: float = 30.0
+    min_reps_per_set: int = 2
+
+
+DEFAULT_SET_RULES = SetRules()
 
 
 def _overlap_s(start_s: np.ndarray, end_s: np.ndarray, gaps_s: Sequence[tuple[float, float]]) -> np.ndarray:
@@ -31,10 +51,12 @@ def _overlap_s(start_s: np.ndarray, end_s: np.ndarray, gaps_s: Sequence[tuple[fl
     return out
 
 
-def group_excursions(excursions: pd.DataFrame, gaps_s: Sequence[tuple[float, float]] = ()) -> np.ndarray:
+def group_excursions(
+    excursions: pd.DataFrame, gaps_s: Sequence[tuple[float, float]] = (), rules: SetRules = DEFAULT_SET_RULES
+) -> np.ndarray:
     """Group number of each excursion (from 1): consecutive excursions share a group while each starts
-    within `MAX_REST_IN_SET_S` of the previous one's end, not counting time without data, and from a
-    top posture within `MAX_TOP_CHANGE_DEG` of where that one ended.
+    within ``rules.max_rest_in_set_s`` of the previous one's end, not counting time without data, and
+    from a top posture within ``rules.max_top_change_deg`` of where that one ended.
 
     Parameters
     ----------
@@ -43,6 +65,8 @@ def group_excursions(excursions: pd.DataFrame, gaps_s: Sequence[tuple[float, flo
         ``top_start_deg``, ``top_end_deg``).
     gaps_s
         ``(start_s, end_s)`` of the stretches without trunk inclination (sensor gaps), in s.
+    rules
+        The thresholds.
 
     Returns
     -------
@@ -57,12 +81,14 @@ def group_excursions(excursions: pd.DataFrame, gaps_s: Sequence[tuple[float, flo
     top_end = excursions["top_end_deg"].to_numpy(dtype=float)
     rest_s = start[1:] - end[:-1] - _overlap_s(end[:-1], start[1:], gaps_s)
     top_change = np.abs(top_start[1:] - top_end[:-1])
-    return np.cumsum(np.r_[True, (rest_s > MAX_REST_IN_SET_S) | (top_change > MAX_TOP_CHANGE_DEG)])
+    return np.cumsum(np.r_[True, (rest_s > rules.max_rest_in_set_s) | (top_change > rules.max_top_change_deg)])
 
 
-def assign_sets(excursions: pd.DataFrame, gaps_s: Sequence[tuple[float, float]] = ()) -> np.ndarray:
+def assign_sets(
+    excursions: pd.DataFrame, gaps_s: Sequence[tuple[float, float]] = (), rules: SetRules = DEFAULT_SET_RULES
+) -> np.ndarray:
     """Set index of each excursion (from 1), 0 for excursions that belong to no set: the groups of
-    `group_excursions` with at least `MIN_REPS_PER_SET` excursions, numbered in time order.
+    `group_excursions` with at least ``rules.min_reps_per_set`` excursions, numbered in time order.
 
     Parameters
     ----------
@@ -70,17 +96,19 @@ def assign_sets(excursions: pd.DataFrame, gaps_s: Sequence[tuple[float, float]] 
         Reps in time order as from `analysis.reps.find_excursions`.
     gaps_s
         Stretches without trunk data (`group_excursions`).
+    rules
+        The thresholds.
 
     Returns
     -------
     numpy.ndarray of int
         One set index per excursion.
     """
-    group = group_excursions(excursions, gaps_s)
+    group = group_excursions(excursions, gaps_s, rules)
     out = np.zeros(len(group), dtype=int)
     if len(group) == 0:
         return out
-    keep = np.bincount(group)[group] >= MIN_REPS_PER_SET
+    keep = np.bincount(group)[group] >= rules.min_reps_per_set
     # renumber the kept groups 1, 2, … in time order
     out[keep] = np.searchsorted(np.unique(group[keep]), group[keep]) + 1
     return out

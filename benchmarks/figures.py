@@ -1,8 +1,10 @@
-"""One format for every benchmark figure, and one table printer."""
+"""One format for every benchmark figure, the gate's tolerances, one table printer and a JSON form."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -28,6 +30,9 @@ class Figure:
         The baseline's value measured side by side in the same run, or ``None``.
     note
         Short context: data size, method.
+    tolerance
+        How far short of its target the figure may fall and still pass `make bench-check`, absolute, in
+        ``unit``; None takes `UNIT_TOLERANCE` (or `TIMING_TOLERANCE_SHARE` of the target for timings).
     """
 
     name: str
@@ -37,6 +42,7 @@ class Figure:
     higher_is_better: bool = False
     baseline: float | None = None
     note: str = ""
+    tolerance: float | None = None
 
     @property
     def met(self) -> bool | None:
@@ -45,13 +51,34 @@ class Figure:
             return None
         return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
-    def misses_by(self) -> float:
-        """Relative shortfall against the target (0 when met)."""
+    def shortfall(self) -> float:
+        """How far the value falls short of the target, in ``unit`` (0 when met or without a target)."""
         if self.target is None or self.met:
             return 0.0
-        if self.higher_is_better:
-            return (self.target - self.value) / self.target
-        return (self.value - self.target) / self.target
+        return self.target - self.value if self.higher_is_better else self.value - self.target
+
+    @property
+    def allowed_shortfall(self) -> float | None:
+        """The figure's own tolerance, else its unit's; None without a target."""
+        if self.target is None:
+            return None
+        if self.tolerance is not None:
+            return self.tolerance
+        if self.unit in UNIT_TOLERANCE:
+            return UNIT_TOLERANCE[self.unit]
+        return TIMING_TOLERANCE_SHARE * abs(self.target)
+
+    @property
+    def fails_check(self) -> bool:
+        """Whether `make bench-check` fails on this figure: short of its target by its tolerance or more.
+
+        A tolerance of 0 fails on any miss; a target of 0 needs no division.
+        """
+        return self.target is not None and not self.met and self.shortfall() >= self.allowed_shortfall
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON."""
+        return asdict(self)
 
     @property
     def ratio(self) -> float | None:
@@ -59,6 +86,40 @@ class Figure:
         if self.baseline is None or self.value == 0 or self.baseline == 0:
             return None
         return self.value / self.baseline if self.higher_is_better else self.baseline / self.value
+
+
+#: Absolute tolerance of `make bench-check` per unit, in that unit, for figures without their own:
+#: percentages of sets or reps 1 point (about two sets of a full accuracy run), angles 0.3° (a fifth of
+#: the 1.5° RMSE target), unitless ratios (precision, recall, confidence) 0.01, counts of lost or
+#: duplicated samples none at all.
+UNIT_TOLERANCE: dict[str, float] = {"%": 1.0, "°": 0.3, "": 0.01, "samples": 0.0, "gaps": 0.0}
+#: Timings, throughputs and memory vary with the load of the shared 2-core machine: a figure in any other
+#: unit may fall short by this share of its target.
+TIMING_TOLERANCE_SHARE = 0.25
+
+
+def save_figures(figures: list[Figure], path: str | Path) -> None:
+    """Write figures as JSON (a list of `Figure.to_dict`), for a later `load_figures`."""
+    Path(path).write_text(json.dumps([f.to_dict() for f in figures], indent=1) + "\n", encoding="utf-8")
+
+
+def load_figures(path: str | Path) -> list[Figure]:
+    """Figures written by `save_figures`.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file, the entry and the fix when an entry is not a figure.
+    """
+    fields = set(Figure.__dataclass_fields__)
+    out = []
+    for i, entry in enumerate(json.loads(Path(path).read_text(encoding="utf-8"))):
+        if not isinstance(entry, dict) or not {"name", "value", "unit"} <= set(entry) or set(entry) - fields:
+            raise ValueError(
+                f"{path}: entry {i} is not a figure; give name, value, unit and only {', '.join(sorted(fields))}"
+            )
+        out.append(Figure(**entry))
+    return out
 
 
 def _fmt(x: float | None) -> str:
@@ -69,13 +130,20 @@ def _fmt(x: float | None) -> str:
     return f"{x:.3g}" if abs(x) < 10 else f"{x:,.1f}"
 
 
+def _met_text(f: Figure, no: str) -> str:
+    """``yes``, ``no`` (failing the gate) or ``short, within ±tolerance`` (passing it)."""
+    if f.met is None or f.met:
+        return "" if f.met is None else "yes"
+    return no if f.fails_check else f"short, within {_fmt(f.allowed_shortfall)}"
+
+
 def markdown_table(figures: list[Figure]) -> str:
     """The figures as a Markdown table (for the README)."""
     rows = ["| figure | value | target | met | baseline (same run) | note |", "| --- | --- | --- | --- | --- | --- |"]
     for f in figures:
         op = "≥" if f.higher_is_better else "≤"
         target = "–" if f.target is None else f"{op} {_fmt(f.target)} {f.unit}"
-        met = {None: "", True: "yes", False: "**no**"}[f.met]
+        met = _met_text(f, "**no**")
         base = "–" if f.baseline is None else f"{_fmt(f.baseline)} {f.unit}" + (f" ({f.ratio:.1f}×)" if f.ratio else "")
         rows.append(f"| {f.name} | {_fmt(f.value)} {f.unit} | {target} | {met} | {base} | {f.note} |")
     return "\n".join(rows) + "\n"
@@ -89,7 +157,7 @@ def print_table(title: str, figures: list[Figure], console: Console | None = Non
     for f in figures:
         op = "≥" if f.higher_is_better else "≤"
         target = "–" if f.target is None else f"{op} {_fmt(f.target)} {f.unit}"
-        met = {None: "", True: "yes", False: "NO"}[f.met]
+        met = _met_text(f, "NO")
         ratio = "–" if f.ratio is None else f"{f.ratio:.1f}×"
         table.add_row(f.name, f"{_fmt(f.value)} {f.unit}", target, met, _fmt(f.baseline), ratio, f.note)
     (console or wide_console()).print(table)

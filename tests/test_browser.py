@@ -104,7 +104,7 @@ def test_report_renders_every_chart_offline(browser, report_file, viewport, name
         assert page.errors == []
         assert all(url.startswith(("file:", "data:", "blob:")) for url in page.requests), page.requests
         summary = page.page.inner_text("#summary")
-        assert "reps 6–8 flexed past your limit (31°, 33°, 35°)" in summary
+        assert "reps 6–8 flexed past your limit (46°, 48°, 50°)" in summary
         width_px = page.page.evaluate("document.documentElement.scrollWidth")
         assert width_px <= viewport["width"], "the page must not scroll sideways on a phone"
         page.screenshot(name)

@@ -319,3 +319,56 @@ def test_a_session_without_standing_of_its_own_keeps_the_stored_calibration_and_
     result = analyze_session(short, calibration=calibration, check=CalibrationCheck())
     assert result.calibration == calibration
     assert len(result.notes) == 1 and "used unchecked" in result.notes[0] and "no quiet standing" in result.notes[0]
+
+
+# --- neutral from the first standing, a flexion axis whose sign cannot flip --------------------------------
+
+
+def _two_sensor_session(pelvis_deg: np.ndarray, trunk_deg: np.ndarray, t: np.ndarray, seed: int = 0):
+    """Samples of a pelvis and a thoracic sensor whose segments tilt about the left axis only, and the straps."""
+    from tests.test_angles import imu_rows
+
+    rng = np.random.default_rng(seed)
+    straps = {
+        p: Rotation.from_euler("xyz", rng.uniform(-15, 15, 3), degrees=True).as_matrix() for p in ("lumbar", "thoracic")
+    }
+    rows = [
+        imu_rows(p, t, Rotation.from_euler("Y", angle[:, None], degrees=True).as_matrix(), straps[p], rng)
+        for p, angle in (("lumbar", pelvis_deg), ("thoracic", trunk_deg))
+    ]
+    return pd.concat(rows, ignore_index=True), straps
+
+
+def _bump(t: np.ndarray, start_s: float, duration_s: float) -> np.ndarray:
+    """A smooth 0 → 1 → 0 bump over ``duration_s`` from ``start_s``."""
+    x = np.clip((t - start_s) / duration_s, 0.0, 1.0)
+    return 0.5 * (1 - np.cos(2 * np.pi * x))
+
+
+def test_neutral_is_the_first_standing_not_every_similar_rest():
+    # stands upright 4 s, bends twice, then rests 20 s with the pelvis 6° forward (a different stance,
+    # inside the 8° of "the same posture"): neutral must stay the first standing
+    t = np.arange(0, 36, 0.02)
+    bends = _bump(t, 5.0, 3.0) + _bump(t, 9.0, 3.0)
+    later = np.clip((t - 13.0) / 1.5, 0.0, 1.0)
+    pelvis = 30 * bends + 6 * later
+    samples, straps = _two_sensor_session(pelvis, pelvis + 15 * bends, t)
+    calibration = auto_calibrate(samples)
+    assert calibration.windows.standing.end_s < 5.0
+    up_error_deg = {p: e[0] for p, e in axis_errors_deg(calibration, straps).items()}
+    assert max(up_error_deg.values()) < 1.0, up_error_deg
+
+
+def test_a_pelvis_tilting_back_as_far_as_forward_keeps_its_flexion_axis():
+    # bends tip the pelvis 10° forward with the trunk at 60°; leans back tip it 14° back with the trunk at
+    # 25°: the pelvis tilts further back than forward, the trunk far further forward
+    t = np.arange(0, 44, 0.02)
+    bends = sum(_bump(t, 4.0 + 8 * k, 4.0) for k in range(5))
+    leans = sum(_bump(t, 8.0 + 8 * k, 4.0) for k in range(4))
+    samples, straps = _two_sensor_session(10 * bends - 14 * leans, 60 * bends - 25 * leans, t)
+    calibration = auto_calibrate(samples)
+    errors = axis_errors_deg(calibration, straps)
+    assert errors["lumbar"][1] < 10.0 and errors["thoracic"][1] < 10.0, errors
+    angles = compute_angles(samples, calibration=calibration).angles
+    peak = angles.loc[(angles["time_s"] > 5.0) & (angles["time_s"] < 7.0), "lumbar_flexion_deg"].max()
+    assert peak == pytest.approx(50.0, abs=2.0)

@@ -113,6 +113,9 @@ def test_the_bar_field_outweighs_an_ambiguous_tempo():
     assert on_back[0] == "good_morning" and in_hands[0] == "romanian_deadlift"
     assert min(on_back[1], in_hands[1]) > 0.95 > unsure
     assert bar_on_back_score({**hinge, "back_field_uT": float("nan"), "hip_field_uT": 3.0}) == 0.0
+    # anomalies as weak as a real bar's remanence among gym steel are no evidence
+    assert bar_on_back_score({**hinge, "back_field_uT": 2.0, "hip_field_uT": 0.2}) == 0.0
+    assert classify_features({**hinge, "back_field_uT": 0.3, "hip_field_uT": 2.1}) == classify_features(hinge)
 
 
 def _sweep(n: int = 400):
@@ -176,13 +179,19 @@ def hinges():
     return simulate_session(spec)
 
 
-def test_simulated_hinges_are_told_apart_by_the_bar(hinges):
+def test_a_realistic_gym_magnetometer_never_makes_the_hinges_worse(hinges):
+    # The first simulator's bar rode on the thoracic sensor with 10-25 µT and told the two apart by
+    # construction; a real bar's remanence (a few µT at 15 cm) barely reaches the sensors, among racks,
+    # plates and steel carried past (`magnetics.GymMagneticsModel`). What must hold: both are hinges, and
+    # the magnetometer changes no answer the motion got right.
     with_mag = analyze_session(hinges.samples)
     without = analyze_session(hinges.samples.drop(columns=["mag_x", "mag_y", "mag_z"]))
-    assert with_mag.sets["exercise"].tolist() == ["romanian_deadlift", "good_morning"]
-    assert (with_mag.sets["exercise_confidence"] > 0.9).all()
     assert without.sets["rep_count"].tolist() == with_mag.sets["rep_count"].tolist() == [5, 5]
-    assert (without.sets["exercise_confidence"] < with_mag.sets["exercise_confidence"]).all()
+    hinge = {"romanian_deadlift", "good_morning"}
+    assert set(with_mag.sets["exercise"]) <= hinge and set(without.sets["exercise"]) <= hinge
+    truth = ["romanian_deadlift", "good_morning"]
+    for true, found, found_without in zip(truth, with_mag.sets["exercise"], without.sets["exercise"]):
+        assert found == true or found_without != true
 
 
 def test_analyze_exercise_option(capsys, home, hinges):

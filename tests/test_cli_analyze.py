@@ -23,7 +23,7 @@ def test_profile_shows_defaults_and_sets_limits(capsys, home):
     code, out, _ = run(capsys, "profile", "--json")
     assert code == 0
     doc = json.loads(out)
-    assert doc["profile"] == "default" and doc["limits"]["flexion_limit_deg"] == 20.0
+    assert doc["profile"] == "default" and doc["limits"]["flexion_limit_deg"] == 35.0
     code, out, _ = run(capsys, "profile", "--profile", "flexion_intolerant", "--extension-limit", "7", "--json")
     doc = json.loads(out)
     assert code == 0 and doc["limits"]["flexion_limit_deg"] == 12.0 and doc["limits"]["extension_limit_deg"] == 7.0

@@ -37,7 +37,7 @@ from imuform.store import Store
 from tests.angle_synth import Rep, build, rest
 from tests.conftest import make_samples
 
-FLAGGED_PEAKS_DEG = (31.0, 33.0, 35.0)
+FLAGGED_PEAKS_DEG = (46.0, 48.0, 50.0)  # past the 35° default flexion limit
 HYPEREXTENDED_REPS = (2, 4, 6)
 
 
@@ -110,8 +110,8 @@ def test_session_summary_in_plain_language(analysis):
     lines = session_summary(analysis)
     exercises = ", ".join(dict.fromkeys(e.replace("_", " ") for e in analysis.sets["exercise"]))
     assert lines[0] == f"3 sets, 24 reps of {exercises}: 6 reps flagged."
-    assert re.fullmatch(r"Set 1 \([a-z ]+\): 8 clean reps, peak flexion \d+°, inside your 20° limit\.", lines[1])
-    assert "reps 6–8 flexed past your limit (31°, 33°, 35°)" in lines[2]
+    assert re.fullmatch(r"Set 1 \([a-z ]+\): 8 clean reps, peak flexion \d+°, inside your 35° limit\.", lines[1])
+    assert "reps 6–8 flexed past your limit (46°, 48°, 50°)" in lines[2]
     assert "lockout hyperextension on 3 of 8 reps" in lines[3]
 
 
@@ -125,7 +125,7 @@ def test_timeline_shades_sets_numbers_reps_and_draws_the_band(analysis):
     n_flagged = int(analysis.reps["flags"].map(len).gt(0).sum())
     assert sum(c == "#dc2626" for c in reps.marker.color) == n_flagged
     limits = {round(s.y0, 6) for s in fig.layout.shapes if s.type == "line"}
-    assert {20.0, -10.0} <= limits
+    assert {35.0, -10.0} <= limits
 
 
 def test_timeline_of_an_hour_is_decimated_for_display():
@@ -159,7 +159,7 @@ def test_set_summary_bars_trend_flags_and_tempo(analysis):
     trend = next(t for t in fig.data if t.name.startswith("trend"))
     assert trend.name.startswith("trend +") and trend.y[-1] > trend.y[0]
     flagged = next(t for t in fig.data if t.name == "flagged")
-    assert list(flagged.x) == [6, 7, 8] and "past your 20° limit" in flagged.customdata[0]
+    assert list(flagged.x) == [6, 7, 8] and "past your 35° limit" in flagged.customdata[0]
     tempo = [t for t in fig.data if t.name in ("down", "pause", "up")]
     assert len(tempo) == 3 and np.allclose(tempo[2].base, np.add(tempo[0].y, tempo[1].y))
 
@@ -192,7 +192,7 @@ def test_stick_figure_geometry():
 
 
 def test_worst_moment_weighs_each_direction_by_its_limit():
-    # 15° of flexion is 0.75 of a 20° limit; 9° of extension is 0.9 of a 10° limit: the lockout is worse
+    # 15° of flexion is 0.43 of a 35° limit; 9° of extension is 0.9 of a 10° limit: the lockout is worse
     assert worst_moment_index(np.array([0.0, 15.0, 0.0, -9.0, 0.0]), DEFAULT_LIMITS) == 3
     assert worst_moment_index(np.full(3, np.nan), DEFAULT_LIMITS) is None
 

@@ -40,3 +40,9 @@ def test_firmware_protocol_is_pure():
     for path in (ROOT / "firmware_protocol").rglob("*.py"):
         bad = _imports(path) & PURE_FORBIDDEN
         assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}; firmware_protocol is bytes in, samples out"
+
+
+def test_the_simulators_truth_holds_no_analysis_code():
+    # the truth is what the analysis is measured against: it must not share the analysis' rules
+    for path in (ROOT / "imuform" / "simulator").rglob("*.py"):
+        assert "analysis" not in _imports(path), f"{path.relative_to(ROOT)} imports analysis; the truth must not"

@@ -42,7 +42,7 @@ def test_clean_set_has_metrics_and_no_flags():
 @pytest.mark.parametrize(
     ("rep", "flag"),
     [
-        (Rep(depth_deg=70, lumbar_share=0.4), "lumbar_flexion"),
+        (Rep(depth_deg=70, lumbar_share=0.6), "lumbar_flexion"),
         (Rep(depth_deg=70, lumbar_share=0.2, lockout_lumbar_deg=-15, top_s=1.0), "lockout_hyperextension"),
         (Rep(depth_deg=60, lumbar_share=0.0, lumbar_offset_deg=-15), "overarching"),
         (Rep(depth_deg=60, bend_deg=12), "asymmetry"),
@@ -79,6 +79,16 @@ def test_percent_limits_need_a_range_of_motion():
     assert resolve_limits({"profile": "extension_intolerant", "flexion_limit_deg": 30}).flexion_limit_deg == 30.0
 
 
+def test_a_calibrated_range_makes_the_default_limits_personal():
+    rom = RangeOfMotion(48.0, 25.0)
+    personal = resolve_limits({}, rom)
+    assert (personal.flexion_limit_deg, personal.extension_limit_deg) == (36.0, 10.0)  # 75 % and 40 %
+    assert resolve_limits({}, None) == DEFAULT_LIMITS
+    mixed = resolve_limits({"flexion_limit_deg": 30.0}, rom)
+    assert (mixed.flexion_limit_deg, mixed.extension_limit_deg) == (30.0, 10.0)  # explicit degrees win
+    assert resolve_limits({"profile": "flexion_intolerant"}, rom) == PROFILES["flexion_intolerant"]
+
+
 def test_thoracic_flexion_is_measured_with_an_upper_sensor():
     table = build([rest(2), *[Rep() for _ in range(3)], rest(2)], rate_hz=50.0)
     table["thoracic_flexion_deg"] = 0.2 * table["trunk_inclination_deg"]
@@ -100,7 +110,7 @@ def test_analyze_session_on_still_sensors_finds_nothing_and_reports_progress():
 def test_to_dict_has_the_documented_fields():
     from analysis.session import SessionAnalysis
 
-    angles = build([rest(2), *[Rep(depth_deg=70, lumbar_share=0.4) for _ in range(3)], rest(2)], rate_hz=50.0)
+    angles = build([rest(2), *[Rep(depth_deg=70, lumbar_share=0.6) for _ in range(3)], rest(2)], rate_hz=50.0)
     sets, reps = analyze_angles(angles)
     doc = SessionAnalysis(angles=angles, sets=sets, reps=reps, limits=DEFAULT_LIMITS, session_id="abc").to_dict()
     json.dumps(doc, allow_nan=False)

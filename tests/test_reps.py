@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from scipy.spatial.transform import Rotation
 
+from analysis import analyze_angles, analyze_session
 from analysis.reps import find_excursions
 from tests.angle_synth import Rep, build, rest
+from tests.test_angles import imu_rows
 
 
 def _true_starts(parts, rate_hz: float) -> list[float]:
@@ -116,3 +120,71 @@ def test_rep_metrics_take_a_table_or_its_columns_as_arrays():
         from_arrays = rep_metrics(columns, rep.start_s, rep.end_s, 60.0)
         assert list(from_table) == list(REP_METRIC_COLUMNS)
         np.testing.assert_array_equal(list(from_table.values()), list(from_arrays.values()))
+
+
+def _bump(t: np.ndarray, start_s: float, duration_s: float) -> np.ndarray:
+    """A smooth 0 → 1 → 0 bump over ``duration_s`` from ``start_s``."""
+    x = np.clip((t - start_s) / duration_s, 0.0, 1.0)
+    return 0.5 * (1 - np.cos(2 * np.pi * x))
+
+
+def _min_jerk(a_deg: float, b_deg: float, duration_s: float, rate_hz: float) -> np.ndarray:
+    x = np.linspace(0.0, 1.0, max(int(duration_s * rate_hz), 2))
+    return a_deg + (b_deg - a_deg) * (10 * x**3 - 15 * x**4 + 6 * x**5)
+
+
+@pytest.mark.parametrize("bounce_deg", [5.0, 15.0, 30.0])
+def test_deep_fast_bends_with_a_bounce_count_once(bounce_deg):
+    # down to 85° in 0.3 s, a rebound of bounce_deg and back half way in 0.2 s, up in 0.4 s: four reps, one set
+    rate = 50.0
+    parts = [np.zeros(100)]
+    for _ in range(4):
+        parts += [
+            _min_jerk(0.0, 85.0, 0.3, rate),
+            _min_jerk(85.0, 85.0 - bounce_deg, 0.1, rate),
+            _min_jerk(85.0 - bounce_deg, 85.0 - bounce_deg / 2, 0.1, rate),
+            _min_jerk(85.0 - bounce_deg / 2, 0.0, 0.4, rate),
+            np.zeros(30),
+        ]
+    trunk = np.concatenate([*parts, np.zeros(100)])
+    zero = np.zeros_like(trunk)
+    angles = pd.DataFrame(
+        {
+            "time_s": np.arange(len(trunk)) / rate,
+            "lumbar_flexion_deg": 0.3 * trunk,
+            "lumbar_lateral_bend_deg": zero,
+            "lumbar_twist_deg": zero,
+            "trunk_inclination_deg": trunk,
+            "pelvis_inclination_deg": 0.7 * trunk,
+        }
+    )
+    assert len(find_excursions(angles)) == 4
+    sets, _ = analyze_angles(angles)
+    assert sets["rep_count"].tolist() == [4]
+
+
+def test_side_bends_and_twists_of_45_degrees_from_the_sensors_are_no_reps():
+    # TrunkyXL's protocol from two strapped sensors: stand, 3 flexions of 45°, then side bends and twists
+    # of ±45° each way (pelvis still): 3 reps
+    rate = 50.0
+    t = np.arange(0, 64, 1 / rate)
+    flexion, bend, twist = (np.zeros_like(t) for _ in range(3))
+    for k in range(3):
+        flexion += 45 * _bump(t, 5.0 + 4 * k, 3.0)
+        for side in (1, -1):
+            bend += side * 45 * _bump(t, 19.0 + 8 * k + (4.0 if side < 0 else 0.0), 3.0)
+            twist += side * 45 * _bump(t, 43.0 + 7 * k + (4.0 if side < 0 else 0.0), 3.0)
+    rng = np.random.default_rng(3)
+    straps = {
+        p: Rotation.from_euler("xyz", rng.uniform(-15, 15, 3), degrees=True).as_matrix() for p in ("lumbar", "thoracic")
+    }
+    trunk = Rotation.from_euler("YXZ", np.column_stack([flexion, bend, -twist]), degrees=True).as_matrix()
+    samples = pd.concat(
+        [
+            imu_rows("lumbar", t, np.tile(np.eye(3), (len(t), 1, 1)), straps["lumbar"], rng),
+            imu_rows("thoracic", t, trunk, straps["thoracic"], rng),
+        ],
+        ignore_index=True,
+    )
+    result = analyze_session(samples)
+    assert len(result.reps) == 3, result.reps[["start_s", "peak_trunk_inclination_deg"]]

@@ -99,7 +99,9 @@ def test_accelerometer_matches_finite_differences_of_positions(ideal):
         dt = 1.0 / ideal.spec.rate_hz
         fd = (s.position_m[2:] - 2 * s.position_m[1:-1] + s.position_m[:-2]) / dt**2
         err = np.abs(acc_world[1:-1] - fd).max()
-        assert err < 0.02, placement
+        # central differences err by dt²/12 times the fourth derivative: the 0.12-0.25 s bounces at the
+        # bottom of a rep are the sharpest moves
+        assert err < 0.04, placement
         assert np.abs(fd).max() > 1.0, placement
 
 
@@ -158,18 +160,22 @@ def test_adding_a_sensor_keeps_the_motion():
     pd.testing.assert_frame_equal(two, four)
 
 
-def _expected_faults(fault: str, rep_index: int, onset: int | None) -> set[str]:
-    if fault == "none":
-        return set()
-    if fault == "rounded_back_extension":
-        return {"lumbar_flexion", "lockout_hyperextension"}
-    if fault == "flexion_drift":
-        return {"lumbar_flexion", "flexion_drift"} if rep_index >= onset else set()
-    return {fault}
+#: The flags each fault may earn (the truth says which reps earn them, from the true angles).
+MAY_EARN = {
+    "none": set(),
+    "lumbar_flexion": {"lumbar_flexion"},
+    "lockout_hyperextension": {"lockout_hyperextension"},
+    "overarching": {"overarching"},
+    "flexion_drift": {"flexion_drift", "lumbar_flexion"},
+    "asymmetry": {"asymmetry"},
+    "rounded_back_extension": {"lumbar_flexion", "lockout_hyperextension"},
+}
+#: The flag whose limit a fault's planned margin is measured against.
+PRIMARY = {"lumbar_flexion": "lumbar_flexion", "rounded_back_extension": "lumbar_flexion", "asymmetry": "asymmetry"}
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
-def test_truth_flags_follow_the_fault_with_5_degree_margins(exercise):
+def test_truth_flags_follow_the_fault_plan(exercise):
     for fault in FAULTS:
         if not compatible(exercise, fault):
             continue
@@ -177,22 +183,45 @@ def test_truth_flags_follow_the_fault_with_5_degree_margins(exercise):
             truth, _ = simulate_truth(_short(exercise, fault, reps=7, seed=seed))
             (s,) = truth["sets"]
             assert s["rep_count"] == 7 and s["exercise"] == exercise
-            onset = s["fault_detail"].get("onset_rep")
+            limits, person = truth["limits"], truth["person"]
             for rep in s["reps"]:
-                assert set(rep["faults"]) == _expected_faults(fault, rep["index"], onset), (fault, seed, rep["index"])
-                assert rep["min_flag_margin_deg"] >= 5.0, (fault, seed, rep["index"], rep["flag_margins_deg"])
+                where = (fault, seed, rep["index"], rep["flag_margins_deg"])
+                assert set(rep["faults"]) <= MAY_EARN[fault], where
                 assert rep["faults"] == [f for f in FLAGS if f in rep["faults"]]
+                if fault == "none":  # clean reps stay clear of every limit
+                    assert rep["min_flag_margin_deg"] >= 3.0, where
+                if fault in PRIMARY:
+                    # the rep lands where the plan put it: the set's margin, ±1° per rep, inside the range
+                    reach = person["max_flexion_deg"] - 2.0 - limits["flexion_limit_deg"]
+                    planned = s["fault_detail"]["margin_deg"]
+                    planned = min(planned, reach) if PRIMARY[fault] == "lumbar_flexion" else planned
+                    assert rep["flag_margins_deg"][PRIMARY[fault]] == pytest.approx(planned, abs=1.5), where
 
 
-def test_clean_reps_stay_inside_limits_and_drift_steps_up():
+def test_fault_amplitudes_are_continuous_through_the_limit():
+    margins = []
+    for seed in range(12):
+        truth, _ = simulate_truth(_short("romanian_deadlift", "lumbar_flexion", reps=3, seed=seed))
+        margins += [r["flag_margins_deg"]["lumbar_flexion"] for r in truth["sets"][0]["reps"]]
+    margins = np.array(margins)
+    assert margins.min() < -1.0 and margins.max() > 8.0  # short of the limit to well past it
+    assert np.sum(np.abs(margins) <= 3.0) >= 3  # and close to it on either side
+
+
+def test_clean_reps_follow_the_literature_and_drift_steps_up():
     truth, _ = simulate_truth(_short("deadlift", "flexion_drift", reps=8, seed=2))
-    reps = truth["sets"][0]["reps"]
-    onset = truth["sets"][0]["fault_detail"]["onset_rep"]
+    s = truth["sets"][0]
+    reps, detail = s["reps"], s["fault_detail"]
+    onset = detail["onset_rep"]
     peaks = np.array([r["peak_lumbar_flexion_deg"] for r in reps])
     baseline = np.median(peaks[:2])
     early, late = peaks[: onset - 1], peaks[onset - 1 :]
-    assert np.all(np.abs(early - baseline) <= 2.5) and np.all(early <= 15.0)
-    assert np.all(late - baseline >= 8.0 + 5.0) and np.all(late >= 25.0)
+    # clean deadlifts flex the lower lumbar spine 10-30° from standing (Bengtsson et al. 2022)
+    assert np.all(np.abs(early - baseline) <= 2.5) and np.all((early >= 9.0) & (early <= 31.0))
+    cap = truth["person"]["max_flexion_deg"] - 2.0
+    expected = baseline + 8.0 + detail["margin_deg"] + detail["step_deg"] * np.arange(len(late))
+    assert np.allclose(late, np.minimum(expected, cap), atol=2.5)
+    assert np.all(np.diff(late) >= -2.5)
 
 
 def test_rep_boundaries_are_trunk_minima_and_tops_match_the_exercise():
@@ -254,3 +283,28 @@ def test_reps_happen_where_the_set_is_done():
         s = sim.streams["lumbar"]
         tops = [s.position_m[np.searchsorted(s.true_time_s, rep["start_s"])] for rep in sim.truth["sets"][0]["reps"]]
         assert np.ptp(np.array(tops)[:, :2], axis=0).max() < 0.05, exercise
+
+
+def test_dipole_field_on_hand_computed_points():
+    from imuform.simulator.magnetics import dipole_field_uT, moment_for_field_Am2
+
+    m = np.array([0.0, 0.0, 2.0])  # A·m²
+    # on the axis at 0.5 m: 0.1 µT·m³/(A·m²) · 2 · 2 / 0.125 = 3.2 µT along +z; on the equator: -1.6 µT
+    np.testing.assert_allclose(dipole_field_uT(m, [0, 0, 0], [0, 0, 0.5]), [[0, 0, 3.2]], atol=1e-12)
+    np.testing.assert_allclose(dipole_field_uT(m, [0, 0, 0], [0.5, 0, 0]), [[0, 0, -1.6]], atol=1e-12)
+    assert moment_for_field_Am2(3.2, 0.5) == pytest.approx(2.0)
+
+
+def test_a_bar_on_the_back_barely_reaches_the_thoracic_sensor():
+    # a 5 µT-at-15-cm bar on the upper back, 25-35 cm above T10-T12: under 1.5 µT there, no 10-25 µT proxy
+    spec = _short("good_morning", reps=3, seed=2, errors=ErrorModel(bar_field_uT=5.0, mag_noise_uT=0.0))
+    with_bar = simulate_session(spec)
+    without = simulate_session(
+        _short("good_morning", reps=3, seed=2, errors=ErrorModel(bar_field_uT=0.0, mag_noise_uT=0.0))
+    )
+    s = with_bar.truth["sets"][0]
+    for placement in ("lumbar", "thoracic"):
+        a, b = with_bar.streams[placement], without.streams[placement]
+        inside = (a.true_time_s > s["start_s"]) & (a.true_time_s < s["end_s"])
+        difference = np.linalg.norm(a.mag_uT[inside] - b.mag_uT[inside], axis=1)
+        assert 0.0 < difference.max() < 1.5, (placement, difference.max())

@@ -68,5 +68,7 @@ def test_hinge_speed_is_like_a_real_forward_bend(sim):
     in_sets = np.zeros(len(s.true_time_s), dtype=bool)
     for st in sim.truth["sets"]:
         in_sets |= (s.true_time_s >= st["start_s"]) & (s.true_time_s <= st["end_s"])
-    simulated = np.linalg.norm(s.gyr_dps[in_sets & ~s.lost], axis=1).max()
+    # movement speed, not the simulated glitches (one landed in a set once reps got bounces and sticking points)
+    glitch = np.isin(np.arange(len(s.true_time_s)), s.spikes)
+    simulated = np.linalg.norm(s.gyr_dps[in_sets & ~s.lost & ~glitch], axis=1).max()
     assert real / 3 < simulated < real * 3, (simulated, real)

@@ -12,6 +12,7 @@ import numpy as np
 
 from imuform.simulator import exercises as ex
 from imuform.simulator.timeline import HIP_HEIGHT_M, NEUTRAL, Timeline
+from imuform.simulator.truth import JUDGED_LIMITS
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,22 @@ class Script:
         return out
 
     # --- a set ----------------------------------------------------------------------------------
+    def _move_via(self, duration_s: float, target: dict, way: float, time_share: float, speed_share: float) -> float:
+        """Move to ``target`` through a point ``way`` of the way there at ``time_share`` of ``duration_s``,
+        passed at ``speed_share`` times the mean speed: an asymmetric speed profile or a sticking point."""
+        tl = self.tl
+        start = {ch: tl.pose[ch] for ch in target}
+        via = {ch: start[ch] + way * (target[ch] - start[ch]) for ch in target}
+        vel = {ch: speed_share * (target[ch] - start[ch]) / duration_s for ch in target}
+        tl.move(duration_s * time_share, vel=vel, **via)
+        return tl.move(duration_s * (1.0 - time_share), **target)
+
+    def _bounce(self, bottom: dict, rise_deg: float) -> None:
+        """At the bottom, the trunk rebounds by ``rise_deg`` (the pelvis tips back) and sinks back by half."""
+        pelvis = bottom["pelvis_incl_deg"]
+        self.tl.move(_u(self.rng, ex.BOUNCE_S), pelvis_incl_deg=pelvis - rise_deg)
+        self.tl.move(_u(self.rng, ex.BOUNCE_S), pelvis_incl_deg=pelvis - rise_deg / 2.0)
+
     def exercise_set(self, exercise: str, reps: int, fault: str, touch_and_go: bool | None = None) -> dict:
         """One set: get into position, the reps, and out again; returns the set's log entry.
 
@@ -275,7 +292,12 @@ class Script:
             tl.move(self._d(rng.uniform(1.5, 2.5)), **sagittal(top_trunk, brace))
 
         # settled and braced where the reps happen: the first rep starts from this still top posture
-        plan = RepPlanner(exercise, reps, fault, rng, (tl.pose["hip_x_m"], tl.pose["hip_y_m"]))
+        plan = RepPlanner(exercise, reps, fault, rng, (tl.pose["hip_x_m"], tl.pose["hip_y_m"]), self.person)
+        bounce_deg = (
+            _u(rng, ex.BOUNCE_DEG) if touch_and_go and not prof.on_bench and rng.random() < ex.BOUNCE_SHARE else 0.0
+        )
+        sticking = rng.random() < ex.STICKING_SHARE
+        plan.detail |= {"bounce_deg": bounce_deg, "sticking_point": bool(sticking)}
         settled = tl.time_s
         tl.hold(rng.uniform(0.8, 1.5))
         rep_logs = []
@@ -292,10 +314,20 @@ class Script:
                 pause = _u(rng, prof.bottom_pause_s)
             con = self._d(_u(rng, prof.concentric_s) * (1.0 + 0.04 * i))
             t_desc = tl.time_s
-            t_bottom = tl.move(ecc, **bottom)
-            t_ascent = tl.move(pause)
+            t_bottom = self._move_via(
+                ecc, bottom, 0.5, _u(rng, ex.ECCENTRIC_HALFWAY_AT), _u(rng, ex.ECCENTRIC_PEAK_SPEED)
+            )
+            if bounce_deg and not first_setup:
+                self._bounce(bottom, bounce_deg)
+                t_ascent = tl.time_s
+            else:
+                t_ascent = tl.move(pause)
             top, relax = plan.top_poses(i, top_trunk)
-            t_top = tl.move(con, **top)
+            if sticking:
+                way = _u(rng, ex.STICKING_AT)
+                t_top = self._move_via(con, top, way, min(way + 0.15, 0.8), _u(rng, ex.STICKING_SPEED_SHARE))
+            else:
+                t_top = tl.move(con, **top)
             last = i == reps - 1
             hold = rng.uniform(0.25, 0.4) if relax else self._d(_u(rng, prof.top_pause_s))
             tl.hold(hold)
@@ -312,6 +344,13 @@ class Script:
                     "top_before": before,
                     "top_after": after,
                     "touch_and_go": touch_and_go,
+                    # what the fault plan asked of this rep, beside what the body then did (the truth)
+                    "planned": {
+                        "bottom_lumbar_flexion_deg": bottom["lumbar_flexion_deg"],
+                        "lockout_lumbar_angle_deg": top["lumbar_flexion_deg"],
+                        "bottom_lateral_bend_deg": bottom["lumbar_bend_deg"],
+                        "bottom_twist_deg": bottom["lumbar_twist_deg"],
+                    },
                 }
             )
             before = after
@@ -350,11 +389,18 @@ class Script:
 
 def brace_lumbar_deg(fault: str, rng: np.random.Generator) -> float:
     """Lumbar angle while getting set, before the first rep (already arched when overarching)."""
-    return _u(rng, ex.OVERARCHED_TOP_DEG if fault == "overarching" else ex.CLEAN_TOP_LUMBAR_DEG)
+    if fault == "overarching":
+        return -JUDGED_LIMITS.extension_limit_deg - _u(rng, (2.0, 6.0))
+    return _u(rng, ex.CLEAN_TOP_LUMBAR_DEG)
 
 
 class RepPlanner:
     """Per-rep target poses of one set: depth, lumbar angle, bend and twist under its fault.
+
+    A fault's amplitude is a margin past its limit (`truth.JudgedLimits`) drawn per set from
+    `exercises.FAULT_MARGIN_DEG` (extension faults and asymmetry: `EXTENSION_MARGIN_DEG`), kept inside
+    the person's range of motion; it is logged in ``detail``. Whether a rep then earns the flag is the
+    truth's to say, from the true angles.
 
     Parameters
     ----------
@@ -364,40 +410,65 @@ class RepPlanner:
         Random generator.
     platform_xy_m
         Hip centre position (world x, y in m) standing at the bar or on the bench.
+    person
+        The lifter (maximal flexion and extension bound the faults).
     """
 
     def __init__(
-        self, exercise: str, reps: int, fault: str, rng: np.random.Generator, platform_xy_m: tuple[float, float]
+        self,
+        exercise: str,
+        reps: int,
+        fault: str,
+        rng: np.random.Generator,
+        platform_xy_m: tuple[float, float],
+        person: Person,
     ):
         self.prof = ex.PROFILES[exercise]
         self.exercise, self.reps, self.fault, self.rng = exercise, reps, fault, rng
         self.platform_xy_m = platform_xy_m
         self.depth_deg = _u(rng, self.prof.bottom_trunk_deg)
+        lim, reserve = JUDGED_LIMITS, ex.ROM_RESERVE_DEG
+        self.max_flexion_deg = person.max_flexion_deg - reserve
+        self.max_extension_deg = person.max_extension_deg - reserve
         self.detail: dict = {}
+        if fault in ("lockout_hyperextension", "overarching", "asymmetry"):
+            self.detail["margin_deg"] = _u(rng, ex.EXTENSION_MARGIN_DEG)
+        elif fault != "none":
+            self.detail["margin_deg"] = _u(rng, ex.FAULT_MARGIN_DEG)
+        if fault == "rounded_back_extension":
+            self.detail["extension_margin_deg"] = _u(rng, ex.EXTENSION_MARGIN_DEG)
         if fault == "asymmetry":
-            self.detail = {
+            self.detail |= {
                 "side": "right" if rng.random() < 0.5 else "left",
                 "plane": "lateral_bend" if rng.random() < 0.5 else "twist",
             }
         if fault == "flexion_drift":
-            self.detail = {"onset_rep": int(rng.integers(3, reps + 1)), "step_deg": _u(rng, ex.DRIFT_STEP_DEG)}
-        base = {
-            "lumbar_flexion": ex.FLEXED_LUMBAR_DEG,
-            "rounded_back_extension": ex.FLEXED_LUMBAR_DEG,
-            "overarching": ex.OVERARCHED_BOTTOM_DEG,
-            "lockout_hyperextension": ex.FLEXION_BEFORE_LOCKOUT_DEG,
-        }.get(fault, self.prof.clean_lumbar_deg)
-        self.lumbar_base_deg = rng.uniform(base[0] + ex.REP_JITTER_DEG, base[1] - ex.REP_JITTER_DEG)
+            self.detail |= {"onset_rep": int(rng.integers(3, reps + 1)), "step_deg": _u(rng, ex.DRIFT_STEP_DEG)}
+        margin = self.detail.get("margin_deg", 0.0)
+        clean = self.prof.clean_lumbar_deg
+        if fault in ("lumbar_flexion", "rounded_back_extension"):
+            self.lumbar_base_deg = min(lim.flexion_limit_deg + margin, self.max_flexion_deg)
+        elif fault == "overarching":
+            self.lumbar_base_deg = -min(lim.extension_limit_deg + margin, self.max_extension_deg)
+        elif fault == "lockout_hyperextension":
+            self.lumbar_base_deg = _u(rng, ex.FLEXION_BEFORE_LOCKOUT_DEG)
+        else:
+            self.lumbar_base_deg = rng.uniform(clean[0] + ex.REP_JITTER_DEG, clean[1] - ex.REP_JITTER_DEG)
+        extension_margin = self.detail.get("extension_margin_deg", margin)
+        self.lockout_deg = -min(lim.extension_limit_deg + extension_margin, self.max_extension_deg)
+
+    def _jitter(self) -> float:
+        # a lifter repeats a set's depth of flexion within a degree or so
+        return self.rng.uniform(-ex.REP_JITTER_DEG, ex.REP_JITTER_DEG)
 
     def _bottom_lumbar_deg(self, i: int) -> float:
-        rng, d = self.rng, self.detail
-        # a lifter repeats a set's depth of flexion within a degree or so: without that, rep-to-rep
-        # scatter alone would raise flexion_drift
-        jitter = rng.uniform(-ex.REP_JITTER_DEG, ex.REP_JITTER_DEG)
+        d = self.detail
         if self.fault == "flexion_drift" and i >= d["onset_rep"] - 1:
-            start = max(self.lumbar_base_deg + ex.DRIFT_RISE_DEG, ex.FLEXED_LUMBAR_DEG[0])
-            return min(start + (i - d["onset_rep"] + 1) * d["step_deg"], 38.0)
-        return self.lumbar_base_deg + jitter
+            rise = JUDGED_LIMITS.drift_limit_deg + d["margin_deg"] + (i - d["onset_rep"] + 1) * d["step_deg"]
+            return min(self.lumbar_base_deg + rise + self._jitter(), self.max_flexion_deg)
+        if self.lumbar_base_deg < 0:
+            return max(self.lumbar_base_deg + self._jitter(), -self.max_extension_deg)
+        return min(self.lumbar_base_deg + self._jitter(), self.max_flexion_deg)
 
     def bottom_pose(self, i: int, tl: Timeline) -> dict:
         """Channel values at the bottom of rep ``i`` (from 0)."""
@@ -406,9 +477,11 @@ class RepPlanner:
         lumbar = self._bottom_lumbar_deg(i)
         bend, twist = _u(rng, ex.CLEAN_ASYMMETRY_DEG), _u(rng, ex.CLEAN_ASYMMETRY_DEG)
         if self.fault == "asymmetry":
-            value = (1.0 if self.detail["side"] == "right" else -1.0) * _u(rng, ex.ASYMMETRY_DEG)
+            amount = JUDGED_LIMITS.asymmetry_limit_deg + self.detail["margin_deg"] + self._jitter()
+            value = (1.0 if self.detail["side"] == "right" else -1.0) * amount
             bend, twist = (value, twist) if self.detail["plane"] == "lateral_bend" else (bend, value)
-        thoracic = _u(rng, prof.thoracic_deg) + (8.0 if lumbar > 20.0 else 0.0)
+        # a flexed lumbar spine comes with a rounded upper back
+        thoracic = _u(rng, prof.thoracic_deg) + (8.0 if lumbar > JUDGED_LIMITS.flexion_limit_deg else 0.0)
         pose = {
             **sagittal(depth, lumbar),
             "lumbar_bend_deg": bend,
@@ -439,7 +512,7 @@ class RepPlanner:
             x, y = self.platform_xy_m
             common |= {"hip_z_m": HIP_HEIGHT_M, "hip_x_m": x, "hip_y_m": y}
         if f in ("lockout_hyperextension", "rounded_back_extension"):
-            lumbar = _u(rng, ex.HYPEREXTENDED_LUMBAR_DEG)
+            lumbar = max(self.lockout_deg + self._jitter(), -self.max_extension_deg)
             # leaning back with the hyperextension, the pelvis nearly level: the lockout is the trunk's
             # highest point
             locked = {**common, **sagittal(trunk + 0.9 * lumbar, lumbar), "thoracic_flexion_deg": -3.0}
@@ -447,6 +520,6 @@ class RepPlanner:
             return locked, relaxed
         if f == "overarching":
             # arched: anterior pelvic tilt plus lumbar extension, the trunk leaning back a little
-            lumbar = _u(rng, ex.OVERARCHED_TOP_DEG)
+            lumbar = max(self.lumbar_base_deg - _u(rng, ex.OVERARCHED_TOP_EXTRA_DEG), -self.max_extension_deg)
             return {**common, **sagittal(trunk + 0.3 * lumbar, lumbar)}, None
         return {**common, **sagittal(trunk, _u(rng, ex.CLEAN_TOP_LUMBAR_DEG))}, None

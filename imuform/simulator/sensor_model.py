@@ -48,7 +48,8 @@ class ErrorModel:
     gyr_warmup_dps, gyr_random_walk_dps_rts
         Bias drift: a warm-up step (std) settling over minutes, plus a random walk (deg/s/√s).
     mag_hard_iron_uT, bar_field_uT
-        Hard-iron offset (std per axis) and the strongest field of a steel bar near the sensor.
+        Hard-iron offset (std per axis), and the field of the bar's remanence 15 cm from it (µT; a few µT,
+        drawn ×0.4-1.6 per set; the rest of the gym's steel is `magnetics.GymMagneticsModel`).
     wobble
         Soft-tissue wobble of the strapped sensor (a damped 6-14 Hz resonance).
     clock_offset_s, clock_drift_ppm
@@ -74,7 +75,7 @@ class ErrorModel:
     gyr_warmup_dps: float = 0.3
     gyr_random_walk_dps_rts: float = 0.004
     mag_hard_iron_uT: float = 8.0
-    bar_field_uT: float = 25.0
+    bar_field_uT: float = 3.0
     wobble: bool = True
     clock_offset_s: float = 0.05
     clock_drift_ppm: float = 50.0

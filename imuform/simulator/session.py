@@ -12,15 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.transform import Rotation
 
-from analysis.limits import DEFAULT_LIMITS
-from analysis.session import jsonable
 from imuform.errors import InputError
 from imuform.simulator import exercises as ex
 from imuform.simulator.activities import Person, Script
 from imuform.simulator.body import SEGMENT_OF, placement_motion
-from imuform.simulator.magnetics import bar_weight, earth_field_uT, magnetometer_uT
+from imuform.simulator.magnetics import Gym, earth_field_uT, magnetometer_uT
 from imuform.simulator.sensor_model import (
     MIN_INTERNAL_RATE_HZ,
     ErrorModel,
@@ -32,7 +29,7 @@ from imuform.simulator.sensor_model import (
     transport,
 )
 from imuform.simulator.timeline import Timeline, Trajectories
-from imuform.simulator.truth import set_truth, truth_angles
+from imuform.simulator.truth import JUDGED_LIMITS, set_truth, truth_angles
 
 PLACEMENTS = ("lumbar", "thoracic", "upper_thoracic", "thigh")
 MIN_RATE_HZ, MAX_RATE_HZ = 25.0, 400.0
@@ -247,6 +244,11 @@ class SimulatedSession:
         return out
 
 
+def plain_json(doc: dict) -> dict:
+    """``doc`` as plain JSON values (numpy scalars and arrays as Python ones); a NaN in the truth is a bug and raises."""
+    return json.loads(json.dumps(doc, allow_nan=False, default=lambda value: value.tolist()))
+
+
 def write_truth(out_dir: Path, truth: dict, truth_angles: pd.DataFrame) -> list[Path]:
     """Write ``truth.json`` and ``truth_angles.csv`` into the existing ``out_dir``; return their paths."""
     paths = [out_dir / "truth.json", out_dir / "truth_angles.csv"]
@@ -300,36 +302,46 @@ def _script_session(spec: SessionSpec, rng: np.random.Generator, person: Person)
     return tl, script, calibration
 
 
-def _bar_disturbance_uT(
-    truth_sets: list[dict],
-    placement: str,
-    true_time_s: np.ndarray,
-    rot_ws: Rotation,
-    trunk_deg: np.ndarray,
-    field_uT: float,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Field of the steel bar at the sensor, world frame, µT.
+def _bar_positions_m(
+    ch: dict, truth_sets: list[dict], person: Person
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Per barbell set, the bar's centre (world, m) and the lifter's left direction at the samples of ``ch``.
 
-    A hand-held bar hangs near the lumbar and thigh sensors and comes closer as the trunk tips forward;
-    a bar on the back rides with the thoracic sensors, so its field turns with them.
+    The arms hang from the shoulders, so a bar in the hands sits 62 cm (scaled) below a point 10 cm in
+    front of the T3 sensor; a bar on the back rests 6 cm above that sensor, on the upper trapezius.
     """
-    out = np.zeros((len(true_time_s), 3))
-    for s in truth_sets:
-        prof = ex.PROFILES[s["exercise"]]
-        direction = rng.normal(size=3)
-        direction *= field_uT * rng.uniform(0.4, 1.0) / np.linalg.norm(direction)
+    seg, point = placement_motion(ch, "upper_thoracic", person.size)
+    forward, up = seg.rot.apply([1.0, 0.0, 0.0]), seg.rot.apply([0.0, 0.0, 1.0])
+    h = np.radians(ch["heading_deg"][0])
+    left = np.column_stack([-np.sin(h), np.cos(h), np.zeros_like(h)])
+    bars, lefts = {}, {}
+    for i, st in enumerate(truth_sets):
+        prof = ex.PROFILES[st["exercise"]]
         if not prof.barbell:
             continue
-        w = bar_weight(true_time_s, [(s["start_s"], s["end_s"])], ramp_s=2.0)
-        near_back = placement in ("thoracic", "upper_thoracic")
-        if prof.bar_on_back and near_back:
-            out += rot_ws.apply(direction) * w[:, None]
+        if prof.bar_on_back:
+            bars[i] = point.pos_m + 0.06 * person.size * up
         else:
-            gain = 0.3 if near_back or prof.bar_on_back else 1.0
-            depth = np.clip(trunk_deg / 90.0, 0.0, 1.0)
-            out += direction * (gain * w * (0.5 + 0.5 * depth))[:, None]
-    return out
+            bars[i] = point.pos_m + 0.10 * person.size * forward - [0.0, 0.0, 0.62 * person.size]
+        lefts[i] = left
+    return bars, lefts
+
+
+def draw_gym(traj: Trajectories, truth_sets: list[dict], errors: ErrorModel, seq: np.random.SeedSequence) -> Gym:
+    """The session's gym (`magnetics.Gym`), the same for every sensor, from its own random stream."""
+    sets = []
+    for st in truth_sets:
+        prof = ex.PROFILES[st["exercise"]]
+        at = traj(np.array([st["start_s"]]))
+        sets.append(
+            {
+                "barbell": prof.barbell,
+                "rack": prof.barbell and not prof.from_floor,
+                "hip_m": [float(at["hip_x_m"][0][0]), float(at["hip_y_m"][0][0]), 0.0],
+                "heading_deg": float(at["heading_deg"][0][0]),
+            }
+        )
+    return Gym.draw(sets, errors.bar_field_uT, traj.end_s, np.random.default_rng(seq))
 
 
 def _simulate_sensor(
@@ -339,6 +351,7 @@ def _simulate_sensor(
     person: Person,
     truth_sets: list[dict],
     north_deg: float,
+    gym: Gym,
     rng: np.random.Generator,
 ) -> SensorStream:
     """Run one sensor over the whole session."""
@@ -357,8 +370,10 @@ def _simulate_sensor(
     mag = None
     if spec.magnetometer:
         keep = slice(step - 1, None, step)
-        trunk = ch["pelvis_incl_deg"][0][keep] + ch["lumbar_flexion_deg"][0][keep]
-        dist = _bar_disturbance_uT(truth_sets, placement, true_t, rot_ws, trunk, errors.bar_field_uT, rng)
+        at_samples = {name: tuple(v[keep] for v in values) for name, values in ch.items()}
+        bars, lefts = _bar_positions_m(at_samples, truth_sets, person)
+        windows = [(st["start_s"], st["end_s"]) for st in truth_sets]
+        dist = gym.field_uT(true_t, point.pos_m[keep], windows, bars, lefts)
         mag = magnetometer_uT(
             rot_ws, earth_field_uT(north_deg), dist, params.mag_hard_iron_uT, errors.mag_noise_uT, rng
         )
@@ -391,12 +406,14 @@ class _Motion:
     angles: pd.DataFrame
     north_deg: float
     sensor_seeds: list
+    gym_seed: np.random.SeedSequence
 
 
 def _simulate_motion(spec: SessionSpec) -> _Motion:
     spec.validate()
     # independent streams: the motion does not change when sensors are added or removed
-    motion_seq, *sensor_seqs = np.random.SeedSequence(spec.seed).spawn(1 + len(PLACEMENTS))
+    # (the gym's stream comes last, so the motion and the sensors draw what they drew before it existed)
+    motion_seq, *sensor_seqs, gym_seq = np.random.SeedSequence(spec.seed).spawn(2 + len(PLACEMENTS))
     rng = np.random.default_rng(motion_seq)
     person = Person.draw(rng)
     tl, script, calibration = _script_session(spec, rng, person)
@@ -411,13 +428,13 @@ def _simulate_motion(spec: SessionSpec) -> _Motion:
         "sensors": list(spec.sensors),
         "segments": {p: SEGMENT_OF[p] for p in spec.sensors},
         "ideal": spec.ideal,
-        "limits": DEFAULT_LIMITS.to_dict(),
+        "limits": asdict(JUDGED_LIMITS),
         "person": asdict(person),
         "calibration": calibration,
         "activities": script.activities,
         "sets": [set_truth(angles, log, i + 1, person.max_flexion_deg) for i, log in enumerate(script.sets)],
     }
-    return _Motion(traj, person, truth, angles, north_deg, sensor_seqs)
+    return _Motion(traj, person, truth, angles, north_deg, sensor_seqs, gym_seq)
 
 
 def simulate_truth(spec: SessionSpec | None = None) -> tuple[dict, pd.DataFrame]:
@@ -430,7 +447,7 @@ def simulate_truth(spec: SessionSpec | None = None) -> tuple[dict, pd.DataFrame]
         identical to those of `simulate_session` for the same spec.
     """
     motion = _simulate_motion(spec or SessionSpec())
-    return jsonable(motion.truth), motion.angles
+    return plain_json(motion.truth), motion.angles
 
 
 def simulate_session(spec: SessionSpec | None = None) -> SimulatedSession:
@@ -448,10 +465,11 @@ def simulate_session(spec: SessionSpec | None = None) -> SimulatedSession:
     spec = spec or SessionSpec()
     motion = _simulate_motion(spec)
     streams = {}
+    gym = draw_gym(motion.traj, motion.truth["sets"], spec.error_model, motion.gym_seed)
     for placement in spec.sensors:
         sensor_rng = np.random.default_rng(motion.sensor_seeds[PLACEMENTS.index(placement)])
         streams[placement] = _simulate_sensor(
-            spec, motion.traj, placement, motion.person, motion.truth["sets"], motion.north_deg, sensor_rng
+            spec, motion.traj, placement, motion.person, motion.truth["sets"], motion.north_deg, gym, sensor_rng
         )
     samples = pd.concat([s.samples() for s in streams.values()], ignore_index=True)
     truth = {
@@ -460,5 +478,4 @@ def simulate_session(spec: SessionSpec | None = None) -> SimulatedSession:
         "error_model": asdict(spec.error_model),
         "magnetic_north_heading_deg": motion.north_deg,
     }
-    # the same JSON form as the analysis documents (NaN as null)
-    return SimulatedSession(spec, samples, jsonable(truth), motion.angles, streams)
+    return SimulatedSession(spec, samples, plain_json(truth), motion.angles, streams)

@@ -1,21 +1,66 @@
 """Ground truth beside the simulated data: true angles, rep boundaries, metrics and the flags they earn.
 
-Metrics and flags use the project's own definitions (`analysis.metrics.rep_metrics`,
-`analysis.flags.rep_flags` and `drift_flags`), applied to the true angles and the true rep boundaries,
-so the truth and the analysis cannot disagree on what a flag means.
+Nothing here comes from `analysis`: the truth is the body model's angles, the script's own rep
+boundaries and key times, and a handful of lines that say what each flag means (docs/analysis.md),
+written independently of the analysis' rules so that the two can disagree. `tests/test_truth_flags.py`
+checks these lines on hand-computed cases.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from analysis.flags import FLAGS, MIN_REPS_FOR_DRIFT, drift_flags, is_overarching, rep_flags
-from analysis.limits import DEFAULT_LIMITS, Limits
-from analysis.metrics import rep_metrics
-from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
 from imuform.simulator.body import inclination_deg, segment_motion
 from imuform.simulator.timeline import Trajectories
+
+#: Columns of the true angle table, as docs/conventions.md names them.
+ANGLE_COLUMNS = (
+    "time_s",
+    "lumbar_flexion_deg",
+    "lumbar_lateral_bend_deg",
+    "lumbar_twist_deg",
+    "trunk_inclination_deg",
+    "pelvis_inclination_deg",
+)
+THORACIC_COLUMN = "thoracic_flexion_deg"
+
+#: The flags, in the order the product lists them (docs/analysis.md).
+FLAGS = ("lumbar_flexion", "lockout_hyperextension", "overarching", "flexion_drift", "asymmetry")
+
+
+@dataclass(frozen=True)
+class JudgedLimits:
+    """The limits a true rep is judged against, degrees from calibrated neutral (docs/analysis.md).
+
+    The product's default limits, written out here rather than imported so that the truth holds no
+    analysis code; `tests/test_truth_flags.py` checks that they equal `analysis.limits.DEFAULT_LIMITS`.
+
+    Attributes
+    ----------
+    flexion_limit_deg
+        Peak lumbar flexion above this earns ``lumbar_flexion``.
+    extension_limit_deg
+        Lumbar extension magnitude: a rep whose mean angle lies beyond it is ``overarching``; otherwise a
+        lockout beyond it is ``lockout_hyperextension``.
+    drift_limit_deg
+        Rise of a rep's peak flexion (third rep on) above the median of the set's first two.
+    asymmetry_limit_deg
+        Peak lateral bend or twist magnitude.
+    profile
+        Name of the limits.
+    """
+
+    flexion_limit_deg: float = 35.0
+    extension_limit_deg: float = 10.0
+    drift_limit_deg: float = 8.0
+    asymmetry_limit_deg: float = 8.0
+    profile: str = "default"
+
+
+JUDGED_LIMITS = JudgedLimits()
 
 
 def truth_angles(traj: Trajectories, time_s: np.ndarray, thoracic: bool) -> pd.DataFrame:
@@ -59,37 +104,87 @@ def top_posture_s(angles: pd.DataFrame, window_s: tuple[float, float]) -> float:
     return float(t[i0 + int(np.argmin(angles["trunk_inclination_deg"].to_numpy()[i0:i1]))])
 
 
-def flag_margins_deg(metrics: dict, rise_deg: float | None, limits: Limits = DEFAULT_LIMITS) -> dict[str, float]:
-    """Signed distance of a rep's metrics from each flag's limit (positive: the flag is raised).
+def _signed_peak(x: np.ndarray) -> float:
+    return float(x[int(np.argmax(np.abs(x)))])
+
+
+def true_rep_values(
+    angles: pd.DataFrame, start_s: float, end_s: float, lockout_from_s: float, max_flexion_deg: float
+) -> dict[str, float]:
+    """A rep's true numbers from the true angles between its boundaries.
 
     Parameters
     ----------
-    metrics
-        The rep's metrics (`analysis.metrics.rep_metrics`).
+    angles
+        True angle table.
+    start_s, end_s
+        The rep's boundaries (top postures), s.
+    lockout_from_s
+        Where the script's lockout (the top posture after the concentric) begins, s.
+    max_flexion_deg
+        The person's maximal lumbar flexion, deg.
+    """
+    t = angles["time_s"].to_numpy()
+    rep = (t >= start_s) & (t <= end_s)
+    lockout = rep & (t >= min(lockout_from_s, end_s))
+    lumbar = angles["lumbar_flexion_deg"].to_numpy()
+    trunk = angles["trunk_inclination_deg"].to_numpy()[rep]
+    peak = float(lumbar[rep].max())
+    return {
+        "start_s": float(start_s),
+        "bottom_s": float(t[rep][int(np.argmax(trunk))]),
+        "end_s": float(end_s),
+        "duration_s": float(end_s - start_s),
+        "peak_trunk_inclination_deg": float(trunk.max()),
+        "peak_lumbar_flexion_deg": peak,
+        "peak_lumbar_flexion_pct": 100.0 * peak / max_flexion_deg,
+        "lockout_lumbar_angle_deg": float(lumbar[lockout].min()),
+        "mean_lumbar_angle_deg": float(lumbar[rep].mean()),
+        "peak_lateral_bend_deg": _signed_peak(angles["lumbar_lateral_bend_deg"].to_numpy()[rep]),
+        "peak_twist_deg": _signed_peak(angles["lumbar_twist_deg"].to_numpy()[rep]),
+    }
+
+
+def flag_margins_deg(values: dict[str, float], rise_deg: float | None, limits: JudgedLimits) -> dict[str, float]:
+    """Signed distance of a rep's true numbers past each flag's limit (positive: the rep earns the flag).
+
+    Parameters
+    ----------
+    values
+        The rep's true numbers (`true_rep_values`).
     rise_deg
-        Rise of peak flexion above the set's baseline (`analysis.flags.drift_flags`), or None for the
-        first reps of a set, where drift is not judged.
+        Rise of the rep's peak flexion above the median of the set's first two reps, or None for the
+        first two reps and sets of fewer than three, where drift is not judged.
     limits
         The limits judged against.
     """
-    mean = metrics["mean_lumbar_angle_deg"]
+    mean = values["mean_lumbar_angle_deg"]
     out = {
-        "lumbar_flexion": metrics["peak_lumbar_flexion_deg"] - limits.flexion_limit_deg,
+        "lumbar_flexion": values["peak_lumbar_flexion_deg"] - limits.flexion_limit_deg,
         "overarching": -limits.extension_limit_deg - mean,
-        "asymmetry": max(abs(metrics["peak_lateral_bend_deg"]), abs(metrics["peak_twist_deg"]))
+        "asymmetry": max(abs(values["peak_lateral_bend_deg"]), abs(values["peak_twist_deg"]))
         - limits.asymmetry_limit_deg,
     }
-    if not is_overarching(mean, limits):
-        out["lockout_hyperextension"] = -limits.extension_limit_deg - metrics["lockout_lumbar_angle_deg"]
+    # a rep arched throughout is one fault (overarching), not also a hyperextended lockout
+    if out["overarching"] <= 0:
+        out["lockout_hyperextension"] = -limits.extension_limit_deg - values["lockout_lumbar_angle_deg"]
     if rise_deg is not None:
         out["flexion_drift"] = rise_deg - limits.drift_limit_deg
-    return {k: float(v) for k, v in out.items()}
+    return {f: float(out[f]) for f in FLAGS if f in out}
+
+
+def drift_rises_deg(peaks_deg: list[float]) -> list[float | None]:
+    """Per rep, the rise of its peak flexion above the median of the set's first two (None where not judged)."""
+    if len(peaks_deg) < 3:
+        return [None] * len(peaks_deg)
+    baseline = float(np.median(peaks_deg[:2]))
+    return [None, None] + [p - baseline for p in peaks_deg[2:]]
 
 
 def set_truth(
-    angles: pd.DataFrame, log: dict, index: int, max_flexion_deg: float, limits: Limits = DEFAULT_LIMITS
+    angles: pd.DataFrame, log: dict, index: int, max_flexion_deg: float, limits: JudgedLimits = JUDGED_LIMITS
 ) -> dict:
-    """Truth of one set: boundaries, per-rep metrics, phases and the flags a correct analysis raises.
+    """Truth of one set: boundaries, per-rep true numbers, key times, the injected plan and the true flags.
 
     Parameters
     ----------
@@ -102,32 +197,22 @@ def set_truth(
     max_flexion_deg
         The person's maximal lumbar flexion (for the percentage of range).
     limits
-        Limits for the flags (the defaults).
+        Limits the flags are judged against.
     """
     reps = []
     for i, rep in enumerate(log["reps"]):
         start, end = top_posture_s(angles, rep["top_before"]), top_posture_s(angles, rep["top_after"])
-        metrics = rep_metrics(angles, start, end, max_flexion_deg=max_flexion_deg)
+        values = true_rep_values(angles, start, end, rep["top_after"][0], max_flexion_deg)
         keys = {k: float(rep[k]) for k in ("descent_s", "bottom_reached_s", "ascent_s", "top_reached_s")}
-        reps.append({"index": i + 1, **metrics, **keys, "touch_and_go": bool(rep["touch_and_go"])})
-    peaks = [r["peak_lumbar_flexion_deg"] for r in reps]
-    drift = drift_flags(peaks, limits)
-    baseline = float(np.median(peaks[:2])) if len(peaks) >= MIN_REPS_FOR_DRIFT else None
-    for i, rep in enumerate(reps):
-        flags = dict(rep_flags(rep, limits))
-        if drift[i] is not None:
-            flags["flexion_drift"] = drift[i]
-        names = [f for f in FLAGS if f in flags]
-        rise = peaks[i] - baseline if baseline is not None and i >= 2 else None
-        margins = flag_margins_deg(rep, rise, limits)
-        rep.update(
-            {
-                "faults": names,
-                "fault_reasons": [flags[f] for f in names],
-                "flag_margins_deg": margins,
-                "min_flag_margin_deg": float(min(abs(m) for m in margins.values())),
-            }
+        reps.append(
+            {"index": i + 1, **values, **keys, "touch_and_go": bool(rep["touch_and_go"]), "planned": rep["planned"]}
         )
+    rises = drift_rises_deg([r["peak_lumbar_flexion_deg"] for r in reps])
+    for rep, rise in zip(reps, rises):
+        margins = flag_margins_deg(rep, rise, limits)
+        rep["faults"] = [f for f, m in margins.items() if m > 0]
+        rep["flag_margins_deg"] = margins
+        rep["min_flag_margin_deg"] = float(min(abs(m) for m in margins.values()))
     return {
         "index": index,
         "exercise": log["exercise"],

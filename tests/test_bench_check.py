@@ -1,0 +1,62 @@
+"""`make bench-check`: each figure held to an absolute tolerance of its own, zero targets, kept figures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.figures import Figure, load_figures, save_figures
+from benchmarks.run import main
+
+
+def _rep_count(value: float) -> Figure:
+    return Figure("rep count exact", value, "%", 99.0, True)
+
+
+@pytest.mark.parametrize(
+    ("figure", "fails"),
+    [
+        (_rep_count(100.0), False),
+        (_rep_count(98.2), False),  # short by 0.8 point: inside the 1-point tolerance
+        (_rep_count(98.0), True),  # short by a whole point
+        (_rep_count(70.0), True),  # the old 30 % relative tolerance let this pass
+        (Figure("flags precision", 0.67, "", 0.95, True), True),
+        (Figure("flags precision", 0.945, "", 0.95, True), False),
+        (Figure("peak lumbar flexion error p95", 2.2, "°", 2.0), False),
+        (Figure("peak lumbar flexion error p95", 2.35, "°", 2.0), True),
+        (Figure("samples lost", 0.0, "samples", 0.0), False),
+        (Figure("samples lost", 1.0, "samples", 0.0), True),  # a zero target, missed: no division
+        (Figure("time sync error p99", 6.0, "ms", 5.0), False),  # timings: a quarter of the target
+        (Figure("time sync error p99", 6.3, "ms", 5.0), True),
+        (Figure("decode", 7.4e6, "samples/s", 1e7, True), True),
+        (Figure("rep count exact", 94.0, "%", 99.0, True, tolerance=5.0), True),  # its own tolerance wins
+        (Figure("rep count exact", 95.0, "%", 99.0, True, tolerance=5.0), False),
+        (Figure("information only", 1.0, "%"), False),
+    ],
+)
+def test_each_figure_is_held_to_its_own_absolute_tolerance(figure, fails):
+    assert figure.fails_check is fails
+
+
+def test_check_fails_on_kept_figures_with_a_98_percent_rep_count(tmp_path, capsys):
+    good = tmp_path / "figures.json"
+    save_figures([_rep_count(99.6), Figure("samples lost", 0.0, "samples", 0.0)], good)
+    assert main(["--check", "--from", str(good)]) == 0
+    copy = tmp_path / "copy.json"
+    doc = json.loads(good.read_text())
+    doc[0]["value"] = 98.0
+    copy.write_text(json.dumps(doc))
+    assert main(["--check", "--from", str(copy)]) == 1
+    assert "short by 1 %" in capsys.readouterr().out
+
+
+def test_kept_figures_round_trip_and_bad_ones_get_one_line(tmp_path, capsys):
+    figures = [_rep_count(98.5), Figure("lumbar angle RMSE", 1.1, "°", 1.5, note="120 sessions", tolerance=0.2)]
+    path = tmp_path / "figures.json"
+    save_figures(figures, path)
+    assert load_figures(path) == figures
+    path.write_text(json.dumps([{"name": "x", "value": 1.0}]))
+    assert main(["--check", "--from", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(path) in err and "entry 0" in err
