@@ -12,7 +12,7 @@ from imuform.ble.discovery import BleKwargs
 from imuform.ble.recorder import SensorTarget, record
 from imuform.ble.virtual_rig import record_virtual, simulate, virtual_streams
 from imuform.cli.common import echo_json, json_option, open_store
-from imuform.cli.record import parse_sensor, stop_on_ctrl_c
+from imuform.cli.record import parse_sensor, stop_on_ctrl_c, virtual_kind_option
 from imuform.errors import ImuformError, InputError
 
 
@@ -107,13 +107,7 @@ async def _virtual(store, kind: str, bends: bool, range_of_motion: bool, seed: i
     help="Seconds to wait for each sensor before giving up.",
 )
 @click.option("--virtual", is_flag=True, help="A simulated person with virtual sensors does the steps (for tests).")
-@click.option(
-    "--virtual-kind",
-    type=click.Choice(sorted(MODELS)),
-    default="imuform",
-    show_default=True,
-    help="Sensor kind the virtual sensors emulate.",
-)
+@virtual_kind_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated person (--virtual).")
 @json_option
 @click.pass_context

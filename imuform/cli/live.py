@@ -16,7 +16,7 @@ from imuform.ble.live import Cue, LiveView
 from imuform.ble.recorder import SensorTarget, identify_targets, record
 from imuform.ble.virtual_rig import placement_address, record_virtual, simulate, virtual_streams
 from imuform.cli.common import POSITIVE, console, echo_json, json_option, open_store
-from imuform.cli.record import parse_sensors, stop_on_ctrl_c
+from imuform.cli.record import parse_sensors, stop_on_ctrl_c, virtual_kind_option
 from imuform.diagnostics import bluetooth_problem
 from imuform.errors import ImuformError
 from imuform.session_analysis import calibration_for_sensors
@@ -73,13 +73,7 @@ def _counting_reps(view: LiveView):
 @click.option(
     "--virtual", "exercise", metavar="EXERCISE", help="A simulated person does a set of EXERCISE on virtual sensors."
 )
-@click.option(
-    "--virtual-kind",
-    type=click.Choice(sorted(MODELS)),
-    default="imuform",
-    show_default=True,
-    help="Sensor kind the virtual sensors emulate.",
-)
+@virtual_kind_option
 @click.option(
     "--virtual-fault", "fault", default="lumbar_flexion", show_default=True, help="The simulated person's fault."
 )

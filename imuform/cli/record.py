@@ -86,6 +86,16 @@ def stop_on_ctrl_c(stop: asyncio.Event):
             loop.remove_signal_handler(sig)
 
 
+#: ``--virtual-kind``, shared by the commands that can drive virtual sensors (record, live, calibrate).
+virtual_kind_option = click.option(
+    "--virtual-kind",
+    type=click.Choice(sorted(MODELS)),
+    default="imuform",
+    show_default=True,
+    help="Sensor kind the virtual sensors emulate.",
+)
+
+
 @click.command()
 @click.option(
     "--sensor",
@@ -117,13 +127,7 @@ def stop_on_ctrl_c(stop: asyncio.Event):
     metavar="EXERCISE",
     help="Record virtual sensors performing EXERCISE (deadlift, romanian_deadlift, good_morning, ...).",
 )
-@click.option(
-    "--virtual-kind",
-    type=click.Choice(sorted(MODELS)),
-    default="imuform",
-    show_default=True,
-    help="Sensor kind the virtual sensors emulate.",
-)
+@virtual_kind_option
 @click.option(
     "--virtual-dropout",
     "dropout_s",
