@@ -638,6 +638,12 @@ def cross_check(
     return {"sensors": report, "xcorr": xcorr, "quality": sync_quality(report, xcorr)}
 
 
+def _signed(value: float) -> str:
+    """A whole number with its sign, and a plain 0 (never "-0" or "+0")."""
+    whole = round(value)
+    return f"{whole:+d}" if whole else "0"
+
+
 def describe_sync(sync: dict) -> str:
     """The sync report of `align_sensors` in one line: quality, each sensor's clock, the gyroscope check."""
     if not sync:
@@ -647,13 +653,15 @@ def describe_sync(sync: dict) -> str:
         clock = "device clock" if s.get("clock_source") == "device" else "receive times"
         lost = s.get("missing_samples", 0)
         parts.append(
-            f"{placement} {clock}, drift {s.get('drift_ppm', 0.0):+.0f} ppm"
+            f"{placement} {clock}, drift {_signed(s.get('drift_ppm', 0.0))} ppm"
             + (f", {lost} samples missing" if lost else "")
         )
     for placement, check in sync.get("xcorr", {}).items():
         off, corr = check.get("offset_s"), check.get("correlation")
         if off is not None and np.isfinite(off):
-            parts.append(f"gyroscope check {placement} {off * 1e3:+.0f} ms (r {corr:.2f}): {check.get('reason', '')}")
+            parts.append(
+                f"gyroscope check {placement} {_signed(off * 1e3)} ms (r {corr:.2f}): {check.get('reason', '')}"
+            )
         else:
             parts.append(f"gyroscope check {placement}: {check.get('reason', 'no common motion')}")
     return f"sync {sync.get('quality', 'unknown')}: " + "; ".join(parts)

@@ -161,3 +161,13 @@ def test_synchronised_device_clocks_are_corrected_only_beyond_the_body_lag(offse
     assert ("corrected" if applied else "within the body's own lag") in check["reason"]
     line = describe_sync(sync)
     assert line.startswith("sync ") and "gyroscope check thoracic" in line and check["reason"] in line
+
+
+def test_the_sync_line_never_writes_minus_zero():
+    sync = {
+        "quality": "good",
+        "sensors": {"lumbar": {"clock_source": "device", "drift_ppm": -0.4, "missing_samples": 0}},
+        "xcorr": {"thoracic": {"offset_s": -0.0003, "correlation": 0.95, "applied": False, "reason": "kept"}},
+    }
+    line = describe_sync(sync)
+    assert "-0" not in line and "+0" not in line and "drift 0 ppm" in line and "thoracic 0 ms" in line
