@@ -320,6 +320,7 @@ class Store:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             migrate(self.conn)
+            self._remove_abandoned_recordings()
         except sqlite3.DatabaseError as exc:
             if _is_read_only(exc):
                 raise self._read_only() from exc
@@ -328,6 +329,23 @@ class Store:
                     f"{self.path} is damaged ({exc}); run 'imuform doctor --recover' to save what can be saved"
                 ) from exc
             raise
+
+    def _remove_abandoned_recordings(self) -> None:
+        """Delete sessions that never received a sample and whose recorder has gone (killed while connecting).
+
+        A recording's session row exists from its start (the sensors need their ids), and ``record`` deletes it
+        when it ends without a sample; a ``kill -9`` ends it before that. Its ``recording`` event names the
+        recorder's process, so a session without samples whose process no longer runs is an abandoned one.
+        """
+        rows = self.conn.execute(
+            "SELECT s.id, e.detail FROM sessions s JOIN events e ON e.session_id = s.id AND e.kind = 'recording'"
+            " WHERE NOT EXISTS (SELECT 1 FROM sensors x JOIN sample_blocks b ON b.sensor_id = x.id"
+            " WHERE x.session_id = s.id)"
+        ).fetchall()
+        gone = [session_id for session_id, detail in rows if not _process_alive(json.loads(detail).get("pid"))]
+        if gone:
+            with self.conn:
+                self.conn.executemany("DELETE FROM sessions WHERE id = ?", [(g,) for g in gone])
 
     def _read_only(self) -> ImuformError:
         return ImuformError(
@@ -794,6 +812,19 @@ class Store:
         """The cached analysis document of a session, or ``None``."""
         row = self.conn.execute("SELECT doc FROM analyses WHERE session_id = ?", (self.resolve(session_id),)).fetchone()
         return json.loads(row[0]) if row else None
+
+
+def _process_alive(pid: object) -> bool:
+    """Whether process ``pid`` of this machine still runs (unknown ids count as running)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, but belongs to someone else
+    return True
 
 
 def _columns_of(group: pd.DataFrame) -> dict[str, np.ndarray | None]:

@@ -248,3 +248,21 @@ def test_sigkill_mid_recording_loses_at_most_a_second(tmp_path):
     assert written - len(df) <= 100, "more than one second of 100 Hz samples was lost"
     np.testing.assert_array_equal(df["time_s"].to_numpy(), np.arange(len(df)) / 100.0)
     assert abs(store.session(sid)["raw_packets"] - len(df) // 5) <= 1
+
+
+def test_an_empty_recording_whose_recorder_was_killed_is_removed_on_the_next_open(tmp_path):
+    """kill -9 while the sensors connect leaves a session row without samples; the next open removes it."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with Store(tmp_path) as store:
+        abandoned = store.create_session("killed", source="record")
+        running = store.create_session("still connecting", source="record")
+        recorded = store.import_samples(make_samples(), name="has samples")
+        with store.writer(abandoned) as w:
+            w.add_event(0.0, "recording", {"pid": dead.pid})
+        with store.writer(running) as w:
+            w.add_event(0.0, "recording", {"pid": os.getpid()})
+        with store.writer(recorded) as w:
+            w.add_event(0.0, "recording", {"pid": dead.pid})
+    with Store(tmp_path) as store:
+        assert {s["id"] for s in store.sessions()} == {running, recorded}

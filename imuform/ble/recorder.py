@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -486,6 +487,8 @@ async def record(
     t0 = clock()
     writer = store.writer(session_id)
     with writer:
+        # names this process: a store opened after a kill -9 before any sample removes the empty session
+        writer.add_event(0.0, "recording", {"pid": os.getpid()})
         for target, model in zip(targets, models):
             sensor_id = store.add_sensor(
                 session_id,
