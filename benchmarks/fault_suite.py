@@ -223,9 +223,9 @@ def store_poison(home: Path) -> str:
     """Why the store of ``home`` is poisoned (fails doctor or sessions, or holds an empty session), else ''."""
     if not (home / DB_NAME).exists():
         return ""
-    doctor = run_cli(["--home", str(home), "doctor"])
-    if "store" in doctor.stdout and doctor.code != 0 and ("damaged" in doctor.stdout or "damaged" in doctor.stderr):
-        return f"doctor: {doctor.stdout.strip().splitlines()[:1]}"
+    health = store_health(home)  # what `imuform doctor` checks: SQLite's full integrity_check, read-only
+    if health.state not in ("ok", "missing"):
+        return f"doctor: the store is {health.state} ({'; '.join(health.problems)[:200]})"
     try:
         with Store(home) as store:
             empty = [s["id"] for s in store.sessions() if s["samples"] == 0]
@@ -704,7 +704,7 @@ def store_corruption(seed: int = 0) -> FaultRow:
             for suffix in ("-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
             damage(db, rng)
-            if store_health(home).status == "ok":
+            if store_health(home).state == "ok":
                 row.runs += 1
                 row.undetected += 1
                 row.notes.append(f"{name}: doctor sees no damage (the garbage fell inside sample data)")
