@@ -849,7 +849,7 @@ def figures(rows: list[FaultRow]) -> list[Figure]:
             "s",
             limits.lost_s,
             tolerance=0.0,
-            note="SIGTERM and SIGKILL, 1× and 10×",
+            note="the most one kill lost (full: SIGTERM and SIGKILL, 1× and 10×; quick: SIGTERM at 10×)",
         ),
     ]
 
