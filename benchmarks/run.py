@@ -28,6 +28,7 @@ MODULES = (
     "benchmarks.accuracy",
     "benchmarks.accuracy_recorded",
     "benchmarks.validate_real",
+    "benchmarks.fault_suite",
 )
 
 

@@ -24,12 +24,25 @@ OPTIONAL_GROUPS = {"mag": VECTOR_COLUMNS["mag"], "quat": VECTOR_COLUMNS["quat"]}
 ALL_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_GROUPS["mag"], *OPTIONAL_GROUPS["quat"])
 
 
+def _undecodable_line(path: Path) -> int:
+    """Number of the first line of ``path`` that is not UTF-8 (1-based; 0 when every line decodes)."""
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
 def _header(path: Path) -> list[str]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             row = next(csv.reader(fh), None)
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a text CSV file ({exc.reason}); export the samples as UTF-8 CSV") from exc
+        raise InputError(
+            f"{path}, line {_undecodable_line(path)}: not UTF-8 text ({exc.reason}); export the samples as UTF-8 CSV"
+        ) from exc
     if not row or not any(cell.strip() for cell in row):
         raise InputError(
             f"{path}: the file is empty; it needs a header line '{','.join(REQUIRED_COLUMNS)}' and samples"
@@ -77,6 +90,10 @@ def _locate_bad_cell(path: Path, header: list[str], numeric_cols: list[str]) -> 
             skipinitialspace=True,
             engine="c",
         )
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}, line {_undecodable_line(path)}: not UTF-8 text ({exc.reason}); export the samples as UTF-8 CSV"
+        ) from exc
     except pd.errors.ParserError as exc:
         raise InputError(
             f"{path}: malformed CSV ({str(exc).strip().splitlines()[-1]}); every row needs {len(header)} cells"

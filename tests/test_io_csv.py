@@ -124,3 +124,12 @@ def test_fuzzed_csv_is_read_or_refused_with_input_error(tmp_path, rows, header):
     else:
         assert set(df["sensor"]) <= {"lumbar", "thoracic", "upper_thoracic", "thigh"}
         assert np.isfinite(df.drop(columns="sensor").to_numpy()).all()
+
+
+def test_bytes_that_are_not_utf8_after_the_header_name_their_line(tmp_path):
+    path = write_samples_csv(make_samples(n=50), tmp_path / "samples.csv")
+    lines = path.read_bytes().split(b"\n")
+    lines[30] = lines[30][:5] + b"\xff\xfe" + lines[30][5:]
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(InputError, match=r"samples\.csv, line 31: not UTF-8 text"):
+        read_samples_csv(path)
