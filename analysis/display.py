@@ -1,0 +1,45 @@
+"""Numbers as people read them: one rounding and one sign language for every text (docs/conventions.md, "Display")."""
+
+from __future__ import annotations
+
+import math
+
+#: Decimals a value compared with a limit may gain so that "past the limit" stays true once rounded.
+MAX_EXTRA_DECIMALS = 3
+
+
+def fmt_num(value: float | None, decimals: int = 0, unit: str = "", *, signed: bool = False) -> str:
+    """``value`` rounded to ``decimals``, "–" when missing, never "-0" or "+0".
+
+    Parameters
+    ----------
+    value
+        The number; None or NaN gives "–".
+    decimals
+        Digits after the point.
+    unit
+        Appended as is (e.g. "°", " s").
+    signed
+        Write "+" before positive values (zero stays unsigned).
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = f"{float(value):.{decimals}f}"
+    if float(text) == 0:
+        return f"{0:.{decimals}f}{unit}"
+    if text.startswith("-"):
+        return "−" + text[1:] + unit  # a true minus sign, as in the docs
+    return ("+" if signed else "") + text + unit
+
+
+def past_limit(value: float, limit: float, decimals: int = 0) -> tuple[str, str]:
+    """``value`` and ``limit`` (both magnitudes, ``value`` > ``limit``) formatted so the text reads as past the limit.
+
+    Both are rounded the same way; where they would look equal (or the value smaller), both get one more
+    decimal, up to `MAX_EXTRA_DECIMALS` more.
+    """
+    for places in range(decimals, decimals + MAX_EXTRA_DECIMALS + 1):
+        shown, bound = round(value, places), round(limit, places)
+        if shown > bound:
+            break
+    return fmt_num(value, places), fmt_num(limit, places)
