@@ -36,10 +36,10 @@ def past_limit(value: float, limit: float, decimals: int = 0) -> tuple[str, str]
     """``value`` and ``limit`` (both magnitudes, ``value`` > ``limit``) formatted so the text reads as past the limit.
 
     Both are rounded the same way; where they would look equal (or the value smaller), both get one more
-    decimal, up to `MAX_EXTRA_DECIMALS` more.
+    decimal, up to `MAX_EXTRA_DECIMALS` more; a value closer to the limit than that is rounded up.
     """
     for places in range(decimals, decimals + MAX_EXTRA_DECIMALS + 1):
-        shown, bound = round(value, places), round(limit, places)
-        if shown > bound:
-            break
-    return fmt_num(value, places), fmt_num(limit, places)
+        if round(value, places) > round(limit, places):
+            return fmt_num(value, places), fmt_num(limit, places)
+    scale = 10.0**places
+    return fmt_num(math.ceil(value * scale) / scale, places), fmt_num(limit, places)
