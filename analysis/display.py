@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 #: Decimals a value compared with a limit may gain so that "past the limit" stays true once rounded.
 MAX_EXTRA_DECIMALS = 3
@@ -43,3 +44,35 @@ def past_limit(value: float, limit: float, decimals: int = 0) -> tuple[str, str]
             return fmt_num(value, places), fmt_num(limit, places)
     scale = 10.0**places
     return fmt_num(math.ceil(value * scale) / scale, places), fmt_num(limit, places)
+
+
+@dataclass(frozen=True)
+class CsvPrecision:
+    """Decimals of the tables people open (reps.csv, sets.csv), chosen by the unit in a column's name.
+
+    Parameters
+    ----------
+    angle_decimals
+        Columns in degrees (``*_deg``, ``*_deg_per_rep``): 0.1°.
+    time_decimals
+        Columns in seconds (``*_s``): 0.01 s.
+    percent_decimals
+        Columns in percent (``*_pct``): 0.1 %.
+    ratio_decimals
+        Unitless ratios (``lumbar_share``, ``exercise_confidence``, …): 0.001.
+    """
+
+    angle_decimals: int = 1
+    time_decimals: int = 2
+    percent_decimals: int = 1
+    ratio_decimals: int = 3
+
+    def decimals(self, column: str) -> int:
+        """Decimals of a float column, from the unit its name ends in (a ratio when it names none)."""
+        if column.endswith(("_deg", "_deg_per_rep")):
+            return self.angle_decimals
+        if column.endswith("_s"):
+            return self.time_decimals
+        if column.endswith("_pct"):
+            return self.percent_decimals
+        return self.ratio_decimals
