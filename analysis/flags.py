@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from analysis.display import fmt_num, past_limit
 from analysis.limits import Limits
 
 FLAGS = ("lumbar_flexion", "lockout_hyperextension", "overarching", "flexion_drift", "asymmetry")
@@ -44,29 +45,36 @@ def rep_flags(metrics: Mapping[str, float], limits: Limits) -> list[tuple[str, s
     lockout = float(metrics["lockout_lumbar_angle_deg"])
     mean = float(metrics["mean_lumbar_angle_deg"])
     if peak > limits.flexion_limit_deg:
-        out.append(
-            ("lumbar_flexion", f"lower back flexed to {peak:.0f}°, past your {limits.flexion_limit_deg:.0f}° limit")
-        )
+        shown, limit = past_limit(peak, limits.flexion_limit_deg)
+        out.append(("lumbar_flexion", f"lower back flexed to {shown}°, past your {limit}° flexion limit"))
     overarching = is_overarching(mean, limits)
     if lockout < -limits.extension_limit_deg and not overarching:
-        lead = f"after flexing to {peak:.0f}°, " if peak > 0 else ""
+        lead = f"after flexing to {fmt_num(peak)}°, " if round(peak) > 0 else ""
+        shown, limit = past_limit(-lockout, limits.extension_limit_deg)
         out.append(
             (
                 "lockout_hyperextension",
-                f"{lead}lower back hyperextended to {-lockout:.0f}° at lockout, past your {limits.extension_limit_deg:.0f}° limit",
+                f"{lead}lower back arched {shown}° into extension at lockout, past your {limit}° extension limit",
             )
         )
     if overarching:
-        out.append(("overarching", f"lower back stayed arched through the rep (mean {-mean:.0f}° of extension)"))
+        shown, limit = past_limit(-mean, limits.extension_limit_deg)
+        out.append(
+            (
+                "overarching",
+                f"lower back stayed arched through the rep: {shown}° into extension on average, "
+                f"past your {limit}° extension limit",
+            )
+        )
     bend = float(metrics["peak_lateral_bend_deg"])
     twist = float(metrics["peak_twist_deg"])
     if max(abs(bend), abs(twist)) > limits.asymmetry_limit_deg:
         if abs(bend) >= abs(twist):
             side = "right" if bend > 0 else "left"
-            out.append(("asymmetry", f"bent {abs(bend):.0f}° to the {side}"))
+            out.append(("asymmetry", f"bent {past_limit(abs(bend), limits.asymmetry_limit_deg)[0]}° to the {side}"))
         else:
             side = "right" if twist > 0 else "left"
-            out.append(("asymmetry", f"twisted {abs(twist):.0f}° to the {side}"))
+            out.append(("asymmetry", f"twisted {past_limit(abs(twist), limits.asymmetry_limit_deg)[0]}° to the {side}"))
     return out
 
 
@@ -96,5 +104,5 @@ def drift_flags(peak_lumbar_flexion_deg: Sequence[float], limits: Limits) -> lis
     for i in range(2, len(peaks)):
         rise = peaks[i] - baseline
         if rise > limits.drift_limit_deg:
-            out[i] = f"flexion crept up {rise:.0f}° since the first reps (fatigue)"
+            out[i] = f"flexion crept up {past_limit(rise, limits.drift_limit_deg)[0]}° since the first reps (fatigue)"
     return out

@@ -16,6 +16,7 @@ from scipy import fft
 from scipy.ndimage import minimum_filter1d
 
 from analysis.despike import FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT, despike
+from analysis.display import fmt_num
 from analysis.quiet import mask_runs
 
 #: Gaps longer than this are never interpolated across, in s.
@@ -638,12 +639,6 @@ def cross_check(
     return {"sensors": report, "xcorr": xcorr, "quality": sync_quality(report, xcorr)}
 
 
-def _signed(value: float) -> str:
-    """A whole number with its sign, and a plain 0 (never "-0" or "+0")."""
-    whole = round(value)
-    return f"{whole:+d}" if whole else "0"
-
-
 def describe_sync(sync: dict) -> str:
     """The sync report of `align_sensors` in one line: quality, each sensor's clock, the gyroscope check."""
     if not sync:
@@ -653,14 +648,14 @@ def describe_sync(sync: dict) -> str:
         clock = "device clock" if s.get("clock_source") == "device" else "receive times"
         lost = s.get("missing_samples", 0)
         parts.append(
-            f"{placement} {clock}, drift {_signed(s.get('drift_ppm', 0.0))} ppm"
+            f"{placement} {clock}, drift {fmt_num(s.get('drift_ppm', 0.0), signed=True)} ppm"
             + (f", {lost} samples missing" if lost else "")
         )
     for placement, check in sync.get("xcorr", {}).items():
         off, corr = check.get("offset_s"), check.get("correlation")
         if off is not None and np.isfinite(off):
             parts.append(
-                f"gyroscope check {placement} {_signed(off * 1e3)} ms (r {corr:.2f}): {check.get('reason', '')}"
+                f"gyroscope check {placement} {fmt_num(off * 1e3, signed=True)} ms (r {fmt_num(corr, 2)}): {check.get('reason', '')}"
             )
         else:
             parts.append(f"gyroscope check {placement}: {check.get('reason', 'no common motion')}")

@@ -11,12 +11,12 @@ from importlib.resources import files
 from pathlib import Path
 from string import Template
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from analysis.display import fmt_num
 from analysis.session import SessionAnalysis
 from dashboards.history import has_trend, history_figure
 from dashboards.rep_charts import rep_lumbar_figure, rhythm_figure, stick_figure
@@ -100,14 +100,6 @@ def report_figures(analysis: SessionAnalysis, history: pd.DataFrame | None = Non
     return out
 
 
-def _fmt(value: float, spec: str = ".0f") -> str:
-    """A number for the rep table: a dash when missing, never "-0"."""
-    if value is None or not np.isfinite(value):
-        return "–"
-    text = format(value, spec)
-    return format(0.0, spec) if float(text) == 0 else text
-
-
 def rep_table_html(reps: pd.DataFrame) -> str:
     """The reps of one set as a small HTML table: angles, tempo, share and flags in words."""
     head = "".join(f"<th>{h}</th>" for h in ("rep", "peak°", "lockout°", "down/pause/up s", "share", "flags"))
@@ -115,9 +107,9 @@ def rep_table_html(reps: pd.DataFrame) -> str:
     for r in reps.itertuples():
         flags = "; ".join(r.flag_reasons)
         body.append(
-            f"<tr><td>{r.index}</td><td>{_fmt(r.peak_lumbar_flexion_deg)}</td><td>{_fmt(r.lockout_lumbar_angle_deg)}</td>"
-            f"<td>{_fmt(r.eccentric_s, '.1f')}/{_fmt(r.bottom_pause_s, '.1f')}/{_fmt(r.concentric_s, '.1f')}</td>"
-            f"<td>{_fmt(r.lumbar_share, '.2f')}</td>"
+            f"<tr><td>{r.index}</td><td>{fmt_num(r.peak_lumbar_flexion_deg, signed=True)}</td><td>{fmt_num(r.lockout_lumbar_angle_deg, signed=True)}</td>"
+            f"<td>{fmt_num(r.eccentric_s, 1)}/{fmt_num(r.bottom_pause_s, 1)}/{fmt_num(r.concentric_s, 1)}</td>"
+            f"<td>{fmt_num(r.lumbar_share, 2)}</td>"
             + (f"<td class='flag'>{html.escape(flags)}</td>" if flags else "<td>ok</td>")
             + "</tr>"
         )
@@ -139,7 +131,7 @@ def summary_html(analysis: SessionAnalysis) -> str:
         f"<p class='headline'>{html.escape(lines[0])}</p>"
         + (f"<ul>{''.join(items)}</ul>" if items else "")
         + f"<div class='limits'>Your limits ({html.escape(limits.profile.replace('_', ' '))}): flexion "
-        f"{limits.flexion_limit_deg:.0f}°, extension {limits.extension_limit_deg:.0f}° from neutral.</div>"
+        f"{fmt_num(limits.flexion_limit_deg)}°, extension {fmt_num(limits.extension_limit_deg)}° from neutral.</div>"
         + f"<div class='limits sync'>{html.escape(describe_sync(analysis.sync))}</div>"
     )
 

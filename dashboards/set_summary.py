@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from analysis.display import fmt_num
 from analysis.session import SessionAnalysis
 from dashboards.style import (
     FLAG_COLOR,
@@ -52,19 +53,19 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
             x=x,
             y=peak,
             name="peak flexion",
-            customdata=reasons,
+            customdata=[(fmt_num(v, signed=True), r) for v, r in zip(peak, reasons)],
             marker_color=[FLAG_COLOR if "lumbar_flexion" in f or "flexion_drift" in f else OK_COLOR for f in flags],
-            hovertemplate="rep %{x}: peak flexion %{y:.0f}°<br>%{customdata}<extra></extra>",
+            hovertemplate="rep %{x}: peak flexion %{customdata[0]}°<br>%{customdata[1]}<extra></extra>",
         ),
         go.Bar(
             x=x,
             y=lockout,
             name="lockout",
-            customdata=reasons,
+            customdata=[(fmt_num(v, signed=True), r) for v, r in zip(lockout, reasons)],  # no "-0" (conventions)
             marker_color=[
                 FLAG_COLOR if "lockout_hyperextension" in f or "overarching" in f else LOCKOUT_COLOR for f in flags
             ],
-            hovertemplate="rep %{x}: lockout %{y:.0f}°<br>%{customdata}<extra></extra>",
+            hovertemplate="rep %{x}: lockout %{customdata[0]}°<br>%{customdata[1]}<extra></extra>",
         ),
     ]
 
@@ -72,7 +73,7 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
     set_row = analysis.sets[analysis.sets["index"] == set_index]
     slope = float(set_row["flexion_trend_deg_per_rep"].iloc[0]) if len(set_row) else float("nan")
     if np.isfinite(slope) and np.isfinite(peak).all():
-        slope_label = f"{round(slope, 1) + 0.0:+.1f}"  # + 0.0 turns -0.0 into 0.0
+        slope_label = fmt_num(slope, 1, signed=True)
         angles.append(
             go.Scatter(
                 x=x,

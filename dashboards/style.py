@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
+from analysis.display import fmt_num
 from analysis.limits import Limits
 
 LUMBAR_COLOR = "#2563eb"
@@ -150,8 +151,8 @@ def limit_band(limits: Limits, axis: int = 1) -> tuple[list[dict], list[dict]]:
     ]
     annotations = []
     for y, label, anchor in (
-        (flex, f"flexion limit {flex:.0f}°", "bottom"),
-        (ext, f"extension limit {ext:.0f}°", "top"),
+        (flex, f"flexion limit {fmt_num(flex)}°", "bottom"),
+        (ext, f"extension limit {fmt_num(-ext)}°", "top"),  # a limit is a magnitude
     ):
         shapes.append(
             dict(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.display import fmt_num
 from analysis.session import SessionAnalysis, rep_ranges
 
 
 def _degrees(values: np.ndarray) -> str:
-    return ", ".join(f"{v:.0f}°" for v in values)
+    return ", ".join(f"{fmt_num(v)}°" for v in values)
 
 
 def set_summary_text(sets_row: pd.Series | dict, reps: pd.DataFrame, flexion_limit_deg: float) -> str:
@@ -67,9 +68,11 @@ def set_summary_text(sets_row: pd.Series | dict, reps: pd.DataFrame, flexion_lim
         parts.append(f"{rep_ranges(asym['index'].tolist())} uneven ({reason})")
     if parts:
         return f"{head}: " + "; ".join(parts) + "." + notes
-    low, high = (f"{v:.0f}" for v in np.nanpercentile(reps["peak_lumbar_flexion_deg"].to_numpy(dtype=float), [0, 100]))
+    low, high = (fmt_num(v) for v in np.nanpercentile(reps["peak_lumbar_flexion_deg"].to_numpy(dtype=float), [0, 100]))
     peak = f"{low}°" if low == high else f"{low}–{high}°"
-    return f"{head}: {n} clean reps, peak flexion {peak}, inside your {flexion_limit_deg:.0f}° limit.{notes}"
+    return (
+        f"{head}: {n} clean reps, peak flexion {peak}, inside your {fmt_num(flexion_limit_deg)}° flexion limit.{notes}"
+    )
 
 
 def session_summary(analysis: SessionAnalysis) -> list[str]:

@@ -8,7 +8,11 @@ import reprlib
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.calibration import Calibration
+from analysis.display import CsvPrecision
+from analysis.flags import FLAGS
 from analysis.session import SessionAnalysis
 from imuform.errors import InputError
 from imuform.io_csv import read_samples_csv, write_csv, write_samples_csv
@@ -45,15 +49,41 @@ def export_session(store: Store, ref: str, out_dir: str | Path) -> list[Path]:
     return [samples_path, session_path]
 
 
-def export_analysis(analysis: SessionAnalysis, out_dir: str | Path) -> list[Path]:
-    """Write a session's analysis into ``out_dir``: `angles.csv` (the angle series), `reps.csv` (one row
-    per rep, flags joined by ``;``) and `sets.csv` (one row per set); return their paths."""
+def export_analysis(
+    analysis: SessionAnalysis, out_dir: str | Path, precision: CsvPrecision | None = None
+) -> list[Path]:
+    """Write a session's analysis into ``out_dir`` and return the paths.
+
+    `angles.csv` (the angle series, lossless), `reps.csv` (one row per rep, flags joined by ``;``) and
+    `sets.csv` (one row per set: one ``flagged_<flag>_reps`` column per flag, notes as one sentence each
+    ended by "."). reps.csv and sets.csv are for people: their numbers are rounded to ``precision``
+    (default `CsvPrecision()`).
+    """
+    precision = precision or CsvPrecision()
     out = Path(out_dir)
     return [
         write_csv(analysis.angles, out / "angles.csv"),
-        write_csv(analysis.reps, out / "reps.csv"),
-        write_csv(analysis.sets, out / "sets.csv"),
+        write_csv(_rounded(analysis.reps, precision), out / "reps.csv"),
+        write_csv(_rounded(_plain_sets(analysis.sets), precision), out / "sets.csv"),
     ]
+
+
+def _plain_sets(sets: pd.DataFrame) -> pd.DataFrame:
+    """The sets table with plain cells: the per-flag rep counts as columns, the notes as text."""
+    plain = sets.drop(columns=["flag_counts", "notes"])
+    for flag in FLAGS:
+        plain[f"flagged_{flag}_reps"] = [int(counts.get(flag, 0)) for counts in sets["flag_counts"]]
+    plain["notes"] = [" ".join(note.rstrip(".") + "." for note in notes) for notes in sets["notes"]]
+    return plain
+
+
+def _rounded(table: pd.DataFrame, precision: CsvPrecision) -> pd.DataFrame:
+    """``table`` with its float columns rounded to their precision (and no "-0.0")."""
+    out = table.copy()
+    for name in table.columns:
+        if table[name].dtype.kind == "f":
+            out[name] = table[name].round(precision.decimals(name)) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return out
 
 
 def _refuse(path: Path, field: str, problem: str, fix: str) -> InputError:

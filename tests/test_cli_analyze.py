@@ -113,4 +113,4 @@ def test_analyze_simulated_session(capsys, home, flexed_session, monkeypatch):
     code, out, _ = run(capsys, "analyze", sid[:4], "--json")
     assert all(r["flags"] == ["lumbar_flexion"] for r in json.loads(out)["sets"][0]["reps"])
     code, out, _ = run(capsys, "analyze", sid[:4])
-    assert code == 0 and "Set 1: deadlift, 4 reps" in out and "past your 5° limit" in out
+    assert code == 0 and "Set 1: deadlift, 4 reps" in out and "past your 5° flexion limit" in out

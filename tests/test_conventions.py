@@ -6,10 +6,14 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.spatial.transform import Rotation
 
 from analysis.angles import compute_angles
+from analysis.display import fmt_num, past_limit
+from analysis.flags import rep_flags
+from analysis.limits import DEFAULT_LIMITS, Limits
 from analysis.rotations import cardan_angles_deg, inclination_deg, matrices_from_quat_wxyz, rotation_yxz_deg
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
 from tests.test_angles import imu_rows
@@ -107,3 +111,78 @@ def test_closed_forms_match_scipy():
     nan = np.full((1, 3, 3), np.nan)
     assert all(np.isnan(a).all() for a in cardan_angles_deg(nan))
     assert np.isnan(matrices_from_quat_wxyz(np.full((1, 4), np.nan))).all()
+
+
+# Display: one sign language and rounding that never contradicts a limit (docs/conventions.md, "Display").
+
+
+def test_doc_has_the_display_rules():
+    assert "## Display" in DOC and "analysis/display.py" in DOC
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "signed", "text"),
+    [
+        (-0.4, 0, True, "0"),
+        (0.3, 0, True, "0"),
+        (-0.04, 1, False, "0.0"),
+        (-17.2, 0, True, "−17"),
+        (16.0, 0, True, "+16"),
+    ],
+)
+def test_no_signed_zero_and_a_true_minus(value, decimals, signed, text):
+    assert fmt_num(value, decimals, signed=signed) == text
+    assert fmt_num(float("nan")) == fmt_num(None) == "–"
+
+
+@pytest.mark.parametrize(
+    ("value", "limit"), [(12.3, 12.0), (12.04, 12.0), (35.49, 35.0), (10.0004, 10.0), (48.0, 35.0)]
+)
+def test_past_limit_never_reads_as_within_it(value, limit):
+    shown, bound = past_limit(value, limit)
+    assert len(shown.partition(".")[2]) == len(bound.partition(".")[2])  # the same precision
+    assert float(shown) > float(bound)
+
+
+def _reasons(peak, lockout, mean, bend=0.0, twist=0.0, limits=DEFAULT_LIMITS) -> list[str]:
+    metrics = {
+        "peak_lumbar_flexion_deg": peak,
+        "lockout_lumbar_angle_deg": lockout,
+        "mean_lumbar_angle_deg": mean,
+        "peak_lateral_bend_deg": bend,
+        "peak_twist_deg": twist,
+    }
+    return [reason for _, reason in rep_flags(metrics, limits)]
+
+
+def test_flag_reasons_speak_one_sign_language():
+    limits = Limits(flexion_limit_deg=12.0, extension_limit_deg=10.0)
+    flexed, arched = _reasons(12.3, -17.2, 2.0, limits=limits)
+    assert flexed == "lower back flexed to 12.3°, past your 12.0° flexion limit"
+    assert arched.endswith("lower back arched 17° into extension at lockout, past your 10° extension limit")
+    (overarching,) = _reasons(-12.0, -14.0, -10.2)
+    assert "10.2° into extension on average, past your 10.0° extension limit" in overarching
+    texts = _reasons(40.0, -10.4, 3.0, bend=-8.3) + _reasons(0.2, -0.3, -0.1, twist=9.0)
+    assert texts and not any(re.search(r"[-−+]\d|[-−+]0\b|hyperextended to", t) for t in texts), texts
+
+
+def test_tables_and_labels_use_the_same_signs():
+    from dashboards.report import rep_table_html
+    from dashboards.style import limit_band
+
+    reps = pd.DataFrame(
+        {
+            "index": [1],
+            "peak_lumbar_flexion_deg": [16.2],
+            "lockout_lumbar_angle_deg": [-0.4],
+            "eccentric_s": [1.0],
+            "bottom_pause_s": [0.5],
+            "concentric_s": [1.0],
+            "lumbar_share": [0.3],
+            "flag_reasons": [[]],
+        }
+    )
+    row = rep_table_html(reps)
+    assert "<td>+16</td><td>0</td>" in row
+    _, annotations = limit_band(DEFAULT_LIMITS)
+    assert [a["text"] for a in annotations] == ["flexion limit 35°", "extension limit 10°"]

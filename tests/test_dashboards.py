@@ -110,7 +110,9 @@ def test_session_summary_in_plain_language(analysis):
     lines = session_summary(analysis)
     exercises = ", ".join(dict.fromkeys(e.replace("_", " ") for e in analysis.sets["exercise"]))
     assert lines[0] == f"3 sets, 24 reps of {exercises}: 6 reps flagged."
-    assert re.fullmatch(r"Set 1 \([a-z ]+\): 8 clean reps, peak flexion \d+°, inside your 35° limit\.", lines[1])
+    assert re.fullmatch(
+        r"Set 1 \([a-z ]+\): 8 clean reps, peak flexion \d+°, inside your 35° flexion limit\.", lines[1]
+    )
     assert "reps 6–8 flexed past your limit (46°, 48°, 50°)" in lines[2]
     assert "lockout hyperextension on 3 of 8 reps" in lines[3]
 
@@ -159,7 +161,7 @@ def test_set_summary_bars_trend_flags_and_tempo(analysis):
     trend = next(t for t in fig.data if t.name.startswith("trend"))
     assert trend.name.startswith("trend +") and trend.y[-1] > trend.y[0]
     flagged = next(t for t in fig.data if t.name == "flagged")
-    assert list(flagged.x) == [6, 7, 8] and "past your 35° limit" in flagged.customdata[0]
+    assert list(flagged.x) == [6, 7, 8] and "past your 35° flexion limit" in flagged.customdata[0]
     tempo = [t for t in fig.data if t.name in ("down", "pause", "up")]
     assert len(tempo) == 3 and np.allclose(tempo[2].base, np.add(tempo[0].y, tempo[1].y))
 

@@ -68,7 +68,7 @@ def test_limits_change_the_verdict():
     assert all(f == [] for f in _one_set(reps_in, limits=DEFAULT_LIMITS)[1]["flags"])
     strict = _one_set(reps_in, limits=PROFILES["flexion_intolerant"])[1]
     assert all(f == ["lumbar_flexion"] for f in strict["flags"])
-    assert "12° limit" in strict["flag_reasons"][0][0]
+    assert "12° flexion limit" in strict["flag_reasons"][0][0]
 
 
 def test_percent_limits_need_a_range_of_motion():

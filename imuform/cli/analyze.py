@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich import box
+from rich.measure import Measurement
+from rich.segment import Segment, Segments
 from rich.table import Table
+from rich.text import Text
 
 from analysis.classify import EXERCISES
+from analysis.display import fmt_num
 from analysis.limits import PROFILES
 from imuform.cli.batch import BatchOptions, analyze_all
 from imuform.cli.calibrations import calibration_option
@@ -19,21 +25,86 @@ from imuform.session_analysis import analyze_stored
 from imuform.store import Store
 
 if TYPE_CHECKING:
+    import pandas as pd
     from rich.console import Console
 
     from analysis.session import SessionAnalysis
 
 
-def _num(value: float, fmt: str = ".0f", unit: str = "") -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:{fmt}}{unit}"
+#: Below this console width the rep table drops the columns marked wide-only.
+COMPACT_BELOW_COLUMNS = 120
 
 
-def print_analysis(result: SessionAnalysis, console: Console) -> None:
-    """One summary line and one rep table per set."""
+@dataclass(frozen=True)
+class RepColumn:
+    """One column of the rep table: its header, its cell text for a rep, and whether it is for --wide only."""
+
+    header: str
+    cell: Callable[[Any], str]
+    wide_only: bool = False
+
+
+REP_COLUMNS = (
+    RepColumn("rep", lambda r: str(r.index)),
+    RepColumn("start s", lambda r: fmt_num(r.start_s, 1), wide_only=True),
+    RepColumn("dur s", lambda r: fmt_num(r.duration_s, 1)),
+    RepColumn(
+        "down/pause/up s",
+        lambda r: f"{fmt_num(r.eccentric_s, 1)}/{fmt_num(r.bottom_pause_s, 1)}/{fmt_num(r.concentric_s, 1)}",
+    ),
+    RepColumn("trunk°", lambda r: fmt_num(r.peak_trunk_inclination_deg)),
+    RepColumn("hip°", lambda r: fmt_num(r.pelvis_inclination_range_deg), wide_only=True),
+    RepColumn("flex°", lambda r: fmt_num(r.peak_lumbar_flexion_deg, signed=True)),
+    RepColumn("% range", lambda r: fmt_num(r.peak_lumbar_flexion_pct)),
+    RepColumn("lockout°", lambda r: fmt_num(r.lockout_lumbar_angle_deg, signed=True)),
+    RepColumn("share", lambda r: fmt_num(r.lumbar_share, 2)),
+    RepColumn("bend°", lambda r: fmt_num(r.peak_lateral_bend_deg, signed=True), wide_only=True),
+    RepColumn("twist°", lambda r: fmt_num(r.peak_twist_deg, signed=True), wide_only=True),
+)
+
+#: Flag names in the compact table (the reasons below the table say them in full).
+SHORT_FLAGS = {
+    "lumbar_flexion": "flexion",
+    "lockout_hyperextension": "lockout",
+    "overarching": "arched",
+    "flexion_drift": "drift",
+    "asymmetry": "asymmetry",
+}
+
+
+def _rep_table(title: str, reps: pd.DataFrame, wide: bool) -> Table:
+    """The rep table: numbers never wrap, empty columns (all "–") are left out, flags are cut with "…"."""
+    rows = list(reps.itertuples())
+    columns = [c for c in REP_COLUMNS if wide or not c.wide_only]
+    cells = {c.header: [c.cell(r) for r in rows] for c in columns}
+    columns = [c for c in columns if any(v != "–" for v in cells[c.header])]
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for c in columns:  # a number column is never narrower than its widest number or its header
+        widest = max(len(v) for v in [c.header, *cells[c.header]])
+        table.add_column(c.header, no_wrap=True, justify="right", min_width=widest)
+    table.add_column("flags", overflow="ellipsis", min_width=6)  # the one column that gives way
+    for i, r in enumerate(rows):
+        flags = ", ".join(f.replace("_", " ") if wide else SHORT_FLAGS.get(f, f) for f in r.flags)
+        table.add_row(
+            *(cells[c.header][i] for c in columns),
+            Text(flags or "ok", style="red" if flags else "green", overflow="ellipsis", no_wrap=True),
+        )
+    return table
+
+
+def print_analysis(result: SessionAnalysis, console: Console, *, wide: bool | None = None) -> None:
+    """One summary line and one rep table per set.
+
+    The table fits the console: below `COMPACT_BELOW_COLUMNS` columns it leaves out the wide-only
+    columns unless ``wide`` is True; numbers never wrap.
+    """
+    if wide is None:
+        wide = console.width >= COMPACT_BELOW_COLUMNS
     limits = result.limits
     console.print(
         f"session [bold]{result.session_id}[/]: {len(result.sets)} set(s), {len(result.reps)} rep(s); "
-        f"limits ({limits.profile}): flexion {limits.flexion_limit_deg:.0f}°, extension {limits.extension_limit_deg:.0f}°"
+        f"limits ({limits.profile}): flexion {fmt_num(limits.flexion_limit_deg)}°, "
+        f"extension {fmt_num(limits.extension_limit_deg)}°"
     )
     if result.calibration_source is not None:
         console.print(f"calibration: {result.calibration_source.reason}", markup=False)
@@ -43,49 +114,22 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
     for note in result.notes:
         console.print(f"note: {note}", markup=False, style="yellow")
     for s in result.sets.itertuples():
-        table = Table(
-            title=(
-                f"Set {s.index}: {s.exercise.replace('_', ' ')}, {s.rep_count} reps, {s.start_s:.1f}–{s.end_s:.1f} s · "
-                f"exercise {s.exercise_confidence:.0%} sure · "
-                f"peak flexion mean {_num(s.mean_peak_lumbar_flexion_deg, unit='°')} max {_num(s.max_peak_lumbar_flexion_deg, unit='°')} "
-                f"(SD {_num(s.peak_lumbar_flexion_sd_deg, '.1f', '°')}, trend {_num(s.flexion_trend_deg_per_rep, '+.1f', '°/rep')}) · "
-                f"movement time SD {_num(s.movement_sd_s, '.2f', ' s')}"
-            ),
-            title_justify="left",
+        title = (
+            f"Set {s.index}: {s.exercise.replace('_', ' ')}, {s.rep_count} reps, "
+            f"{fmt_num(s.start_s, 1)}–{fmt_num(s.end_s, 1)} s · exercise {fmt_num(100 * s.exercise_confidence)}% sure · "
+            f"peak flexion mean {fmt_num(s.mean_peak_lumbar_flexion_deg, unit='°')} "
+            f"max {fmt_num(s.max_peak_lumbar_flexion_deg, unit='°')} "
+            f"(SD {fmt_num(s.peak_lumbar_flexion_sd_deg, 1, '°')}, "
+            f"trend {fmt_num(s.flexion_trend_deg_per_rep, 1, '°/rep', signed=True)}) · "
+            f"movement time SD {fmt_num(s.movement_sd_s, 2, ' s')}"
         )
-        for col in (
-            "rep",
-            "start s",
-            "dur s",
-            "ecc/pause/con s",
-            "trunk°",
-            "hip°",
-            "lumbar peak°",
-            "% range",
-            "lockout°",
-            "share",
-            "bend°",
-            "twist°",
-            "flags",
-        ):
-            table.add_column(col, overflow="fold")
-        for r in result.reps_of(s.index).itertuples():
-            table.add_row(
-                str(r.index),
-                _num(r.start_s, ".1f"),
-                _num(r.duration_s, ".1f"),
-                f"{_num(r.eccentric_s, '.1f')}/{_num(r.bottom_pause_s, '.1f')}/{_num(r.concentric_s, '.1f')}",
-                _num(r.peak_trunk_inclination_deg),
-                _num(r.pelvis_inclination_range_deg),
-                _num(r.peak_lumbar_flexion_deg),
-                _num(r.peak_lumbar_flexion_pct),
-                _num(r.lockout_lumbar_angle_deg),
-                _num(r.lumbar_share, ".2f"),
-                _num(r.peak_lateral_bend_deg, "+.0f"),
-                _num(r.peak_twist_deg, "+.0f"),
-                "[red]" + ", ".join(f.replace("_", " ") for f in r.flags) + "[/]" if r.flags else "[green]ok[/]",
-            )
-        console.print(table)
+        table = _rep_table(title, result.reps_of(s.index), wide)
+        if wide:  # every column whole, wider than the terminal if need be
+            width = Measurement.get(console, console.options.update_width(10_000), table).maximum
+            for line in console.render_lines(table, console.options.update_width(max(console.width, width))):
+                console.print(Segments([*line, Segment.line()]), crop=False, soft_wrap=True, end="")
+        else:
+            console.print(table)
         for r in result.reps_of(s.index).itertuples():
             if r.flags:
                 console.print(f"  [red]rep {r.index}[/]: " + "; ".join(r.flag_reasons))
@@ -125,6 +169,7 @@ def print_analysis(result: SessionAnalysis, console: Console) -> None:
     help="The exercise of every set, when you know it (instead of classifying each set).",
 )
 @calibration_option
+@click.option("--wide", is_flag=True, help="Show every column of the rep table, however narrow the terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis (with --all: each session's counts) as JSON.")
 @click.pass_context
 def analyze(
@@ -138,6 +183,7 @@ def analyze(
     use_mag: bool,
     exercise: str | None,
     calibration: str | int,
+    wide: bool,
     as_json: bool,
 ) -> None:
     """Find the sets and reps of SESSION (an id or a unique prefix), with per-rep metrics and flags.
@@ -162,4 +208,4 @@ def analyze(
     if as_json:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        print_analysis(result, console())
+        print_analysis(result, console(), wide=wide or None)
