@@ -213,9 +213,17 @@ def migrate(conn: sqlite3.Connection) -> int:
         raise ImuformError(
             f"the store was written by a newer imuform (schema {version} > {SCHEMA_VERSION}); upgrade imuform"
         )
-    for target in range(version, SCHEMA_VERSION):
-        with conn:
-            conn.executescript(f"BEGIN; {MIGRATIONS[target]} PRAGMA user_version = {target + 1}; COMMIT;")
+    current = version
+    while current < SCHEMA_VERSION:
+        try:
+            conn.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[current]} PRAGMA user_version = {current + 1}; COMMIT;")
+        except sqlite3.OperationalError:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            # another process opening the same new store migrated it first: go on from where it left it
+            if conn.execute("PRAGMA user_version").fetchone()[0] == current:
+                raise
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
     if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     return version

@@ -266,3 +266,20 @@ def test_an_empty_recording_whose_recorder_was_killed_is_removed_on_the_next_ope
             w.add_event(0.0, "recording", {"pid": dead.pid})
     with Store(tmp_path) as store:
         assert {s["id"] for s in store.sessions()} == {running, recorded}
+
+
+def test_two_processes_opening_a_new_store_at_once_both_succeed(tmp_path):
+    """Both see schema version 0; the second to take the write lock finds the tables made and goes on."""
+    code = "import sys; from imuform.store import Store; Store(sys.argv[1]).close(); print('ok')"
+    for attempt in range(5):
+        home = tmp_path / f"home{attempt}"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, str(home)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(3)
+        ]
+        results = [p.communicate(timeout=60) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in results]
+        with Store(home) as store:
+            assert store.sessions() == []
