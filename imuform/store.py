@@ -41,6 +41,8 @@ VECTOR_COLUMNS = {
     "mag": ("mag_x", "mag_y", "mag_z"),
     "quat": ("quat_w", "quat_x", "quat_y", "quat_z"),
 }
+#: Tries to open a store that another process is opening (or creating) at the same moment.
+OPEN_ATTEMPTS = 10
 #: Seconds between commits of a `SessionWriter`.
 FLUSH_INTERVAL_S = 0.5
 
@@ -305,7 +307,16 @@ class Store:
             raise self._read_only()
         self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         try:
-            self._open(check)
+            for attempt in range(OPEN_ATTEMPTS):
+                try:
+                    self._open(check)
+                    break
+                except sqlite3.OperationalError as exc:
+                    # Switching a new store to WAL or creating its tables while another process does the same
+                    # can be refused at once (SQLite's busy handler does not wait where waiting could deadlock).
+                    if "locked" not in str(exc) or attempt == OPEN_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
         except BaseException:
             self.conn.close()
             raise
