@@ -343,10 +343,10 @@ class SensorLink:
             except ProtocolError:
                 pass
         assembled = self.assembler.feed(payload, host_s)
-        self.report.duplicates = self.assembler.counts.duplicates
+        # the assembler keeps the counts; the report (shown live) reads them
+        self.report.samples, self.report.duplicates = self.assembler.counts.samples, self.assembler.counts.duplicates
         if assembled is None:
             return
-        self.report.samples += assembled.block.n
         for gap in assembled.gaps:
             self.writer.add_gap(self.sensor_id, gap.start_s, gap.end_s, gap.reason)
         block = assembled.block
