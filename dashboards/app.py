@@ -25,8 +25,9 @@ from analysis.session import SessionAnalysis
 from analysis.timebase import describe_sync
 from dashboards.follow import FollowConfig, reanalysis_due
 from dashboards.history import has_trend, history_figure
+from dashboards.rep_cards import RepCard, curve_alt, fact_class, rep_cards
 from dashboards.report import set_figures
-from dashboards.style import PLOT_CONFIG, message_figure
+from dashboards.style import PLOT_CONFIG, message_figure, palette_css
 from dashboards.summary import session_summary, set_flagged
 from dashboards.timeline import timeline_figure
 
@@ -77,6 +78,27 @@ def _summary(analysis: SessionAnalysis | None) -> list:
         html.Ul(items),
         html.P(describe_sync(analysis.sync), className="sync"),
     ]
+
+
+def _rep_card(card: RepCard) -> html.Article:
+    """A rep's card as Dash components: the same classes as the report's (`dashboards.rep_cards.rep_cards_html`)."""
+    facts = [
+        html.Div(
+            [html.Dt(f.label), html.Dd([f.value] + ([" ", html.Small(f.limit)] if f.limit else []))],
+            className=fact_class(f),
+        )
+        for f in card.facts
+    ]
+    return html.Article(
+        [
+            html.Header([html.B(f"Rep {card.rep_index}"), html.Span(card.verdict, className="verdict")]),
+            html.Img(src=card.curve_uri, alt=curve_alt(card)),
+            html.Dl(facts),
+        ]
+        + ([html.Ul([html.Li(r) for r in card.reasons], className="reasons")] if card.reasons else []),
+        className=f"rep-card {card.kind}",
+        id=f"set{card.set_index}-rep{card.rep_index}",
+    )
 
 
 def require_token(server: flask.Flask, token: str) -> None:
@@ -130,7 +152,7 @@ def create_app(
         require_token(app.server, token)
     # the report's styles, inline: one stylesheet for both, and nothing to ship beside the package
     css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
-    app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + css + "</style>")
+    app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + palette_css() + css + "</style>")
     follow = follow or FollowConfig()
     # One analysis, of the version (session id and sample count) on view.
     cache: dict[str, tuple[int, SessionAnalysis | None]] = {}
@@ -164,6 +186,8 @@ def create_app(
             dcc.RadioItems(id="set", options=[], className="set-picker"),
             _graph(SET_CHART_IDS["summary"], "Rep by rep"),
             html.Div([_graph(SET_CHART_IDS[k], k) for k in ("lumbar", "rhythm", "stick")], className="grid"),
+            html.H3("Rep by rep"),
+            html.Div(id="rep-cards", className="rep-cards"),
             html.H2("History"),
             _graph("history", "History"),
             dcc.Interval(id="poll", interval=poll_interval_ms),
@@ -258,15 +282,16 @@ def create_app(
 
     @app.callback(
         [Output(graph_id, "figure") for graph_id in SET_CHART_IDS.values()],
+        Output("rep-cards", "children"),
         Input("set", "value"),
         Input("version", "data"),
     )
     def show_set(set_index, version):
-        """The charts of the picked set."""
+        """The charts and rep cards of the picked set."""
         analysis = analysis_of(version)
         if analysis is None or set_index is None:
-            return [message_figure("", "no set picked") for _ in SET_CHART_IDS]
+            return [message_figure("", "no set picked") for _ in SET_CHART_IDS] + [[]]
         figures = set_figures(analysis, int(set_index))
-        return [figures[key] for key in SET_CHART_IDS]
+        return [figures[key] for key in SET_CHART_IDS] + [[_rep_card(c) for c in rep_cards(analysis, int(set_index))]]
 
     return app

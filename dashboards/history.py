@@ -8,13 +8,21 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 
+from analysis.display import fmt_num
 from analysis.limits import Limits
 from analysis.session import SessionAnalysis
-from dashboards.style import base_layout, limit_band, row_axes, stacked_axes, styled_figure
+from dashboards.style import EXERCISE_COLORS, base_layout, limit_band, row_axes, stacked_axes, styled_figure
 
-HALF_DAY_MS = 12 * 3600 * 1000
+#: Tick labels as fine as the ticks are apart (plotly ``dtick`` in ms), so no two ticks read the same.
+DATE_TICK_FORMATS = (
+    (None, 1000, "%H:%M:%S.%L"),
+    (1000, 60_000, "%H:%M:%S"),
+    (60_000, 12 * 3600 * 1000, "%d %b %H:%M"),
+    (12 * 3600 * 1000, "M1", "%d %b"),
+    ("M1", "M12", "%b %Y"),
+    ("M12", None, "%Y"),
+)
 HISTORY_COLUMNS = (
     "date",
     "exercise",
@@ -26,6 +34,15 @@ HISTORY_COLUMNS = (
     "time_under_load_s",
     "flagged_reps",
 )
+
+
+#: When a session was recorded, in hover labels.
+WHEN = "%{x|%d %b %Y %H:%M}"
+
+
+def _signed(values: pd.Series) -> np.ndarray:
+    """Angles as the tables write them (`analysis.display.fmt_num`): signed, never "-0"."""
+    return np.array([fmt_num(v, signed=True) for v in values], dtype=object)
 
 
 def history_table(entries: Iterable[tuple[date | datetime | str, SessionAnalysis | Mapping]]) -> pd.DataFrame:
@@ -103,7 +120,7 @@ def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str
     """
     traces, rows_of = [], []
     for k, (exercise, rows) in enumerate(table.groupby("exercise", sort=True)):
-        color = qualitative.Safe[k % len(qualitative.Safe)]
+        color = EXERCISE_COLORS[k % len(EXERCISE_COLORS)]
         name = str(exercise).replace("_", " ")
         common = dict(x=rows["date"], legendgroup=name, line=dict(color=color), marker=dict(color=color, size=7))
         traces += [
@@ -111,8 +128,11 @@ def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str
                 y=rows["max_peak_lumbar_flexion_deg"],
                 name=name,
                 mode="lines+markers",
-                customdata=rows["flagged_reps"],
-                hovertemplate="%{x|%d %b}: max %{y:.0f}°, %{customdata} reps flagged<extra>" + name + "</extra>",
+                customdata=np.stack([_signed(rows["max_peak_lumbar_flexion_deg"]), rows["flagged_reps"]], axis=1),
+                hovertemplate=WHEN
+                + ": max %{customdata[0]}°, %{customdata[1]} reps flagged<extra>"
+                + name
+                + "</extra>",
                 **common,
             ),
             go.Scatter(
@@ -120,7 +140,8 @@ def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str
                 name=name + " (mean)",
                 mode="lines",
                 showlegend=False,
-                hovertemplate="%{x|%d %b}: mean %{y:.0f}°<extra>" + name + "</extra>",
+                customdata=_signed(rows["mean_peak_lumbar_flexion_deg"]),
+                hovertemplate=WHEN + ": mean %{customdata}°<extra>" + name + "</extra>",
                 **{**common, "line": dict(color=color, dash="dot")},
             ),
             go.Scatter(
@@ -128,7 +149,8 @@ def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str
                 name=name,
                 mode="lines+markers",
                 showlegend=False,
-                hovertemplate="%{x|%d %b}: %{y:.0f}°<extra>" + name + "</extra>",
+                customdata=_signed(rows["min_lockout_lumbar_angle_deg"]),
+                hovertemplate=WHEN + ": lockout %{customdata}°<extra>" + name + "</extra>",
                 **common,
             ),
             go.Scatter(
@@ -136,7 +158,7 @@ def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str
                 name=name,
                 mode="lines+markers",
                 showlegend=False,
-                hovertemplate="%{x|%d %b}: %{y} reps<extra>" + name + "</extra>",
+                hovertemplate=WHEN + ": %{y} reps<extra>" + name + "</extra>",
                 **common,
             ),
             go.Scatter(
@@ -144,7 +166,7 @@ def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str
                 name=name,
                 mode="lines+markers",
                 showlegend=False,
-                hovertemplate="%{x|%d %b}: %{y:.1f} min<extra>" + name + "</extra>",
+                hovertemplate=WHEN + ": %{y:.1f} min<extra>" + name + "</extra>",
                 **common,
             ),
         ]
@@ -157,11 +179,8 @@ def history_figure(table: pd.DataFrame, limits: Limits | None = None, title: str
     layout = base_layout(title, height_px=640)
     layout["legend"]["y"] = 1.04
     layout.update(stacked_axes([1, 1, 1, 1], 0.04, ["peak flexion (°)", "lockout (°)", "reps", "under load (min)"], ""))
-    # dates, with the time of day only when the ticks are hours apart
-    layout["xaxis4"]["tickformatstops"] = [
-        dict(dtickrange=[None, HALF_DAY_MS], value="%d %b %H:%M"),
-        dict(dtickrange=[HALF_DAY_MS, None], value="%d %b"),
-    ]
+    # dates, as fine as the ticks are apart: the time of day only when they are hours apart
+    layout["xaxis4"]["tickformatstops"] = [dict(dtickrange=[lo, hi], value=fmt) for lo, hi, fmt in DATE_TICK_FORMATS]
     for trace, row in zip(traces, rows_of):
         trace.update(row_axes(row))
     return styled_figure(layout, shapes, annotations, data=traces)

@@ -19,9 +19,10 @@ from plotly.offline import get_plotlyjs
 from analysis.display import fmt_num
 from analysis.session import SessionAnalysis
 from dashboards.history import has_trend, history_figure
+from dashboards.rep_cards import rep_cards, rep_cards_html
 from dashboards.rep_charts import rep_lumbar_figure, rhythm_figure, stick_figure
 from dashboards.set_summary import set_summary_figure
-from dashboards.style import PLOT_CONFIG
+from dashboards.style import PLOT_CONFIG, palette_css
 from dashboards.summary import session_summary, set_flagged
 from dashboards.timeline import timeline_figure
 
@@ -49,6 +50,7 @@ $plotlyjs
 <section class="card summary" id="summary">
 $summary
 </section>
+$nav
 $sections
 <footer>Made by imuform. Angles in degrees from your calibrated standing neutral: + is flexion (rounding), − is extension (arching). This file works offline.</footer>
 </main>
@@ -100,22 +102,6 @@ def report_figures(analysis: SessionAnalysis, history: pd.DataFrame | None = Non
     return out
 
 
-def rep_table_html(reps: pd.DataFrame) -> str:
-    """The reps of one set as a small HTML table: angles, tempo, share and flags in words."""
-    head = "".join(f"<th>{h}</th>" for h in ("rep", "peak°", "lockout°", "down/pause/up s", "share", "flags"))
-    body = []
-    for r in reps.itertuples():
-        flags = "; ".join(r.flag_reasons)
-        body.append(
-            f"<tr><td>{r.index}</td><td>{fmt_num(r.peak_lumbar_flexion_deg, signed=True)}</td><td>{fmt_num(r.lockout_lumbar_angle_deg, signed=True)}</td>"
-            f"<td>{fmt_num(r.eccentric_s, 1)}/{fmt_num(r.bottom_pause_s, 1)}/{fmt_num(r.concentric_s, 1)}</td>"
-            f"<td>{fmt_num(r.lumbar_share, 2)}</td>"
-            + (f"<td class='flag'>{html.escape(flags)}</td>" if flags else "<td>ok</td>")
-            + "</tr>"
-        )
-    return f"<div class='scroll'><table class='reps'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-
-
 def summary_html(analysis: SessionAnalysis) -> str:
     """The plain-language summary as HTML: headline, one bullet per set, the limits used and the sync."""
     from analysis.timebase import describe_sync  # scipy behind it: loaded when a report is drawn, not at import
@@ -143,6 +129,37 @@ def _plot_div(key: str, fig: go.Figure) -> tuple[str, str]:
     # "</" inside a script element would end it early
     data = pio.to_json(fig, validate=False).replace("</", "<\\/")
     return div, f"<script type='application/json' id='plot-{key}-data'>{data}</script>"
+
+
+def set_title(analysis: SessionAnalysis, set_index: int) -> str:
+    """ "Set 2: deadlift, 8 reps"."""
+    row = analysis.sets[analysis.sets["index"] == set_index].iloc[0]
+    n_reps = len(analysis.reps_of(set_index))
+    return f"Set {set_index}: {str(row['exercise']).replace('_', ' ')}, {n_reps} rep{'s' if n_reps != 1 else ''}"
+
+
+def set_section(analysis: SessionAnalysis, set_index: int, divs: dict[str, str]) -> str:
+    """One set's part of the page: its heading, rep-by-rep chart, the three rep charts and a card per rep."""
+    cards = rep_cards(analysis, set_index)
+    return (
+        f"<h2 id='set{set_index}'>{html.escape(set_title(analysis, set_index))}</h2>"
+        + divs[f"set{set_index}_summary"]
+        + "<div class='grid'>"
+        + "".join(divs[f"set{set_index}_{name}"] for name in ("lumbar", "rhythm", "stick"))
+        + "</div>"
+        + (f"<h3>Set {set_index}, rep by rep</h3>{rep_cards_html(cards)}" if cards else "")
+    )
+
+
+def nav_html(analysis: SessionAnalysis, history: bool) -> str:
+    """Links to each set (and the history), big enough to tap on a phone."""
+    links = [
+        f"<a href='#set{s.index}' class='{'flagged' if set_flagged(analysis, s.index) else 'clean'}'>Set {s.index}</a>"
+        for s in analysis.sets.itertuples()
+    ]
+    if history:
+        links.append("<a href='#history'>History</a>")
+    return f"<nav class='jump'>{''.join(links)}</nav>" if links else ""
 
 
 def render_report(
@@ -180,15 +197,7 @@ def render_report(
         data.append(blob)
 
     sections = [divs["timeline"]]
-    for s in analysis.sets.itertuples():
-        reps = analysis.reps_of(s.index)
-        sections.append(
-            f"<h2 id='set{s.index}'>Set {s.index}: {html.escape(str(s.exercise).replace('_', ' '))}, {len(reps)} reps</h2>"
-            + divs[f"set{s.index}_summary"]
-            + "<div class='grid'>"
-            + "".join(divs[f"set{s.index}_{name}"] for name in ("lumbar", "rhythm", "stick"))
-            + f"<div class='card'>{rep_table_html(reps)}</div></div>"
-        )
+    sections += [set_section(analysis, int(s.index), divs) for s in analysis.sets.itertuples()]
     if "history" in divs:
         sections.append("<h2 id='history'>History</h2>" + divs["history"])
 
@@ -196,9 +205,10 @@ def render_report(
     return PAGE.substitute(
         title=html.escape(title),
         subtitle=html.escape(subtitle),
-        css=here.joinpath("page.css").read_text(encoding="utf-8"),
+        css=palette_css() + "\n" + here.joinpath("page.css").read_text(encoding="utf-8"),
         plotlyjs=get_plotlyjs(),
         summary=summary_html(analysis),
+        nav=nav_html(analysis, history="history" in divs),
         sections="\n".join(sections),
         config=json.dumps(PLOT_CONFIG),
         data="\n".join(data),

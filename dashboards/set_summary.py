@@ -8,12 +8,16 @@ import plotly.graph_objects as go
 from analysis.display import fmt_num
 from analysis.session import SessionAnalysis
 from dashboards.style import (
-    FLAG_COLOR,
-    LOCKOUT_COLOR,
-    OK_COLOR,
+    CLEAN_COLOR,
+    EXTENSION_COLOR,
+    EXTENSION_FLAGS,
+    FLEXION_COLOR,
+    FLEXION_FLAGS,
+    JUDGEMENT_COLORS,
     TEMPO_COLORS,
     TRUNK_COLOR,
     base_layout,
+    judgement,
     limit_band,
     row_axes,
     stacked_axes,
@@ -36,7 +40,8 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
     Returns
     -------
     plotly.graph_objects.Figure
-        Top: peak lumbar flexion and lockout angle per rep against the limit band (flagged bars red),
+        Top: peak lumbar flexion and lockout angle (lighter) per rep against the limit band, each bar in the
+        colour of the limit it crossed (`dashboards.style`),
         the set's peak-flexion trend (``flexion_trend_deg_per_rep``) and a warning marker above each
         flagged rep (hover for the reasons). Bottom: tempo per rep, lowering, pause and lifting time
         stacked. The legend sits below.
@@ -54,7 +59,7 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
             y=peak,
             name="peak flexion",
             customdata=[(fmt_num(v, signed=True), r) for v, r in zip(peak, reasons)],
-            marker_color=[FLAG_COLOR if "lumbar_flexion" in f or "flexion_drift" in f else OK_COLOR for f in flags],
+            marker_color=[FLEXION_COLOR if FLEXION_FLAGS & set(f) else CLEAN_COLOR for f in flags],
             hovertemplate="rep %{x}: peak flexion %{customdata[0]}°<br>%{customdata[1]}<extra></extra>",
         ),
         go.Bar(
@@ -62,9 +67,9 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
             y=lockout,
             name="lockout",
             customdata=[(fmt_num(v, signed=True), r) for v, r in zip(lockout, reasons)],  # no "-0" (conventions)
-            marker_color=[
-                FLAG_COLOR if "lockout_hyperextension" in f or "overarching" in f else LOCKOUT_COLOR for f in flags
-            ],
+            # the lockout bar is the lighter one: its colour says the same as the peak bar's
+            marker_color=[EXTENSION_COLOR if EXTENSION_FLAGS & set(f) else CLEAN_COLOR for f in flags],
+            marker_opacity=0.5,
             hovertemplate="rep %{x}: lockout %{customdata[0]}°<br>%{customdata[1]}<extra></extra>",
         ),
     ]
@@ -94,7 +99,12 @@ def set_summary_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
                 y=top[flagged],
                 mode="markers",
                 name="flagged",
-                marker=dict(symbol="triangle-down", size=11, color=FLAG_COLOR, line=dict(width=1, color="white")),
+                marker=dict(
+                    symbol="triangle-down",
+                    size=11,
+                    color=[JUDGEMENT_COLORS[judgement(flags[i])] for i in np.flatnonzero(flagged)],
+                    line=dict(width=1, color="white"),
+                ),
                 customdata=[reasons[i] for i in np.flatnonzero(flagged)],
                 hovertemplate="rep %{x}<br>%{customdata}<extra></extra>",
             )

@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import sample_colorscale
 
 from analysis.display import fmt_num
 from analysis.limits import Limits
 
-LUMBAR_COLOR = "#2563eb"
-TRUNK_COLOR = "#475569"
-PELVIS_COLOR = "#0d9488"
-FLAG_COLOR = "#dc2626"
-OK_COLOR = "#2563eb"
-LOCKOUT_COLOR = "#94a3b8"
+# The palette: each colour means one thing in every chart, card and text (docs/conventions.md, "Display").
+#: Past the flexion limit (rounding): the flexion and fatigue-drift flags.
+FLEXION_COLOR = "#dc2626"
+#: Past the extension limit (arching): the lockout-hyperextension and overarching flags.
+EXTENSION_COLOR = "#7c3aed"
+#: Flagged for something else (left/right asymmetry).
+OTHER_FLAG_COLOR = "#d97706"
+#: A rep inside the limits.
+CLEAN_COLOR = "#2563eb"
+#: The person's range: the band between the limits and the limit lines.
 LIMIT_COLOR = "#16a34a"
 BAND_FILL = "rgba(34, 197, 94, 0.12)"
+#: Signals, not judgements: greys and teal, never a judgement's colour.
+LUMBAR_COLOR = "#1e293b"
+TRUNK_COLOR = "#64748b"
+PELVIS_COLOR = "#0d9488"
+NEUTRAL_COLOR = "#94a3b8"
 SET_FILL = "rgba(148, 163, 184, 0.16)"
-TEMPO_COLORS = {"eccentric_s": "#93c5fd", "bottom_pause_s": "#fcd34d", "concentric_s": "#1d4ed8"}
+#: One colour per exercise in the history: none of them a judgement's colour.
+EXERCISE_COLORS = ("#0d9488", "#334155", "#65a30d", "#0891b2", "#78716c")
+TEMPO_COLORS = {"eccentric_s": "#cbd5e1", "bottom_pause_s": "#fcd34d", "concentric_s": "#64748b"}
+#: Flags by the limit they judge; each kind has one colour (`JUDGEMENT_COLORS`) and one name.
+FLEXION_FLAGS = frozenset({"lumbar_flexion", "flexion_drift"})
+EXTENSION_FLAGS = frozenset({"lockout_hyperextension", "overarching"})
+JUDGEMENT_COLORS = {
+    "flexion": FLEXION_COLOR,
+    "extension": EXTENSION_COLOR,
+    "other": OTHER_FLAG_COLOR,
+    "clean": CLEAN_COLOR,
+}
+JUDGEMENT_NAMES = {
+    "flexion": "past flexion limit",
+    "extension": "past extension limit",
+    "other": "uneven left/right",
+    "clean": "inside your limits",
+}
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 
 _AXIS = dict(
@@ -45,8 +67,14 @@ THEME = go.layout.Template(
     )
 )
 
-#: Plotly config for every chart: resizes with the page, no logo, no scroll-wheel zoom.
-PLOT_CONFIG = {"responsive": True, "displaylogo": False, "scrollZoom": False}
+#: Plotly config for every chart: resizes with the page, no logo, no scroll-wheel zoom, and a toolbar of four
+#: buttons (zoom, pan, reset, PNG); page.css shows it only on charts wide enough to hold it beside the title.
+PLOT_CONFIG = {
+    "responsive": True,
+    "displaylogo": False,
+    "scrollZoom": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"],
+}
 
 
 def base_layout(title: str, height_px: int = 340, legend_on_top: bool = True) -> dict:
@@ -73,45 +101,44 @@ def base_layout(title: str, height_px: int = 340, legend_on_top: bool = True) ->
     )
 
 
-@lru_cache(maxsize=64)
-def rep_colors(n_reps: int) -> tuple[str, ...]:
-    """Colours of reps 1..n, early reps dark blue through to late reps green-yellow.
+def palette_css() -> str:
+    """The palette as CSS custom properties (``--flexion``, ``--extension``, ``--other``, ``--clean``, ``--limit``)
+    for page.css, so the pages take their colours from here too."""
+    colors = {**JUDGEMENT_COLORS, "limit": LIMIT_COLOR}
+    return ":root { " + " ".join(f"--{name}: {color};" for name, color in colors.items()) + " }"
 
-    The pale end of Viridis is cut off so the last rep stays visible on white. Cached: plotly's
-    colour-scale sampling is slow and every set of a session asks for the same few lengths.
+
+def judgement(flags) -> str:
+    """What a rep's flags say, as one key of `JUDGEMENT_COLORS`: flexion before extension before other flags.
+
+    Parameters
+    ----------
+    flags
+        The rep's flag names (``analysis.flags``).
     """
-    if n_reps <= 0:
-        return ()
-    return tuple(sample_colorscale("Viridis", list(np.linspace(0.0, 0.85, n_reps)) if n_reps > 1 else [0.0]))
+    names = set(flags)
+    if names & FLEXION_FLAGS:
+        return "flexion"
+    if names & EXTENSION_FLAGS:
+        return "extension"
+    return "other" if names else "clean"
 
 
-def rep_colorbar_trace(n_reps: int) -> go.Scatter:
-    """An invisible trace whose colour bar keys the rep colours (instead of one legend entry per rep)."""
-    colors = rep_colors(n_reps)
-    scale = (
-        [[i / max(n_reps - 1, 1), c] for i, c in enumerate(colors)] if n_reps > 1 else [[0, colors[0]], [1, colors[0]]]
-    )
-    return go.Scatter(
-        x=[None],
-        y=[None],
-        mode="markers",
-        showlegend=False,
-        hoverinfo="skip",
-        marker=dict(
-            color=[1, max(n_reps, 1)],
-            colorscale=scale,
-            cmin=1,
-            cmax=max(n_reps, 1),
-            showscale=True,
-            colorbar=dict(
-                title=dict(text="rep", side="top"),
-                thickness=10,
-                len=0.9,
-                tickmode="linear",
-                dtick=1 if n_reps <= 12 else 2,
-            ),
-        ),
-    )
+def judgement_key(kinds) -> list[go.Scatter]:
+    """Legend entries (invisible traces) naming the colours of the judgements in ``kinds``, in palette order."""
+    present = set(kinds)
+    return [
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            name=JUDGEMENT_NAMES[kind],
+            line=dict(color=color, width=2.5),
+            hoverinfo="skip",
+        )
+        for kind, color in JUDGEMENT_COLORS.items()
+        if kind in present
+    ]
 
 
 def limit_band(limits: Limits, axis: int = 1) -> tuple[list[dict], list[dict]]:

@@ -2,8 +2,10 @@
 
 Every chart must render (its div holds plotly's SVG), the page must log no console errors, the report
 must load nothing from the network, and clicking a set in the app must redraw the rep charts. A live
-recording (a session whose sample count grows) must show up without a reload. Screenshots are kept in
-artifacts/screenshots/.
+recording (a session whose sample count grows) must show up without a reload. At 390 px (a phone) and
+1400 px the layouts are measured by their bounding boxes (`layout_of`): nothing wider than the screen, no
+title under the plotly toolbar or cut off, every rep's card and flags on screen, tap targets of 44 px.
+Screenshots are kept in build/test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from analysis import analyze_angles
+from analysis.limits import DEFAULT_LIMITS
+from analysis.session import SessionAnalysis
 from dashboards.app import DataSource, create_app
 from dashboards.history import history_table
 from dashboards.report import report_figures, write_report
+from tests.angle_synth import Rep, build, rest
 from tests.test_dashboards import demo_analysis
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -32,9 +38,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP = {"width": 1400, "height": 900}
 
 pytestmark = [
     pytest.mark.browser,
@@ -42,6 +48,50 @@ pytestmark = [
         not Path(CHROMIUM).exists(), reason="no Chromium: apt-get install chromium to run the browser tests"
     ),
 ]
+
+
+#: Bounding boxes of what a person must be able to read and tap, measured in the page (CSS px).
+LAYOUT_JS = """(tapSelector) => {
+  const vw = document.documentElement.clientWidth;
+  const box = (e) => e.getBoundingClientRect();
+  const meets = (a, b) => a.width > 0 && b.width > 0 && a.left < b.right && b.left < a.right
+    && a.top < b.bottom && b.top < a.bottom;
+  const titles = [...document.querySelectorAll(".js-plotly-plot")].flatMap((plot) => {
+    const title = plot.querySelector(".gtitle");
+    if (!title || !title.textContent) return [];
+    const t = box(title), p = box(plot), bar = plot.querySelector(".modebar"), key = plot.querySelector(".legend");
+    return [{text: title.textContent, underToolbar: !!bar && meets(t, box(bar)), underLegend: !!key && meets(t, box(key)),
+             cutOff: t.left < p.left - 1 || t.right > Math.min(p.right, vw) + 1}];
+  });
+  const flags = [...document.querySelectorAll(".rep-card, .rep-card .verdict, .rep-card .reasons li")].map((e) => {
+    const b = box(e);
+    return {text: e.textContent.slice(0, 60), left: b.left, right: b.right};
+  });
+  const cards = [...document.querySelectorAll(".rep-card")].map((e) => box(e).height);
+  const taps = [...document.querySelectorAll(tapSelector)].map((e) => ({text: e.textContent, height: box(e).height}));
+  return {viewport: vw, scrollWidth: document.documentElement.scrollWidth, titles, flags, cards, taps};
+}"""
+
+
+def layout_of(page, tap_selector: str) -> dict:
+    """The page's measured layout (`LAYOUT_JS`)."""
+    return page.evaluate(LAYOUT_JS, tap_selector)
+
+
+def assert_layout_holds(layout: dict, viewport: dict, n_cards: int, n_taps: int) -> None:
+    """Nothing scrolls sideways, titles are clear of the toolbar and whole, flags on screen, taps 44 px high."""
+    assert layout["viewport"] == viewport["width"]
+    assert layout["scrollWidth"] <= viewport["width"], "the page must not scroll sideways"
+    assert layout["titles"], "the charts have titles"
+    for title in layout["titles"]:
+        assert not title["underToolbar"], f"the plotly toolbar covers {title['text']!r}"
+        assert not title["underLegend"], f"the legend covers {title['text']!r}"
+        assert not title["cutOff"], f"{title['text']!r} is cut off"
+    assert len(layout["cards"]) == n_cards
+    for flag in layout["flags"]:
+        assert 0 <= flag["left"] and flag["right"] <= viewport["width"], f"off screen: {flag['text']!r}"
+    assert max(layout["cards"]) <= 220, "a rep's card stays short"
+    assert len(layout["taps"]) == n_taps and all(t["height"] >= 44 for t in layout["taps"]), layout["taps"]
 
 
 @pytest.fixture(scope="module")
@@ -86,16 +136,24 @@ def analysis():
     return demo_analysis()
 
 
+#: Sessions of the history: two on one day (morning and evening), one a week later.
+HISTORY_DATES = ("2026-11-01T07:40", "2026-11-01T18:25", "2026-11-08T07:50")
+
+
+def demo_history(analysis):
+    return history_table(zip(HISTORY_DATES, (demo_analysis(2), demo_analysis(1), analysis)))
+
+
 @pytest.fixture(scope="module")
 def report_file(analysis, tmp_path_factory):
-    history = history_table([("2026-11-01", demo_analysis(2)), ("2026-11-08", analysis)])
+    history = demo_history(analysis)
     path = tmp_path_factory.mktemp("report") / "report.html"
     write_report(path, analysis, title="Monday pulls", subtitle="22 Nov 2026 · 3 sets", history=history)
     return path, len(report_figures(analysis, history))
 
 
 @pytest.mark.parametrize("viewport,name", [(DESKTOP, "report_desktop.png"), (PHONE, "report_phone.png")])
-def test_report_renders_every_chart_offline(browser, report_file, viewport, name):
+def test_report_renders_every_chart_offline_and_its_layout_holds(browser, report_file, viewport, name):
     path, n_figures = report_file
     page = Page(browser, viewport)
     try:
@@ -105,9 +163,54 @@ def test_report_renders_every_chart_offline(browser, report_file, viewport, name
         assert all(url.startswith(("file:", "data:", "blob:")) for url in page.requests), page.requests
         summary = page.page.inner_text("#summary")
         assert "reps 6–8 flexed past your limit (46°, 48°, 50°)" in summary
-        width_px = page.page.evaluate("document.documentElement.scrollWidth")
-        assert width_px <= viewport["width"], "the page must not scroll sideways on a phone"
+        # three sets and the history to jump to; a card per rep
+        assert_layout_holds(layout_of(page.page, "nav.jump a"), viewport, n_cards=24, n_taps=4)
+        card = page.page.inner_text("#set2-rep8")
+        assert "past flexion limit" in card and "+50°" in card and "flexion limit 35°" in card
+        assert "−14°" in page.page.inner_text("#set3-rep2")
+        assert "-0" not in page.page.inner_text("body") and "−0" not in page.page.inner_text("body")
+        # the spine figure writes the angles it draws
+        stick = page.page.inner_text("#plot-set2_stick")
+        assert "rep 8: lumbar flexed 50°" in stick and "+50°" in stick
+        # history dated by when each session was recorded: no two ticks read the same
+        ticks = [t for t in page.page.locator("#plot-history .xaxislayer-above text").all_text_contents() if t]
+        assert len(ticks) >= 2 and len(set(ticks)) == len(ticks), ticks
         page.screenshot(name)
+    finally:
+        page.close()
+
+
+def twenty_rep_analysis() -> SessionAnalysis:
+    """One set of 20 reps, the last five rounding the lower back, after a set of 6."""
+    parts = [rest(5.0)] + [Rep(depth_deg=70) for _ in range(6)] + [rest(30.0)]
+    parts += [Rep(depth_deg=70, lumbar_share=0.15 if i < 15 else 0.7) for i in range(20)] + [rest(20.0)]
+    angles = build(parts, rate_hz=100.0)
+    sets, reps = analyze_angles(angles, DEFAULT_LIMITS)
+    return SessionAnalysis(angles=angles, sets=sets, reps=reps, limits=DEFAULT_LIMITS, session_id="twentyreps00")
+
+
+def test_report_of_twenty_reps_on_a_phone_keeps_rep_numbers_apart(browser, tmp_path):
+    analysis = twenty_rep_analysis()
+    assert list(analysis.sets["rep_count"]) == [6, 20]
+    path = write_report(tmp_path / "twenty.html", analysis, title="Twenty")
+    page = Page(browser, PHONE)
+    try:
+        page.page.goto(path.as_uri())
+        page.wait_rendered("#plot-timeline")
+        labels = page.page.evaluate(
+            """() => [...document.querySelectorAll("#plot-timeline .textpoint text")]
+                 .filter((t) => t.textContent).map((t) => { const b = t.getBoundingClientRect();
+                   return {text: t.textContent, left: b.left, right: b.right, top: b.top, bottom: b.bottom}; })"""
+        )
+        assert len(labels) >= 4
+        for a, b in zip(labels, labels[1:]):
+            apart = (
+                a["right"] <= b["left"] or b["right"] <= a["left"] or a["bottom"] <= b["top"] or b["bottom"] <= a["top"]
+            )
+            assert apart, f"rep numbers {a['text']} and {b['text']} crowd together"
+        page.wait_rendered("div.plot")
+        assert_layout_holds(layout_of(page.page, "nav.jump a"), PHONE, n_cards=26, n_taps=2)
+        page.screenshot("report_twenty_reps_phone.png")
     finally:
         page.close()
 
@@ -121,12 +224,13 @@ def _serve(app):
     return f"http://127.0.0.1:{server.server_port}/", server
 
 
-def test_dashboard_picks_a_set_and_redraws_the_rep_charts(browser, analysis):
+@pytest.mark.parametrize("viewport,name", [(DESKTOP, "dashboard_desktop.png"), (PHONE, "dashboard_phone.png")])
+def test_dashboard_picks_a_set_and_redraws_the_rep_charts(browser, analysis, viewport, name):
     sessions = [{"id": "0123456789ab", "label": "22 Nov · Monday pulls", "samples": len(analysis.angles)}]
-    history = history_table([("2026-11-01", demo_analysis(2)), ("2026-11-08", analysis)])
+    history = demo_history(analysis)
     source = DataSource(sessions=lambda: sessions, analysis=lambda sid: analysis, history=lambda: history)
     url, server = _serve(create_app(source, poll_interval_ms=500))
-    page = Page(browser, DESKTOP)
+    page = Page(browser, viewport)
     try:
         page.page.goto(url)
         # the newest set is picked first
@@ -135,9 +239,14 @@ def test_dashboard_picks_a_set_and_redraws_the_rep_charts(browser, analysis):
         page.page.locator("#set label", has_text="Set 2").click()
         for graph in ("set-summary", "rep-lumbar", "rep-rhythm", "rep-stick"):
             page.page.locator(f"#{graph} .gtitle", has_text="Set 2").wait_for(timeout=10_000)
-        assert page.page.locator("#rep-lumbar .scatterlayer .trace").count() == 8 + 1  # reps and the colour key
+        assert page.page.locator("#rep-lumbar .scatterlayer .trace").count() == 8 + 2  # reps, the key of two colours
         assert "reps 6–8 flexed past your limit" in page.page.inner_text("#summary")
-        page.screenshot("dashboard_desktop.png")
+        page.page.locator("#set2-rep8").wait_for(timeout=10_000)
+        assert "past flexion limit" in page.page.inner_text("#set2-rep8")
+        assert page.wait_rendered(".js-plotly-plot") == 6
+        # the session picker and the three sets to pick from; a card per rep of the picked set
+        assert_layout_holds(layout_of(page.page, "#session, #set label"), viewport, n_cards=8, n_taps=1 + 3)
+        page.screenshot(name)
         assert page.errors == []
     finally:
         page.close()

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.spatial.transform import Rotation
 
@@ -167,22 +166,14 @@ def test_flag_reasons_speak_one_sign_language():
 
 
 def test_tables_and_labels_use_the_same_signs():
-    from dashboards.report import rep_table_html
+    from dashboards.rep_cards import angle_facts
     from dashboards.style import limit_band
 
-    reps = pd.DataFrame(
-        {
-            "index": [1],
-            "peak_lumbar_flexion_deg": [16.2],
-            "lockout_lumbar_angle_deg": [-0.4],
-            "eccentric_s": [1.0],
-            "bottom_pause_s": [0.5],
-            "concentric_s": [1.0],
-            "lumbar_share": [0.3],
-            "flag_reasons": [[]],
-        }
-    )
-    row = rep_table_html(reps)
-    assert "<td>+16</td><td>0</td>" in row
+    peak, lockout = angle_facts(16.2, -0.4, DEFAULT_LIMITS)
+    assert (peak.value, lockout.value) == ("+16°", "0°")
+    assert (peak.limit, lockout.limit) == ("flexion limit 35°", "extension limit 10°")
+    peak, lockout = angle_facts(35.2, -10.04, DEFAULT_LIMITS)  # past both limits by less than the rounding
+    assert (peak.value, peak.limit, peak.past) == ("+35.2°", "flexion limit 35.0°", "flexion")
+    assert (lockout.value, lockout.limit, lockout.past) == ("−10.04°", "extension limit 10.00°", "extension")
     _, annotations = limit_band(DEFAULT_LIMITS)
     assert [a["text"] for a in annotations] == ["flexion limit 35°", "extension limit 10°"]

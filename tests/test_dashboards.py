@@ -30,6 +30,7 @@ from dashboards.rep_charts import (
 )
 from dashboards.report import render_report, report_figures
 from dashboards.set_summary import set_summary_figure
+from dashboards.style import CLEAN_COLOR, FLEXION_COLOR, JUDGEMENT_COLORS, judgement
 from dashboards.summary import rep_ranges, session_summary
 from dashboards.timeline import TIMELINE_BUCKETS, timeline_figure
 from imuform.cli.main import main
@@ -123,9 +124,15 @@ def test_timeline_shades_sets_numbers_reps_and_draws_the_band(analysis):
     set_rects = [(s.x0, s.x1) for s in fig.layout.shapes if s.type == "rect" and s.yref == "paper"]
     assert set_rects == [(a / 60, b / 60) for a, b in zip(analysis.sets["start_s"], analysis.sets["end_s"])]
     reps = next(t for t in fig.data if t.name == "reps")
-    assert len(reps.x) == len(analysis.reps) and list(reps.text[:3]) == ["1", "2", "3"]
-    n_flagged = int(analysis.reps["flags"].map(len).gt(0).sum())
-    assert sum(c == "#dc2626" for c in reps.marker.color) == n_flagged
+    assert len(reps.x) == len(analysis.reps) and reps.text[0] == "1"
+    # every rep marked in the colour of its judgement, a flexed rep in the flexion colour only
+    kinds = [judgement(f) for f in analysis.reps["flags"]]
+    assert list(reps.marker.color) == [JUDGEMENT_COLORS[k] for k in kinds]
+    assert sum(c == FLEXION_COLOR for c in reps.marker.color) == 3 and kinds.count("extension") == 3
+    # labels thinned so no two crowd on a phone: flagged reps numbered first
+    labelled_s = 60.0 * np.asarray(reps.x)[np.asarray(reps.text) != ""]
+    assert np.diff(np.sort(labelled_s)).min() >= (analysis.angles["time_s"].iloc[-1] / 16) - 1e-9
+    assert "8" in set(reps.text[8:16])  # the worst rep of set 2
     limits = {round(s.y0, 6) for s in fig.layout.shapes if s.type == "line"}
     assert {35.0, -10.0} <= limits
 
@@ -171,7 +178,8 @@ def test_rep_charts_one_line_per_rep_with_the_band(analysis):
         fig = make(analysis, 2)
         lines = [t for t in fig.data if t.name and t.name.startswith("rep ")]
         assert [t.name for t in lines] == [f"rep {i}" for i in range(1, 9)]
-        assert len({t.line.color for t in lines}) == 8
+        # coloured by judgement: reps 6-8 past the flexion limit, the others clean
+        assert [t.line.color for t in lines] == [CLEAN_COLOR] * 5 + [FLEXION_COLOR] * 3
         assert any(s.type == "rect" for s in fig.layout.shapes)
     lumbar = rep_lumbar_figure(analysis, 2)
     assert lumbar.data[0].x[0] == 0 and lumbar.data[0].x[-1] == 100
