@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,14 @@ def test_two_sensors_in_each_format_import_back_to_their_samples(tmp_path, lifts
         assert np.allclose(have[ACC], want[ACC], atol=acc_tol * 1.0001 + 1e-9, rtol=1e-12)
         assert np.allclose(have[GYR], want[GYR], atol=gyr_tol * 1.0001 + 1e-9, rtol=1e-12)
     assert not result.notes or all("left out" in n for n in result.notes)
+
+
+def test_synchronised_dots_date_the_session_by_their_start_time_not_the_import(tmp_path, lifts):
+    store = Store(tmp_path / "home")
+    result = import_sensors(store, write_both("dot-2023", lifts, tmp_path))
+    assert result.merged.clock == "movella-dot-synced"
+    started = datetime.fromisoformat(store.session(result.session_id)["started_at"])
+    assert started == datetime(2024, 12, 9, 10, 37, 39, 631000, tzinfo=UTC)  # StartTime 11:37:39.631 +0100
 
 
 def test_the_round_trip_through_samples_csv_leaves_an_import_unchanged(tmp_path, lifts):

@@ -338,8 +338,18 @@ def merge_inputs(inputs: list[SensorInput], settings: MergeSettings = DEFAULT_ME
         for c in checks
         if c.correlation >= settings.min_correlation and abs(c.offset_s) > settings.max_offset_s
     )
-    started_at = datetime.fromtimestamp(t0, UTC).isoformat() if clock == UNIX_CLOCK else None
+    # on a device clock, a file that says when it started (a DOT's synchronised start) dates the session
+    offset_s = 0.0 if clock == UNIX_CLOCK else _unix_offset_s(inputs, clock)
+    started_at = None if offset_s is None else datetime.fromtimestamp(t0 + offset_s, UTC).isoformat()
     return MergedSamples(samples, sensors, started_at, clock, checks, notes)
+
+
+def _unix_offset_s(inputs: list[SensorInput], clock: str) -> float | None:
+    """What to add to a time on device clock ``clock`` for Unix time, from the first stream that says, else None."""
+    return next(
+        (s.unix_offset_s for i in inputs for s in i.file.streams if s.clock == clock and s.unix_offset_s is not None),
+        None,
+    )
 
 
 def _check_alignment(tables: dict[str, pd.DataFrame], settings: MergeSettings) -> list[AlignmentCheck]:
