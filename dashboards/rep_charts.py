@@ -352,14 +352,7 @@ def stick_figure(analysis: SessionAnalysis, set_index: int, max_listed: int = 10
                 yshift=6,
                 **bold,
             ),
-            dict(
-                x=x[1],
-                y=z[1],
-                text=f"hips {fmt_num(worst.pelvis_inclination_deg)}°",
-                xanchor="right",
-                xshift=-8,
-                **bold,
-            ),
+            dict(x=0, y=0, text=f"hips {fmt_num(worst.pelvis_inclination_deg)}°", xanchor="right", xshift=-10, **bold),
         ]
         listed = sorted(sorted(moments, key=lambda m: -m.severity)[:max_listed], key=lambda m: m.rep_index)
         lines = ["<b>rep  lumbar  hips</b>"] + [
@@ -389,6 +382,7 @@ def stick_figure(analysis: SessionAnalysis, set_index: int, max_listed: int = 10
         xaxis=dict(
             title_text="forward →",
             showticklabels=False,
+            showgrid=False,
             zeroline=False,
             domain=[0, 0.66],
             range=[min(all_x.min(), 0.0) - 0.35, all_x.max() + 0.35],
@@ -396,6 +390,7 @@ def stick_figure(analysis: SessionAnalysis, set_index: int, max_listed: int = 10
         yaxis=dict(
             title_text="up",
             showticklabels=False,
+            showgrid=False,
             zeroline=False,
             scaleanchor="x",
             scaleratio=1,

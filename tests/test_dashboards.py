@@ -7,8 +7,10 @@ back (31°, 33°, 35°), and a Romanian deadlift set that hyperextends at lockou
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,7 @@ from analysis.limits import DEFAULT_LIMITS
 from analysis.session import SessionAnalysis
 from dashboards.decimate import decimate_for_display, minmax_indices
 from dashboards.history import HISTORY_COLUMNS, history_figure, history_table
+from dashboards.rep_cards import rep_cards, rep_cards_html
 from dashboards.rep_charts import (
     normalised_rep,
     rep_lumbar_figure,
@@ -30,7 +33,7 @@ from dashboards.rep_charts import (
 )
 from dashboards.report import render_report, report_figures
 from dashboards.set_summary import set_summary_figure
-from dashboards.style import CLEAN_COLOR, FLEXION_COLOR, JUDGEMENT_COLORS, judgement
+from dashboards.style import CLEAN_COLOR, EXTENSION_COLOR, FLEXION_COLOR, JUDGEMENT_COLORS, judgement
 from dashboards.summary import rep_ranges, session_summary
 from dashboards.timeline import TIMELINE_BUCKETS, timeline_figure
 from imuform.cli.main import main
@@ -184,6 +187,29 @@ def test_rep_charts_one_line_per_rep_with_the_band(analysis):
     lumbar = rep_lumbar_figure(analysis, 2)
     assert lumbar.data[0].x[0] == 0 and lumbar.data[0].x[-1] == 100
     assert np.nanmax(lumbar.data[7].y) == pytest.approx(FLAGGED_PEAKS_DEG[2], abs=1.0)
+
+
+def test_rep_cards_show_the_curve_and_the_numbers_that_flagged_each_rep(analysis):
+    cards = rep_cards(analysis, 3)
+    assert [c.rep_index for c in cards] == list(range(1, 9))
+    arched = cards[HYPEREXTENDED_REPS[0] - 1]
+    assert arched.kind == "extension" and arched.verdict == "past extension limit"
+    peak, lockout = arched.facts[:2]
+    assert lockout.past == "extension" and lockout.value == "−14°" and lockout.limit == "extension limit 10°"
+    assert not peak.past and peak.value.startswith("+")
+    assert any("arched 14° into extension" in r for r in arched.reasons)
+    svg = base64.b64decode(arched.curve_uri.split(",", 1)[1]).decode()
+    assert "<polyline" in svg and EXTENSION_COLOR in svg and "<rect" in svg  # the curve over the band
+    page = rep_cards_html(cards)
+    assert page.count("<article class='rep-card") == 8 and "-0" not in page and "−0" not in page
+
+
+def test_the_palette_is_the_one_the_conventions_write_down():
+    conventions = (Path(__file__).resolve().parents[1] / "docs" / "conventions.md").read_text(encoding="utf-8")
+    display = conventions[conventions.index("## Display") :]
+    assert all(color in display for color in JUDGEMENT_COLORS.values())
+    assert judgement(["lumbar_flexion", "lockout_hyperextension"]) == "flexion" and judgement([]) == "clean"
+    assert judgement(["overarching"]) == "extension" and judgement(["asymmetry"]) == "other"
 
 
 def test_normalised_rep_spans_the_rep():
