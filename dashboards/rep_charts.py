@@ -384,7 +384,7 @@ def stick_figure(analysis: SessionAnalysis, set_index: int, max_listed: int = 10
             showticklabels=False,
             showgrid=False,
             zeroline=False,
-            domain=[0, 0.66],
+            domain=[0, 0.6],
             range=[min(all_x.min(), 0.0) - 0.35, all_x.max() + 0.35],
         ),
         yaxis=dict(
