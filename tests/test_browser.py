@@ -4,7 +4,8 @@ Every chart must render (its div holds plotly's SVG), the page must log no conso
 must load nothing from the network, and clicking a set in the app must redraw the rep charts. A live
 recording (a session whose sample count grows) must show up without a reload. At 390 px (a phone) and
 1400 px the layouts are measured by their bounding boxes (`layout_of`): nothing wider than the screen, no
-title under the plotly toolbar or cut off, every rep's card and flags on screen, tap targets of 44 px.
+title under the plotly toolbar or cut off, no card over another, every rep's card and flags on screen, tap
+targets of 44 px.
 Screenshots are kept in build/test-artifacts/screenshots/.
 """
 
@@ -68,8 +69,11 @@ LAYOUT_JS = """(tapSelector) => {
     return {text: e.textContent.slice(0, 60), left: b.left, right: b.right};
   });
   const cards = [...document.querySelectorAll(".rep-card")].map((e) => box(e).height);
+  const panels = [...document.querySelectorAll(".card, .rep-card")].filter((e) => !e.parentElement.closest(".card"));
+  const overlaps = panels.flatMap((a, i) => panels.slice(i + 1).filter((b) => meets(box(a), box(b)))
+    .map((b) => [a.id || a.className, b.id || b.className]));
   const taps = [...document.querySelectorAll(tapSelector)].map((e) => ({text: e.textContent, height: box(e).height}));
-  return {viewport: vw, scrollWidth: document.documentElement.scrollWidth, titles, flags, cards, taps};
+  return {viewport: vw, scrollWidth: document.documentElement.scrollWidth, titles, flags, cards, taps, overlaps};
 }"""
 
 
@@ -82,6 +86,7 @@ def assert_layout_holds(layout: dict, viewport: dict, n_cards: int, n_taps: int)
     """Nothing scrolls sideways, titles are clear of the toolbar and whole, flags on screen, taps 44 px high."""
     assert layout["viewport"] == viewport["width"]
     assert layout["scrollWidth"] <= viewport["width"], "the page must not scroll sideways"
+    assert layout["overlaps"] == [], "no card covers another"
     assert layout["titles"], "the charts have titles"
     for title in layout["titles"]:
         assert not title["underToolbar"], f"the plotly toolbar covers {title['text']!r}"
