@@ -31,7 +31,7 @@ from benchmarks.figures import Figure, print_table
 from imuform.simulator.weeks import APP_EXERCISE_NAMES, PlannedSession, WeeksPlan, WeeksSpec, log_csv, plan_weeks
 
 WORKERS = 2
-FULL_LIFTERS, QUICK_LIFTERS = 4, 1
+FULL_LIFTERS, QUICK_LIFTERS = 8, 1
 WEEKS = 6
 APP_TO_EXERCISE = {v: k for k, v in APP_EXERCISE_NAMES.items()}
 
