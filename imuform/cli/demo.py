@@ -22,7 +22,7 @@ from dashboards.report import write_report
 from firmware_protocol import MODELS
 from imuform.ble.virtual_rig import record_virtual
 from imuform.cli.analyze import print_analysis
-from imuform.cli.common import console, open_store
+from imuform.cli.common import console, open_store, person_option
 from imuform.session_analysis import run_analysis
 from imuform.simulator import EXERCISES, FAULTS, SessionSpec, SetSpec, simulate_session
 from imuform.truth_check import ComparisonSummary, TruthComparison, TruthTargets, compare_with_truth, summarize
@@ -118,6 +118,7 @@ def summary_lines(summary: ComparisonSummary, targets: TruthTargets) -> list[str
     type=click.Path(dir_okay=False),
     help="Where to write the HTML report (default: demo-report-<id>.html in the imuform home).",
 )
+@person_option
 @click.pass_context
 def demo(
     ctx: click.Context, exercise: str, fault: str, reps: int, kind: str, seed: int, report_path: str | None
@@ -137,7 +138,7 @@ def demo(
         f"[bold]imuform demo[/]: two virtual {model.name} sensors (lumbar, thoracic) at {rate_hz:g} Hz stream a "
         f"simulated session over a virtual BLE radio …"
     )
-    with open_store(ctx) as store:
+    with open_store(ctx, for_person=True) as store:
         report = asyncio.run(
             record_virtual(
                 store,

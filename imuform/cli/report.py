@@ -17,6 +17,7 @@ from imuform.cli.common import echo_json, json_option, open_store, started_at_ti
 from imuform.errors import ImuformError
 from imuform.session_analysis import run_analysis
 from imuform.store import Store
+from imuform.store_people import person_of_session
 
 
 def analysed_history(store: Store) -> list[tuple[datetime, dict]]:
@@ -90,6 +91,7 @@ def report(
         analysis = run_analysis(
             store, session_id, profile_name=profile_name, show_progress=not as_json, calibration=calibration
         )
+        store.person_id = person_of_session(store, session_id).id  # the history is of the session's person
         past = history_table(analysed_history(store)) if history else None
     sensors = ", ".join(s["placement"] for s in info["sensors"])
     subtitle = f"{started_label(info['started_at'], seconds=False)} · session {session_id} · sensors: {sensors}"

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from imuform.cli.calibrations import calibration_option
-from imuform.cli.common import echo_json, json_option, open_store
+from imuform.cli.common import echo_json, json_option, open_store, person_option
 from imuform.errors import ImuformError
 from imuform.importers.importing import SAMPLES_CSV, import_sensors, is_samples_csv
 from imuform.importers.registry import detect_format, format_named, formats
@@ -104,6 +104,7 @@ def _echo_formats(as_json: bool) -> None:
     "--rate-hz", type=float, default=None, help="Output rate of files without time stamps (WitMotion SD logs)."
 )
 @json_option
+@person_option
 @click.pass_context
 def import_(
     ctx: click.Context,
@@ -139,7 +140,7 @@ def import_(
     if rate_hz is not None and not rate_hz > 0:
         raise click.BadParameter("must be a positive rate in Hz", param_hint="--rate-hz")
     notes: list[str] = []
-    with open_store(ctx) as store:
+    with open_store(ctx, for_person=True) as store:
         if path is not None:
             if format_name not in ("auto", SAMPLES_CSV) or not is_samples_csv(Path(path)):
                 fmt = format_named(format_name) if format_name != "auto" else detect_format(Path(path))
