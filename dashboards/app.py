@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
+from analysis.lifter_labels import label_text
 from analysis.session import SessionAnalysis
 from analysis.timebase import describe_sync
 from dashboards.follow import FollowConfig, reanalysis_due
@@ -231,7 +232,12 @@ def create_app(
         if analysis is None:
             return _summary(None), message_figure("Session timeline", "no data yet"), [], None, history_fig
         options = [
-            {"label": f"Set {s.index} · {str(s.exercise).replace('_', ' ')} · {s.rep_count}", "value": int(s.index)}
+            {
+                "label": " · ".join(
+                    filter(None, [f"Set {s.index}", str(s.exercise).replace("_", " "), str(s.rep_count), label_text(s)])
+                ),
+                "value": int(s.index),
+            }
             for s in analysis.sets.itertuples()
         ]
         values = [o["value"] for o in options]

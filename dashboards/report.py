@@ -17,6 +17,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from analysis.display import fmt_num
+from analysis.lifter_labels import label_text
 from analysis.session import SessionAnalysis
 from dashboards.history import has_trend, history_figure
 from dashboards.rep_charts import rep_lumbar_figure, rhythm_figure, stick_figure
@@ -183,7 +184,8 @@ def render_report(
     for s in analysis.sets.itertuples():
         reps = analysis.reps_of(s.index)
         sections.append(
-            f"<h2 id='set{s.index}'>Set {s.index}: {html.escape(str(s.exercise).replace('_', ' '))}, {len(reps)} reps</h2>"
+            f"<h2 id='set{s.index}'>Set {s.index}: {html.escape(str(s.exercise).replace('_', ' '))}, {len(reps)} reps"
+            f"{html.escape(' · ' + label_text(s)) if label_text(s) else ''}</h2>"
             + divs[f"set{s.index}_summary"]
             + "<div class='grid'>"
             + "".join(divs[f"set{s.index}_{name}"] for name in ("lumbar", "rhythm", "stick"))

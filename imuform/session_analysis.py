@@ -291,6 +291,12 @@ def analyze_stored(
     return result, doc
 
 
+def analysed_document(store: Store, session_id: str) -> dict:
+    """A session's cached analysis document, analysing it (with the stored choices) when there is none."""
+    doc = store.analysis(session_id)
+    return doc if doc is not None else analyze_stored(store, session_id, show_progress=False)[1]
+
+
 def _source(choice: CalibrationChoice, used: bool) -> CalibrationSource:
     """What the analysis says about its calibration: the chosen one, or the session's own instead of it."""
     from analysis.session import CalibrationSource

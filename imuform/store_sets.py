@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from analysis.lifter_labels import CLASSIFIED, NAMED_BY_YOU
 from imuform.errors import InputError
 
 if TYPE_CHECKING:
@@ -21,9 +22,6 @@ if TYPE_CHECKING:
 KG_PER_LB = 0.45359237
 #: What `SetLabel.source` may be: the lifter on the command line or in the dashboard, or an imported log.
 LABEL_SOURCES = ("you", "strong", "hevy")
-#: How the set tables say who named a set's exercise.
-NAMED_BY_YOU = "named by you"
-CLASSIFIED = "classified"
 
 # Schema step (imuform.store.MIGRATIONS).
 SET_LABELS_MIGRATION = """
@@ -141,4 +139,27 @@ def label_document(doc: dict, labels: dict[int, SetLabel]) -> dict:
     """Write the lifter's labels over the sets of an analysis document (`SessionAnalysis.to_dict`), in place."""
     for entry in doc.get("sets", []):
         entry.update(label_fields(labels.get(int(entry["index"]))))
+    return doc
+
+
+def label_sets(store: Store, session_id: str, labels: list[SetLabel]) -> dict:
+    """Check labels against a session's analysed sets, store them and write them into its cached analysis.
+
+    The session is analysed first when it was not yet (`imuform.session_analysis.analysed_document`); a label of
+    a set it does not have, or with a figure out of range, is refused before anything is stored.
+
+    Returns
+    -------
+    dict
+        The session's analysis document with every label applied.
+    """
+    from imuform.session_analysis import analysed_document
+
+    sid = store.resolve(session_id)
+    doc = analysed_document(store, sid)
+    for label in labels:
+        check_label(label, len(doc["sets"]), sid)
+    save_labels(store, sid, labels)
+    label_document(doc, set_labels(store, sid))
+    store.save_analysis(sid, doc)
     return doc

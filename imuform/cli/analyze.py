@@ -17,6 +17,7 @@ from rich.text import Text
 
 from analysis.classify import EXERCISES
 from analysis.display import fmt_num
+from analysis.lifter_labels import NAMED_BY_YOU, label_text
 from analysis.limits import PROFILES
 from imuform.cli.batch import BatchOptions, analyze_all
 from imuform.cli.calibrations import calibration_option
@@ -114,9 +115,14 @@ def print_analysis(result: SessionAnalysis, console: Console, *, wide: bool | No
     for note in result.notes:
         console.print(f"note: {note}", markup=False, style="yellow")
     for s in result.sets.itertuples():
+        # the lifter's own words (exercise named, load, effort) replace the classifier's confidence
+        said = label_text(s) if getattr(s, "exercise_named_by", None) == NAMED_BY_YOU else ""
+        said = said or " · ".join(
+            filter(None, [f"exercise {fmt_num(100 * s.exercise_confidence)}% sure", label_text(s)])
+        )
         title = (
             f"Set {s.index}: {s.exercise.replace('_', ' ')}, {s.rep_count} reps, "
-            f"{fmt_num(s.start_s, 1)}–{fmt_num(s.end_s, 1)} s · exercise {fmt_num(100 * s.exercise_confidence)}% sure · "
+            f"{fmt_num(s.start_s, 1)}–{fmt_num(s.end_s, 1)} s · {said} · "
             f"peak flexion mean {fmt_num(s.mean_peak_lumbar_flexion_deg, unit='°')} "
             f"max {fmt_num(s.max_peak_lumbar_flexion_deg, unit='°')} "
             f"(SD {fmt_num(s.peak_lumbar_flexion_sd_deg, 1, '°')}, "

@@ -57,6 +57,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "decode": ("imuform.cli.decode", "decode", "Decode captured sensor notification payloads (hex) to JSON lines."),
     "analyze": ("imuform.cli.analyze", "analyze", "Find sets and reps of a session, with per-rep metrics and flags."),
     "profile": ("imuform.cli.profile", "profile", "Show or set your personal limits (flexion, extension)."),
+    "annotate": (
+        "imuform.cli.annotate",
+        "annotate",
+        "Say what a recorded set was: exercise, load (kg or lb) and effort (RPE, RIR).",
+    ),
     "people": ("imuform.cli.people", "people", "List the people of the store; 'people add NAME', 'people rename'."),
     "report": ("imuform.cli.report", "report", "Write a session as one offline HTML report (and PNG images)."),
     "dashboard": (
