@@ -62,6 +62,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "annotate",
         "Say what a recorded set was: exercise, load (kg or lb) and effort (RPE, RIR).",
     ),
+    "import-log": (
+        "imuform.cli.import_log",
+        "import_log",
+        "Label recorded sets from a Strong or Hevy CSV log (exercise, load, RPE), matched by time and reps.",
+    ),
     "people": ("imuform.cli.people", "people", "List the people of the store; 'people add NAME', 'people rename'."),
     "report": ("imuform.cli.report", "report", "Write a session as one offline HTML report (and PNG images)."),
     "dashboard": (
