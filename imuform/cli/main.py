@@ -68,6 +68,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Label recorded sets from a Strong or Hevy CSV log (exercise, load, RPE), matched by time and reps.",
     ),
     "people": ("imuform.cli.people", "people", "List the people of the store; 'people add NAME', 'people rename'."),
+    "reference": (
+        "imuform.cli.reference",
+        "reference",
+        "Your reference reps per exercise: 'reference add SESSION --set N', list, remove, propose.",
+    ),
     "report": ("imuform.cli.report", "report", "Write a session as one offline HTML report (and PNG images)."),
     "dashboard": (
         "imuform.cli.dashboard",
