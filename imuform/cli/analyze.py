@@ -195,7 +195,7 @@ def analyze(
     """Find the sets and reps of SESSION (an id or a unique prefix), with per-rep metrics and flags.
 
     The result is also saved in the store, where the dashboards and exports find it. With --all, every
-    stored session (of one person: one --home each) is analysed and saved again, e.g. after an update.
+    stored session (of everyone in the store) is analysed and saved again, e.g. after an update.
     """
     if all_sessions == (session is not None):
         raise click.UsageError("give one SESSION, or --all (with --since/--until to pick sessions by day)")
