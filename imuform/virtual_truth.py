@@ -24,6 +24,7 @@ import pandas as pd
 
 from imuform.errors import ImuformError
 from imuform.simulator import ErrorModel, SessionSpec, SetSpec, SimulatedSession, simulate_session
+from imuform.simulator.activities import Person
 from imuform.simulator.session import write_truth
 
 #: Kind of the session event that keeps the simulation.
@@ -41,10 +42,11 @@ def spec_to_dict(spec: SessionSpec) -> dict:
 def spec_from_dict(doc: dict) -> SessionSpec:
     """The `SessionSpec` of `spec_to_dict` (raises TypeError or KeyError on a foreign document)."""
     fields = dict(doc)
-    fields["sets"] = [SetSpec(**s) for s in doc["sets"]]
+    fields["sets"] = [SetSpec(**{**s, "extra_flexion_deg": tuple(s.get("extra_flexion_deg", ()))}) for s in doc["sets"]]
     fields["errors"] = ErrorModel(**doc["errors"]) if doc.get("errors") is not None else None
     fields["sensors"] = tuple(doc["sensors"])
     fields["rest_s"] = tuple(doc["rest_s"])
+    fields["person"] = Person(**doc["person"]) if doc.get("person") is not None else None
     return SessionSpec(**fields)
 
 

@@ -253,8 +253,18 @@ class Script:
         self.tl.move(_u(self.rng, ex.BOUNCE_S), pelvis_incl_deg=pelvis - rise_deg)
         self.tl.move(_u(self.rng, ex.BOUNCE_S), pelvis_incl_deg=pelvis - rise_deg / 2.0)
 
-    def exercise_set(self, exercise: str, reps: int, fault: str, touch_and_go: bool | None = None) -> dict:
+    def exercise_set(
+        self,
+        exercise: str,
+        reps: int,
+        fault: str,
+        touch_and_go: bool | None = None,
+        clean_flexion_deg: float | None = None,
+        extra_flexion_deg: tuple[float, ...] = (),
+    ) -> dict:
         """One set: get into position, the reps, and out again; returns the set's log entry.
+
+        ``clean_flexion_deg`` and ``extra_flexion_deg`` are those of `session.SetSpec`.
 
         Each rep is logged with its key times (descent start, bottom reached, ascent start, top reached)
         and the windows of the top postures before and after it, where the rep boundaries (trunk
@@ -292,7 +302,16 @@ class Script:
             tl.move(self._d(rng.uniform(1.5, 2.5)), **sagittal(top_trunk, brace))
 
         # settled and braced where the reps happen: the first rep starts from this still top posture
-        plan = RepPlanner(exercise, reps, fault, rng, (tl.pose["hip_x_m"], tl.pose["hip_y_m"]), self.person)
+        plan = RepPlanner(
+            exercise,
+            reps,
+            fault,
+            rng,
+            (tl.pose["hip_x_m"], tl.pose["hip_y_m"]),
+            self.person,
+            clean_flexion_deg,
+            extra_flexion_deg,
+        )
         bounce_deg = (
             _u(rng, ex.BOUNCE_DEG) if touch_and_go and not prof.on_bench and rng.random() < ex.BOUNCE_SHARE else 0.0
         )
@@ -350,6 +369,7 @@ class Script:
                         "lockout_lumbar_angle_deg": top["lumbar_flexion_deg"],
                         "bottom_lateral_bend_deg": bottom["lumbar_bend_deg"],
                         "bottom_twist_deg": bottom["lumbar_twist_deg"],
+                        "extra_flexion_deg": plan.extra_deg(i),
                     },
                 }
             )
@@ -412,6 +432,9 @@ class RepPlanner:
         Hip centre position (world x, y in m) standing at the bar or on the bench.
     person
         The lifter (maximal flexion and extension bound the faults).
+    clean_flexion_deg, extra_flexion_deg
+        The lifter's own clean bottom flexion (None: drawn) and the flexion added per rep, deg
+        (`session.SetSpec`).
     """
 
     def __init__(
@@ -422,10 +445,13 @@ class RepPlanner:
         rng: np.random.Generator,
         platform_xy_m: tuple[float, float],
         person: Person,
+        clean_flexion_deg: float | None = None,
+        extra_flexion_deg: tuple[float, ...] = (),
     ):
         self.prof = ex.PROFILES[exercise]
         self.exercise, self.reps, self.fault, self.rng = exercise, reps, fault, rng
         self.platform_xy_m = platform_xy_m
+        self.extra_flexion_deg = tuple(extra_flexion_deg)
         self.depth_deg = _u(rng, self.prof.bottom_trunk_deg)
         lim, reserve = JUDGED_LIMITS, ex.ROM_RESERVE_DEG
         self.max_flexion_deg = person.max_flexion_deg - reserve
@@ -454,8 +480,14 @@ class RepPlanner:
             self.lumbar_base_deg = _u(rng, ex.FLEXION_BEFORE_LOCKOUT_DEG)
         else:
             self.lumbar_base_deg = rng.uniform(clean[0] + ex.REP_JITTER_DEG, clean[1] - ex.REP_JITTER_DEG)
+            if clean_flexion_deg is not None:
+                self.lumbar_base_deg = clean_flexion_deg
         extension_margin = self.detail.get("extension_margin_deg", margin)
         self.lockout_deg = -min(lim.extension_limit_deg + extension_margin, self.max_extension_deg)
+
+    def extra_deg(self, i: int) -> float:
+        """Flexion added at the bottom of rep ``i`` (from 0), deg."""
+        return float(self.extra_flexion_deg[i]) if i < len(self.extra_flexion_deg) else 0.0
 
     def _jitter(self) -> float:
         # a lifter repeats a set's depth of flexion within a degree or so
@@ -468,7 +500,7 @@ class RepPlanner:
             return min(self.lumbar_base_deg + rise + self._jitter(), self.max_flexion_deg)
         if self.lumbar_base_deg < 0:
             return max(self.lumbar_base_deg + self._jitter(), -self.max_extension_deg)
-        return min(self.lumbar_base_deg + self._jitter(), self.max_flexion_deg)
+        return min(self.lumbar_base_deg + self.extra_deg(i) + self._jitter(), self.max_flexion_deg)
 
     def bottom_pose(self, i: int, tl: Timeline) -> dict:
         """Channel values at the bottom of rep ``i`` (from 0)."""

@@ -49,12 +49,20 @@ class SetSpec:
         One of `FAULTS`; ``rounded_back_extension`` only on back extensions.
     touch_and_go
         Deadlift style; None draws it (dead stop or touch-and-go, half each).
+    clean_flexion_deg
+        The lifter's own lumbar flexion at the bottom of a clean rep, deg (only with fault ``none``); None
+        draws it per set from the exercise's clean range. A lifter simulated over weeks keeps one value.
+    extra_flexion_deg
+        Lumbar flexion added at the bottom of each rep on top of the clean amount, deg, one value per rep
+        (missing values are 0): form that breaks under load or fatigue (`imuform.simulator.weeks`).
     """
 
     exercise: str = "deadlift"
     reps: int = 5
     fault: str = "none"
     touch_and_go: bool | None = None
+    clean_flexion_deg: float | None = None
+    extra_flexion_deg: tuple[float, ...] = ()
 
 
 def _default_sets() -> list[SetSpec]:
@@ -92,6 +100,8 @@ class SessionSpec:
         Rest between sets drawn from this range, s.
     between_sets
         Walk, sit and fetch plates while resting (False: stand still).
+    person
+        The lifter; None draws one from the seed (a lifter simulated over weeks keeps one).
     """
 
     sets: list[SetSpec] = field(default_factory=_default_sets)
@@ -106,6 +116,7 @@ class SessionSpec:
     rom_calibration: bool = True
     rest_s: tuple[float, float] = (45.0, 90.0)
     between_sets: bool = True
+    person: Person | None = None
 
     @property
     def error_model(self) -> ErrorModel:
@@ -286,7 +297,7 @@ def _script_session(spec: SessionSpec, rng: np.random.Generator, person: Person)
         script.walk(rng.uniform(3.0, 5.0))
     script.stand(rng.uniform(2.0, 4.0))
     for i, s in enumerate(spec.sets):
-        script.exercise_set(s.exercise, s.reps, s.fault, s.touch_and_go)
+        script.exercise_set(s.exercise, s.reps, s.fault, s.touch_and_go, s.clean_flexion_deg, s.extra_flexion_deg)
         if i < len(spec.sets) - 1:
             _rest(script, rng, rng.uniform(*spec.rest_s), spec.between_sets)
     script.stand(rng.uniform(3.0, 5.0))
@@ -415,7 +426,8 @@ def _simulate_motion(spec: SessionSpec) -> _Motion:
     # (the gym's stream comes last, so the motion and the sensors draw what they drew before it existed)
     motion_seq, *sensor_seqs, gym_seq = np.random.SeedSequence(spec.seed).spawn(2 + len(PLACEMENTS))
     rng = np.random.default_rng(motion_seq)
-    person = Person.draw(rng)
+    person = Person.draw(rng)  # drawn even when given, so the rest of the motion draws the same numbers
+    person = spec.person or person
     tl, script, calibration = _script_session(spec, rng, person)
     north_deg = float(rng.uniform(0.0, 360.0))
     traj = tl.trajectories()
