@@ -30,19 +30,13 @@ def person_tables(store: Store, person_id: int) -> tuple[pd.DataFrame, pd.DataFr
     """
     import pandas as pd
 
-    from imuform.session_analysis import analysed_document
+    from imuform.reference_reps import judge_document
+    from imuform.session_analysis import person_documents
     from imuform.session_files import plain_sets
-    from imuform.store_sets import label_document, set_labels
 
     set_rows, rep_rows = [], []
-    for info in reversed(store.sessions(person_id)):
-        if not info["samples"]:
-            continue
-        try:
-            doc = analysed_document(store, info["id"])
-        except ImuformError:
-            continue
-        label_document(doc, set_labels(store, info["id"]))
+    for info, doc in person_documents(store, person_id):
+        doc = judge_document(store, info["id"], doc)
         where = {"person": info["person"], "session_id": info["id"], "started_at": info["started_at"]}
         for s in doc["sets"]:
             set_rows.append({**where, "session_name": info["name"], **{k: v for k, v in s.items() if k != "reps"}})

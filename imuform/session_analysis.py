@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from analysis.limits import Limits, resolve_limits
 from imuform.errors import ImuformError, InputError
+from imuform.reference_reps import apply_comparisons, cache_curves, compare_sets
 from imuform.store import Store, StoredCalibration, StrapOn
 from imuform.store_people import person_of_session
-from imuform.store_sets import apply_set_labels, set_labels
+from imuform.store_sets import apply_set_labels, label_document, set_labels
 
 if TYPE_CHECKING:
     from analysis.calibration import Calibration
@@ -285,7 +286,11 @@ def analyze_stored(
         raise ImuformError(f"cannot analyse session {session_id}: {exc}") from exc
     result.session_id = session_id
     result.calibration_source = _source(choice, used=result.calibration == choice.calibration)
-    apply_set_labels(result, set_labels(store, session_id))
+    labels = set_labels(store, session_id)
+    apply_set_labels(result, labels)
+    curves = cache_curves(store, result)
+    exercises = {int(i): str(e) for i, e in zip(result.sets["index"], result.sets["exercise"])}
+    apply_comparisons(result, compare_sets(store, person_id, exercises, curves))
     doc = result.to_dict()
     store.save_analysis(session_id, doc)
     return result, doc
@@ -295,6 +300,23 @@ def analysed_document(store: Store, session_id: str) -> dict:
     """A session's cached analysis document, analysing it (with the stored choices) when there is none."""
     doc = store.analysis(session_id)
     return doc if doc is not None else analyze_stored(store, session_id, show_progress=False)[1]
+
+
+def person_documents(store: Store, person_id: int) -> list[tuple[dict, dict]]:
+    """(session info, analysis document with the lifter's labels) of each of a person's sessions, oldest first.
+
+    Sessions not analysed yet are analysed; those without samples or that cannot be analysed are left out.
+    """
+    out = []
+    for info in reversed(store.sessions(person_id)):
+        if not info["samples"]:
+            continue
+        try:
+            doc = analysed_document(store, info["id"])
+        except ImuformError:
+            continue
+        out.append((info, label_document(doc, set_labels(store, info["id"]))))
+    return out
 
 
 def _source(choice: CalibrationChoice, used: bool) -> CalibrationSource:

@@ -1,7 +1,12 @@
-"""A person's reference reps: per exercise, the reps of their best form that later reps are compared with."""
+"""A person's reference reps: per exercise, the reps of their best form that later reps are compared with.
+
+Also the cache of every analysed session's rep curves (`imuform.reference_reps`), so that comparisons,
+proposals and progress over weeks need no session analysed again.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -28,6 +33,11 @@ REFERENCES_MIGRATION = """
         created_at TEXT NOT NULL
     );
     CREATE INDEX reference_reps_person ON reference_reps (person_id, exercise);
+    CREATE TABLE rep_curves (
+        session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
     """
 
 
@@ -121,3 +131,21 @@ def remove_reference(store: Store, person_id: int, reference_id: int) -> None:
         ).rowcount
     if not deleted:
         raise InputError(f"the person has no reference #{reference_id}; 'imuform reference list' lists theirs")
+
+
+def save_rep_curves(store: Store, session_id: str, data: list[dict]) -> None:
+    """Cache a session's rep curves (`imuform.reference_reps.curve_to_dict` of each)."""
+    with store.conn:
+        store.conn.execute(
+            "INSERT INTO rep_curves (session_id, created_at, data) VALUES (?, ?, ?)"
+            " ON CONFLICT (session_id) DO UPDATE SET created_at = excluded.created_at, data = excluded.data",
+            (store.resolve(session_id), datetime.now(UTC).isoformat(timespec="seconds"), json.dumps(data)),
+        )
+
+
+def rep_curves_data(store: Store, session_id: str) -> list[dict] | None:
+    """A session's cached rep curves, None when not cached."""
+    row = store.conn.execute(
+        "SELECT data FROM rep_curves WHERE session_id = ?", (store.resolve(session_id),)
+    ).fetchone()
+    return None if row is None else json.loads(row[0])

@@ -153,6 +153,7 @@ def label_sets(store: Store, session_id: str, labels: list[SetLabel]) -> dict:
     dict
         The session's analysis document with every label applied.
     """
+    from imuform.reference_reps import judge_document
     from imuform.session_analysis import analysed_document
 
     sid = store.resolve(session_id)
@@ -160,6 +161,7 @@ def label_sets(store: Store, session_id: str, labels: list[SetLabel]) -> dict:
     for label in labels:
         check_label(label, len(doc["sets"]), sid)
     save_labels(store, sid, labels)
-    label_document(doc, set_labels(store, sid))
+    # a set named another exercise is compared with that exercise's reference
+    doc = judge_document(store, sid, doc)
     store.save_analysis(sid, doc)
     return doc

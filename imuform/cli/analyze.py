@@ -59,6 +59,8 @@ REP_COLUMNS = (
     RepColumn("% range", lambda r: fmt_num(r.peak_lumbar_flexion_pct)),
     RepColumn("lockout°", lambda r: fmt_num(r.lockout_lumbar_angle_deg, signed=True)),
     RepColumn("share", lambda r: fmt_num(r.lumbar_share, 2)),
+    # against the lifter's reference reps (`imuform.reference_reps`), when they have one for the exercise
+    RepColumn("vs ref°", lambda r: fmt_num(getattr(r, "ref_peak_flexion_diff_deg", None), signed=True)),
     RepColumn("bend°", lambda r: fmt_num(r.peak_lateral_bend_deg, signed=True), wide_only=True),
     RepColumn("twist°", lambda r: fmt_num(r.peak_twist_deg, signed=True), wide_only=True),
 )
@@ -136,6 +138,8 @@ def print_analysis(result: SessionAnalysis, console: Console, *, wide: bool | No
                 console.print(Segments([*line, Segment.line()]), crop=False, soft_wrap=True, end="")
         else:
             console.print(table)
+        if isinstance(getattr(s, "ref_verdict", None), str):
+            console.print(f"  against your reference: {s.ref_verdict}", markup=False)
         for r in result.reps_of(s.index).itertuples():
             if r.flags:
                 console.print(f"  [red]rep {r.index}[/]: " + "; ".join(r.flag_reasons))

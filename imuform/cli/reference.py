@@ -6,6 +6,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from analysis.classify import EXERCISES
 from imuform.cli.common import console, echo_json, json_option, open_store, person_name, person_option
 from imuform.errors import InputError
 from imuform.store_references import add_reference, parse_rep_range, references, remove_reference
@@ -106,3 +107,61 @@ def remove(ctx: click.Context, reference_id: int) -> None:
     with open_store(ctx, for_person=True) as store:
         remove_reference(store, store.acting_person_id(), reference_id)
     click.echo(f"removed reference #{reference_id}")
+
+
+@reference.command()
+@click.option("--exercise", type=click.Choice(EXERCISES), default=None, help="Only this exercise (default: each).")
+@click.option("--yes", "-y", is_flag=True, help="Store the proposals without asking.")
+@json_option
+@person_option
+@click.pass_context
+def propose(ctx: click.Context, exercise: str | None, yes: bool, as_json: bool) -> None:
+    """Propose references from your sessions: per exercise the set with the least lumbar flexion for its hinge.
+
+    Each proposal is shown for you to confirm (--yes stores them all; --json only shows them).
+    """
+    from imuform.reference_reps import propose as propose_for
+
+    with open_store(ctx, for_person=True) as store:
+        person_id = store.acting_person_id()
+        exercises = [exercise] if exercise else _exercises_of(store, person_id)
+        proposals = [p for p in (propose_for(store, person_id, e) for e in exercises) if p is not None]
+        stored = []
+        for p in proposals:
+            reps = (min(p.rep_indices), max(p.rep_indices))
+            if as_json and not yes:
+                continue
+            if not as_json:
+                click.echo(
+                    f"{p.exercise.replace('_', ' ')}: session {p.session_id} set {p.set_index}, reps {reps[0]}-{reps[1]}"
+                    f" — {p.reason}"
+                )
+            if yes or click.confirm("Make these reps your reference?", default=True):
+                stored.append(add_reference(store, person_id, p.exercise, p.session_id, p.set_index, reps, "proposed"))
+    if as_json:
+        echo_json(
+            {
+                "proposals": [
+                    {
+                        "exercise": p.exercise,
+                        "session_id": p.session_id,
+                        "set": p.set_index,
+                        "reps": list(p.rep_indices),
+                        "lumbar_share": p.lumbar_share,
+                        "reason": p.reason,
+                    }
+                    for p in proposals
+                ],
+                "stored": [_entry(r) for r in stored],
+            }
+        )
+    elif not proposals:
+        click.echo("Nothing to propose yet: it needs sets of at least two measured reps of an exercise.")
+
+
+def _exercises_of(store, person_id: int) -> list[str]:
+    """The exercises of a person's analysed sets (the lifter's label first), in the order of EXERCISES."""
+    from imuform.session_analysis import person_documents
+
+    found = {s["exercise"] for _, doc in person_documents(store, person_id) for s in doc["sets"]}
+    return [e for e in EXERCISES if e in found]
