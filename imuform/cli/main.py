@@ -68,6 +68,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Label recorded sets from a Strong or Hevy CSV log (exercise, load, RPE), matched by time and reps.",
     ),
     "people": ("imuform.cli.people", "people", "List the people of the store; 'people add NAME', 'people rename'."),
+    "progress": (
+        "imuform.cli.progress",
+        "progress",
+        "Your progress over weeks: form against load, where it breaks, trends, flagged reps, range of motion.",
+    ),
     "reference": (
         "imuform.cli.reference",
         "reference",
