@@ -188,7 +188,7 @@ def render_report(
             f"{html.escape(' · ' + label_text(s)) if label_text(s) else ''}</h2>"
             + divs[f"set{s.index}_summary"]
             + "<div class='grid'>"
-            + "".join(divs[f"set{s.index}_{name}"] for name in ("lumbar", "rhythm", "stick"))
+            + "".join(divs.get(f"set{s.index}_{name}", "") for name in ("lumbar", "rhythm", "stick", "reference"))
             + f"<div class='card'>{rep_table_html(reps)}</div></div>"
         )
     if "history" in divs:

@@ -130,6 +130,22 @@ def compare_sets(
     return out
 
 
+def set_bands(store: Store, result: SessionAnalysis) -> dict[int, tuple[Reference, list[RepCurve], SetComparison]]:
+    """Per set of an analysed stored session with a reference: the reference, the set's curves and the comparison."""
+    from analysis.reference import compare_set, rep_curves
+    from imuform.store_people import person_of_session
+
+    person_id = person_of_session(store, result.session_id).id
+    curves = rep_curves(result)
+    out = {}
+    for set_index, exercise in zip(result.sets["index"].astype(int), result.sets["exercise"]):
+        reference = person_reference(store, person_id, str(exercise))
+        of_set = sorted((c for c in curves if c.set_index == set_index), key=lambda c: c.rep_index)
+        if reference is not None and of_set:
+            out[set_index] = (reference, of_set, compare_set(of_set, reference))
+    return out
+
+
 def _rep_fields(comparison: SetComparison | None) -> dict[int, dict]:
     if comparison is None:
         return {}

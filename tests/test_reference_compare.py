@@ -51,3 +51,15 @@ def test_the_proposal_picks_the_clean_set(capsys, home):
     assert code == 0 and "set 1" in out
     code, out, _ = run(capsys, "reference", "list", "--json")
     assert [(r["set"], r["source"]) for r in json.loads(out)] == [(1, "proposed")]
+
+
+def test_the_report_draws_each_set_over_the_reference_band(capsys, home, tmp_path):
+    with Store(home) as store:
+        sid = store.import_samples(clean_then_rounded(), started_at="2026-11-02T17:00:00+00:00", source="simulate")
+    assert run(capsys, "reference", "add", sid, "--set", "1", "--reps", "1-3")[0] == 0
+    code, out, err = run(capsys, "report", sid, "--out", str(tmp_path / "r.html"))
+    assert code == 0, err
+    assert "Against your reference: rounded" in out  # the summary line of set 2
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("id='plot-set1_reference'") == 1 and page.count("id='plot-set2_reference'") == 1
+    assert "your reference band" in page
