@@ -51,11 +51,15 @@ class DataSource:
         Returns the analysis of a session id, or ``None`` when there is nothing to analyse yet.
     history
         Returns a `dashboards.history.history_table` of all analysed sessions, or ``None`` for none.
+    progress_page
+        Returns the progress page (`dashboards.progress`) of a person named, or of the store's only one, as HTML;
+        served at ``/progress?person=NAME``.
     """
 
     sessions: Callable[[], list[dict]]
     analysis: Callable[[str], SessionAnalysis | None]
     history: Callable[[], pd.DataFrame] | None = None
+    progress_page: Callable[[str | None], str] | None = None
 
 
 def _graph(graph_id: str, title: str) -> html.Div:
@@ -133,6 +137,8 @@ def create_app(
     css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
     app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + css + "</style>")
     follow = follow or FollowConfig()
+    if source.progress_page is not None:
+        app.server.add_url_rule("/progress", "progress", lambda: source.progress_page(flask.request.args.get("person")))
     # One analysis, of the version (session id and sample count) on view.
     cache: dict[str, tuple[int, SessionAnalysis | None]] = {}
     lock = Lock()
@@ -151,7 +157,14 @@ def create_app(
 
     app.layout = html.Main(
         [
-            html.Header([html.H1("imuform"), html.Div(id="status", className="meta")], className="top"),
+            html.Header(
+                [
+                    html.H1("imuform"),
+                    html.Div(id="status", className="meta"),
+                    html.A("Progress over weeks", href="progress"),
+                ],
+                className="top",
+            ),
             html.Div(
                 html.Div(
                     dcc.Dropdown(id="session", clearable=False, placeholder="pick a session"),

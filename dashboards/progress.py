@@ -229,3 +229,17 @@ def write_progress_page(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_progress_page(person, exercises, records, rom), encoding="utf-8")
     return path
+
+
+def people_page(names: Sequence[str], note: str = "Whose progress?") -> str:
+    """A page linking to each person's progress page (``progress?person=NAME``), for a store of several people."""
+    from urllib.parse import quote
+
+    links = "".join(f"<li><a href='progress?person={quote(n)}'>{html.escape(n)}</a></li>" for n in names)
+    css = files("dashboards").joinpath("page.css").read_text(encoding="utf-8")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>imuform: progress</title>"
+        f"<style>{css}</style></head><body><main><header class='top'><h1>Progress over weeks</h1></header>"
+        f"<section class='card summary'><p>{html.escape(note)}</p><ul>{links}</ul></section></main></body></html>"
+    )

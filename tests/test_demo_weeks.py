@@ -53,3 +53,15 @@ def test_progress_shows_the_lifters_sets_against_load_and_their_range(weeks_demo
 def test_progress_of_an_unknown_person_is_refused(weeks_demo, capsys):
     code = main(["--home", str(weeks_demo[0]), "progress", "--person", "nobody"])
     assert code == 1 and "no person named 'nobody'" in capsys.readouterr().err
+
+
+def test_the_dashboard_serves_each_persons_progress_page(weeks_demo):
+    from dashboards.app import create_app
+    from imuform.cli.dashboard import store_source
+
+    client = create_app(store_source(str(weeks_demo[0]))).server.test_client()
+    page = client.get("/progress?person=demo lifter")
+    assert page.status_code == 200 and "demo lifter: progress" in page.text and "plot-deadlift_load" in page.text
+    index = client.get("/progress")  # the demo's home holds 'me' and 'demo lifter'
+    assert index.status_code == 200 and "progress?person=demo%20lifter" in index.text
+    assert "No one is named" in client.get("/progress?person=nobody").text

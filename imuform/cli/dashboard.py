@@ -17,7 +17,7 @@ from dashboards.app import POLL_INTERVAL_MS, DataSource, create_app
 from dashboards.history import history_table
 from imuform.cli.common import FiniteRange, started_label
 from imuform.cli.report import analysed_history
-from imuform.errors import ImuformError
+from imuform.errors import ImuformError, InputError
 from imuform.session_analysis import run_analysis
 from imuform.store import Store
 
@@ -58,7 +58,23 @@ def store_source(home: str | None) -> DataSource:
         with Store(home, check=False) as store:
             return history_table(analysed_history(store))
 
-    return DataSource(sessions=sessions, analysis=analysis, history=history)
+    def progress_page(person: str | None) -> str:
+        from dashboards.progress import people_page, render_progress_page
+        from imuform.person_progress import person_progress
+        from imuform.store_people import chosen_person, people
+
+        with Store(home, check=False) as store:
+            everyone = people(store)
+            if person is None and len(everyone) > 1:
+                return people_page([p.name for p in everyone])
+            try:
+                chosen = chosen_person(store, person)
+            except InputError:
+                return people_page([p.name for p in everyone], f"No one is named {person!r} here. Whose progress?")
+            found = person_progress(store, chosen.id)
+        return render_progress_page(found.person, found.exercises, found.records, found.rom)
+
+    return DataSource(sessions=sessions, analysis=analysis, history=history, progress_page=progress_page)
 
 
 def _check_port_free(host: str, port: int) -> None:
