@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from imuform.errors import ImuformError
 from imuform.store_references import references, rep_curves_data, save_rep_curves
 from imuform.store_sets import label_document, set_labels
 
@@ -100,10 +101,12 @@ def person_reference(store: Store, person_id: int, exercise: str) -> Reference |
 
     curves = []
     for ref in references(store, person_id, exercise):
+        try:
+            of_session = session_curves(store, ref.session_id)
+        except ImuformError:
+            continue  # a reference session that no longer analyses (e.g. re-imported without samples) is passed over
         curves += [
-            c
-            for c in session_curves(store, ref.session_id)
-            if c.set_index == ref.set_index and ref.first_rep <= c.rep_index <= ref.last_rep
+            c for c in of_session if c.set_index == ref.set_index and ref.first_rep <= c.rep_index <= ref.last_rep
         ]
     if not curves:
         return None

@@ -38,10 +38,12 @@ def store_source(home: str | None) -> DataSource:
     def sessions() -> list[dict]:
         with Store(home, check=False) as store:
             rows = store.sessions()
+        several = len({r["person"] for r in rows}) > 1  # a coach's store: whose each session is
         return [
             {
                 "id": r["id"],
-                "label": f"{started_label(r['started_at'], seconds=False)} · {r['name'] or r['id']} · {_duration(r['duration_s'])}",
+                "label": f"{started_label(r['started_at'], seconds=False)} · {r['name'] or r['id']} · {_duration(r['duration_s'])}"
+                + (f" · {r['person']}" if several else ""),
                 "samples": r["samples"],
             }
             for r in rows
