@@ -29,6 +29,7 @@ MODULES = (
     "benchmarks.accuracy_recorded",
     "benchmarks.validate_real",
     "benchmarks.fault_suite",
+    "benchmarks.progress_accuracy",
 )
 
 

@@ -59,17 +59,17 @@ def test_pain_free_range_widens_and_the_lifter_stays_the_same(plan):
 def test_simulated_truth_carries_the_extra_flexion(plan):
     session = next(p for p in plan.sessions if any(s.cause == "load" for s in p.sets))
     truth, _ = simulate_truth(session.spec)
-    lift = plan.lifts[session.sets[0].exercise]
     assert [s["rep_count"] for s in truth["sets"]] == [s.reps for s in session.sets]
     assert truth["calibration"]["max_flexion"]["lumbar_flexion_deg"] == pytest.approx(session.max_flexion_deg)
-    for s, t in zip(session.sets, truth["sets"]):
+    for s, set_spec, t in zip(session.sets, session.spec.sets, truth["sets"]):
         peaks = [r["peak_lumbar_flexion_deg"] for r in t["reps"]]
         planned = [r["planned"]["extra_flexion_deg"] for r in t["reps"]]
         assert planned == pytest.approx(list(s.extra_flexion_deg))
-        if s.exercise == lift.exercise:
-            for peak, extra in zip(peaks, s.extra_flexion_deg):
-                expected = min(lift.clean_flexion_deg + extra, session.max_flexion_deg - 2.0)
-                assert peak == pytest.approx(expected, abs=2.5)
+        # the lifter's own clean flexion, shifted a little by the day and the load
+        assert set_spec.clean_flexion_deg == pytest.approx(plan.lifts[s.exercise].clean_flexion_deg, abs=5.0)
+        for peak, extra in zip(peaks, s.extra_flexion_deg):
+            expected = min(set_spec.clean_flexion_deg + extra, session.max_flexion_deg - 2.0)
+            assert peak == pytest.approx(expected, abs=1.5)
 
 
 def _rows(text: str, delimiter: str = ",") -> list[dict]:

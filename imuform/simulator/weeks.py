@@ -182,6 +182,12 @@ BREAK_DEG: ex.Range = (7.0, 12.0)
 FLEXION_PER_KG_DEG: ex.Range = (0.1, 0.3)
 #: The reported RPE: 7 at the light day of the first week rising to 9.5 at the breaking load.
 RPE_RANGE = (6.5, 9.5)
+#: A lifter's clean flexion is not the same every day: per session and exercise it shifts by a normal draw of
+#: this SD, deg (an assumption, with the re-strapped sensors' own calibration differences on top).
+DAY_TO_DAY_SD_DEG = 1.0
+#: Clean reps flex a little more the heavier the bar, deg per kg away from the first heavy day's load (an
+#: assumption: about 2° between a 50 % warm-up and the working sets, short of a break).
+LOAD_CREEP_DEG_PER_KG = 0.03
 
 
 @dataclass(frozen=True)
@@ -390,14 +396,14 @@ def plan_weeks(spec: WeeksSpec | None = None) -> WeeksPlan:
         set_specs, truths = [], []
         for exercise in spec.exercises:
             lift = lifts[exercise]
+            day_deg = float(rng.normal(0.0, DAY_TO_DAY_SD_DEG))
             work_kg = _round_load((lift.start_kg + week * lift.step_kg) * day_shares[day])
             plan = [(_round_load(share * work_kg), reps, True) for share, reps in WARMUPS]
             plan += [(work_kg, lift.reps, False)] * WORKING_SETS
             for load_kg, reps, warmup in plan:
                 extra, broke, cause = _extra_flexion(lift, load_kg, reps, warmup, rng, spec.fatigue_share)
-                set_specs.append(
-                    SetSpec(exercise, reps, "none", clean_flexion_deg=lift.clean_flexion_deg, extra_flexion_deg=extra)
-                )
+                clean_deg = lift.clean_flexion_deg + day_deg + LOAD_CREEP_DEG_PER_KG * (load_kg - lift.start_kg)
+                set_specs.append(SetSpec(exercise, reps, "none", clean_flexion_deg=clean_deg, extra_flexion_deg=extra))
                 slip = not warmup and rng.random() < spec.log_slip_share
                 heaviness = min(load_kg / lift.breaking_load_kg, 1.0)
                 rpe = None if warmup else float(np.round(2 * np.interp(heaviness, [0.75, 1.0], RPE_RANGE)) / 2)
