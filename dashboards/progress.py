@@ -24,6 +24,9 @@ from dashboards.style import FLAG_COLOR, LUMBAR_COLOR, PELVIS_COLOR, PLOT_CONFIG
 
 #: Chart height on the page, px (two rows of panels share it where a chart has two).
 CHART_HEIGHT_PX = 360
+#: Matched loads drawn week by week: those with the most weeks (heavier first on ties); more lines would
+#: tangle on a phone.
+MAX_TREND_LOADS = 3
 
 
 def _broke_at_load(r: SetRecord, broke_by_rep: int) -> bool:
@@ -67,10 +70,16 @@ def load_figure(
     load = progress.breaking_load.load_kg
     if load is not None:
         for row in (1, 2):
-            fig.add_vline(x=load, line=dict(color=FLAG_COLOR, dash="dash", width=1.5), row=row, col=1)
-    title = f"{progress.exercise.replace('_', ' ')}: form against load" + (
-        f" · breaks from {fmt_num(load, 1)} kg" if load is not None else ""
-    )
+            # the label on the line, not in the title: a title that long is cut off on a phone
+            label = {"annotation_text": f"breaks {fmt_num(load, 1)} kg", "annotation_position": "top left"}
+            fig.add_vline(
+                x=load,
+                line=dict(color=FLAG_COLOR, dash="dash", width=1.5),
+                row=row,
+                col=1,
+                **(label if row == 1 else {}),
+            )
+    title = f"{progress.exercise.replace('_', ' ').capitalize()}: form against load"
     fig.update_layout(**base_layout(title, CHART_HEIGHT_PX + 80))
     fig.update_yaxes(title_text="peak flexion °", row=1, col=1)
     fig.update_yaxes(title_text="lumbar share", row=2, col=1)
@@ -79,9 +88,11 @@ def load_figure(
 
 
 def trend_figure(progress: ExerciseProgress) -> go.Figure:
-    """Weekly peak lumbar flexion at each matched load: the same weight, week after week."""
+    """Weekly peak lumbar flexion at the matched loads with the most weeks (`MAX_TREND_LOADS`): the same weight,
+    week after week."""
     fig = go.Figure()
-    for trend in progress.trends:
+    shown = sorted(progress.trends, key=lambda t: (len(t.weeks), t.load_kg), reverse=True)[:MAX_TREND_LOADS]
+    for trend in sorted(shown, key=lambda t: t.load_kg):
         fig.add_trace(
             go.Scatter(
                 x=list(trend.weeks),
@@ -90,7 +101,9 @@ def trend_figure(progress: ExerciseProgress) -> go.Figure:
                 name=f"{fmt_num(trend.load_kg, 1)} kg ({_signed_slope(trend.flexion_slope_deg_per_week)}°/week)",
             )
         )
-    fig.update_layout(**base_layout(f"{progress.exercise.replace('_', ' ')}: same load, week by week", CHART_HEIGHT_PX))
+    fig.update_layout(
+        **base_layout(f"{progress.exercise.replace('_', ' ').capitalize()}: same load, week by week", CHART_HEIGHT_PX)
+    )
     fig.update_xaxes(title_text="week", dtick=1)
     fig.update_yaxes(title_text="peak flexion °")
     return fig
