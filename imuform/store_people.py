@@ -151,3 +151,14 @@ def person_of_session(store: Store, session_ref: str) -> Person:
         "SELECT person_id FROM sessions WHERE id = ?", (store.resolve(session_ref),)
     ).fetchone()
     return person_by_id(store, person_id)
+
+
+def check_owner(store: Store, session_ref: str, name: str | None) -> None:
+    """Refuse a session that is not the named person's (nothing to check when no name is given)."""
+    if name is None:
+        return
+    owner, named = person_of_session(store, session_ref), person_named(store, name)
+    if owner.id != named.id:
+        raise InputError(
+            f"session {store.resolve(session_ref)} is {owner.name}'s, not {named.name}'s; check SESSION or --person"
+        )

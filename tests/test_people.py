@@ -80,3 +80,19 @@ def test_several_people_need_a_name_and_keep_their_own_sessions_and_profiles(cap
         # a session is judged by its own person's limits, whoever the handle acts for
         assert personal_limits(store, None, person_of_session(store, anns).id).flexion_limit_deg == 30
         assert personal_limits(store, None).flexion_limit_deg != 30
+
+
+def test_analyze_takes_a_person_for_all_and_checks_a_sessions_owner(capsys, home):
+    from tests.lifts import store_two_sets
+
+    with Store(home) as store:
+        store_two_sets(store, name="mine")
+        ann = add_person(store, "Ann")
+        store.person_id = ann.id
+        anns = store_two_sets(store, name="Ann's")
+    code, _, err = run(capsys, "analyze", anns, "--person", "me")
+    assert code == 1 and err.count("\n") == 1 and "is Ann's, not me's" in err
+    assert run(capsys, "analyze", anns, "--person", "Ann", "--json")[0] == 0
+    code, out, err = run(capsys, "analyze", "--all", "--person", "Ann", "--json", "--jobs", "1")
+    assert code == 0, err
+    assert [s["session_id"] for s in json.loads(out)["sessions"]] == [anns]

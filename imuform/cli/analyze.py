@@ -21,9 +21,10 @@ from analysis.lifter_labels import NAMED_BY_YOU, label_text
 from analysis.limits import PROFILES
 from imuform.cli.batch import BatchOptions, analyze_all
 from imuform.cli.calibrations import calibration_option
-from imuform.cli.common import console
+from imuform.cli.common import console, person_name, person_option
 from imuform.session_analysis import analyze_stored
 from imuform.store import Store
+from imuform.store_people import check_owner
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -181,6 +182,7 @@ def print_analysis(result: SessionAnalysis, console: Console, *, wide: bool | No
 @calibration_option
 @click.option("--wide", is_flag=True, help="Show every column of the rep table, however narrow the terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis (with --all: each session's counts) as JSON.")
+@person_option
 @click.pass_context
 def analyze(
     ctx: click.Context,
@@ -199,7 +201,8 @@ def analyze(
     """Find the sets and reps of SESSION (an id or a unique prefix), with per-rep metrics and flags.
 
     The result is also saved in the store, where the dashboards and exports find it. With --all, every
-    stored session (of everyone in the store) is analysed and saved again, e.g. after an update.
+    stored session (of everyone in the store, or of --person) is analysed and saved again, e.g. after an update.
+    A session is always judged by its own person's limits and calibrations.
     """
     if all_sessions == (session is not None):
         raise click.UsageError("give one SESSION, or --all (with --since/--until to pick sessions by day)")
@@ -208,10 +211,11 @@ def analyze(
     if all_sessions:
         options = BatchOptions(profile_name, use_mag, exercise, calibration)
         dates = (since.date() if since else None, until.date() if until else None)
-        analyze_all(ctx.obj["home"], *dates, options=options, jobs=jobs, as_json=as_json)
+        analyze_all(ctx.obj["home"], *dates, options=options, jobs=jobs, as_json=as_json, person=person_name(ctx))
         return
     with Store(ctx.obj["home"]) as store:
         session_id = store.resolve(session)
+        check_owner(store, session_id, person_name(ctx))
         result, doc = analyze_stored(
             store, session_id, profile_name=profile_name, use_mag=use_mag, exercise=exercise, calibration=calibration
         )

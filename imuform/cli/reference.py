@@ -39,14 +39,12 @@ def reference() -> None:
 def add(ctx: click.Context, session: str, set_index: int, rep_range: str | None, as_json: bool) -> None:
     """Make reps of set N of SESSION (yours, for its exercise) a reference."""
     from imuform.session_analysis import analysed_document
-    from imuform.store_people import person_named, person_of_session
+    from imuform.store_people import check_owner, person_of_session
 
     with open_store(ctx) as store:
         session_id = store.resolve(session)
         person = person_of_session(store, session_id)
-        named = person_name(ctx)
-        if named is not None and person_named(store, named).id != person.id:
-            raise InputError(f"session {session_id} is {person.name}'s, not {named}'s; check SESSION or --person")
+        check_owner(store, session_id, person_name(ctx))
         doc = analysed_document(store, session_id)
         sets = {int(s["index"]): s for s in doc["sets"]}
         if set_index not in sets:
