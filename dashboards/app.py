@@ -27,6 +27,7 @@ from analysis.timebase import describe_sync
 from dashboards.follow import FollowConfig, reanalysis_due
 from dashboards.history import has_trend, history_figure
 from dashboards.report import set_figures
+from dashboards.set_labels import LabelSet, label_controls, register_label_callback
 from dashboards.style import PLOT_CONFIG, message_figure
 from dashboards.summary import session_summary, set_flagged
 from dashboards.timeline import timeline_figure
@@ -54,12 +55,15 @@ class DataSource:
     progress_page
         Returns the progress page (`dashboards.progress`) of a person named, or of the store's only one, as HTML;
         served at ``/progress?person=NAME``.
+    label_set
+        Stores the lifter's label of a set (`dashboards.set_labels`); without it the app shows no label card.
     """
 
     sessions: Callable[[], list[dict]]
     analysis: Callable[[str], SessionAnalysis | None]
     history: Callable[[], pd.DataFrame] | None = None
     progress_page: Callable[[str | None], str] | None = None
+    label_set: LabelSet | None = None
 
 
 def _graph(graph_id: str, title: str) -> html.Div:
@@ -137,6 +141,7 @@ def create_app(
     css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
     app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + css + "</style>")
     follow = follow or FollowConfig()
+    register_label_callback(app, source.label_set)
     if source.progress_page is not None:
         app.server.add_url_rule("/progress", "progress", lambda: source.progress_page(flask.request.args.get("person")))
     # One analysis, of the version (session id and sample count) on view.
@@ -176,6 +181,7 @@ def create_app(
             _graph("timeline", "Session timeline"),
             html.H2("Sets"),
             dcc.RadioItems(id="set", options=[], className="set-picker"),
+            *([label_controls()] if source.label_set is not None else []),
             _graph(SET_CHART_IDS["summary"], "Rep by rep"),
             html.Div([_graph(SET_CHART_IDS[k], k) for k in ("lumbar", "rhythm", "stick")], className="grid"),
             html.H2("History"),

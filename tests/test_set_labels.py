@@ -8,7 +8,7 @@ import pandas as pd
 
 from imuform.cli.main import main
 from imuform.store import Store
-from imuform.store_sets import KG_PER_LB, set_labels
+from imuform.store_sets import KG_PER_LB, SetLabel, set_labels
 from tests.lifts import store_two_sets
 
 
@@ -52,3 +52,20 @@ def test_annotate_refuses_a_set_that_is_not_there_and_stores_nothing(capsys, hom
     assert code == 2
     with Store(home) as store:
         assert set_labels(store, sid) == {}
+
+
+def test_the_dashboard_labels_a_set_and_says_why_not_when_it_cannot(home):
+    from dashboards.app import create_app
+    from imuform.cli.dashboard import store_source
+
+    with Store(home) as store:
+        sid = store_two_sets(store)
+    source = store_source(str(home))
+    app = create_app(source)
+    assert "label-save" in str(app.layout) and any("label-status" in key for key in app.callback_map)
+    said = source.label_set(sid, 1, "good_morning", 100.0, 7.5)
+    assert said.startswith("Saved set 1: good morning, 100 kg, RPE 7.5")
+    with Store(home) as store:
+        assert set_labels(store, sid)[1] == SetLabel(1, "good_morning", 100.0, 7.5, None, "you")
+    assert source.label_set(sid, 5, None, 90.0, None).startswith("Not saved: session")
+    assert source.analysis(sid).sets["exercise_named_by"].tolist() == ["named by you", "classified"]

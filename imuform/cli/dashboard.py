@@ -76,7 +76,30 @@ def store_source(home: str | None) -> DataSource:
             found = person_progress(store, chosen.id)
         return render_progress_page(found.person, found.exercises, found.records, found.rom)
 
-    return DataSource(sessions=sessions, analysis=analysis, history=history, progress_page=progress_page)
+    def label_set(
+        session_id: str, set_index: int, exercise: str | None, load_kg: float | None, rpe: float | None
+    ) -> str:
+        from imuform.store_sets import SetLabel, label_sets
+
+        with Store(home, check=False) as store:
+            try:
+                label_sets(store, session_id, [SetLabel(set_index, exercise, load_kg, rpe, None, "you")])
+            except ImuformError as exc:
+                return f"Not saved: {exc}"
+        said = ", ".join(
+            part
+            for part in (
+                exercise and exercise.replace("_", " "),
+                load_kg is not None and f"{load_kg:g} kg",
+                rpe is not None and f"RPE {rpe:g}",
+            )
+            if part
+        )
+        return f"Saved set {set_index}: {said} (shown once the session is analysed again)."
+
+    return DataSource(
+        sessions=sessions, analysis=analysis, history=history, progress_page=progress_page, label_set=label_set
+    )
 
 
 def _check_port_free(host: str, port: int) -> None:
