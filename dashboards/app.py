@@ -21,12 +21,14 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
+from analysis.lifter_labels import label_text
 from analysis.session import SessionAnalysis
 from analysis.timebase import describe_sync
 from dashboards.follow import FollowConfig, reanalysis_due
 from dashboards.history import has_trend, history_figure
 from dashboards.rep_cards import RepCard, curve_alt, fact_class, rep_cards
 from dashboards.report import set_figures
+from dashboards.set_labels import LabelSet, label_controls, register_label_callback
 from dashboards.style import PLOT_CONFIG, message_figure, palette_css
 from dashboards.summary import session_summary, set_flagged
 from dashboards.timeline import timeline_figure
@@ -51,11 +53,18 @@ class DataSource:
         Returns the analysis of a session id, or ``None`` when there is nothing to analyse yet.
     history
         Returns a `dashboards.history.history_table` of all analysed sessions, or ``None`` for none.
+    progress_page
+        Returns the progress page (`dashboards.progress`) of a person named, or of the store's only one, as HTML;
+        served at ``/progress?person=NAME``.
+    label_set
+        Stores the lifter's label of a set (`dashboards.set_labels`); without it the app shows no label card.
     """
 
     sessions: Callable[[], list[dict]]
     analysis: Callable[[str], SessionAnalysis | None]
     history: Callable[[], pd.DataFrame] | None = None
+    progress_page: Callable[[str | None], str] | None = None
+    label_set: LabelSet | None = None
 
 
 def _graph(graph_id: str, title: str) -> html.Div:
@@ -154,6 +163,9 @@ def create_app(
     css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
     app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + palette_css() + css + "</style>")
     follow = follow or FollowConfig()
+    register_label_callback(app, source.label_set)
+    if source.progress_page is not None:
+        app.server.add_url_rule("/progress", "progress", lambda: source.progress_page(flask.request.args.get("person")))
     # One analysis, of the version (session id and sample count) on view.
     cache: dict[str, tuple[int, SessionAnalysis | None]] = {}
     lock = Lock()
@@ -172,7 +184,14 @@ def create_app(
 
     app.layout = html.Main(
         [
-            html.Header([html.H1("imuform"), html.Div(id="status", className="meta")], className="top"),
+            html.Header(
+                [
+                    html.H1("imuform"),
+                    html.Div(id="status", className="meta"),
+                    html.A("Progress over weeks", href="progress"),
+                ],
+                className="top",
+            ),
             html.Div(
                 html.Div(
                     dcc.Dropdown(id="session", clearable=False, placeholder="pick a session"),
@@ -184,6 +203,7 @@ def create_app(
             _graph("timeline", "Session timeline"),
             html.H2("Sets"),
             dcc.RadioItems(id="set", options=[], className="set-picker"),
+            *([label_controls()] if source.label_set is not None else []),
             _graph(SET_CHART_IDS["summary"], "Rep by rep"),
             html.Div([_graph(SET_CHART_IDS[k], k) for k in ("lumbar", "rhythm", "stick")], className="grid"),
             html.H3("Rep by rep"),
@@ -255,7 +275,12 @@ def create_app(
         if analysis is None:
             return _summary(None), message_figure("Session timeline", "no data yet"), [], None, history_fig
         options = [
-            {"label": f"Set {s.index} · {str(s.exercise).replace('_', ' ')} · {s.rep_count}", "value": int(s.index)}
+            {
+                "label": " · ".join(
+                    filter(None, [f"Set {s.index}", str(s.exercise).replace("_", " "), str(s.rep_count), label_text(s)])
+                ),
+                "value": int(s.index),
+            }
             for s in analysis.sets.itertuples()
         ]
         values = [o["value"] for o in options]

@@ -17,6 +17,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from analysis.display import fmt_num
+from analysis.lifter_labels import label_text
 from analysis.session import SessionAnalysis
 from dashboards.history import has_trend, history_figure
 from dashboards.rep_cards import rep_cards, rep_cards_html
@@ -132,10 +133,12 @@ def _plot_div(key: str, fig: go.Figure) -> tuple[str, str]:
 
 
 def set_title(analysis: SessionAnalysis, set_index: int) -> str:
-    """ "Set 2: deadlift, 8 reps"."""
+    """ "Set 2: deadlift, 8 reps", and the lifter's own label when they gave one (``· named by you · 140 kg``)."""
     row = analysis.sets[analysis.sets["index"] == set_index].iloc[0]
     n_reps = len(analysis.reps_of(set_index))
-    return f"Set {set_index}: {str(row['exercise']).replace('_', ' ')}, {n_reps} rep{'s' if n_reps != 1 else ''}"
+    title = f"Set {set_index}: {str(row['exercise']).replace('_', ' ')}, {n_reps} rep{'s' if n_reps != 1 else ''}"
+    label = label_text(row)
+    return f"{title} · {label}" if label else title
 
 
 def set_section(analysis: SessionAnalysis, set_index: int, divs: dict[str, str]) -> str:
@@ -145,7 +148,7 @@ def set_section(analysis: SessionAnalysis, set_index: int, divs: dict[str, str])
         f"<h2 id='set{set_index}'>{html.escape(set_title(analysis, set_index))}</h2>"
         + divs[f"set{set_index}_summary"]
         + "<div class='grid'>"
-        + "".join(divs[f"set{set_index}_{name}"] for name in ("lumbar", "rhythm", "stick"))
+        + "".join(divs.get(f"set{set_index}_{name}", "") for name in ("lumbar", "rhythm", "stick", "reference"))
         + "</div>"
         + (f"<h3>Set {set_index}, rep by rep</h3>{rep_cards_html(cards)}" if cards else "")
     )

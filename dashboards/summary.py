@@ -37,6 +37,9 @@ def set_summary_text(sets_row: pd.Series | dict, reps: pd.DataFrame, flexion_lim
     # the set's notes (reps lost in a sensor gap) follow its sentence; analyses cached before notes have none
     listed = sets_row.get("notes")
     notes = "".join(f" {note[0].upper()}{note[1:]}." for note in listed) if isinstance(listed, list) else ""
+    # the comparison with the lifter's reference reps, when they have one for the exercise
+    verdict = sets_row.get("ref_verdict")
+    notes += f" Against your reference: {verdict}." if isinstance(verdict, str) else ""
     if n == 0:
         return f"{head}: no reps measured.{notes}" if notes else f"{head}: no reps found."
 

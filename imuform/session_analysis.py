@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 
 from analysis.limits import Limits, resolve_limits
 from imuform.errors import ImuformError, InputError
+from imuform.reference_reps import apply_comparisons, cache_curves, compare_sets
 from imuform.store import Store, StoredCalibration, StrapOn
+from imuform.store_people import person_of_session
+from imuform.store_sets import apply_set_labels, label_document, set_labels
 
 if TYPE_CHECKING:
     from analysis.calibration import Calibration
@@ -162,7 +165,7 @@ def choose_calibration(
         stored = store.stored_calibration(int(choice))
         return CalibrationChoice(stored, f"{_describe(stored)}, chosen with --calibration {stored.id}")
     session = store.strap_ons()[store.resolve(session_id)]
-    stored = applicable_calibration(store.calibrations(), session, rule)
+    stored = applicable_calibration(store.calibrations(person_of_session(store, session_id).id), session, rule)
     if stored is not None:
         if stored.strap_on.session_id == session.session_id:
             return CalibrationChoice(stored, f"{_describe(stored)}, measured in this session")
@@ -180,14 +183,15 @@ def _describe(stored: StoredCalibration) -> str:
     return f"calibration #{stored.id}{where}"
 
 
-def personal_limits(store: Store, profile_name: str | None) -> Limits:
-    """The stored personal limits, or a named profile's (``profile_name``), resolved to degrees.
+def personal_limits(store: Store, profile_name: str | None, person_id: int | None = None) -> Limits:
+    """The stored personal limits of a person (`Store.acting_person_id`), or a named profile's (``profile_name``),
+    resolved to degrees.
 
     Limits in % use the person's newest measured range of motion, whichever session measured it.
     """
-    profile = {"profile": profile_name} if profile_name else store.profile()
+    profile = {"profile": profile_name} if profile_name else store.profile(person_id)
     try:
-        return resolve_limits(profile, store.range_of_motion())
+        return resolve_limits(profile, store.range_of_motion(person_id))
     except ValueError as exc:
         raise InputError(f"{exc} (or set limits in degrees with 'imuform profile --flexion-limit DEG')") from exc
 
@@ -253,13 +257,15 @@ def analyze_stored(
     samples = store.samples(session_id)
     if samples.empty:
         raise ImuformError(f"session {session_id} has no samples; record or import one first")
+    # a session is judged by its own person's limits, range and calibrations, whoever's --person was given
+    person_id = person_of_session(store, session_id).id
     choice = choose_calibration(store, session_id, calibration)
-    limits = personal_limits(store, profile_name)
+    limits = personal_limits(store, profile_name, person_id)
     options = {
         "calibration": choice.calibration,
         # a stored calibration is checked against the session's own standing before it is used
         "check": None if choice.stored is None else CalibrationCheck(),
-        "range_of_motion": store.range_of_motion(),
+        "range_of_motion": store.range_of_motion(person_id),
         "limits": limits,
         "use_mag": use_mag,
         "exercise": exercise,
@@ -280,9 +286,37 @@ def analyze_stored(
         raise ImuformError(f"cannot analyse session {session_id}: {exc}") from exc
     result.session_id = session_id
     result.calibration_source = _source(choice, used=result.calibration == choice.calibration)
+    labels = set_labels(store, session_id)
+    apply_set_labels(result, labels)
+    curves = cache_curves(store, result)
+    exercises = {int(i): str(e) for i, e in zip(result.sets["index"], result.sets["exercise"])}
+    apply_comparisons(result, compare_sets(store, person_id, exercises, curves))
     doc = result.to_dict()
     store.save_analysis(session_id, doc)
     return result, doc
+
+
+def analysed_document(store: Store, session_id: str) -> dict:
+    """A session's cached analysis document, analysing it (with the stored choices) when there is none."""
+    doc = store.analysis(session_id)
+    return doc if doc is not None else analyze_stored(store, session_id, show_progress=False)[1]
+
+
+def person_documents(store: Store, person_id: int) -> list[tuple[dict, dict]]:
+    """(session info, analysis document with the lifter's labels) of each of a person's sessions, oldest first.
+
+    Sessions not analysed yet are analysed; those without samples or that cannot be analysed are left out.
+    """
+    out = []
+    for info in reversed(store.sessions(person_id)):
+        if not info["samples"]:
+            continue
+        try:
+            doc = analysed_document(store, info["id"])
+        except ImuformError:
+            continue
+        out.append((info, label_document(doc, set_labels(store, info["id"]))))
+    return out
 
 
 def _source(choice: CalibrationChoice, used: bool) -> CalibrationSource:

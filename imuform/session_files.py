@@ -64,11 +64,11 @@ def export_analysis(
     return [
         write_csv(analysis.angles, out / "angles.csv"),
         write_csv(_rounded(analysis.reps, precision), out / "reps.csv"),
-        write_csv(_rounded(_plain_sets(analysis.sets), precision), out / "sets.csv"),
+        write_csv(_rounded(plain_sets(analysis.sets), precision), out / "sets.csv"),
     ]
 
 
-def _plain_sets(sets: pd.DataFrame) -> pd.DataFrame:
+def plain_sets(sets: pd.DataFrame) -> pd.DataFrame:
     """The sets table with plain cells: the per-flag rep counts as columns, the notes as text."""
     plain = sets.drop(columns=["flag_counts", "notes"])
     for flag in FLAGS:

@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from imuform.errors import ImuformError
+from imuform.store_people import PEOPLE_MIGRATION
+from imuform.store_references import REFERENCES_MIGRATION
+from imuform.store_sets import SET_LABELS_MIGRATION
 
 if TYPE_CHECKING:
     import numpy as np
@@ -127,6 +130,9 @@ MIGRATIONS: tuple[str, ...] = (
         AND data IN (SELECT data FROM calibrations WHERE session_id IS NOT NULL);
     CREATE INDEX calibrations_session ON calibrations (session_id, id);
     """,
+    PEOPLE_MIGRATION,
+    SET_LABELS_MIGRATION,
+    REFERENCES_MIGRATION,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 INSERT_GAP = "INSERT INTO gaps (sensor_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)"
@@ -237,9 +243,12 @@ def is_ours(conn: sqlite3.Connection) -> bool:
     Stores written before `APPLICATION_ID` existed carry no application id; they are recognised by a schema
     version and the sessions and sample tables.
     """
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    # one read snapshot: another process creating the store may commit a schema step between two reads
+    with conn:
+        conn.execute("BEGIN")
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if app_id == APPLICATION_ID:
         return True
     if app_id != 0:
@@ -291,6 +300,8 @@ class Store:
     def __init__(self, home: str | os.PathLike | None = None, *, check: bool = True):
         self.home = Path(home) if home is not None else default_home()
         self.path = self.home / DB_NAME
+        #: The person this handle records, lists and profiles for (`imuform.store_people.act_for`); None: the first.
+        self.person_id: int | None = None
         try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -389,10 +400,18 @@ class Store:
         session_id = uuid.uuid4().hex[:12]
         with self.conn:
             self.conn.execute(
-                "INSERT INTO sessions (id, name, notes, started_at, source) VALUES (?, ?, ?, ?, ?)",
-                (session_id, name, notes, started_at or _now_iso(), source),
+                "INSERT INTO sessions (id, name, notes, started_at, source, person_id) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, name, notes, started_at or _now_iso(), source, self.acting_person_id()),
             )
         return session_id
+
+    def acting_person_id(self, person_id: int | None = None) -> int:
+        """The person a read or write is for: ``person_id``, else `person_id` of this handle, else the first person."""
+        if person_id is not None:
+            return person_id
+        if self.person_id is not None:
+            return self.person_id
+        return self.conn.execute("SELECT min(id) FROM people").fetchone()[0]
 
     def add_sensor(
         self,
@@ -435,8 +454,12 @@ class Store:
             )
         return rows[0][0]
 
-    def sessions(self) -> list[dict]:
-        """All sessions, newest first, each with its sensors' placements, sample count and duration."""
+    def sessions(self, person_id: int | None = None) -> list[dict]:
+        """Sessions, newest first, each with its person, its sensors' placements, sample count and duration.
+
+        Those of ``person_id``, or of the person this handle acts for (`person_id`); everyone's when neither is set.
+        """
+        person_id = self.person_id if person_id is None else person_id
         rows = self.conn.execute(
             """
             SELECT s.id, s.name, s.notes, s.started_at, s.source,
@@ -444,9 +467,12 @@ class Store:
                    (SELECT coalesce(sum(b.n), 0) FROM sample_blocks b JOIN sensors x ON b.sensor_id = x.id
                      WHERE x.session_id = s.id),
                    (SELECT max(b.t1) - min(b.t0) FROM sample_blocks b JOIN sensors x ON b.sensor_id = x.id
-                     WHERE x.session_id = s.id)
-            FROM sessions s ORDER BY s.started_at DESC, s.rowid DESC
-            """
+                     WHERE x.session_id = s.id),
+                   p.name
+            FROM sessions s JOIN people p ON p.id = s.person_id WHERE ? IS NULL OR s.person_id = ?
+            ORDER BY s.started_at DESC, s.rowid DESC
+            """,
+            (person_id, person_id),
         ).fetchall()
         return [
             {
@@ -458,6 +484,7 @@ class Store:
                 "sensors": r[5].split(",") if r[5] else [],
                 "samples": int(r[6]),
                 "duration_s": float(r[7]) if r[7] is not None else 0.0,
+                "person": r[8],
             }
             for r in rows
         ]
@@ -466,7 +493,9 @@ class Store:
         """One session's metadata: sensors (with sample counts), gaps, events and whether it is analysed."""
         session_id = self.resolve(ref)
         r = self.conn.execute(
-            "SELECT id, name, notes, started_at, source FROM sessions WHERE id = ?", (session_id,)
+            "SELECT s.id, s.name, s.notes, s.started_at, s.source, p.name FROM sessions s"
+            " JOIN people p ON p.id = s.person_id WHERE s.id = ?",
+            (session_id,),
         ).fetchone()
         sensors = []
         for s in self.conn.execute(
@@ -517,6 +546,7 @@ class Store:
             "notes": r[2],
             "started_at": r[3],
             "source": r[4],
+            "person": r[5],
             "sensors": sensors,
             "gaps": gaps,
             "events": events,
@@ -674,8 +704,8 @@ class Store:
         with self.conn:
             self.conn.execute("BEGIN")
             self.conn.execute(
-                "INSERT INTO sessions (id, name, notes, started_at, source) VALUES (?, ?, ?, ?, ?)",
-                (session_id, name, notes, started_at or _now_iso(), source),
+                "INSERT INTO sessions (id, name, notes, started_at, source, person_id) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, name, notes, started_at or _now_iso(), source, self.acting_person_id()),
             )
             for placement, group in samples.groupby("sensor", sort=False):
                 meta = {
@@ -761,7 +791,7 @@ class Store:
         strap_ons = self.strap_ons()
         out = []
         for cal_id, session_id, created_at, data in self.conn.execute(
-            f"SELECT id, session_id, created_at, data FROM calibrations {where} ORDER BY id DESC", params
+            f"SELECT c.id, c.session_id, c.created_at, c.data FROM calibrations c {where} ORDER BY c.id DESC", params
         ):
             try:
                 calibration = Calibration.from_dict(json.loads(data))
@@ -773,28 +803,38 @@ class Store:
             out.append(StoredCalibration(cal_id, created_at, calibration, strap_ons.get(session_id)))
         return out
 
-    def calibrations(self) -> list[StoredCalibration]:
-        """Every stored calibration, newest first."""
-        return self._stored_calibrations()
+    def calibrations(self, person_id: int | None = None) -> list[StoredCalibration]:
+        """The stored calibrations of a person (`acting_person_id`), newest first.
+
+        A calibration is the person's whose session it was measured in; one whose session is gone stays the
+        first person's, who held the store before it held several people.
+        """
+        return self._stored_calibrations(
+            "LEFT JOIN sessions s ON s.id = c.session_id WHERE coalesce(s.person_id, (SELECT min(id) FROM people)) = ?",
+            (self.acting_person_id(person_id),),
+        )
 
     def stored_calibration(self, cal_id: int) -> StoredCalibration:
         """One stored calibration by id."""
-        found = self._stored_calibrations("WHERE id = ?", (cal_id,))
+        found = self._stored_calibrations("WHERE c.id = ?", (cal_id,))
         if not found:
             raise ImuformError(f"no calibration #{cal_id}; 'imuform calibrations' lists them")
         return found[0]
 
     def calibration(self, session_id: str) -> Calibration | None:
         """The newest calibration measured in a session (``None`` if none was)."""
-        found = self._stored_calibrations("WHERE session_id = ?", (self.resolve(session_id),))
+        found = self._stored_calibrations("WHERE c.session_id = ?", (self.resolve(session_id),))
         return found[0].calibration if found else None
 
-    def range_of_motion(self) -> RangeOfMotion | None:
+    def range_of_motion(self, person_id: int | None = None) -> RangeOfMotion | None:
         """The person's newest measured range of motion, from whichever calibration measured it last.
 
-        The range is the person's, not the strap-on's, so limits in % of it hold across sessions.
+        The range is the person's (`acting_person_id`), not the strap-on's, so limits in % of it hold across sessions.
         """
-        return next((c.calibration.range_of_motion for c in self.calibrations() if c.calibration.range_of_motion), None)
+        return next(
+            (c.calibration.range_of_motion for c in self.calibrations(person_id) if c.calibration.range_of_motion),
+            None,
+        )
 
     def delete_calibration(self, cal_id: int) -> None:
         """Delete one stored calibration (its session and samples stay)."""
@@ -803,18 +843,18 @@ class Store:
         if not deleted:
             raise ImuformError(f"no calibration #{cal_id}; 'imuform calibrations' lists them")
 
-    def profile(self) -> dict:
-        """The person's profile (personal limits, range of motion); empty when never set."""
-        row = self.conn.execute("SELECT value FROM profile WHERE key = 'profile'").fetchone()
+    def profile(self, person_id: int | None = None) -> dict:
+        """The person's profile (personal limits; `acting_person_id`); empty when never set."""
+        key = f"profile:{self.acting_person_id(person_id)}"
+        row = self.conn.execute("SELECT value FROM profile WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else {}
 
-    def save_profile(self, profile: dict) -> None:
-        """Replace the person's profile."""
+    def save_profile(self, profile: dict, person_id: int | None = None) -> None:
+        """Replace the person's profile (`acting_person_id`)."""
         with self.conn:
             self.conn.execute(
-                "INSERT INTO profile (key, value) VALUES ('profile', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (json.dumps(profile),),
+                "INSERT INTO profile (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (f"profile:{self.acting_person_id(person_id)}", json.dumps(profile)),
             )
 
     def save_analysis(self, session_id: str, doc: dict) -> None:

@@ -301,8 +301,11 @@ def recover_store(home: Path) -> RecoveryReport:
         dst.execute("PRAGMA foreign_keys=ON")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         report = RecoveryReport(store_path=path, damaged_path=path.with_name(f"{DB_NAME}.damaged-{stamp}"))
-        # parents before children: the tables in the order the migrations created them
+        # parents before children: the tables in the order the migrations created them, but the people first
+        # (sessions name their person), who replace the first person the new store was made with
+        dst.execute("DELETE FROM people")
         tables = [r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
+        tables.sort(key=lambda table: table != "people")
         report.tables = [_copy_table(src, dst, table) for table in tables]
         _losses(src, dst, report)
     except BaseException:

@@ -17,12 +17,14 @@ from rich.text import Text
 
 from analysis.classify import EXERCISES
 from analysis.display import fmt_num
+from analysis.lifter_labels import NAMED_BY_YOU, label_text
 from analysis.limits import PROFILES
 from imuform.cli.batch import BatchOptions, analyze_all
 from imuform.cli.calibrations import calibration_option
-from imuform.cli.common import console
+from imuform.cli.common import console, person_name, person_option
 from imuform.session_analysis import analyze_stored
 from imuform.store import Store
+from imuform.store_people import check_owner
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,6 +60,8 @@ REP_COLUMNS = (
     RepColumn("% range", lambda r: fmt_num(r.peak_lumbar_flexion_pct)),
     RepColumn("lockout°", lambda r: fmt_num(r.lockout_lumbar_angle_deg, signed=True)),
     RepColumn("share", lambda r: fmt_num(r.lumbar_share, 2)),
+    # against the lifter's reference reps (`imuform.reference_reps`), when they have one for the exercise
+    RepColumn("vs ref°", lambda r: fmt_num(getattr(r, "ref_peak_flexion_diff_deg", None), signed=True)),
     RepColumn("bend°", lambda r: fmt_num(r.peak_lateral_bend_deg, signed=True), wide_only=True),
     RepColumn("twist°", lambda r: fmt_num(r.peak_twist_deg, signed=True), wide_only=True),
 )
@@ -114,9 +118,14 @@ def print_analysis(result: SessionAnalysis, console: Console, *, wide: bool | No
     for note in result.notes:
         console.print(f"note: {note}", markup=False, style="yellow")
     for s in result.sets.itertuples():
+        # the lifter's own words (exercise named, load, effort) replace the classifier's confidence
+        said = label_text(s) if getattr(s, "exercise_named_by", None) == NAMED_BY_YOU else ""
+        said = said or " · ".join(
+            filter(None, [f"exercise {fmt_num(100 * s.exercise_confidence)}% sure", label_text(s)])
+        )
         title = (
             f"Set {s.index}: {s.exercise.replace('_', ' ')}, {s.rep_count} reps, "
-            f"{fmt_num(s.start_s, 1)}–{fmt_num(s.end_s, 1)} s · exercise {fmt_num(100 * s.exercise_confidence)}% sure · "
+            f"{fmt_num(s.start_s, 1)}–{fmt_num(s.end_s, 1)} s · {said} · "
             f"peak flexion mean {fmt_num(s.mean_peak_lumbar_flexion_deg, unit='°')} "
             f"max {fmt_num(s.max_peak_lumbar_flexion_deg, unit='°')} "
             f"(SD {fmt_num(s.peak_lumbar_flexion_sd_deg, 1, '°')}, "
@@ -130,6 +139,8 @@ def print_analysis(result: SessionAnalysis, console: Console, *, wide: bool | No
                 console.print(Segments([*line, Segment.line()]), crop=False, soft_wrap=True, end="")
         else:
             console.print(table)
+        if isinstance(getattr(s, "ref_verdict", None), str):
+            console.print(f"  against your reference: {s.ref_verdict}", markup=False)
         for r in result.reps_of(s.index).itertuples():
             if r.flags:
                 console.print(f"  [red]rep {r.index}[/]: " + "; ".join(r.flag_reasons))
@@ -171,6 +182,7 @@ def print_analysis(result: SessionAnalysis, console: Console, *, wide: bool | No
 @calibration_option
 @click.option("--wide", is_flag=True, help="Show every column of the rep table, however narrow the terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis (with --all: each session's counts) as JSON.")
+@person_option
 @click.pass_context
 def analyze(
     ctx: click.Context,
@@ -189,7 +201,8 @@ def analyze(
     """Find the sets and reps of SESSION (an id or a unique prefix), with per-rep metrics and flags.
 
     The result is also saved in the store, where the dashboards and exports find it. With --all, every
-    stored session (of one person: one --home each) is analysed and saved again, e.g. after an update.
+    stored session (of everyone in the store, or of --person) is analysed and saved again, e.g. after an update.
+    A session is always judged by its own person's limits and calibrations.
     """
     if all_sessions == (session is not None):
         raise click.UsageError("give one SESSION, or --all (with --since/--until to pick sessions by day)")
@@ -198,10 +211,11 @@ def analyze(
     if all_sessions:
         options = BatchOptions(profile_name, use_mag, exercise, calibration)
         dates = (since.date() if since else None, until.date() if until else None)
-        analyze_all(ctx.obj["home"], *dates, options=options, jobs=jobs, as_json=as_json)
+        analyze_all(ctx.obj["home"], *dates, options=options, jobs=jobs, as_json=as_json, person=person_name(ctx))
         return
     with Store(ctx.obj["home"]) as store:
         session_id = store.resolve(session)
+        check_owner(store, session_id, person_name(ctx))
         result, doc = analyze_stored(
             store, session_id, profile_name=profile_name, use_mag=use_mag, exercise=exercise, calibration=calibration
         )

@@ -30,6 +30,7 @@ from imuform.cli.common import console, echo_json
 from imuform.errors import ImuformError
 from imuform.session_analysis import analyze_stored, preload_pipeline
 from imuform.store import Store
+from imuform.store_people import act_for
 
 #: A session's error when a worker process died before it was done (the pool is then broken).
 DIED = (
@@ -197,8 +198,10 @@ def analyze_all(
     options: BatchOptions = BatchOptions(),
     jobs: int | None = None,
     as_json: bool = False,
+    person: str | None = None,
 ) -> None:
-    """`imuform analyze --all`: analyse and store the sessions picked by day, with a progress bar and a table.
+    """`imuform analyze --all`: analyse and store the sessions picked by day (of ``person`` when named), with a
+    progress bar and a table.
 
     Raises `ImuformError` (exit 1) after the table when any session failed; the others stay stored.
     """
@@ -212,6 +215,8 @@ def analyze_all(
     )
 
     with Store(home) as store:
+        if person is not None:
+            act_for(store, person)
         home_path = str(store.home)
         chosen = select_sessions(store.sessions(), since, until)
     if not chosen:

@@ -11,7 +11,7 @@ from imuform.ble.calibration_guide import calibrate, run_steps, steps_for
 from imuform.ble.discovery import BleKwargs
 from imuform.ble.recorder import SensorTarget, record
 from imuform.ble.virtual_rig import record_virtual, simulate, virtual_streams
-from imuform.cli.common import echo_json, json_option, open_store
+from imuform.cli.common import echo_json, json_option, open_store, person_option
 from imuform.cli.record import parse_sensor, stop_on_ctrl_c, virtual_kind_option
 from imuform.errors import ImuformError, InputError
 
@@ -110,6 +110,7 @@ async def _virtual(store, kind: str, bends: bool, range_of_motion: bool, seed: i
 @virtual_kind_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated person (--virtual).")
 @json_option
+@person_option
 @click.pass_context
 def calibrate_cmd(
     ctx, sensors, kind, bends, range_of_motion, connect_timeout_s, virtual, virtual_kind, seed, as_json
@@ -126,7 +127,7 @@ def calibrate_cmd(
         if {p for p, _ in parsed} < {"lumbar", "thoracic"} or not parsed:
             raise InputError("calibrate needs --sensor lumbar=ADDRESS and --sensor thoracic=ADDRESS (or --virtual)")
         targets = [SensorTarget(p, a, kind) for p, a in parsed]
-    with open_store(ctx) as store:
+    with open_store(ctx, for_person=True) as store:
         if virtual:
             session_id, windows = asyncio.run(_virtual(store, virtual_kind, bends, range_of_motion, seed))
         else:

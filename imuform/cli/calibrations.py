@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from imuform.cli.common import console, echo_json, json_option, open_store
+from imuform.cli.common import console, echo_json, json_option, open_store, person_option
 from imuform.session_analysis import CALIBRATION_CHOICES, StrapOnRule, applies_to
 from imuform.store import StoredCalibration
 
@@ -78,11 +78,12 @@ def _entry(stored: StoredCalibration, sessions: list[str]) -> dict:
     ),
 )
 @json_option
+@person_option
 @click.pass_context
 def calibrations(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    with open_store(ctx) as store:
+    with open_store(ctx, for_person=True) as store:
         rows = store.calibrations()
         sessions = applies_to(store)
     if as_json:

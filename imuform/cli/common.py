@@ -11,13 +11,45 @@ import click
 from rich.console import Console
 
 from imuform.store import Store
+from imuform.store_people import act_for
 
 
-def open_store(ctx: click.Context) -> Store:
-    """The session store of ``--home`` / ``IMUFORM_HOME`` / the per-user data directory."""
-    root = ctx.find_root()
-    home = (root.obj or {}).get("home")
-    return Store(home)
+def open_store(ctx: click.Context, *, for_person: bool = False) -> Store:
+    """The session store of ``--home`` / ``IMUFORM_HOME`` / the per-user data directory.
+
+    With ``for_person`` it records, lists and profiles for the person of ``--person`` (`person_option`), or the
+    store's only person; a store of several people without ``--person`` is refused.
+    """
+    store = Store((ctx.find_root().obj or {}).get("home"))
+    if for_person:
+        try:
+            act_for(store, person_name(ctx))
+        except BaseException:
+            store.close()
+            raise
+    return store
+
+
+def person_name(ctx: click.Context) -> str | None:
+    """The ``--person`` given to the command (or ``IMUFORM_PERSON``), None when none was."""
+    return (ctx.find_root().obj or {}).get("person")
+
+
+def _remember_person(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.find_root().ensure_object(dict)["person"] = value
+    return value
+
+
+#: ``--person NAME`` of the commands that record, list or judge for one person (`open_store`).
+person_option = click.option(
+    "--person",
+    metavar="NAME",
+    envvar="IMUFORM_PERSON",
+    expose_value=False,
+    callback=_remember_person,
+    help="Whose data (see 'imuform people'); not needed in a store of one person. Env IMUFORM_PERSON.",
+)
 
 
 def started_at_time(text: str) -> datetime | None:

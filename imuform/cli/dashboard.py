@@ -17,7 +17,7 @@ from dashboards.app import POLL_INTERVAL_MS, DataSource, create_app
 from dashboards.history import history_table
 from imuform.cli.common import FiniteRange, started_label
 from imuform.cli.report import analysed_history
-from imuform.errors import ImuformError
+from imuform.errors import ImuformError, InputError
 from imuform.session_analysis import run_analysis
 from imuform.store import Store
 
@@ -38,10 +38,12 @@ def store_source(home: str | None) -> DataSource:
     def sessions() -> list[dict]:
         with Store(home, check=False) as store:
             rows = store.sessions()
+        several = len({r["person"] for r in rows}) > 1  # a coach's store: whose each session is
         return [
             {
                 "id": r["id"],
-                "label": f"{started_label(r['started_at'], seconds=False)} · {r['name'] or r['id']} · {_duration(r['duration_s'])}",
+                "label": f"{started_label(r['started_at'], seconds=False)} · {r['name'] or r['id']} · {_duration(r['duration_s'])}"
+                + (f" · {r['person']}" if several else ""),
                 "samples": r["samples"],
             }
             for r in rows
@@ -58,7 +60,46 @@ def store_source(home: str | None) -> DataSource:
         with Store(home, check=False) as store:
             return history_table(analysed_history(store))
 
-    return DataSource(sessions=sessions, analysis=analysis, history=history)
+    def progress_page(person: str | None) -> str:
+        from dashboards.progress import people_page, render_progress_page
+        from imuform.person_progress import person_progress
+        from imuform.store_people import chosen_person, people
+
+        with Store(home, check=False) as store:
+            everyone = people(store)
+            if person is None and len(everyone) > 1:
+                return people_page([p.name for p in everyone])
+            try:
+                chosen = chosen_person(store, person)
+            except InputError:
+                return people_page([p.name for p in everyone], f"No one is named {person!r} here. Whose progress?")
+            found = person_progress(store, chosen.id)
+        return render_progress_page(found.person, found.exercises, found.records, found.rom)
+
+    def label_set(
+        session_id: str, set_index: int, exercise: str | None, load_kg: float | None, rpe: float | None
+    ) -> str:
+        from imuform.store_sets import SetLabel, label_sets
+
+        with Store(home, check=False) as store:
+            try:
+                label_sets(store, session_id, [SetLabel(set_index, exercise, load_kg, rpe, None, "you")])
+            except ImuformError as exc:
+                return f"Not saved: {exc}"
+        said = ", ".join(
+            part
+            for part in (
+                exercise and exercise.replace("_", " "),
+                load_kg is not None and f"{load_kg:g} kg",
+                rpe is not None and f"RPE {rpe:g}",
+            )
+            if part
+        )
+        return f"Saved set {set_index}: {said} (shown once the session is analysed again)."
+
+    return DataSource(
+        sessions=sessions, analysis=analysis, history=history, progress_page=progress_page, label_set=label_set
+    )
 
 
 def _check_port_free(host: str, port: int) -> None:

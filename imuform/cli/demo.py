@@ -22,7 +22,7 @@ from dashboards.report import write_report
 from firmware_protocol import MODELS
 from imuform.ble.virtual_rig import record_virtual
 from imuform.cli.analyze import print_analysis
-from imuform.cli.common import console, open_store
+from imuform.cli.common import console, open_store, person_name, person_option
 from imuform.session_analysis import run_analysis
 from imuform.simulator import EXERCISES, FAULTS, SessionSpec, SetSpec, simulate_session
 from imuform.truth_check import ComparisonSummary, TruthComparison, TruthTargets, compare_with_truth, summarize
@@ -118,9 +118,23 @@ def summary_lines(summary: ComparisonSummary, targets: TruthTargets) -> list[str
     type=click.Path(dir_okay=False),
     help="Where to write the HTML report (default: demo-report-<id>.html in the imuform home).",
 )
+@click.option(
+    "--weeks",
+    type=click.IntRange(1, 12),
+    default=None,
+    help="Instead: N weeks of one lifter with their Strong log, written as a progress page (--report names it).",
+)
+@person_option
 @click.pass_context
 def demo(
-    ctx: click.Context, exercise: str, fault: str, reps: int, kind: str, seed: int, report_path: str | None
+    ctx: click.Context,
+    exercise: str,
+    fault: str,
+    reps: int,
+    kind: str,
+    seed: int,
+    report_path: str | None,
+    weeks: int | None,
 ) -> None:
     """Run the no-hardware demo: virtual sensors over a virtual BLE radio, recorded, analysed, reported.
 
@@ -128,7 +142,17 @@ def demo(
     summary with a plain verdict against the targets (every rep within 2°, rep count exact, flags
     agree), and where the report is. The simulated data are the same on every run for a given --seed.
     The session stays in the store: try 'imuform sessions', 'imuform dashboard' afterwards.
+
+    With --weeks N: N weeks (three sessions a week) of one simulated lifter (--person, default 'demo lifter'),
+    labelled from their Strong log, compared with their proposed reference reps, checked against the truth
+    and written as a progress page that shows where their form breaks and how it changed.
     """
+    if weeks is not None:
+        from imuform.cli.demo_weeks import run_weeks_demo
+
+        with open_store(ctx) as store:
+            run_weeks_demo(store, console(), weeks, seed, person_name(ctx), Path(report_path) if report_path else None)
+        return
     out = console()
     model = MODELS[kind]
     rate_hz = 60.0 if 60.0 in model.rates_hz else float(min(100.0, max(model.rates_hz)))
@@ -137,7 +161,7 @@ def demo(
         f"[bold]imuform demo[/]: two virtual {model.name} sensors (lumbar, thoracic) at {rate_hz:g} Hz stream a "
         f"simulated session over a virtual BLE radio …"
     )
-    with open_store(ctx) as store:
+    with open_store(ctx, for_person=True) as store:
         report = asyncio.run(
             record_virtual(
                 store,

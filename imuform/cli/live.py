@@ -15,7 +15,7 @@ from imuform.ble.discovery import BleKwargs
 from imuform.ble.live import Cue, LiveView
 from imuform.ble.recorder import SensorTarget, identify_targets, record
 from imuform.ble.virtual_rig import placement_address, record_virtual, simulate, virtual_streams
-from imuform.cli.common import POSITIVE, console, echo_json, json_option, open_store
+from imuform.cli.common import POSITIVE, console, echo_json, json_option, open_store, person_option
 from imuform.cli.record import parse_sensors, stop_on_ctrl_c, virtual_kind_option
 from imuform.diagnostics import bluetooth_problem
 from imuform.errors import ImuformError
@@ -81,6 +81,7 @@ def _counting_reps(view: LiveView):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated person (--virtual).")
 @click.option("--realtime", is_flag=True, help="Pace the virtual set in real time (default: 5× faster).")
 @json_option
+@person_option
 @click.pass_context
 def live(
     ctx, sensors, kind, rate_hz, duration_s, limit_deg, exercise, virtual_kind, fault, reps, seed, realtime, as_json
@@ -96,7 +97,7 @@ def live(
         raise ImuformError(f"{problem}; or follow virtual sensors with --virtual EXERCISE")
     out = console()
     addresses = dict(sensors) if sensors else {p: placement_address(p) for p in ("lumbar", "thoracic")}
-    with open_store(ctx) as store:
+    with open_store(ctx, for_person=True) as store:
         stored = calibration_for_sensors(store, addresses)
         calibration = None if stored is None else stored.calibration
         session = None

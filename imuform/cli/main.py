@@ -57,6 +57,27 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "decode": ("imuform.cli.decode", "decode", "Decode captured sensor notification payloads (hex) to JSON lines."),
     "analyze": ("imuform.cli.analyze", "analyze", "Find sets and reps of a session, with per-rep metrics and flags."),
     "profile": ("imuform.cli.profile", "profile", "Show or set your personal limits (flexion, extension)."),
+    "annotate": (
+        "imuform.cli.annotate",
+        "annotate",
+        "Say what a recorded set was: exercise, load (kg or lb) and effort (RPE, RIR).",
+    ),
+    "import-log": (
+        "imuform.cli.import_log",
+        "import_log",
+        "Label recorded sets from a Strong or Hevy CSV log (exercise, load, RPE), matched by time and reps.",
+    ),
+    "people": ("imuform.cli.people", "people", "List the people of the store; 'people add NAME', 'people rename'."),
+    "progress": (
+        "imuform.cli.progress",
+        "progress",
+        "Your progress over weeks: form against load, where it breaks, trends, flagged reps, range of motion.",
+    ),
+    "reference": (
+        "imuform.cli.reference",
+        "reference",
+        "Your reference reps per exercise: 'reference add SESSION --set N', list, remove, propose.",
+    ),
     "report": ("imuform.cli.report", "report", "Write a session as one offline HTML report (and PNG images)."),
     "dashboard": (
         "imuform.cli.dashboard",

@@ -9,9 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from analysis.limits import PROFILES, resolve_limits
-from imuform.cli.common import POSITIVE, console
+from imuform.cli.common import POSITIVE, console, open_store, person_option
 from imuform.errors import InputError
-from imuform.store import Store
 
 _LIMIT_KEYS = ("flexion_limit_deg", "flexion_limit_pct", "extension_limit_deg", "extension_limit_pct")
 
@@ -48,6 +47,7 @@ _LIMIT_KEYS = ("flexion_limit_deg", "flexion_limit_pct", "extension_limit_deg", 
     help="Lumbar extension limit in percent of your calibrated maximal extension.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
+@person_option
 @click.pass_context
 def profile(
     ctx: click.Context,
@@ -67,7 +67,7 @@ def profile(
         raise click.UsageError("give --flexion-limit or --flexion-limit-pct, not both")
     if extension_limit is not None and extension_limit_pct is not None:
         raise click.UsageError("give --extension-limit or --extension-limit-pct, not both")
-    with Store(ctx.obj["home"]) as store:
+    with open_store(ctx, for_person=True) as store:
         stored = store.profile()
         changes = {
             "flexion_limit_deg": flexion_limit,

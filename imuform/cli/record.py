@@ -14,7 +14,7 @@ from imuform.ble.discovery import BleKwargs
 from imuform.ble.display import live_status
 from imuform.ble.recorder import RecordingReport, SensorTarget, record
 from imuform.ble.virtual_rig import record_virtual
-from imuform.cli.common import POSITIVE, FiniteRange, console, echo_json, json_option, open_store
+from imuform.cli.common import POSITIVE, FiniteRange, console, echo_json, json_option, open_store, person_option
 from imuform.diagnostics import bluetooth_problem
 from imuform.errors import ImuformError
 from imuform.store import PLACEMENTS
@@ -147,6 +147,7 @@ virtual_kind_option = click.option(
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation and the radio faults.")
 @click.option("--realtime", is_flag=True, help="Pace the virtual replay in real time (default: 10× faster).")
 @json_option
+@person_option
 @click.pass_context
 def record_cmd(
     ctx: click.Context,
@@ -187,7 +188,7 @@ def record_cmd(
 
     async def run() -> RecordingReport:
         stop = asyncio.Event()
-        with open_store(ctx) as store, stop_on_ctrl_c(stop):
+        with open_store(ctx, for_person=True) as store, stop_on_ctrl_c(stop):
             async with live_status(out, enabled=not as_json) as on_start:
                 if exercise is not None:
                     return await record_virtual(

@@ -10,13 +10,17 @@ import click
 
 from analysis.limits import PROFILES
 from dashboards.history import history_table
+from dashboards.reference_band import reference_band_figure
 from dashboards.report import export_pngs, report_figures, write_report
+from dashboards.style import judgement
 from dashboards.summary import session_summary
 from imuform.cli.calibrations import calibration_option
 from imuform.cli.common import echo_json, json_option, open_store, started_at_time, started_label
 from imuform.errors import ImuformError
+from imuform.reference_reps import set_bands
 from imuform.session_analysis import run_analysis
 from imuform.store import Store
+from imuform.store_people import person_of_session
 
 
 def analysed_history(store: Store) -> list[tuple[datetime, dict]]:
@@ -90,10 +94,16 @@ def report(
         analysis = run_analysis(
             store, session_id, profile_name=profile_name, show_progress=not as_json, calibration=calibration
         )
+        store.person_id = person_of_session(store, session_id).id  # the history is of the session's person
         past = history_table(analysed_history(store)) if history else None
+        bands = set_bands(store, analysis)
     sensors = ", ".join(s["placement"] for s in info["sensors"])
     subtitle = f"{started_label(info['started_at'], seconds=False)} · session {session_id} · sensors: {sensors}"
     figures = report_figures(analysis, past)
+    for set_index, (reference, curves, comparison) in bands.items():
+        reps = analysis.reps_of(set_index)
+        judgements = {int(rep.index): judgement(rep.flags) for rep in reps.itertuples()}
+        figures[f"set{set_index}_reference"] = reference_band_figure(reference, curves, comparison, judgements)
     path = write_report(
         Path(out_path or f"report-{session_id}.html"),
         analysis,

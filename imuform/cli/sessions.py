@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from imuform.cli.common import console, echo_json, json_option, open_store, started_label
+from imuform.cli.common import console, echo_json, json_option, open_store, person_name, person_option, started_label
 
 
 def _duration(seconds: float) -> str:
@@ -20,10 +20,11 @@ def _duration(seconds: float) -> str:
 
 @click.command()
 @json_option
+@person_option
 @click.pass_context
 def sessions(ctx: click.Context, as_json: bool) -> None:
     """List stored sessions, newest first."""
-    with open_store(ctx) as store:
+    with open_store(ctx, for_person=person_name(ctx) is not None) as store:
         rows = store.sessions()
     if as_json:
         echo_json(rows)
@@ -32,12 +33,15 @@ def sessions(ctx: click.Context, as_json: bool) -> None:
         click.echo("No sessions yet. Try 'imuform demo', 'imuform simulate --import' or 'imuform import samples.csv'.")
         return
     table = Table(title=f"{len(rows)} session(s)")
-    for col in ("id", "started", "name", "sensors", "duration", "samples", "source"):
+    # a coach's store of several people says whose each session is
+    whose = len({r["person"] for r in rows}) > 1
+    for col in ("id", "started", *(["person"] if whose else []), "name", "sensors", "duration", "samples", "source"):
         table.add_column(col)
     for r in rows:
         table.add_row(
             escape(r["id"]),
             started_label(r["started_at"]),
+            *([escape(r["person"])] if whose else []),
             escape(r["name"]),
             escape(", ".join(r["sensors"])),
             _duration(r["duration_s"]),

@@ -8,7 +8,7 @@ import click
 import pandas as pd
 from rich.markup import escape
 
-from imuform.cli.common import FiniteRange, console, echo_json, json_option, open_store
+from imuform.cli.common import FiniteRange, console, echo_json, json_option, open_store, person_option
 from imuform.errors import InputError
 from imuform.simulator import EXERCISES, FAULTS, PLACEMENTS, SessionSpec, SetSpec, SimulatedSession, simulate_session
 from imuform.simulator.exercises import compatible
@@ -20,7 +20,7 @@ def _store(ctx: click.Context, sim: SimulatedSession, name: str) -> str:
         p: {"kind": "simulated", "model": "imuform simulator", "rate_hz": s.params.rate_hz}
         for p, s in sim.streams.items()
     }
-    with open_store(ctx) as store:
+    with open_store(ctx, for_person=True) as store:
         samples = pd.concat([s.samples(device_time=True) for s in sim.streams.values()], ignore_index=True)
         gaps = [
             {"placement": placement, "start_s": start_s, "end_s": end_s, "reason": "packet loss"}
@@ -87,6 +87,7 @@ def _summary(sim: SimulatedSession, out: Path) -> dict:
 )
 @click.option("--list", "do_list", is_flag=True, help="List the exercises and faults and exit.")
 @json_option
+@person_option
 @click.pass_context
 def simulate(
     ctx: click.Context,

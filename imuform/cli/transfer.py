@@ -7,14 +7,16 @@ from pathlib import Path
 import click
 
 from imuform.cli.calibrations import calibration_option
-from imuform.cli.common import echo_json, json_option, open_store
+from imuform.cli.common import echo_json, json_option, open_store, person_option
 from imuform.errors import ImuformError
 from imuform.importers.importing import SAMPLES_CSV, import_sensors, is_samples_csv
 from imuform.importers.registry import detect_format, format_named, formats
 from imuform.importers.streams import ReadOptions
+from imuform.person_export import EXPORT_FORMATS, person_tables, write_person_tables
 from imuform.session_analysis import run_analysis
 from imuform.session_files import export_analysis, export_session, import_session
 from imuform.store import PLACEMENTS
+from imuform.store_people import person_by_id
 from imuform.units import CSV_UNITS, QUANTITIES, Units, parse_units
 from imuform.virtual_truth import recorded_truth
 
@@ -104,6 +106,7 @@ def _echo_formats(as_json: bool) -> None:
     "--rate-hz", type=float, default=None, help="Output rate of files without time stamps (WitMotion SD logs)."
 )
 @json_option
+@person_option
 @click.pass_context
 def import_(
     ctx: click.Context,
@@ -139,7 +142,7 @@ def import_(
     if rate_hz is not None and not rate_hz > 0:
         raise click.BadParameter("must be a positive rate in Hz", param_hint="--rate-hz")
     notes: list[str] = []
-    with open_store(ctx) as store:
+    with open_store(ctx, for_person=True) as store:
         if path is not None:
             if format_name not in ("auto", SAMPLES_CSV) or not is_samples_csv(Path(path)):
                 fmt = format_named(format_name) if format_name != "auto" else detect_format(Path(path))
@@ -166,22 +169,45 @@ def import_(
 
 
 @click.command()
-@click.argument("session")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory to write into.")
+@click.argument("session", metavar="SESSION|OUT")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Directory to write SESSION into.")
 @click.option("--no-analysis", is_flag=True, help="Write only samples.csv and session.json, without analysing.")
+@click.option(
+    "--format",
+    "person_format",
+    type=click.Choice(EXPORT_FORMATS),
+    help="Write all of a person's sets and reps (sets.FORMAT, reps.FORMAT) into the directory OUT instead.",
+)
 @calibration_option
 @json_option
+@person_option
 @click.pass_context
 def export(
-    ctx: click.Context, session: str, out_dir: str, no_analysis: bool, calibration: str | int, as_json: bool
+    ctx: click.Context,
+    session: str,
+    out_dir: str | None,
+    no_analysis: bool,
+    person_format: str | None,
+    calibration: str | int,
+    as_json: bool,
 ) -> None:
-    """Export SESSION (an id or a unique prefix) into DIR.
+    """Export SESSION (an id or a unique prefix) into --out DIR, or with --format all of a person's sets and reps.
 
     Writes samples.csv and session.json, and, from the analysis, angles.csv (angle series), reps.csv
     (one row per rep with its metrics and flags) and sets.csv (one row per set). A session that cannot
     be analysed (for example one sensor only) is still exported, with a note on stderr. A recording of
     virtual sensors also gets the simulator's truth.json and truth_angles.csv, on the session's clock.
+
+    'imuform export --person NAME --format csv|parquet OUT' writes sets and reps of every session of theirs
+    into OUT, one row per set and per rep, with the load and effort; pandas and DuckDB read the Parquet as is.
     """
+    if person_format is not None:
+        if out_dir is not None or no_analysis:
+            raise click.UsageError("with --format, give OUT as the argument, without --out or --no-analysis")
+        _export_person(ctx, Path(session), person_format, as_json)
+        return
+    if out_dir is None:
+        raise click.UsageError("give --out DIR to export SESSION, or --format csv|parquet OUT for a person's sets")
     notes = []
     with open_store(ctx) as store:
         session_id = store.resolve(session)
@@ -210,3 +236,17 @@ def export(
     else:
         for p in paths:
             click.echo(str(p))
+
+
+def _export_person(ctx: click.Context, out: Path, fmt: str, as_json: bool) -> None:
+    """`imuform export --person NAME --format FORMAT OUT`."""
+    with open_store(ctx, for_person=True) as store:
+        person = person_by_id(store, store.acting_person_id())
+        sets, reps = person_tables(store, person.id)
+    paths = write_person_tables(sets, reps, out, fmt)
+    if as_json:
+        echo_json({"person": person.name, "sets": len(sets), "reps": len(reps), "files": [str(p) for p in paths]})
+        return
+    click.echo(f"{person.name}: {len(sets)} set(s), {len(reps)} rep(s)")
+    for p in paths:
+        click.echo(str(p))
