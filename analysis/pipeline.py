@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.angles import AnglesResult, compute_angles
 from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
-from analysis.classify import EXERCISES, classify_features, set_features
+from analysis.classify import CLASSES, OTHER, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
@@ -257,8 +257,10 @@ def analyze_angles(
     progress
         Optional ``progress(stage, fraction)`` callback, called once per set.
     exercise
-        The exercise of every set when the lifter knows it (one of `analysis.classify.EXERCISES`,
-        confidence 1); classified from the motion when ``None``.
+        The exercise of every set when the lifter knows it (one of `analysis.classify.CLASSES`,
+        confidence 1); classified from the motion when ``None``. The reps of a set that is
+        `analysis.classify.OTHER` (a seated bend, a side bend, ...) are movements, not reps of a lift:
+        they keep their metrics but earn no flags.
     evidence
         Extra classification features per set (`SetEvidence`), or ``None``.
 
@@ -268,8 +270,8 @@ def analyze_angles(
         The sets table (`SET_COLUMNS`, one row per set, ``index`` from 1) and the reps table
         (`REP_COLUMNS`, one row per rep, ``index`` from 1 within its set).
     """
-    if exercise is not None and exercise not in EXERCISES:
-        raise ValueError(f"unknown exercise {exercise!r}; use one of {', '.join(EXERCISES)}")
+    if exercise is not None and exercise not in CLASSES:
+        raise ValueError(f"unknown exercise {exercise!r}; use one of {', '.join(CLASSES)}")
     if len(angles) >= 2:
         rate_hz = rate_hz or rate_of(angles["time_s"].to_numpy())
     excursions = find_excursions(angles, rate_hz=rate_hz)
@@ -290,6 +292,10 @@ def analyze_angles(
     set_rows = []
     for s, f in enumerate(found, start=1):
         name, confidence = (exercise, 1.0) if exercise is not None else classify_features(f.features)
+        if name == OTHER:
+            # the limits are a lift's: a seated stretch is no faulty rep
+            f.reps["flags"] = [[] for _ in range(len(f.reps))]
+            f.reps["flag_reasons"] = [[] for _ in range(len(f.reps))]
         set_rows.append(_set_summary(s, name, confidence, f))
     sets = pd.DataFrame(set_rows, columns=list(SET_COLUMNS))
     reps = pd.concat([f.reps for f in found], ignore_index=True) if found else pd.DataFrame(columns=list(REP_COLUMNS))
