@@ -285,3 +285,15 @@ def test_other_by_the_pelvis_share_and_sideways_share(pelvis_share, sideways_sha
     name, confidence = classify_features(features)
     assert (name == OTHER) is other and 0.5 <= confidence <= 1.0
     assert (other_margin(features) > 0) is other
+
+
+def test_a_set_named_afterwards_keeps_its_name():
+    table = build([*_seated_bends(), rest(10), *[Rep(depth_deg=75) for _ in range(4)], rest(3)], rate_hz=50.0)
+    sets, _ = analyze_angles(table)
+    assert sets["exercise"].tolist()[0] == "other" and sets["exercise"].tolist()[1] != "other"
+    sets, _ = analyze_angles(table, set_exercises={2: "good_morning", 1: "squat"})
+    assert sets["exercise"].tolist() == ["squat", "good_morning"] and sets["exercise_confidence"].tolist() == [1.0, 1.0]
+    sets, _ = analyze_angles(table, exercise="deadlift", set_exercises={1: "other"})
+    assert sets["exercise"].tolist() == ["other", "deadlift"]
+    with pytest.raises(ValueError, match="unknown exercise 'curl'"):
+        analyze_angles(table, set_exercises={1: "curl"})
