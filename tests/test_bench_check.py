@@ -90,3 +90,14 @@ def test_a_bout_of_other_movements_named_a_lift_fails_the_gate():
     figures = {f.name: f for f in classification_figures([{"measured": record}], "measured", "")}
     assert figures["bouts of other movements counted as a lift"].fails_check
     assert figures["exercise classification, hinge as one"].value == pytest.approx(100.0 * 3 / 4)
+
+
+def test_a_lockout_is_as_near_its_decision_as_the_overarching_limit():
+    from benchmarks.accuracy import judged_margin
+
+    # arched throughout by 0.5°: the truth does not judge the lockout, an analysis may judge it
+    assert judged_margin({"overarching": 0.5, "lumbar_flexion": -20.0}, "lockout_hyperextension") == 0.5
+    # not overarching by 1°: the lockout, 6° past its limit, hangs on the overarching decision
+    assert judged_margin({"overarching": -1.0, "lockout_hyperextension": 6.0}, "lockout_hyperextension") == -1.0
+    assert judged_margin({"overarching": -9.0, "lockout_hyperextension": 3.0}, "lockout_hyperextension") == 3.0
+    assert judged_margin({"overarching": -9.0}, "flexion_drift") is None
