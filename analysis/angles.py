@@ -47,12 +47,9 @@ from analysis.timebase import RegularSeries, clock_relation, common_grid, cross_
 #: Heading anchors (twist resets) need both medio-lateral axes this close to horizontal, in degrees: true
 #: of any sagittal posture (standing, the top of a back extension, a paused deadlift), not of a side bend...
 ANCHOR_MAX_TILT_DEG = 20.0
-#: ...and both sensors resting for this long, with the gyroscope norm below `ANCHOR_MAX_GYR_DPS` (a slow
-#: turn under 6 deg/s turns by at most 3° in it): long enough to anchor at the top pause between reps
-#: (0.4-1.0 s in a deadlift). With 1 s a set had no anchor inside it, and the relative heading drifted
-#: between the rests before and after it: twist up to 12° off, false and missed asymmetry flags
-#: (benchmark seeds 49 and 59, docs/analysis.md).
-ANCHOR_MIN_REST_S = 0.5
+#: ...and both sensors resting for this long, with the gyroscope norm below `ANCHOR_MAX_GYR_DPS`: slow
+#: turns pass for rest over shorter windows, and would reset a real twist.
+ANCHOR_MIN_REST_S = 1.0
 ANCHOR_MAX_GYR_DPS = 6.0
 
 
