@@ -117,7 +117,7 @@ class AccelerometerFit:
         A rest whose |mean acc|² misses the fit of the other rests by more than this, m²/s⁴, was no rest:
         it is left out and the fit repeated. 2.5 × ``fit_residual`` (|acc| off by 0.05 m/s², 0.5 %). The
         quiet test lets the slow end of a movement through (gyroscope under 10 deg/s, |acc| within
-        0.6 m/s² of g): four such "rests" at the bottom of simulated deadlifts (|acc| 9.55-10.07 m/s²)
+        0.6 m/s² of g): four such "rests" in simulated deadlift reps (sticking points, the arrival at lockout; |acc| 9.55-10.07 m/s²)
         bent the lumbar fit of benchmark seed 72 to gains of 0.93 and a bias of 0.41 m/s², which made its
         lumbar RMSE 6.5°; one at the end of a reach to the floor put another session 26° off. A threshold
         of 2 left 0.19 m/s² of bias there, 1 left 0.07 (docs/analysis.md).
