@@ -20,6 +20,8 @@ _EXPORTS = {
     "resolve_limits": "analysis.limits",
     "FLAGS": "analysis.flags",
     "EXERCISES": "analysis.classify",
+    "CLASSES": "analysis.classify",
+    "OTHER": "analysis.classify",
     "REP_METRIC_COLUMNS": "analysis.metrics",
 }
 

@@ -11,18 +11,28 @@ drives up fast. Those two overlap in depth and tempo (docs/analysis.md), in real
 magnetometers, the bar tells them apart: on the upper back in a good morning, in the hands in a Romanian
 deadlift (`analysis.bar_field`).
 
+Anything unlike these lifts is `OTHER` and never counts as reps of a gym exercise: a bend made by the
+spine while the pelvis stays nearly still (seated trunk bends: the pelvis turns by a fifth of the trunk's
+excursion, where a lift tips it by a third or more because the hips hinge), and movements that bend or
+twist the spine sideways more than they tip the trunk forward (side bends, twists).
+
 Every set also gets a confidence, 0.5 (a coin flip) to 1, from how far its deciding feature lies from
 the rule's threshold.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 EXERCISES = ("deadlift", "romanian_deadlift", "good_morning", "back_extension_45", "back_extension_90", "squat")
+#: The class of a set that is none of `EXERCISES` (seated bends, side bends, twists, reaching, ...).
+OTHER = "other"
+#: Every class a set can get: the gym exercises and `OTHER`.
+CLASSES = (*EXERCISES, OTHER)
 
 
 @dataclass(frozen=True)
@@ -31,7 +41,9 @@ class ExerciseRules:
 
     Honestly: apart from the back extensions' bench angles, every threshold was set in the gaps between
     the simulator's own exercise profiles (docs/simulator.md) and checked on `benchmarks/accuracy.py`;
-    none has been fitted to, or checked on, real lifters yet.
+    none has been fitted to, or checked on, real lifters yet. The `OTHER` thresholds were also checked on
+    TrunkyXL pp02's seated trials (`benchmarks/validate_real.py`), which the simulator's seated bends
+    take their pelvis share from, so that check is not independent.
 
     Attributes
     ----------
@@ -59,6 +71,19 @@ class ExerciseRules:
         Bar field added to the thoracic and hip-level anomalies before their log ratio is taken, µT, so
         that two anomalies within the noise of a moving sensor (up to about 1.5 µT without a bar:
         orientation errors of a few degrees in a 50 µT field) say little about where the bar is.
+    other_max_pelvis_share
+        A set with a rep that turns the pelvis (the lumbar sensor) by less than this share of the trunk's
+        excursion (`set_features` ``pelvis_share``) is `OTHER`: a bend of the spine with the pelvis held,
+        as when seated. Between TrunkyXL pp02's seated flexions (0.17-0.25 per rep) and the simulator's
+        lifts (lowest rep of 122 standing sets 0.33; a deadlift keeps its pelvis tipped at least 25°
+        however round the back, docs/simulator.md). Narrow on both sides: see docs/analysis.md.
+    other_min_sideways_share
+        A set whose reps bend or twist the lumbar spine sideways by more than this share of the trunk's
+        forward excursion (`set_features` ``sideways_share``) is `OTHER` (side bends, twists): the
+        asymmetry of a lift stays far below its forward excursion (simulated faults: at most 0.7, 21° at
+        30° and more); a side bend of 45° that tips the trunk forward by 25° reaches 1.8.
+    confidence_scale_share
+        Logistic scale of the confidence of an `OTHER` decision, in units of the pelvis share.
     bar_evidence_min_uT
         The bar's field counts only when the larger anomaly reaches this, µT. Among a realistic gym's
         steel (racks, plates, steel carried past; a bar's remanence of 1-5 µT at 15 cm,
@@ -81,6 +106,9 @@ class ExerciseRules:
     confidence_scale_score: float = 0.2
     bar_field_floor_uT: float = 2.0
     bar_evidence_min_uT: float = 3.0
+    other_max_pelvis_share: float = 0.28
+    other_min_sideways_share: float = 1.0
+    confidence_scale_share: float = 0.05
 
 
 DEFAULT_EXERCISE_RULES = ExerciseRules()
@@ -121,17 +149,32 @@ def set_features(
     dict
         ``top_inclination_deg`` (median top posture), ``bottom_inclination_deg`` (median deepest trunk
         inclination), ``descent_s`` and ``ascent_s`` (median `movement_s` down and up, the set-up rep
-        left out), and ``from_floor`` (1.0 or 0.0, `starts_from_floor`).
+        left out), ``from_floor`` (1.0 or 0.0, `starts_from_floor`), ``pelvis_share`` (lowest over the
+        reps of the pelvis's inclination range over the trunk's: sitting down and standing up around
+        seated bends tip the pelvis and may join them in a set, the bends do not) and ``sideways_share`` (median over the
+        reps of the larger of the peak lateral bend and twist over the trunk's inclination range).
     """
     from_floor = starts_from_floor(reps, rules)
     paced = excursions.iloc[1:] if len(excursions) > 1 else excursions
+    trunk_range = reps["trunk_inclination_range_deg"].to_numpy(dtype=float)
+    pelvis_share = reps["pelvis_inclination_range_deg"].to_numpy(dtype=float) / trunk_range
+    sideways = np.fmax(reps["peak_lateral_bend_deg"].abs(), reps["peak_twist_deg"].abs()).to_numpy(dtype=float)
     return {
         "top_inclination_deg": float(np.median(np.r_[excursions["top_start_deg"], excursions["top_end_deg"]])),
         "bottom_inclination_deg": float(np.median(excursions["bottom_deg"])),
         "descent_s": float(np.median(movement_s(paced["bottom_deg"] - paced["top_start_deg"], paced["descent_dps"]))),
         "ascent_s": float(np.median(movement_s(paced["bottom_deg"] - paced["top_end_deg"], paced["ascent_dps"]))),
         "from_floor": float(from_floor),
+        # a rep inside a lumbar sensor gap has no pelvis or bend figures: the others decide
+        "pelvis_share": _nan_stat(np.min, pelvis_share),
+        "sideways_share": _nan_stat(np.nanmedian, sideways / trunk_range),
     }
+
+
+def _nan_stat(reduce: Callable[[np.ndarray], float], x: np.ndarray) -> float:
+    """``reduce(x)`` over the finite values of ``x``, NaN when there are none."""
+    x = x[np.isfinite(x)]
+    return float(reduce(x)) if len(x) else float("nan")
 
 
 def _confidence(margin: float, scale: float) -> float:
@@ -164,8 +207,19 @@ def good_morning_score(features: dict[str, float], rules: ExerciseRules = DEFAUL
     return kinematic + bar_on_back_score(features, rules)
 
 
+def other_margin(features: dict[str, float], rules: ExerciseRules = DEFAULT_EXERCISE_RULES) -> float:
+    """How far a standing set lies on the `OTHER` side of its rules (> 0: other), in units of the pelvis
+    share (``sideways_share`` scaled to it by the two thresholds); NaN features say nothing."""
+    margins = [
+        rules.other_max_pelvis_share - features.get("pelvis_share", np.nan),
+        (features.get("sideways_share", np.nan) / rules.other_min_sideways_share - 1.0) * rules.other_max_pelvis_share,
+    ]
+    finite = [m for m in margins if np.isfinite(m)]
+    return max(finite) if finite else -np.inf
+
+
 def classify_features(features: dict[str, float], rules: ExerciseRules = DEFAULT_EXERCISE_RULES) -> tuple[str, float]:
-    """Exercise name (one of `EXERCISES`) and its confidence (0.5-1) from `set_features`.
+    """Class (one of `CLASSES`) and its confidence (0.5-1) from `set_features`.
 
     ``features`` may also hold ``back_field_uT`` and ``hip_field_uT`` (`analysis.bar_field`), which
     decide between the Romanian deadlift and the good morning together with tempo and depth.
@@ -178,9 +232,20 @@ def classify_features(features: dict[str, float], rules: ExerciseRules = DEFAULT
         margin = min(top - r.back_extension_45_top_deg, r.back_extension_90_top_deg - top)
         return "back_extension_45", _confidence(margin, r.confidence_scale_deg)
     top_margin = r.back_extension_45_top_deg - top
+    other = other_margin(features, rules)
+    if other > 0:
+        return OTHER, _confidence(other, r.confidence_scale_share)
+    other_confidence = _confidence(other, r.confidence_scale_share) if np.isfinite(other) else 1.0
+    name, confidence = _standing_lift(features, top_margin, rules)
+    return name, min(confidence, other_confidence)
+
+
+def _standing_lift(features: dict[str, float], top_margin: float, rules: ExerciseRules) -> tuple[str, float]:
+    """Deadlift, squat, Romanian deadlift or good morning, and the confidence, of a standing set."""
+    r = rules
     bottom = features["bottom_inclination_deg"]
-    if features["from_floor"] and bottom < r.deadlift_max_bottom_deg:
-        return "deadlift", _confidence(min(top_margin, r.deadlift_max_bottom_deg - bottom), r.confidence_scale_deg)
+    if features["from_floor"]:
+        return "deadlift", _confidence(top_margin, r.confidence_scale_deg)
     if bottom < r.squat_max_bottom_deg:
         return "squat", _confidence(min(top_margin, r.squat_max_bottom_deg - bottom), r.confidence_scale_deg)
     if bottom < r.deadlift_max_bottom_deg:

@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.angles import AnglesResult, compute_angles
 from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
-from analysis.classify import EXERCISES, classify_features, set_features
+from analysis.classify import CLASSES, OTHER, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
@@ -240,6 +240,7 @@ def analyze_angles(
     progress: Progress | None = None,
     exercise: str | None = None,
     evidence: SetEvidence | None = None,
+    set_exercises: Mapping[int, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sets and reps of an angle table, with per-rep metrics and flags.
 
@@ -257,10 +258,15 @@ def analyze_angles(
     progress
         Optional ``progress(stage, fraction)`` callback, called once per set.
     exercise
-        The exercise of every set when the lifter knows it (one of `analysis.classify.EXERCISES`,
-        confidence 1); classified from the motion when ``None``.
+        The exercise of every set when the lifter knows it (one of `analysis.classify.CLASSES`,
+        confidence 1); classified from the motion when ``None``. The reps of a set that is
+        `analysis.classify.OTHER` (a seated bend, a side bend, ...) are movements, not reps of a lift:
+        they keep their metrics but earn no flags.
     evidence
         Extra classification features per set (`SetEvidence`), or ``None``.
+    set_exercises
+        The exercise of particular sets, by set index (from 1), as the lifter named them afterwards; wins
+        over ``exercise`` and the classification for those sets (confidence 1).
 
     Returns
     -------
@@ -268,8 +274,10 @@ def analyze_angles(
         The sets table (`SET_COLUMNS`, one row per set, ``index`` from 1) and the reps table
         (`REP_COLUMNS`, one row per rep, ``index`` from 1 within its set).
     """
-    if exercise is not None and exercise not in EXERCISES:
-        raise ValueError(f"unknown exercise {exercise!r}; use one of {', '.join(EXERCISES)}")
+    named = dict(set_exercises or {})
+    for name in [exercise, *named.values()]:
+        if name is not None and name not in CLASSES:
+            raise ValueError(f"unknown exercise {name!r}; use one of {', '.join(CLASSES)}")
     if len(angles) >= 2:
         rate_hz = rate_hz or rate_of(angles["time_s"].to_numpy())
     excursions = find_excursions(angles, rate_hz=rate_hz)
@@ -289,7 +297,12 @@ def analyze_angles(
             f.features.update(e)
     set_rows = []
     for s, f in enumerate(found, start=1):
-        name, confidence = (exercise, 1.0) if exercise is not None else classify_features(f.features)
+        stated = named.get(s, exercise)
+        name, confidence = (stated, 1.0) if stated is not None else classify_features(f.features)
+        if name == OTHER:
+            # the limits are a lift's: a seated stretch is no faulty rep
+            f.reps["flags"] = [[] for _ in range(len(f.reps))]
+            f.reps["flag_reasons"] = [[] for _ in range(len(f.reps))]
         set_rows.append(_set_summary(s, name, confidence, f))
     sets = pd.DataFrame(set_rows, columns=list(SET_COLUMNS))
     reps = pd.concat([f.reps for f in found], ignore_index=True) if found else pd.DataFrame(columns=list(REP_COLUMNS))
@@ -318,6 +331,7 @@ def analyze_session(
     use_mag: bool = False,
     progress: Progress | None = None,
     exercise: str | None = None,
+    set_exercises: Mapping[int, str] | None = None,
     workers: int | None = None,
 ) -> SessionAnalysis:
     """Analyse one session from its samples table.
@@ -346,6 +360,8 @@ def analyze_session(
     exercise
         The exercise of every set, when the lifter states it (`analyze_angles`); otherwise each set is
         classified from its motion and, where the sensors have magnetometers, the bar's field.
+    set_exercises
+        The exercise of particular sets, by set index, as the lifter named them afterwards (`analyze_angles`).
     workers
         Processes orienting the sensors at once (`analysis.angles.compute_angles`); ``None`` chooses by the
         session's size, 1 keeps the analysis in this process (e.g. when other sessions use the other cores).
@@ -371,6 +387,7 @@ def analyze_session(
         max_flexion_of(range_of_motion),
         progress=rep_progress,
         exercise=exercise,
+        set_exercises=set_exercises,
         evidence=lambda windows_s: bar_field_features(_sensors_6d(result), windows_s),
     )
     if progress is not None:

@@ -7,7 +7,8 @@
 - SpineWise: straight-leg bends come out as positive lumbar flexion, backward bends as negative.
 - TrunkyXL pp02: flexions positive, extensions negative, lateral bends alternating in sign.
 - With `analysis.analyze_session`: rep counts on SpineWise (one per straight-leg bend, none standing) and
-  TrunkyXL (3 flexion reps per trial).
+  TrunkyXL (3 flexion reps per trial, none in its lateral bends and axial rotations of about ±45°, and
+  the seated flexions named `other`, never a gym exercise).
 
 Run ``python -m benchmarks.validate_real [--quick]``; read data/README.md in ../shared for the sources.
 """
@@ -25,6 +26,7 @@ from scipy import signal
 from scipy.spatial.transform import Rotation, Slerp
 
 from analysis.angles import compute_angles
+from analysis.classify import OTHER
 from analysis.orientation import orientation_quat
 from analysis.pipeline import analyze_session
 from analysis.reps import find_excursions
@@ -262,13 +264,18 @@ def validate_trunkyxl(data: Path, quick: bool) -> list[Figure]:
     """Protocol per trial: 3 flexions alternating with 3 extensions, then lateral bends left/right."""
     trials = trunkyxl_trials(data)[: 1 if quick else None]
     flex_ok = ext_ok = alternating = total = 0
-    rep_counts = []
+    rep_counts, sideways_reps, lift_sets = [], [], 0
     for _, samples in trials:
         result = analyze_session(samples)
         angles = result.angles
         rep_counts.append(len(result.reps))
+        lift_sets += int((result.sets["exercise"] != OTHER).sum())
         flexion = angles["lumbar_flexion_deg"].to_numpy()
-        sagittal = flexion[peak_index(flexion, 15.0, 50)][:6]
+        sagittal_at = peak_index(flexion, 15.0, 50)
+        # the lateral bends and axial rotations follow the sixth sagittal excursion
+        sideways_from_s = float(angles["time_s"].iloc[sagittal_at[5]]) + 1.0
+        sideways_reps.append(int((result.reps["start_s"] > sideways_from_s).sum()))
+        sagittal = flexion[sagittal_at][:6]
         flex_ok += int(np.sum(sagittal[0::2] > 0))
         ext_ok += int(np.sum(sagittal[1::2] < 0))
         # Lateral bends: the six bend excursions after the sagittal part must alternate in sign.
@@ -297,7 +304,7 @@ def validate_trunkyxl(data: Path, quick: bool) -> list[Figure]:
             note=f"{alternating}/{total} sign changes",
         ),
     ]
-    figures.append(
+    figures += [
         Figure(
             "TrunkyXL trials with 3 flexion reps",
             sum(c == 3 for c in rep_counts),
@@ -305,8 +312,24 @@ def validate_trunkyxl(data: Path, quick: bool) -> list[Figure]:
             target=n,
             higher_is_better=True,
             note=f"reps per trial {rep_counts}",
-        )
-    )
+        ),
+        Figure(
+            "TrunkyXL reps in lateral bends and rotations",
+            sum(sideways_reps),
+            "reps",
+            target=0.0,
+            note=f"per trial {sideways_reps} (lateral bends of about ±30°, rotations of ±40-50°)",
+            tolerance=0.0,
+        ),
+        Figure(
+            "TrunkyXL seated sets named a gym exercise",
+            lift_sets,
+            "sets",
+            target=0.0,
+            note=f"{n} trials of seated flexions: class {OTHER!r} expected",
+            tolerance=0.0,
+        ),
+    ]
     return figures
 
 

@@ -261,6 +261,7 @@ def analyze_stored(
     person_id = person_of_session(store, session_id).id
     choice = choose_calibration(store, session_id, calibration)
     limits = personal_limits(store, profile_name, person_id)
+    labels = set_labels(store, session_id)
     options = {
         "calibration": choice.calibration,
         # a stored calibration is checked against the session's own standing before it is used
@@ -269,6 +270,8 @@ def analyze_stored(
         "limits": limits,
         "use_mag": use_mag,
         "exercise": exercise,
+        # the lifter's name for a set wins over the classifier, and its rules judge the set's reps
+        "set_exercises": {i: label.exercise for i, label in labels.items() if label.exercise},
         "workers": workers,
     }
     duration_s = float(samples["time_s"].max() - samples["time_s"].min())
@@ -286,7 +289,6 @@ def analyze_stored(
         raise ImuformError(f"cannot analyse session {session_id}: {exc}") from exc
     result.session_id = session_id
     result.calibration_source = _source(choice, used=result.calibration == choice.calibration)
-    labels = set_labels(store, session_id)
     apply_set_labels(result, labels)
     curves = cache_curves(store, result)
     exercises = {int(i): str(e) for i, e in zip(result.sets["index"], result.sets["exercise"])}

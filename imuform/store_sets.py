@@ -145,7 +145,8 @@ def label_document(doc: dict, labels: dict[int, SetLabel]) -> dict:
 def label_sets(store: Store, session_id: str, labels: list[SetLabel]) -> dict:
     """Check labels against a session's analysed sets, store them and write them into its cached analysis.
 
-    The session is analysed first when it was not yet (`imuform.session_analysis.analysed_document`); a label of
+    A set named another exercise than the analysis found is analysed again with that exercise's rules. The
+    session is analysed first when it was not yet (`imuform.session_analysis.analysed_document`); a label of
     a set it does not have, or with a figure out of range, is refused before anything is stored.
 
     Returns
@@ -154,14 +155,18 @@ def label_sets(store: Store, session_id: str, labels: list[SetLabel]) -> dict:
         The session's analysis document with every label applied.
     """
     from imuform.reference_reps import judge_document
-    from imuform.session_analysis import analysed_document
+    from imuform.session_analysis import analysed_document, analyze_stored
 
     sid = store.resolve(session_id)
     doc = analysed_document(store, sid)
     for label in labels:
         check_label(label, len(doc["sets"]), sid)
     save_labels(store, sid, labels)
-    # a set named another exercise is compared with that exercise's reference
+    found = {int(entry["index"]): entry["exercise"] for entry in doc["sets"]}
+    renamed = any(label.exercise and label.exercise != found[label.set_index] for label in labels)
+    if renamed:
+        # the named exercise's rules judge the set's reps (flags), and its reference compares them
+        return analyze_stored(store, sid, show_progress=False)[1]
     doc = judge_document(store, sid, doc)
     store.save_analysis(sid, doc)
     return doc

@@ -60,3 +60,44 @@ def test_kept_figures_round_trip_and_bad_ones_get_one_line(tmp_path, capsys):
     assert main(["--check", "--from", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(path) in err and "entry 0" in err
+
+
+def test_a_bout_of_other_movements_named_a_lift_fails_the_gate():
+    import pandas as pd
+
+    from benchmarks.accuracy import classification_figures, other_classes
+
+    bouts = [
+        {"kind": "seated_bends", "start_s": 10.0, "end_s": 30.0},
+        {"kind": "twists", "start_s": 50.0, "end_s": 60.0},
+    ]
+    sets = pd.DataFrame(
+        {
+            "start_s": [12.0, 100.0],
+            "end_s": [25.0, 130.0],
+            "exercise": ["other", "deadlift"],
+            "exercise_confidence": [0.8, 0.9],
+        }
+    )
+    # the twists made no set at all: other, sure
+    assert other_classes(bouts, sets) == [("seated_bends", "other", 0.8), ("twists", "other", 1.0)]
+    lifts = [("deadlift", "deadlift", 5, 5, 0.9), ("good_morning", "romanian_deadlift", 6, 6, 0.6)]
+    record = {"sets": lifts, "other": other_classes(bouts, sets)}
+    figures = {f.name: f for f in classification_figures([{"measured": record}], "measured", "")}
+    assert not any(f.fails_check for f in figures.values())
+    sets.loc[0, "exercise"] = "good_morning"
+    record["other"] = other_classes(bouts, sets)
+    figures = {f.name: f for f in classification_figures([{"measured": record}], "measured", "")}
+    assert figures["bouts of other movements counted as a lift"].fails_check
+    assert figures["exercise classification, hinge as one"].value == pytest.approx(100.0 * 3 / 4)
+
+
+def test_a_lockout_is_as_near_its_decision_as_the_overarching_limit():
+    from benchmarks.accuracy import judged_margin
+
+    # arched throughout by 0.5°: the truth does not judge the lockout, an analysis may judge it
+    assert judged_margin({"overarching": 0.5, "lumbar_flexion": -20.0}, "lockout_hyperextension") == 0.5
+    # not overarching by 1°: the lockout, 6° past its limit, hangs on the overarching decision
+    assert judged_margin({"overarching": -1.0, "lockout_hyperextension": 6.0}, "lockout_hyperextension") == -1.0
+    assert judged_margin({"overarching": -9.0, "lockout_hyperextension": 3.0}, "lockout_hyperextension") == 3.0
+    assert judged_margin({"overarching": -9.0}, "flexion_drift") is None

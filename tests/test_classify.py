@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from analysis import EXERCISES, analyze_angles, analyze_session
+from analysis import DEFAULT_LIMITS, EXERCISES, OTHER, analyze_angles, analyze_session
 from analysis.bar_field import (
     FieldSeries,
     across_change_uT,
@@ -19,7 +19,7 @@ from analysis.bar_field import (
     tilting_anomaly_uT,
     vertical_anomaly_uT,
 )
-from analysis.classify import bar_on_back_score, classify_features
+from analysis.classify import bar_on_back_score, classify_features, other_margin
 from imuform.cli.main import main
 from imuform.simulator import SessionSpec, SetSpec, simulate_session
 from imuform.simulator.magnetics import earth_field_uT
@@ -228,3 +228,72 @@ def test_simulated_sets_are_found_counted_and_named(simulated):
     truth = simulated.truth["sets"]
     assert sets["exercise"].tolist() == [s["exercise"] for s in truth]
     assert sets["rep_count"].tolist() == [s["rep_count"] for s in truth]
+
+
+def _seated_bends(first_hold_s: float = 0.5) -> list:
+    # the pelvis turns by 15 % of the trunk's excursion: the spine makes the bend
+    holds = [first_hold_s, 0.5, 0.5, 0.5]
+    return [rest(3), *[Rep(depth_deg=45, hip_share=0.15, lumbar_share=0.85, bottom_s=h) for h in holds], rest(3)]
+
+
+@pytest.mark.parametrize("first_hold_s", [0.5, 3.0])
+def test_seated_bends_are_other_and_earn_no_flags(first_hold_s):
+    # a stretch held 3 s at the first bend is no deadlift set-up
+    sets, reps = analyze_angles(build(_seated_bends(first_hold_s), rate_hz=50.0))
+    assert sets["exercise"].tolist() == ["other"]
+    assert 0.5 <= sets.loc[0, "exercise_confidence"] <= 1.0
+    # the lumbar spine flexes 38°, past the default flexion limit, but a seated bend is no lift
+    assert reps["peak_lumbar_flexion_deg"].min() > DEFAULT_LIMITS.flexion_limit_deg
+    assert all(flags == [] for flags in reps["flags"]) and sets.loc[0, "flag_counts"] == {}
+
+
+def test_side_bends_that_tip_the_trunk_forward_are_other():
+    bends = [Rep(depth_deg=30, bend_deg=side * 45.0, hip_share=0.5, lumbar_share=0.5) for side in (1, -1, 1, -1)]
+    assert _exercise_of([rest(3), *bends, rest(3)]) == ("other", 4)
+
+
+def test_the_lifters_label_wins_over_other():
+    table = build(_seated_bends(), rate_hz=50.0)
+    sets, reps = analyze_angles(table, exercise="good_morning")
+    assert sets["exercise"].tolist() == ["good_morning"] and sets["exercise_confidence"].tolist() == [1.0]
+    assert any(flags for flags in reps["flags"])
+    sets, _ = analyze_angles(build([rest(3), *[Rep(depth_deg=60) for _ in range(4)], rest(3)]), exercise="other")
+    assert sets["exercise"].tolist() == ["other"]
+
+
+@pytest.mark.parametrize(
+    ("pelvis_share", "sideways_share", "other"),
+    [
+        (0.2, 0.0, True),
+        (0.27, 0.1, True),
+        (0.29, 0.1, False),
+        (0.6, 0.7, False),
+        (0.6, 1.2, True),
+        (np.nan, np.nan, False),
+    ],
+)
+def test_other_by_the_pelvis_share_and_sideways_share(pelvis_share, sideways_share, other):
+    features = {
+        "top_inclination_deg": 0.0,
+        "bottom_inclination_deg": 75.0,
+        "descent_s": 2.0,
+        "ascent_s": 1.5,
+        "from_floor": 1.0,
+        "pelvis_share": pelvis_share,
+        "sideways_share": sideways_share,
+    }
+    name, confidence = classify_features(features)
+    assert (name == OTHER) is other and 0.5 <= confidence <= 1.0
+    assert (other_margin(features) > 0) is other
+
+
+def test_a_set_named_afterwards_keeps_its_name():
+    table = build([*_seated_bends(), rest(10), *[Rep(depth_deg=75) for _ in range(4)], rest(3)], rate_hz=50.0)
+    sets, _ = analyze_angles(table)
+    assert sets["exercise"].tolist()[0] == "other" and sets["exercise"].tolist()[1] != "other"
+    sets, _ = analyze_angles(table, set_exercises={2: "good_morning", 1: "squat"})
+    assert sets["exercise"].tolist() == ["squat", "good_morning"] and sets["exercise_confidence"].tolist() == [1.0, 1.0]
+    sets, _ = analyze_angles(table, exercise="deadlift", set_exercises={1: "other"})
+    assert sets["exercise"].tolist() == ["other", "deadlift"]
+    with pytest.raises(ValueError, match="unknown exercise 'curl'"):
+        analyze_angles(table, set_exercises={1: "curl"})

@@ -6,7 +6,7 @@ import numpy as np
 
 from analysis.angles import compute_angles
 from analysis.despike import despike, running_median5
-from analysis.orientation import orientation_quat, orientation_quats
+from analysis.orientation import accelerometer_correction, orientation_quat, orientation_quats
 from analysis.rotations import inclination_deg, matrices_from_quat_wxyz
 from tests.test_angles import hinge_session, rmse_against
 
@@ -75,3 +75,21 @@ def test_one_vqf_run_gives_the_6d_orientation_of_a_9d_analysis():
     np.testing.assert_array_equal(quat_6d, orientation_quat(acc, gyr, 100.0))
     np.testing.assert_array_equal(quat_9d, orientation_quat(acc, gyr, 100.0, mag))
     assert orientation_quats(acc, gyr, 100.0)[1] is None
+
+
+def test_the_accelerometer_fit_leaves_out_a_rest_that_was_no_rest():
+    rate_hz, g = 25.0, 9.81
+    bias, gain = np.array([0.05, -0.08, 0.06]), np.array([1.01, 0.99, 1.005])
+    rng = np.random.default_rng(1)
+    directions = rng.normal(size=(12, 3))
+    directions /= np.linalg.norm(directions, axis=1)[:, None]
+    # the last "rest" is the slow end of a movement: the gyroscope is quiet, the hips still accelerate
+    norms = [g] * 11 + [9.45]
+    acc, gyr = [], []
+    for d, norm in zip(directions, norms):
+        acc += [np.tile(norm * d / gain + bias, (50, 1)), np.tile(g * d / gain + bias, (25, 1))]
+        gyr += [np.zeros((50, 3)), np.tile([60.0, 0.0, 0.0], (25, 1))]
+    acc_mps2 = np.vstack(acc) + rng.normal(0.0, 0.02, (len(np.vstack(acc)), 3))
+    fit_bias, fit_gain = accelerometer_correction(acc_mps2, np.vstack(gyr), rate_hz)
+    np.testing.assert_allclose(fit_gain, gain, atol=0.004)
+    np.testing.assert_allclose(fit_bias, bias, atol=0.04)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy.spatial.transform import Rotation
 
+from analysis import analyze_angles
 from analysis.flags import FLAGS
 from analysis.session import ANGLE_COLUMNS
 from imuform.simulator import (
@@ -21,8 +22,11 @@ from imuform.simulator import (
     simulate_session,
     simulate_truth,
 )
-from imuform.simulator.exercises import compatible
+from imuform.simulator.activities import OTHER_ACTIVITIES, Person, Script
+from imuform.simulator.exercises import PROFILES, compatible
 from imuform.simulator.sensor_model import GRAVITY_MPS2
+from imuform.simulator.timeline import Timeline
+from imuform.simulator.truth import truth_angles
 
 REP_KEYS = (
     "start_s",
@@ -308,3 +312,45 @@ def test_a_bar_on_the_back_barely_reaches_the_thoracic_sensor():
         inside = (a.true_time_s > s["start_s"]) & (a.true_time_s < s["end_s"])
         difference = np.linalg.norm(a.mag_uT[inside] - b.mag_uT[inside], axis=1)
         assert 0.0 < difference.max() < 1.5, (placement, difference.max())
+
+
+@pytest.mark.parametrize("kind", OTHER_ACTIVITIES)
+def test_other_activities_are_never_named_a_lift(kind):
+    tl = Timeline()
+    rng = np.random.default_rng(3)
+    script = Script(tl, rng, Person.draw(rng))
+    script.stand(5.0, fidget=False)
+    script.other_activity(kind)
+    script.stand(5.0, fidget=False)
+    angles = truth_angles(tl.trajectories(), np.arange(0.0, tl.time_s, 0.02), thoracic=False)
+    sets, _ = analyze_angles(angles)
+    assert set(sets["exercise"]) <= {"other"}
+    assert [a["kind"] for a in script.activities if a["kind"] in OTHER_ACTIVITIES] == [kind]
+    if kind == "seated_bends":
+        assert len(sets) >= 1
+        # the spine makes a seated bend: the pelvis turns by at most a quarter of the lumbar flexion
+        bout = script.activities[1]
+        t = angles["time_s"]
+        seated = angles[(t > bout["start_s"] + 3.0) & (t < bout["end_s"] - 2.0)]
+        assert np.ptp(seated["pelvis_inclination_deg"]) < 0.3 * np.ptp(seated["lumbar_flexion_deg"])
+    elif kind in ("side_bends", "twists"):
+        column = "lumbar_lateral_bend_deg" if kind == "side_bends" else "lumbar_twist_deg"
+        assert angles[column].abs().max() > 29.0
+
+
+def test_a_session_mixes_in_one_bout_of_other_movements_before_each_set():
+    spec = SessionSpec(sets=[SetSpec("deadlift", 3), SetSpec("squat", 3)], other_activities=True, seed=4)
+    truth, _ = simulate_truth(spec)
+    assert len(truth["other"]) == 2 and {b["kind"] for b in truth["other"]} <= set(OTHER_ACTIVITIES)
+    assert truth["other"][0]["end_s"] < truth["sets"][0]["start_s"] < truth["other"][1]["start_s"]
+    assert truth["other"][1]["end_s"] < truth["sets"][1]["start_s"]
+    assert all(b["movements"] >= 2 for b in truth["other"])
+
+
+def test_a_rounded_deadlift_still_hinges_at_the_hips():
+    truth, angles = simulate_truth(_short("deadlift", "lumbar_flexion", reps=5, seed=6))
+    pelvis = np.interp(
+        [r["bottom_s"] for r in truth["sets"][0]["reps"]], angles["time_s"], angles["pelvis_inclination_deg"]
+    )
+    # breathing and sway move the pelvis by a few tenths of a degree
+    assert pelvis.min() > PROFILES["deadlift"].min_bottom_pelvis_deg - 1.0

@@ -60,6 +60,11 @@ def upright(**posture: float) -> dict:
     return {k: v for k, v in NEUTRAL.items() if k not in keep} | posture
 
 
+#: What a person does in a gym besides its exercises and walking, standing and sitting between sets
+#: (`Script.other_activity`): the analysis must never count these as reps of a gym exercise.
+OTHER_ACTIVITIES = ("seated_bends", "side_bends", "twists", "reaches")
+
+
 class Script:
     """Writes activities into a timeline and logs them.
 
@@ -143,10 +148,9 @@ class Script:
         self.tl.oscillate("hip_z_m", 0.01, 1.8, 0.0, t0, self.tl.time_s, 0.3)
         self._log("turn", t0)
 
-    def sit(self, duration_s: float) -> None:
-        """Sit down on a bench, slump and fidget, stand up again (lumbar flexion of 15-28°)."""
-        tl, rng = self.tl, self.rng
-        t0, end = tl.time_s, tl.time_s + duration_s
+    def _sit_down(self) -> None:
+        """From standing onto a bench: lean forward while lowering, then sit with the pelvis tipped back."""
+        tl = self.tl
         tl.move(
             self._d(0.8),
             **sagittal(35.0, 10.0),
@@ -161,16 +165,10 @@ class Script:
             thigh_incl_deg=-88.0,
             **tl.forward_m(-0.12),
         )
-        while end - tl.time_s > 8.0:
-            lumbar = rng.uniform(15.0, 28.0)
-            tl.move(
-                rng.uniform(1.0, 2.5),
-                **sagittal(lumbar + rng.uniform(-15.0, -5.0), lumbar),
-                lumbar_twist_deg=rng.normal(0, 4.0),
-                lumbar_bend_deg=rng.normal(0, 3.0),
-                thoracic_flexion_deg=rng.uniform(0, 10.0),
-            )
-            tl.hold(rng.uniform(3.0, 12.0))
+
+    def _stand_up(self) -> None:
+        """From sitting on a bench back to standing upright."""
+        tl = self.tl
         tl.move(
             self._d(0.9),
             **sagittal(40.0, 12.0),
@@ -182,6 +180,23 @@ class Script:
             **tl.forward_m(0.05),
         )
         tl.move(self._d(1.0), **upright(), **tl.forward_m(0.12))
+
+    def sit(self, duration_s: float) -> None:
+        """Sit down on a bench, slump and fidget, stand up again (lumbar flexion of 15-28°)."""
+        tl, rng = self.tl, self.rng
+        t0, end = tl.time_s, tl.time_s + duration_s
+        self._sit_down()
+        while end - tl.time_s > 8.0:
+            lumbar = rng.uniform(15.0, 28.0)
+            tl.move(
+                rng.uniform(1.0, 2.5),
+                **sagittal(lumbar + rng.uniform(-15.0, -5.0), lumbar),
+                lumbar_twist_deg=rng.normal(0, 4.0),
+                lumbar_bend_deg=rng.normal(0, 3.0),
+                thoracic_flexion_deg=rng.uniform(0, 10.0),
+            )
+            tl.hold(rng.uniform(3.0, 12.0))
+        self._stand_up()
         self._log("sit", t0)
 
     def pick_plate(self) -> None:
@@ -235,6 +250,89 @@ class Script:
         tl.hold(2.0)
         self._log("rom_calibration", t0)
         return out
+
+    # --- anything else (`OTHER_ACTIVITIES`): movements that are no gym exercise and earn no reps ---------
+    def other_activity(self, kind: str) -> None:
+        """One bout of ``kind`` (one of `OTHER_ACTIVITIES`) with 2-4 movements."""
+        movements = int(self.rng.integers(2, 5))
+        getattr(self, kind)(movements)
+
+    def seated_bends(self, bends: int) -> None:
+        """Sit on a bench and bend the trunk forward ``bends`` times from upright sitting (a seated stretch or
+        mobility drill, held up to 3 s), then stand up.
+
+        Sitting, the pelvis turns little: the lumbar and thoracic spine make the bend. The pelvis turns by
+        0.1-0.25 of the lumbar flexion, as TrunkyXL pp02's pelvis sensor does in its seated flexions
+        (docs/simulator.md); the depth is 65-90 % of the person's maximal flexion.
+        """
+        tl, rng = self.tl, self.rng
+        t0 = tl.time_s
+        self._sit_down()
+        seated = sagittal(rng.uniform(-2.0, 6.0), rng.uniform(8.0, 15.0))
+        tl.move(self._d(1.0), **seated)
+        tl.hold(rng.uniform(1.0, 2.0))
+        for _ in range(bends):
+            lumbar = rng.uniform(0.65, 0.9) * self.person.max_flexion_deg
+            pelvis = seated["pelvis_incl_deg"] + rng.uniform(0.1, 0.25) * (lumbar - seated["lumbar_flexion_deg"])
+            tl.move(
+                self._d(rng.uniform(1.5, 2.5)),
+                pelvis_incl_deg=pelvis,
+                lumbar_flexion_deg=lumbar,
+                thoracic_flexion_deg=rng.uniform(10.0, 20.0),
+            )
+            tl.hold(rng.uniform(0.3, 3.0))
+            tl.move(self._d(rng.uniform(1.5, 2.5)), **seated, thoracic_flexion_deg=0.0)
+            tl.hold(rng.uniform(0.5, 2.0))
+        self._stand_up()
+        self._log("seated_bends", t0, movements=bends)
+
+    def _sideways(self, kind: str, channel: str, count: int) -> None:
+        """Standing bends of ``channel`` (``lumbar_bend_deg`` or ``lumbar_twist_deg``) of 30-45°, alternating
+        left and right, back to upright between them; the trunk tips forward by up to 25° with them."""
+        tl, rng = self.tl, self.rng
+        t0 = tl.time_s
+        side = rng.choice([-1.0, 1.0])
+        for _ in range(count):
+            tl.move(
+                self._d(rng.uniform(1.2, 2.0)),
+                **sagittal(rng.uniform(0.0, 25.0), rng.uniform(0.0, 15.0)),
+                **{channel: side * rng.uniform(30.0, 45.0)},
+                pelvis_roll_deg=-side * rng.uniform(0.0, 8.0) if channel == "lumbar_bend_deg" else 0.0,
+            )
+            tl.hold(rng.uniform(0.3, 1.0))
+            tl.move(self._d(rng.uniform(1.2, 2.0)), **upright())
+            tl.hold(rng.uniform(0.3, 1.0))
+            side = -side
+        self._log(kind, t0, movements=count)
+
+    def side_bends(self, bends: int) -> None:
+        """Standing side bends of ±30-45°, alternating (`_sideways`)."""
+        self._sideways("side_bends", "lumbar_bend_deg", bends)
+
+    def twists(self, turns: int) -> None:
+        """Standing trunk twists of ±30-45°, alternating (`_sideways`)."""
+        self._sideways("twists", "lumbar_twist_deg", turns)
+
+    def reaches(self, count: int) -> None:
+        """Pick things up or reach low (dumbbells, a towel, a bottle) ``count`` times, a few steps apart: each
+        a lone bend of the trunk to 40-80°, often twisted to one side, with bent knees."""
+        tl, rng = self.tl, self.rng
+        t0 = tl.time_s
+        for _ in range(count):
+            self.walk(rng.uniform(3.0, 6.0))
+            side = rng.choice([-1.0, 1.0])
+            tl.move(
+                self._d(rng.uniform(1.0, 1.5)),
+                **sagittal(rng.uniform(40.0, 80.0), rng.uniform(20.0, 40.0)),
+                lumbar_twist_deg=side * rng.uniform(0.0, 30.0),
+                lumbar_bend_deg=side * rng.uniform(0.0, 10.0),
+                thigh_incl_deg=rng.uniform(-50.0, -10.0),
+                hip_z_m=HIP_HEIGHT_M - rng.uniform(0.05, 0.25),
+            )
+            tl.hold(rng.uniform(0.5, 1.5))
+            tl.move(self._d(rng.uniform(1.0, 1.5)), **upright())
+            self.turn(rng.uniform(90.0, 180.0))
+        self._log("reaches", t0, movements=count)
 
     # --- a set ----------------------------------------------------------------------------------
     def _move_via(self, duration_s: float, target: dict, way: float, time_share: float, speed_share: float) -> float:
@@ -514,8 +612,9 @@ class RepPlanner:
             bend, twist = (value, twist) if self.detail["plane"] == "lateral_bend" else (bend, value)
         # a flexed lumbar spine comes with a rounded upper back
         thoracic = _u(rng, prof.thoracic_deg) + (8.0 if lumbar > JUDGED_LIMITS.flexion_limit_deg else 0.0)
+        # a lifter who rounds more still hinges at the hips to reach the bar: the trunk goes deeper
         pose = {
-            **sagittal(depth, lumbar),
+            **sagittal(max(depth, lumbar + prof.min_bottom_pelvis_deg), lumbar),
             "lumbar_bend_deg": bend,
             "lumbar_twist_deg": twist,
             "thoracic_flexion_deg": thoracic,

@@ -56,6 +56,10 @@ class ExerciseProfile:
         A steel bar is near the sensors (magnetometer disturbance).
     bar_on_back
         The bar rests on the upper back (good morning, squat): taken from and returned to a rack.
+    min_bottom_pelvis_deg
+        Least forward tilt of the pelvis at the bottom, deg: the hips flex to reach the bar however round
+        the back, so a rep with more lumbar flexion goes deeper instead of the pelvis tipping back
+        (docs/simulator.md).
     """
 
     top_trunk_deg: Range
@@ -75,6 +79,7 @@ class ExerciseProfile:
     on_bench: bool = False
     barbell: bool = True
     bar_on_back: bool = False
+    min_bottom_pelvis_deg: float = 0.0
 
 
 PROFILES: dict[str, ExerciseProfile] = {
@@ -92,6 +97,7 @@ PROFILES: dict[str, ExerciseProfile] = {
         concentric_s=(1.2, 2.2),
         top_pause_s=(0.4, 1.0),
         from_floor=True,
+        min_bottom_pelvis_deg=25.0,
     ),
     "romanian_deadlift": ExerciseProfile(
         top_trunk_deg=(-2.0, 2.0),

@@ -17,6 +17,7 @@ def random_session_spec(
     fault: str | None = None,
     rate_hz: float | None = None,
     n_sets: int | None = None,
+    other_activities: bool = False,
 ) -> SessionSpec:
     """A realistic random session: 1-3 sets of 3-10 reps, noise and misalignment on.
 
@@ -31,6 +32,8 @@ def random_session_spec(
         Sensor rate; None draws one of `BENCHMARK_RATES_HZ`.
     n_sets
         Number of sets; None draws 1-3.
+    other_activities
+        Mix bouts of movements that are no gym exercise into the session (`SessionSpec.other_activities`).
 
     Returns
     -------
@@ -48,4 +51,4 @@ def random_session_spec(
             flt = str(rng.choice([f for f in ex.FAULTS if ex.compatible(exe, f)]))
         sets.append(SetSpec(exe, int(rng.integers(3, 11)), flt))
     rate = rate_hz or float(rng.choice(BENCHMARK_RATES_HZ))
-    return SessionSpec(sets=sets, rate_hz=rate, seed=seed, rest_s=(30.0, 60.0))
+    return SessionSpec(sets=sets, rate_hz=rate, seed=seed, rest_s=(30.0, 60.0), other_activities=other_activities)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from imuform.errors import InputError
 from imuform.simulator import exercises as ex
-from imuform.simulator.activities import Person, Script
+from imuform.simulator.activities import OTHER_ACTIVITIES, Person, Script
 from imuform.simulator.body import SEGMENT_OF, placement_motion
 from imuform.simulator.magnetics import Gym, earth_field_uT, magnetometer_uT
 from imuform.simulator.sensor_model import (
@@ -102,6 +102,10 @@ class SessionSpec:
         Walk, sit and fetch plates while resting (False: stand still).
     person
         The lifter; None draws one from the seed (a lifter simulated over weeks keeps one).
+    other_activities
+        Before the first set and in every rest, one bout of something that is no gym exercise
+        (`activities.OTHER_ACTIVITIES`: seated bends, side bends, twists, picking things up), drawn at
+        random; truth.json lists them under ``other``.
     """
 
     sets: list[SetSpec] = field(default_factory=_default_sets)
@@ -117,6 +121,7 @@ class SessionSpec:
     rest_s: tuple[float, float] = (45.0, 90.0)
     between_sets: bool = True
     person: Person | None = None
+    other_activities: bool = False
 
     @property
     def error_model(self) -> ErrorModel:
@@ -268,10 +273,13 @@ def write_truth(out_dir: Path, truth: dict, truth_angles: pd.DataFrame) -> list[
     return paths
 
 
-def _rest(script: Script, rng: np.random.Generator, duration_s: float, active: bool) -> None:
-    """Rest between sets: stand, maybe fetch a plate, walk to a bench and sit, walk back."""
+def _rest(script: Script, rng: np.random.Generator, duration_s: float, active: bool, other: bool) -> None:
+    """Rest between sets: stand, maybe do something else (``other``), maybe fetch a plate, walk to a bench and
+    sit, walk back."""
     end = script.tl.time_s + duration_s
     script.stand(rng.uniform(5.0, 10.0))
+    if other:
+        _other_bout(script, rng)
     if active:
         if rng.random() < 0.5:
             script.pick_plate()
@@ -285,6 +293,12 @@ def _rest(script: Script, rng: np.random.Generator, duration_s: float, active: b
     script.stand(max(end - script.tl.time_s, 2.0))
 
 
+def _other_bout(script: Script, rng: np.random.Generator) -> None:
+    """One bout of a random `OTHER_ACTIVITIES` kind, with standing before and after it."""
+    script.other_activity(str(rng.choice(OTHER_ACTIVITIES)))
+    script.stand(rng.uniform(5.0, 8.0))
+
+
 def _script_session(spec: SessionSpec, rng: np.random.Generator, person: Person) -> tuple[Timeline, Script, dict]:
     """Write the whole session into a timeline; return it, the script's logs and the calibration windows."""
     tl = Timeline()
@@ -295,11 +309,14 @@ def _script_session(spec: SessionSpec, rng: np.random.Generator, person: Person)
         calibration |= script.rom_calibration()
     if spec.between_sets:
         script.walk(rng.uniform(3.0, 5.0))
+    if spec.other_activities:
+        script.stand(rng.uniform(3.0, 5.0))
+        _other_bout(script, rng)
     script.stand(rng.uniform(2.0, 4.0))
     for i, s in enumerate(spec.sets):
         script.exercise_set(s.exercise, s.reps, s.fault, s.touch_and_go, s.clean_flexion_deg, s.extra_flexion_deg)
         if i < len(spec.sets) - 1:
-            _rest(script, rng, rng.uniform(*spec.rest_s), spec.between_sets)
+            _rest(script, rng, rng.uniform(*spec.rest_s), spec.between_sets, spec.other_activities)
     script.stand(rng.uniform(3.0, 5.0))
     # breathing and postural sway run all the time
     breath_hz = rng.uniform(0.2, 0.3)
@@ -444,6 +461,7 @@ def _simulate_motion(spec: SessionSpec) -> _Motion:
         "person": asdict(person),
         "calibration": calibration,
         "activities": script.activities,
+        "other": [a for a in script.activities if a["kind"] in OTHER_ACTIVITIES],
         "sets": [set_truth(angles, log, i + 1, person.max_flexion_deg) for i, log in enumerate(script.sets)],
     }
     return _Motion(traj, person, truth, angles, north_deg, sensor_seqs, gym_seq)
