@@ -20,9 +20,10 @@ import numpy as np
 
 #: Shortest block of the blocked recursion.
 _MIN_BLOCK = 64
-#: Blocks are about sqrt(n / this) samples long: a step of the per-sample loop (numpy over all blocks)
-#: costs about this many steps of the per-block loop (plain floats).
-_BLOCKS_PER_SAMPLE_IN_BLOCK = 16
+#: A step of the per-sample loop (numpy over all blocks) costs about this many steps of the per-block loop
+#: (plain floats), so blocks of about sqrt(n / this) samples balance the two loops. Speed only: the result
+#: is the same to rounding whatever the block.
+_STEP_COST_RATIO = 16
 
 
 def butter(order: int, cutoff_hz: float, *, fs: float, output: str = "sos") -> np.ndarray:
@@ -85,8 +86,7 @@ def _sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
     """One section run over ``x`` from state ``zi`` (transposed direct form II), block by block."""
     b0, b1, b2, _, a1, a2 = (float(c) for c in sos[0])
     n = len(x)
-    # the per-sample loop runs over a block's length, the per-block loop (plain floats, cheaper) over the count
-    block = max(_MIN_BLOCK, math.isqrt(n // _BLOCKS_PER_SAMPLE_IN_BLOCK))
+    block = max(_MIN_BLOCK, math.isqrt(n // _STEP_COST_RATIO))
     count = -(-n // block)
     # columns: the blocks from a zero state, then the free responses to the unit states (1, 0) and (0, 1)
     u = np.zeros((block, count + 2))
