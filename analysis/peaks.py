@@ -4,7 +4,7 @@ Importing scipy.signal costs 0.4–0.8 s (see `analysis.zero_phase`) for this on
 scipy.signal.find_peaks' name and its ``prominence`` and ``wlen`` arguments and returns the same peaks:
 local maxima (the middle of a flat top), kept when their prominence within the window reaches the floor.
 The comparisons and the minimum are scipy's, so the result is equal, not close
-(`tests/test_peaks.py` compares both).
+(`tests/test_scipy_stand_ins.py` compares both).
 
 scipy walks out from each peak until the series rises above it; here that walk ends at the nearest peak
 higher than this one on that side (found for all peaks at once with a stack over the peaks, not the

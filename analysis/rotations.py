@@ -46,7 +46,7 @@ def matrices_from_quat_wxyz(quat_wxyz: np.ndarray) -> np.ndarray:
 def quat_wxyz_from_matrix(R: np.ndarray) -> np.ndarray:
     """Scalar-first unit quaternion of one 3x3 rotation matrix, as scipy's
     ``Rotation.from_matrix(R).as_quat(scalar_first=True)`` computes it (equal to the bit,
-    tests/test_rotations.py), without importing scipy.spatial (≈ 0.1 s) for the one matrix per sensor.
+    tests/test_scipy_stand_ins.py), without importing scipy.spatial (≈ 0.1 s) for the one matrix per sensor.
 
     A matrix that is not orthogonal to 1e-12 is first replaced by the nearest rotation (``U Vᵀ`` of its SVD).
     """

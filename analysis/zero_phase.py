@@ -9,7 +9,7 @@ conditions. The names and arguments are scipy's, so `analysis.reps` imports them
 The recursion has no per-sample Python: the series is cut into blocks that are filtered side by side from
 a zero state; the state each block really starts from follows block by block (the filter is linear), and
 its free response is added. Results equal scipy's to rounding (about 1e-15 of the signal's scale, not to
-the bit: the sums run in another order); `tests/test_zero_phase.py` compares both.
+the bit: the sums run in another order); `tests/test_scipy_stand_ins.py` compares both.
 """
 
 from __future__ import annotations
