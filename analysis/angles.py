@@ -39,6 +39,7 @@ from analysis.rotations import (
     matrix_elements_wxyz,
     nlerp_wxyz,
     quat_about_z_wxyz,
+    quat_wxyz_from_matrix,
     relative_cardan_angles_deg,
 )
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
@@ -332,13 +333,11 @@ def compute_angles(
     missing = placements - set(calibration.sensors)
     if missing:
         raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
-    from scipy.spatial.transform import Rotation
-
     R_sensor_segment = segment_rotations(calibration)
     q_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
     for placement, s in series.items():
         # q_world_segment = q_world_sensor ⊗ q_sensor_segment before resampling: nlerp commutes with it
-        q_sensor_segment = Rotation.from_matrix(R_sensor_segment[placement]).as_quat(scalar_first=True)
+        q_sensor_segment = quat_wxyz_from_matrix(R_sensor_segment[placement])
         q_world_segment[placement] = resample_orientation(
             s, compose_quat_wxyz(oriented[placement].quat_wxyz, q_sensor_segment), grid
         )

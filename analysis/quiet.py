@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d
+
+from analysis.running import maximum_filter1d
 
 GRAVITY_MPS2 = 9.81
 #: Stand-in for missing samples in the rolling maxima: far above any threshold.

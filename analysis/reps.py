@@ -19,7 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+from analysis.peaks import find_peaks
+from analysis.running import maximum_filter1d, minimum_filter1d
+from analysis.zero_phase import butter, sosfiltfilt
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,6 @@ def smooth_deg(
     numpy.ndarray
         The smoothed series, finite everywhere (all NaN when the input has no finite value).
     """
-    from scipy.signal import butter, sosfiltfilt
-
     filled = pd.Series(np.asarray(angle_deg, dtype=float)).interpolate(limit_direction="both").to_numpy()
     if not np.isfinite(filled).any():
         return filled
@@ -178,8 +179,6 @@ def find_excursions(
         postures before and after and the deepest trunk inclination (deg), the excursion (the smaller
         rise from either top posture, deg) and the peak trunk speeds going down and coming up (deg/s).
     """
-    from scipy.signal import find_peaks
-
     empty = pd.DataFrame(columns=list(EXCURSION_COLUMNS), dtype=float)
     if len(angles) < 3:
         return empty

@@ -43,6 +43,34 @@ def matrices_from_quat_wxyz(quat_wxyz: np.ndarray) -> np.ndarray:
     return out
 
 
+def quat_wxyz_from_matrix(R: np.ndarray) -> np.ndarray:
+    """Scalar-first unit quaternion of one 3x3 rotation matrix, as scipy's
+    ``Rotation.from_matrix(R).as_quat(scalar_first=True)`` computes it (equal to the bit,
+    tests/test_scipy_stand_ins.py), without importing scipy.spatial (≈ 0.1 s) for the one matrix per sensor.
+
+    A matrix that is not orthogonal to 1e-12 is first replaced by the nearest rotation (``U Vᵀ`` of its SVD).
+    """
+    R = np.asarray(R, dtype=float)
+    if not np.all(np.isclose(R @ R.T, np.eye(3), atol=1e-12)):
+        u, _, vt = np.linalg.svd(R)
+        R = u @ vt
+    trace = R[0, 0] + R[1, 1] + R[2, 2]
+    # the largest of the four candidates for 4 q_i², so that the division is by a large number
+    choice = int(np.argmax([R[0, 0], R[1, 1], R[2, 2], trace]))
+    xyzw = np.empty(4)
+    if choice == 3:
+        xyzw[:] = R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1], 1 + trace
+    else:
+        i, j, k = choice, (choice + 1) % 3, (choice + 2) % 3
+        xyzw[i] = 1 - trace + 2 * R[i, i]
+        xyzw[j] = R[j, i] + R[i, j]
+        xyzw[k] = R[k, i] + R[i, k]
+        xyzw[3] = R[k, j] - R[j, k]
+    x, y, z, w = xyzw
+    # the norm summed in this order, as scipy does (numpy.linalg.norm differs in the last bit)
+    return np.array([w, x, y, z]) / np.sqrt(x * x + y * y + z * z + w * w)
+
+
 def compose_quat_wxyz(left_wxyz: np.ndarray, right_wxyz: np.ndarray) -> np.ndarray:
     """Hamilton products ``q ⊗ r`` (the rotation ``R(q) @ R(r)``) of scalar-first quaternions, row by row.
 

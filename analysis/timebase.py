@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import fft
-from scipy.ndimage import minimum_filter1d
 
 from analysis.despike import FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT, despike
 from analysis.display import fmt_num
 from analysis.quiet import mask_runs
+from analysis.running import minimum_filter1d
 
 #: Gaps longer than this are never interpolated across, in s.
 MAX_GAP_S = 0.2
@@ -393,6 +392,21 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     )
 
 
+def fast_fft_length(n: int) -> int:
+    """The smallest length >= ``n`` with no prime factor above 5, where an FFT is fast
+    (``scipy.fft.next_fast_len(n, real=True)``)."""
+    best = 1 << max(n - 1, 0).bit_length()
+    power5 = 1
+    while power5 < best:
+        odd = power5
+        while odd < best:
+            # the smallest power of two that lifts odd = 3^i 5^j to n or above
+            best = min(best, odd << max(0, (-(-n // odd) - 1).bit_length()))
+            odd *= 3
+        power5 *= 5
+    return best
+
+
 def xcorr_offset_s(
     time_a_s: np.ndarray,
     gyr_a_dps: np.ndarray,
@@ -437,9 +451,10 @@ def xcorr_offset_s(
     if denom <= 0:
         return float("nan"), float("nan")
     # Circular correlation by FFT, zero-padded so that no lag wraps; only the lags searched are kept.
-    # (scipy.fft rather than scipy.signal.correlate: scipy.signal loads scipy.stats and more at start-up.)
-    size = fft.next_fast_len(len(a) + len(b) - 1, real=True)
-    circular = fft.irfft(fft.rfft(b, size) * np.conj(fft.rfft(a, size)), size)
+    # (numpy.fft rather than scipy.signal.correlate or scipy.fft: those load scipy.stats or scipy.special at
+    # start-up; numpy's pocketfft gives scipy.fft's figures to the bit.)
+    size = fast_fft_length(len(a) + len(b) - 1)
+    circular = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
     max_lag = int(np.floor(max_lag_s * rate_hz))
     lags = np.arange(-min(max_lag, len(a) - 1), min(max_lag, len(b) - 1) + 1)
     corr = circular[lags % size] / denom

@@ -22,6 +22,8 @@ from imuform.units import CSV_UNITS, Units
 REQUIRED_COLUMNS = ("sensor", "time_s", *VECTOR_COLUMNS["acc"], *VECTOR_COLUMNS["gyr"])
 OPTIONAL_GROUPS = {"mag": VECTOR_COLUMNS["mag"], "quat": VECTOR_COLUMNS["quat"]}
 ALL_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_GROUPS["mag"], *OPTIONAL_GROUPS["quat"])
+#: Rows parsed at a time when reading a samples.csv (about 15 MB of parser memory).
+CHUNK_ROWS = 1 << 17
 
 
 def _undecodable_line(path: Path) -> int:
@@ -144,42 +146,87 @@ def read_samples_csv(path: str | Path, units: Units = CSV_UNITS) -> pd.DataFrame
         raise InputError(f"{path}: no such file; give a samples.csv or a directory holding one")
     header = _check_columns(path, _header(path))
     numeric_cols = [c for c in ALL_COLUMNS if c in header and c != "sensor"]
+    df = _read_in_chunks(path, numeric_cols)
+    if df is None:
+        df = _locate_bad_cell(path, header, numeric_cols)
+    if df.empty:
+        raise InputError(f"{path}: the file has a header but no samples; record or export some data first")
+
+    names, codes = _sensor_codes(df["sensor"])
+    known = np.array([name in PLACEMENTS for name in names])
+    unknown = ~known[codes]
+    if unknown.any():
+        i = int(np.flatnonzero(unknown)[0])
+        raise InputError(
+            f"{path}, line {i + 2}, column sensor: unknown sensor {names[codes[i]]!r}; use a placement: {', '.join(PLACEMENTS)}"
+        )
+    df["sensor"] = names[codes]
+
+    units.convert(df)
+    check_samples(path, df, units)
+    # rows grouped by sensor in placement order (stable); a file written that way, as imuform writes it, is kept
+    rank = np.array([PLACEMENTS.index(name) if name in PLACEMENTS else -1 for name in names])[codes]
+    if (np.diff(rank) < 0).any():
+        df = df.take(np.argsort(rank, kind="stable"))
+    return df.reset_index(drop=True)
+
+
+def _read_in_chunks(path: Path, numeric_cols: list[str], chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame | None:
+    """The table, parsed a chunk of rows at a time into columns allocated once; None when a cell is not a
+    finite number (or a required one is empty), for `_locate_bad_cell` to name.
+
+    Parsing the whole file at once holds the parser's buffers and the chunks it concatenates beside the
+    table, about four times the table (1 GB for 4 hours of two sensors); this holds the table and one chunk.
+    The sensor column is a category (a few stripped names, one code per row).
+    """
+    import numpy as np
+
+    # at most one row per line: the columns are allocated for that many and cut to the rows parsed
+    with path.open("rb") as fh:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b"")) + 1
+    columns = {col: np.empty(lines) for col in numeric_cols}
+    codes = np.empty(lines, dtype=np.intp)
+    names: dict[str, int] = {}
+    rows = 0
     try:
-        df = pd.read_csv(
+        reader = pd.read_csv(
             path,
-            dtype={"sensor": str, **dict.fromkeys(numeric_cols, "float64")},
+            dtype={"sensor": "category", **dict.fromkeys(numeric_cols, "float64")},
             keep_default_na=False,
             na_values=[""],
             encoding="utf-8-sig",
             skipinitialspace=True,
             engine="c",
+            chunksize=chunk_rows,
         )
-        df.columns = [c.strip() for c in df.columns]
-        clean = not df[[c for c in REQUIRED_COLUMNS if c != "sensor"]].isna().any().any()
-        clean = clean and np.isfinite(df[numeric_cols].fillna(0.0).to_numpy()).all()
+        with reader:
+            for chunk in reader:
+                chunk.columns = [c.strip() for c in chunk.columns]
+                end = rows + len(chunk)
+                for col in numeric_cols:
+                    values = chunk[col].to_numpy()
+                    if np.isinf(values).any() or (col in REQUIRED_COLUMNS and np.isnan(values).any()):
+                        return None
+                    columns[col][rows:end] = values
+                sensor = chunk["sensor"]
+                # this chunk's categories as indices into the names of the whole file; an empty cell is ""
+                local = [names.setdefault(str(c).strip(), len(names)) for c in sensor.cat.categories]
+                local.append(names.setdefault("", len(names)))
+                codes[rows:end] = np.asarray(local, dtype=np.intp)[sensor.cat.codes.to_numpy()]
+                rows = end
     except (ValueError, pd.errors.ParserError):
-        clean = False
-    if not clean:
-        df = _locate_bad_cell(path, header, numeric_cols)
-    if df.empty:
-        raise InputError(f"{path}: the file has a header but no samples; record or export some data first")
+        return None
+    sensor = pd.Categorical.from_codes(codes[:rows], categories=list(names))
+    return pd.DataFrame({"sensor": sensor, **{c: v[:rows] for c, v in columns.items()}}, copy=False)
 
-    sensor = df["sensor"].fillna("").astype(str).str.strip()
-    unknown = ~sensor.isin(PLACEMENTS)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise InputError(
-            f"{path}, line {i + 2}, column sensor: unknown sensor {sensor.iloc[i]!r}; use a placement: {', '.join(PLACEMENTS)}"
-        )
-    df["sensor"] = sensor.to_numpy(dtype=object)
 
-    units.convert(df)
-    check_samples(path, df, units)
-    order = sorted(df["sensor"].unique(), key=PLACEMENTS.index)
-    df["sensor"] = pd.Categorical(df["sensor"], categories=order)
-    df = df.sort_values("sensor", kind="stable").reset_index(drop=True)
-    df["sensor"] = df["sensor"].astype(object)
-    return df
+def _sensor_codes(sensor: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The stripped sensor names (an empty cell is "") and each row's index into them."""
+    if isinstance(sensor.dtype, pd.CategoricalDtype):
+        return np.asarray(sensor.cat.categories, dtype=object), sensor.cat.codes.to_numpy().astype(np.intp)
+    # the text column of `_locate_bad_cell`
+    codes, uniques = pd.factorize(sensor.fillna("").astype(str).str.strip())
+    return np.asarray(uniques, dtype=object), codes.astype(np.intp)
 
 
 def write_samples_csv(samples: pd.DataFrame, path: str | Path) -> Path:

@@ -239,13 +239,13 @@ def check_samples(
         _check_times(path, placement, df.index[rows].to_numpy(), t[rows], units, detection)
     _check_span(path, rows_of, df, detection)
     norms = _norms(df)
-    acc = df[list(QUANTITIES["acc"].columns)].to_numpy()
-    gyr = df[list(QUANTITIES["gyr"].columns)].to_numpy()
     for placement, rows in rows_of.items():
+        # one sensor's vectors at a time: no (n, 3) copy of the whole table's beside it
+        acc, gyr = (np.column_stack([df[c].to_numpy()[rows] for c in QUANTITIES[k].columns]) for k in ("acc", "gyr"))
         gravity = float(np.median(norms["acc"][rows]))
         evidence = f"reads a median acceleration of {gravity / units.factor('acc'):.3g} {_unit(units.acc)}"
         _check_unit(path, "acc", placement, gravity, evidence, units, detection)
-        ratio, _ = gyro_tilt_ratio(t[rows], acc[rows], gyr[rows], detection)
+        ratio, _ = gyro_tilt_ratio(t[rows], acc, gyr, detection)
         if np.isfinite(ratio):
             peak = float(np.percentile(norms["gyr"][rows], 99)) / units.factor("gyr")
             evidence = (

@@ -197,12 +197,8 @@ def personal_limits(store: Store, profile_name: str | None, person_id: int | Non
 
 
 def preload_pipeline() -> None:
-    """Import the analysis pipeline and the scipy parts it imports on first use (`analysis.reps`,
-    `analysis.angles`), ahead of the analyses: before forking workers for many sessions, or to time an
-    analysis without its imports."""
-    import scipy.signal  # noqa: F401
-    import scipy.spatial.transform  # noqa: F401
-
+    """Import the analysis pipeline (numpy, pandas, vqf; no scipy) ahead of the analyses: before forking
+    workers for many sessions, or to time an analysis without its imports."""
     import analysis.pipeline  # noqa: F401
 
 
@@ -247,7 +243,7 @@ def analyze_stored(
 
     ``imuform analyze --json`` prints that document. ``workers`` is as for `analysis.analyze_session`.
     """
-    # The pipeline (scipy, vqf) loads here, not when a command that only lists or picks calibrations starts.
+    # The pipeline (pandas, vqf) loads here, not when a command that only lists or picks calibrations starts.
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

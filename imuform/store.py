@@ -698,6 +698,9 @@ class Store:
         """
         import numpy as np
 
+        # each sensor's rows as a slice of the table where they lie together (no copy, unlike a groupby)
+        from analysis.timebase import sensor_rows
+
         sensors = sensors or {}
         sensor_ids: dict[str, int] = {}
         session_id = uuid.uuid4().hex[:12]
@@ -707,7 +710,7 @@ class Store:
                 "INSERT INTO sessions (id, name, notes, started_at, source, person_id) VALUES (?, ?, ?, ?, ?, ?)",
                 (session_id, name, notes, started_at or _now_iso(), source, self.acting_person_id()),
             )
-            for placement, group in samples.groupby("sensor", sort=False):
+            for placement, group in sensor_rows(samples):
                 meta = {
                     k: v
                     for k, v in sensors.get(placement, {}).items()
@@ -742,22 +745,21 @@ class Store:
 
     def _insert_blocks(self, sensor_id: int, cols: dict[str, np.ndarray | None], block_size: int) -> None:
         n = len(cols["time_s"])
-        rows = []
-        for i in range(0, n, block_size):
-            sl = slice(i, min(i + block_size, n))
-            rows.append(
-                (
-                    sensor_id,
-                    sl.stop - sl.start,
-                    float(cols["time_s"][sl][0]),
-                    float(cols["time_s"][sl][-1]),
-                    _blob(cols["time_s"][sl]),
-                    *(
-                        _blob(cols[k][sl]) if cols[k] is not None else None
-                        for k in ("device_time_s", "acc", "gyr", "mag", "quat")
-                    ),
-                )
+        # a generator: executemany encodes one block at a time, never the whole session's blobs at once
+        rows = (
+            (
+                sensor_id,
+                sl.stop - sl.start,
+                float(cols["time_s"][sl][0]),
+                float(cols["time_s"][sl][-1]),
+                _blob(cols["time_s"][sl]),
+                *(
+                    _blob(cols[k][sl]) if cols[k] is not None else None
+                    for k in ("device_time_s", "acc", "gyr", "mag", "quat")
+                ),
             )
+            for sl in (slice(i, min(i + block_size, n)) for i in range(0, n, block_size))
+        )
         self.conn.executemany(
             "INSERT INTO sample_blocks (sensor_id, n, t0, t1, time_s, device_time_s, acc, gyr, mag, quat)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -197,7 +197,7 @@ def recognised_unit(key: str, statistic: float, units: Units, detection: UnitDet
 
 
 def gyro_tilt_ratio(
-    time_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, detection: UnitDetection
+    time_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, detection: UnitDetection, chunk_rows: int = 1 << 17
 ) -> tuple[float, float]:
     """How far the gyroscope turns per radian of tilt the accelerometer sees (one sensor's rows).
 
@@ -217,6 +217,8 @@ def gyro_tilt_ratio(
         ``(n, 3)`` gyroscope, in the unit to be judged.
     detection
         The thresholds.
+    chunk_rows
+        Windows judged at a time (memory only: the result does not depend on it).
 
     Returns
     -------
@@ -230,29 +232,58 @@ def gyro_tilt_ratio(
     if len(time_s) <= k:
         return float("nan"), 0.0
     dt = np.diff(time_s, append=time_s[-1] + step_s)
+    smooth = max(1, int(round(detection.smooth_s / step_s)))
+    # windows across a gap (a step over twice the period) compare unrelated samples
+    gaps = np.concatenate([[0], np.cumsum(dt[:-1] > 2 * step_s)])
+    # the windows a chunk at a time (with the smoothing's and the window's reach around it), so that the
+    # twenty or so temporaries are a chunk long, not the session's: 200 MB per sensor at 4 hours
+    windows = len(time_s) - k
+    ratios, used = [], 0
+    for first in range(0, windows, chunk_rows):
+        last = min(windows, first + chunk_rows)
+        rows = slice(max(0, first - smooth), min(len(time_s), last + k + smooth))
+        chunk_ratios, chunk_used = _tilt_ratios(
+            acc[rows], gyr[rows], dt[rows], gaps[rows], first - rows.start, last - first, k, smooth, detection
+        )
+        ratios.append(chunk_ratios)
+        used += chunk_used
+    tilting_s = float(used * step_s)
+    if tilting_s < detection.min_tilting_s:
+        return float("nan"), tilting_s
+    return float(np.median(np.concatenate(ratios))), tilting_s
+
+
+def _tilt_ratios(
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    dt: np.ndarray,
+    gaps: np.ndarray,
+    offset: int,
+    count: int,
+    k: int,
+    smooth: int,
+    detection: UnitDetection,
+) -> tuple[np.ndarray, int]:
+    """`gyro_tilt_ratio`'s ratios of the ``count`` windows from row ``offset`` of these rows that tilt enough,
+    and how many windows tilt enough."""
     # Direct sums over windows (np.convolve), not differences of a running sum, which one absurd value
     # (refused later, by range) would swamp for good. Contiguous columns: (n, 3) arrays are strided.
-    smooth = np.ones(max(1, int(round(detection.smooth_s / step_s))))
     ax, ay, az = np.ascontiguousarray(acc.T)
     gx, gy, gz = np.ascontiguousarray(gyr.T)
     # absurd values (refused later, by range) overflow to inf here and leave their windows out
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         # the direction of gravity, scaled before squaring so that absurd values cannot overflow
         scale = np.maximum(np.maximum(np.abs(ax), np.abs(ay)), np.abs(az))
-        ux, uy, uz = (np.convolve(a / scale, smooth, mode="same") for a in (ax, ay, az))
+        ux, uy, uz = (np.convolve(a / scale, np.ones(smooth), mode="same") for a in (ax, ay, az))
         norm = np.sqrt(ux * ux + uy * uy + uz * uz)
         ux, uy, uz = ux / norm, uy / norm, uz / norm
         # ∫ ω × ĝ dt over each window of k samples
+        windows = slice(offset, offset + count)
         turned = [
-            np.convolve(c * dt, np.ones(k), mode="valid")[:-1]
+            np.convolve(c * dt, np.ones(k), mode="valid")[windows]
             for c in (gy * uz - gz * uy, gz * ux - gx * uz, gx * uy - gy * ux)
         ]
         integral = np.sqrt(sum(c * c for c in turned))
-        tilt = np.sqrt(sum((c[k:] - c[:-k]) ** 2 for c in (ux, uy, uz)))
-        # windows across a gap (a step over twice the period) compare unrelated samples
-        gaps = np.concatenate([[0], np.cumsum(dt[:-1] > 2 * step_s)])
-        use = (gaps[k:] == gaps[:-k]) & (tilt > detection.min_tilt_rad) & np.isfinite(integral)
-    tilting_s = float(use.sum() * step_s)
-    if tilting_s < detection.min_tilting_s:
-        return float("nan"), tilting_s
-    return float(np.median(integral[use] / tilt[use])), tilting_s
+        tilt = np.sqrt(sum((c[k:] - c[:-k])[windows] ** 2 for c in (ux, uy, uz)))
+        use = (gaps[k:] == gaps[:-k])[windows] & (tilt > detection.min_tilt_rad) & np.isfinite(integral)
+    return integral[use] / tilt[use], int(use.sum())

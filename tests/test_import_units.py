@@ -95,6 +95,14 @@ def test_the_cli_takes_units_and_refuses_bad_ones_as_usage_errors(home, tmp_path
     assert main(["import", str(path), "--units", "speed=fast"]) == 2
 
 
+def test_gyro_tilt_ratio_does_not_depend_on_how_many_windows_are_judged_at_a_time(lifts):
+    rows = lifts[lifts["sensor"] == "thoracic"]
+    t, acc, gyr = rows["time_s"].to_numpy(), rows[ACC].to_numpy(), rows[GYR].to_numpy()
+    whole = gyro_tilt_ratio(t, acc, gyr, DEFAULT_DETECTION, chunk_rows=len(t))
+    for chunk_rows in (1, 97, 1000):
+        assert gyro_tilt_ratio(t, acc, gyr, DEFAULT_DETECTION, chunk_rows=chunk_rows) == whole
+
+
 def test_gyro_tilt_ratio_is_57_in_deg_per_s_1_in_rad_per_s_and_undecided_without_motion(lifts):
     rows = lifts[lifts["sensor"] == "thoracic"]
     t, acc, gyr = rows["time_s"].to_numpy(), rows[ACC].to_numpy(), rows[GYR].to_numpy()
