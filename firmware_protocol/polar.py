@@ -242,13 +242,18 @@ class PolarDecoder(Decoder):
         return SampleBlock(device_time_s=time_s, **{name: data})
 
     def _sample_times_s(self, mtype: int, ts_ns: int, n: int, diag: PacketDiagnostics) -> np.ndarray:
-        """Sample times as the SDK derives them: spread from the previous frame's stamp, else by rate."""
+        """Sample times as the SDK derives them: spread from the previous frame's stamp, else by rate.
+
+        After a lost frame the previous stamp is a frame too early: spread from it, the samples would
+        stretch over the lost ones' time too, so they are spaced by the rate back from their own stamp.
+        """
         prev = self.last_ts_ns.get(mtype)
         self.last_ts_ns[mtype] = ts_ns
-        if prev is not None and 0 < prev < ts_ns:
+        lost_before = self.rate_hz and prev is not None and (ts_ns - prev) > (n + 0.5) * 1e9 / self.rate_hz
+        if lost_before:
+            diag.time_gaps += 1
+        elif prev is not None and 0 < prev < ts_ns:
             step_ns = (ts_ns - prev) / n
-            if self.rate_hz and (ts_ns - prev) > (n + 0.5) * 1e9 / self.rate_hz:
-                diag.time_gaps += 1
             return (prev + step_ns * np.arange(1, n + 1)) * 1e-9
         step_ns = 1e9 / self.rate_hz if self.rate_hz else 0.0
         if not step_ns:

@@ -150,14 +150,21 @@ async def test_every_sensor_kind_streams_through_its_own_gatt_profile(store, kin
         ]
 
 
-def test_channel_joiner_pairs_separate_acc_and_gyro_packets():
+def test_channel_joiner_pairs_separate_acc_and_gyro_packets_so_a_lost_packet_costs_only_its_sample():
+    """MetaWear sends each sample's acceleration, then its rotation, without device times."""
     joiner = ChannelJoiner()
-    acc = SampleBlock(acc_mps2=np.ones((1, 3)))
-    gyr = SampleBlock(gyr_dps=np.full((1, 3), 2.0))
-    assert joiner.push(acc).n == 0 and joiner.push(acc).n == 0
-    out = joiner.push(SampleBlock(gyr_dps=np.full((2, 3), 2.0)))
-    assert out.n == 2 and out.acc_mps2[0, 0] == 1.0 and out.gyr_dps[1, 0] == 2.0
-    assert joiner.push(gyr).n == 0 and joiner.push(SampleBlock(quat_wxyz=np.ones((1, 4)))).n == 0
+
+    def acc(i):
+        return SampleBlock(acc_mps2=np.full((1, 3), float(i)))
+
+    def gyr(i):
+        return SampleBlock(gyr_dps=np.full((1, 3), float(i)))
+
+    # sample 1 loses its rotation and sample 3 its acceleration on the air
+    sent = [acc(0), gyr(0), acc(1), acc(2), gyr(2), gyr(3), acc(4), gyr(4)]
+    pairs = SampleBlock.concat([b for b in (joiner.push(block) for block in sent) if b.n])
+    assert pairs.acc_mps2[:, 0].tolist() == [0, 2, 4] and pairs.gyr_dps[:, 0].tolist() == [0, 2, 4]
+    assert joiner.push(gyr(5)).n == 0 and joiner.push(SampleBlock(quat_wxyz=np.ones((1, 4)))).n == 0
     both = SampleBlock(acc_mps2=np.ones((3, 3)), gyr_dps=np.ones((3, 3)))
     assert joiner.push(both) is both
 

@@ -121,3 +121,39 @@ def test_a_restarted_device_clock_starts_a_new_epoch():
     assert final.clock.epochs == 2
     assert final.time_s[2000] == pytest.approx(40.0 + 1 / RATE_HZ, abs=0.005)
     assert len(final.gaps) == 1
+
+
+@pytest.mark.parametrize("kind", ["witmotion", "thingy52"])
+def test_lost_samples_are_counted_so_the_time_base_stays_one_straight_line(kind):
+    """Without a device clock a miscounted loss would move every later sample by a period."""
+    assembler, true_s, index = stream(kind, loss=0.02)
+    final = assembler.finalize()
+    error_s = final.time_s - true_s[index]
+    window = np.floor(true_s[index])
+    medians = np.array([np.median(error_s[window == w]) for w in np.unique(window)])
+    assert np.ptp(medians) < 0.003  # a period is 10 ms
+    assert final.lost == pytest.approx(len(true_s) - len(index), abs=5)  # the last half second is not told
+
+
+def test_polar_samples_after_a_lost_frame_keep_their_device_times():
+    """A frame stamps its last sample; spread from the frame before a lost one, its samples would stretch."""
+    model = get_model("polar-pmd")
+    encoder = model.encoder(rate_hz=RATE_HZ, max_payload=244)
+    assembler = StreamAssembler(model, AssemblerConfig(rate_hz=RATE_HZ))
+    n = 400
+    device_s = 5.0 + np.arange(n) / RATE_HZ
+    index = np.arange(n)
+    gyr = np.column_stack([(index % 1000) * 1.0, np.zeros(n), np.zeros(n)])
+    handed, times = [], []
+    for k, i in enumerate(range(0, n, 4)):
+        block = SampleBlock(device_time_s=device_s[i : i + 4], acc_mps2=np.ones((4, 3)), gyr_dps=gyr[i : i + 4])
+        for payload in encoder.encode(block):
+            if k % 7 == 3:
+                continue  # both frames of every seventh burst are lost
+            out = assembler.feed(payload, device_s[i + 3] + 0.01)
+            if out is not None:
+                handed.append(np.rint(out.block.gyr_dps[:, 0]).astype(int))
+                times.append(out.device_time_s)
+    handed, times = np.concatenate(handed), np.concatenate(times)
+    assert len(handed) == n - 4 * len(range(3, n // 4, 7))
+    assert np.abs(times - device_s[handed]).max() < 1e-6

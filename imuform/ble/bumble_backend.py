@@ -13,9 +13,11 @@ and the demo, or over Bumble's USB transport with a real dongle (experimental). 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -164,7 +166,9 @@ class BumbleClient(BaseBleakClient):
     """Bleak client backend over a Bumble ``Device`` (keyword ``bumble_device``).
 
     Errors from Bumble are mapped to bleak's: ``BleakError`` for GATT and link failures and
-    ``TimeoutError`` when a connection attempt times out, as bleak's own backends do.
+    ``TimeoutError`` when a connection attempt times out, as bleak's own backends do. Each notification's
+    callback runs inside ``notification_context(peer address, value)`` when given (the virtual radio's
+    `imuform.ble.virtual_radio.VirtualRadio.arrival`: the host clock reads the notification's arrival).
     """
 
     def __init__(
@@ -175,6 +179,7 @@ class BumbleClient(BaseBleakClient):
         timeout: float,
         bumble_device: Device,
         mtu: int = DEFAULT_MTU,
+        notification_context: Callable[[hci.Address, bytes], AbstractContextManager] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout)
@@ -190,6 +195,7 @@ class BumbleClient(BaseBleakClient):
         self._peer: Peer | None = None
         self._subscribers: dict[int, Callable[[bytes], None]] = {}
         self._closing = False
+        self._notification_context = notification_context or (lambda address, value: contextlib.nullcontext())
 
     @property
     def name(self) -> str:
@@ -328,7 +334,8 @@ class BumbleClient(BaseBleakClient):
             raise BleakError(f"characteristic {characteristic.uuid} has no CCCD: it cannot notify")
 
         def subscriber(value: bytes) -> None:
-            callback(bytearray(value))
+            with self._notification_context(self._peer_address, value):
+                callback(bytearray(value))
 
         self._subscribers[characteristic.handle] = subscriber
         await self._gatt(f"subscribe {characteristic.uuid}", peer.subscribe(proxy, subscriber))

@@ -28,7 +28,6 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
 
 from firmware_protocol import ProtocolError, SampleBlock, SensorModel
 from imuform.ble.timesync import ClockFitSummary, ClockSync, ClockSyncConfig, envelope_points, lower_envelope_fit
@@ -55,11 +54,15 @@ class AssemblerConfig:
         missed), in s.
     loss_envelope_s
         Without a device clock: a rise in arrival delay lasting longer than this is taken as lost samples,
-        a shorter one as latency, in s. A live BLE link holds notifications back at most until its
-        supervision timeout (≤ 6 s on common hosts) ends it; a virtual replay on a loaded machine held
-        latency up for several seconds. At 2 s a 140 s MetaWear replay at 10× counted 895 samples lost
-        where none were, at 10 s 39, at 30 s 11; on simulated arrivals with 1–30 % of notifications lost
-        2 s, 10 s and 30 s found the same losses (`count_notifications`).
+        a shorter one as latency, in s; also the window whose quickest arrival sets the level the next
+        counts are measured from (`count_notifications`). A live BLE link holds notifications back at
+        most until its supervision timeout (≤ 6 s on common hosts) ends it.
+    count_chunk_s
+        Without a device clock: counts are found chronologically in chunks of this length, each against
+        the level of the window before it, in s.
+    count_margin
+        Without a device clock: the fraction of a period by which an arrival may seem early (the level's
+        own error) and still bound the lost count from above.
     max_count_drift
         Largest plausible rate error of a sample count at the nominal rate (sensors without a clock).
     pair_arrival_s
@@ -74,6 +77,8 @@ class AssemblerConfig:
     dedupe_window: int = 64
     clock_restart_s: float = 10.0
     loss_envelope_s: float = 10.0
+    count_chunk_s: float = 1.0
+    count_margin: float = 0.4
     max_count_drift: float = 0.05
     pair_arrival_s: float = 0.05
 
@@ -198,9 +203,10 @@ class ChannelJoiner:
     Blocks holding both pass through. A block with only one of the two is queued until the other
     arrives. Samples with device times (Polar) are paired by time, within ``tolerance_s``: a lost packet of
     one channel then costs its own samples, not the alignment of every later pair. Samples without (MetaWear)
-    are paired in arrival order, but a pair whose two packets arrived more than ``arrival_tolerance_s`` apart
-    was not sent together: its older half lost its partner on the air and is dropped, so a loss shifts at
-    most the pairs of one burst. A pair keeps the acceleration's device time. Blocks with neither channel
+    come as acceleration then angular rate, and are paired in that order: an acceleration still waiting when
+    the next one comes, and an angular rate with no acceleration waiting, lost their partners on the air and
+    are dropped, so a lost packet costs its own sample, not the alignment of the pairs after it. A pair
+    whose two packets arrived more than ``arrival_tolerance_s`` apart was not sent together either. A pair keeps the acceleration's device time. Blocks with neither channel
     (a quaternion or magnetometer packet alone) carry no row for the samples table and are dropped.
 
     Parameters
@@ -226,9 +232,15 @@ class ChannelJoiner:
         timed = block.device_time_s is not None
         device_s = np.asarray(block.device_time_s, dtype=float) if timed else np.full(block.n, np.nan)
         if has_acc:
+            if not timed:
+                # untimed halves come acceleration first: one still waiting never got its rotation
+                self._acc.keep(slice(len(self._acc), None))
             self._acc.add(np.asarray(block.acc_mps2), device_s, arrival_s)
         else:
             self._gyr.add(np.asarray(block.gyr_dps), device_s, arrival_s)
+            if not timed:
+                # rotation beyond the waiting accelerations lost its acceleration
+                self._gyr.keep(slice(0, len(self._acc)))
         if not (len(self._acc) and len(self._gyr)):
             return SampleBlock.empty()
         if np.isfinite(self._acc.device_s).all() and np.isfinite(self._gyr.device_s).all():
@@ -274,28 +286,25 @@ def _ranks(n: np.ndarray) -> np.ndarray:
     return np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
 
 
-def count_notifications(
-    arrival_s: np.ndarray, n: np.ndarray, period_s: float, config: AssemblerConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """When each notification's last sample was taken, and its count, for a sensor without a clock.
+def count_notifications(arrival_s: np.ndarray, n: np.ndarray, period_s: float, config: AssemblerConfig) -> np.ndarray:
+    """The count of each notification's first sample, for a sensor without a clock: lost samples counted.
 
     Notification ``j`` carries samples ``c_j … c_j + n_j − 1`` and arrives after its last one was taken,
-    ``a_j = T0 + P · (c_j + n_j − 1) + latency_j`` with ``latency_j ≥ 0`` and often near 0. With ``R_j``
-    the received samples up to its last one, ``a_j − P · R_j = T0 + P · lost_before_j + latency_j``: a
-    staircase of lost samples (steps of whole periods that last) under passing latency. The steps:
+    ``a_j = T0 + P · (c_j + n_j − 1) + latency_j`` with ``latency_j ≥ 0``. With ``R_j`` the samples received
+    up to its last one, ``x_j = (a_j − T0) / P − R_j = lost_j + latency_j / P``: whole lost samples under
+    a fraction of latency. The lost count is the largest whole number that no arrival contradicts,
+    ``lost_j = ⌊min over k ≥ j of x_k + ε⌋`` (losses never shrink, so every later arrival bounds it):
+    right as long as some arrival of the stretch before the next loss came within ``1 − ε`` periods of
+    the quickest (a connection interval of 7.5 ms holds the quickest arrivals within 7.5 ms even when the
+    link's events fall at the worst phase of the samples). The steps:
 
-    1. The staircase (the *floor*) as the forward-looking minimum of ``a_j − P · R_j`` over
-       ``config.loss_envelope_s``: a rise that lasts that long is a loss, a shorter one latency.
-    2. Lost samples: each cluster of rises (within half a second: the floor rises over the last quick
-       arrivals before a loss) rounded to whole periods; rises under a tenth of a period are the small
-       error of the period, which the next step removes.
-    3. The period refitted on the counts as the arrivals' lower envelope
-       (`imuform.ble.timesync.lower_envelope_fit`); steps 1–3 three times, from the nominal period.
-    4. Each last sample's time is ``P · R_j`` plus the floor: the quickest arrival within the window
-       ahead, carried back by the samples received between. Every such arrival bounds it from above
-       whatever was lost between, so a loss misjudged in step 2 changes the lost-sample count, not the
-       time base; just before a loss the bound rests on the last arrivals before it, and is late by their
-       latency (simulated: p99 8 ms at 1 % of notifications lost, 14 ms at 5 %, 0–2 ms without loss).
+    1. Chronologically in chunks of ``config.count_chunk_s``: ``T0`` as the quickest arrival of the last
+       ``config.loss_envelope_s`` (so a rate error acts over that window only, not the recording), the
+       bound over the arrivals of the next ``config.loss_envelope_s`` (a rise lasting longer is a loss, a
+       shorter one latency: a live link holds notifications back at most until its supervision timeout).
+    2. Twice: first at the nominal period, then at the period of the lower envelope of the counts found
+       (`imuform.ble.timesync.lower_envelope_fit`), so a crystal off its nominal rate does not read as
+       losses.
 
     Parameters
     ----------
@@ -306,49 +315,52 @@ def count_notifications(
     period_s
         Nominal sample period, in s.
     config
-        The window (``loss_envelope_s``) and the largest plausible rate error (``max_count_drift``).
+        The windows (``count_chunk_s``, ``loss_envelope_s``), the fraction ``count_margin`` (``ε``) and
+        the largest plausible rate error (``max_count_drift``).
 
     Returns
     -------
-    last_time_s, first_count
-        (m,) session time of each notification's last sample, and the count of its first sample.
+    numpy.ndarray
+        (m,) the count of each notification's first sample (0 for the first).
     """
     received = np.cumsum(n) - 1  # count of each notification's last sample, were nothing lost
-    period = period_s
-    window = max(1, int(np.searchsorted(arrival_s, arrival_s[0] + config.loss_envelope_s)))
-    # within half a second of the end there is too little future to tell latency from loss
-    cluster = tail = max(1, int(np.searchsorted(arrival_s, arrival_s[0] + 0.5)))
-
-    def floor_at(period: float) -> np.ndarray:
-        floor = minimum_filter1d(arrival_s - period * received, window, mode="nearest", origin=-(window // 2))
-        floor[-tail:] = floor[-tail:].min()  # the last half second shares one level: latency, not loss
-        return floor
-
-    lost = np.zeros(len(n), dtype=np.int64)
-    for _ in range(3):
-        rise = np.maximum(np.diff(floor_at(period)), 0.0)
-        rise[rise < 0.1 * period] = 0.0
-        lost = np.concatenate([[0], np.cumsum(_round_clusters(rise / period, cluster))])
-        rate, _ = lower_envelope_fit(
-            (received + lost) * period_s, arrival_s, np.zeros(len(n), dtype=int), config.max_count_drift
-        )
-        period = rate * period_s
-    # The floor never falls (time runs forward) and a sample is never later than its own arrival.
-    last_time = np.minimum(period * received + np.maximum.accumulate(floor_at(period)), arrival_s)
-    return last_time, received + lost - n + 1
+    lost = _count_lost(arrival_s, received, period_s, config)
+    rate, _ = lower_envelope_fit(
+        (received + lost) * period_s, arrival_s, np.zeros(len(n), dtype=int), config.max_count_drift
+    )
+    lost = _count_lost(arrival_s, received, rate * period_s, config)
+    return received + lost - n + 1
 
 
-def _round_clusters(rise: np.ndarray, span: int) -> np.ndarray:
-    """Rises (in periods) summed over clusters of nonzero ones less than ``span`` apart and rounded, each
-    cluster's whole steps put at its last rise."""
-    out = np.zeros(len(rise), dtype=np.int64)
-    at = np.flatnonzero(rise)
-    if not len(at):
-        return out
-    breaks = np.flatnonzero(np.diff(at) >= span) + 1
-    for group in np.split(at, breaks):
-        out[group[-1]] = int(np.round(rise[group].sum()))
-    return out
+def _count_lost(arrival_s: np.ndarray, received: np.ndarray, period_s: float, config: AssemblerConfig) -> np.ndarray:
+    """Samples lost before each notification, at one period (see `count_notifications`)."""
+    level = arrival_s - period_s * received  # T0 + P · lost + latency
+    lost = np.zeros(len(received), dtype=np.int64)
+    t0 = None
+    starts = np.searchsorted(arrival_s, np.arange(arrival_s[0], arrival_s[-1], config.count_chunk_s))
+    ends = np.append(starts[1:], len(arrival_s))
+    for start, end in zip(starts, ends):
+        if start == end:
+            continue
+        ahead = int(np.searchsorted(arrival_s, arrival_s[start] + config.loss_envelope_s, side="right"))
+        ahead = max(ahead, end)
+        past = slice(int(np.searchsorted(arrival_s, arrival_s[start] - config.loss_envelope_s)), start)
+        if t0 is None:  # the first window: the quickest arrival ahead sets the level, whatever was lost before it
+            t0, floor = float(np.min(level[start:ahead])), 0
+        else:
+            # the quickest arrivals of the window before (a low percentile: an arrival counted past a loss
+            # it came before lies below the level, by up to the lost samples), leaving out those far below
+            residual = level[past] - period_s * lost[past]
+            residual = residual[residual >= t0 - 0.125 * period_s]
+            t0 = float(np.percentile(residual, 2)) if len(residual) else t0
+            floor = lost[start - 1]
+        x = (level[start:ahead] - t0) / period_s
+        bound = np.minimum.accumulate(x[::-1])[::-1][: end - start]
+        lost[start:end] = np.maximum(np.floor(bound + config.count_margin).astype(np.int64), floor)
+    # at the end no later arrival tells a loss from latency: the last half second is taken as latency
+    tail = int(np.searchsorted(arrival_s, arrival_s[-1] - 0.5))
+    lost[tail:] = lost[tail - 1] if tail else 0
+    return lost
 
 
 def _subset(block: SampleBlock, keep: np.ndarray) -> SampleBlock:
@@ -504,30 +516,31 @@ class StreamAssembler:
         return FinalTimes(time_s, gaps, lost, clock)
 
     def _final_count_times(self, epoch: np.ndarray) -> tuple[np.ndarray, ClockFitSummary]:
-        """Sensors without a clock: every sample's count and time from the arrivals of the whole recording.
+        """Sensors without a clock: every sample's count from the arrivals of the whole recording, then its time.
 
-        Per epoch, `count_notifications` finds the count of each notification's first sample; one line
-        per epoch (shared rate) below the arrivals of each notification's last sample maps counts to
-        session time, as for device clocks (`imuform.ble.timesync.lower_envelope_fit`).
+        Per epoch, `count_notifications` finds the count of each notification's first sample. One line
+        per epoch (shared rate: one crystal) below the arrivals of each notification's last sample maps
+        every count to session time, as for device clocks (`imuform.ble.timesync.lower_envelope_fit`): the
+        time base is as straight as the sensor's crystal, and rests on the quickest arrivals of the epoch.
         """
         arrivals = np.array(self._arrivals, dtype=float).reshape(-1, 3)
         period = self.config.period_s
-        out = np.empty(len(epoch))
+        count = np.empty(len(epoch))
         last_count = np.empty(len(arrivals))
         for e in np.unique(arrivals[:, 0]):
             mine = arrivals[:, 0] == e
             n = arrivals[mine, 2].astype(np.int64)
-            last_time, first = count_notifications(arrivals[mine, 1], n, period, self.config)
-            out[epoch == e] = np.repeat(last_time, n) - period * (np.repeat(n, n) - 1 - _ranks(n))
+            first = count_notifications(arrivals[mine, 1], n, period, self.config)
+            count[epoch == e] = np.repeat(first, n) + _ranks(n)
             last_count[mine] = first + n - 1
         points = envelope_points(last_count * period, arrivals[:, 1], arrivals[:, 0], self.sync.config.bin_s)
         rate, offsets = lower_envelope_fit(*points, max_drift=self.config.max_count_drift)
-        latency_ms = (
-            arrivals[:, 1] - np.array([offsets[int(e)] for e in arrivals[:, 0]]) - rate * last_count * period
-        ) * 1e3
+        epoch_offset = np.array([offsets[int(e)] for e in range(int(epoch[-1]) + 1)])
+        out = epoch_offset[epoch.astype(int)] + rate * period * count
+        latency_ms = (arrivals[:, 1] - epoch_offset[arrivals[:, 0].astype(int)] - rate * last_count * period) * 1e3
         summary = ClockFitSummary(
             method="sample-count",
-            offset_s=float(offsets[int(epoch[-1])]),
+            offset_s=float(epoch_offset[-1]),
             drift_ppm=float((1.0 / rate - 1.0) * 1e6),
             points=len(points[0]),
             span_s=float(out[-1] - out[0]),

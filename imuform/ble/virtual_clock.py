@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 
 
 class VirtualClock:
@@ -36,10 +38,28 @@ class VirtualClock:
         self._loop = asyncio.get_running_loop()
         self._real0 = self._loop.time()
         self._virtual0 = 0.0
+        self._held_s: float | None = None
 
     def __call__(self) -> float:
-        """Virtual seconds since the clock started."""
+        """Virtual seconds since the clock started (or the reading held by :meth:`held`)."""
+        if self._held_s is not None:
+            return self._held_s
         return self._virtual0 + (self._loop.time() - self._real0) * self.rate
+
+    @contextlib.contextmanager
+    def held(self, time_s: float | None) -> Iterator[None]:
+        """Read ``time_s`` inside the block (None: read on as usual).
+
+        The virtual radio delivers a notification to the host with the instant it reached the host's
+        controller (`imuform.ble.virtual_radio.VirtualRadio.arrival`): the host code that stamps it runs
+        later in real time, and at ``speed`` times real time that processing delay would read as ``speed``
+        times longer a latency than any real host has.
+        """
+        before, self._held_s = self._held_s, time_s if time_s is not None else self._held_s
+        try:
+            yield
+        finally:
+            self._held_s = before
 
     def _set_rate(self, rate: float) -> None:
         self._virtual0, self._real0 = self(), self._loop.time()

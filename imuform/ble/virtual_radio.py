@@ -5,8 +5,15 @@ and ATT, GATT and L2CAP use their real encodings. Bumble's ``LocalLink`` hands P
 :class:`VirtualRadio` adds what a real radio does to them:
 
 - connection-event timing: data PDUs leave only at connection events, multiples of
-  ``connection_interval_s`` (7.5–30 ms on real links), so notifications arrive in bursts;
+  ``connection_interval_s`` (7.5–30 ms on real links) from each link's own anchor, so notifications
+  arrive in bursts;
 - jitter: each PDU may slip by up to ``jitter_s``, rounded up to a later connection event, in order;
+- honest latency: a sensor's notification leaves at the first connection event after it was ready
+  (:meth:`VirtualRadio.ready`: when its last sample was taken), and the host reads the virtual clock
+  at the event that delivered it (:meth:`VirtualRadio.arrival`). The replay's own processing (a
+  sensor task that woke late, the host stack's hops, another process holding the CPU) takes real
+  time, which at ``speed`` × real time would otherwise read as ``speed`` times longer a latency, in
+  swings lasting seconds, that no real link produces;
 - loss: each ATT notification is lost with probability ``loss`` (retries exhausted). Requests and
   responses are never dropped: real links retransmit them until the supervision timeout;
 - dropouts (:meth:`VirtualRadio.blackout`): a device goes out of range; nothing reaches it or comes
@@ -17,9 +24,11 @@ and ATT, GATT and L2CAP use their real encodings. Bumble's ``LocalLink`` hands P
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 from collections import deque
+from collections.abc import Iterator
 
 from bumble import hci
 from bumble.controller import Controller
@@ -33,6 +42,10 @@ from imuform.ble.virtual_clock import VirtualClock
 
 _ATT_CID = 0x0004
 _ATT_HANDLE_VALUE_NOTIFICATION = 0x1B
+#: Bytes before a notification's value: L2CAP basic header (4), ATT opcode (1) and handle (2).
+_NOTIFICATION_VALUE_AT = 7
+#: Notifications remembered per link until the host reads them (far more than a replay holds in flight).
+_IN_FLIGHT = 65536
 
 
 def _is_notification(l2cap_pdu: bytes) -> bool:
@@ -119,7 +132,13 @@ class VirtualRadio(LocalLink):
         self.loss = loss
         self.supervision_timeout_s = supervision_timeout_s
         self._rng = random.Random(seed)
-        self._queues: dict[tuple[int, int], deque[tuple[float, Controller, hci.Address, bytes]]] = {}
+        self._queues: dict[tuple[int, int], deque[tuple[float, float, Controller, hci.Address, bytes]]] = {}
+        self._anchors_s: dict[tuple[int, int], float] = {}
+        self._last_release_s: dict[tuple[int, int], float] = {}
+        # per (sender address, value): virtual times the sensor had it ready, in order
+        self._ready: dict[tuple[str, bytes], deque[float]] = {}
+        # per (receiving controller, sender address): (value, virtual arrival) delivered, not yet read
+        self._arrived: dict[tuple[int, str], deque[tuple[bytes, float]]] = {}
         self._timers: dict[tuple[int, int], asyncio.TimerHandle] = {}
         self._out_of_range: set[Controller] = set()
         #: Notifications dropped by ``loss`` and during blackouts, for reports.
@@ -147,6 +166,50 @@ class VirtualRadio(LocalLink):
         controller = VirtualController(name, link=self)
         host = Host(controller, AsyncPipeSink(controller))
         return Device(name=name, address=hci.Address(address), host=host)
+
+    # -- virtual time of notifications ---------------------------------------------------------
+
+    def _now(self) -> float:
+        return self.clock() if self.clock is not None else asyncio.get_running_loop().time()
+
+    def ready(self, sender: Device, value: bytes, time_s: float) -> None:
+        """``sender``'s next notification of ``value`` was ready at virtual ``time_s`` (its last sample taken).
+
+        It then leaves at the first connection event after ``time_s`` (plus jitter), however late the
+        replay hands it to the radio.
+        """
+        self._ready.setdefault((str(sender.random_address), bytes(value)), deque()).append(time_s)
+
+    def _ready_at(self, sender: Controller, value: bytes) -> float | None:
+        key = (str(sender.random_address), value)
+        waiting = self._ready.get(key)
+        if not waiting:
+            return None
+        time_s = waiting.popleft()
+        if not waiting:
+            del self._ready[key]
+        return time_s
+
+    @contextlib.contextmanager
+    def arrival(self, receiver: Device, sender_address: hci.Address, value: bytes) -> Iterator[None]:
+        """Inside the block the virtual clock reads when ``value`` from ``sender_address`` reached ``receiver``.
+
+        The host's handler of a notification stamps it with the clock; the replay reaches the handler
+        later in real time than the connection event that delivered it (see the module docstring).
+        """
+        key = (id(self._controller_of(receiver)), str(sender_address))
+        delivered, arrived_s = self._arrived.get(key, deque()), None
+        # the first delivery of this value; any before it never reached a handler (nobody subscribed)
+        at = next((i for i, (delivered_value, _) in enumerate(delivered) if delivered_value == value), None)
+        if at is not None:
+            for _ in range(at):
+                delivered.popleft()
+            arrived_s = delivered.popleft()[1]
+        if self.clock is None:
+            yield
+            return
+        with self.clock.held(arrived_s):
+            yield
 
     # -- faults --------------------------------------------------------------------------------
 
@@ -220,16 +283,25 @@ class VirtualRadio(LocalLink):
             self.dropped_notifications += notification
             return
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        release = now + (self._rng.uniform(0.0, self.jitter_s) / self.speed if self.jitter_s else 0.0)
-        if self.connection_interval_s:
-            interval = self.connection_interval_s / self.speed
-            release = math.ceil(release / interval) * interval
         key = (id(sender_controller), id(destination))
         queue = self._queues.setdefault(key, deque())
+        # in virtual time: ready (or now), slipped by jitter, at the link's next connection event, in order
+        now_s = self._now()
+        ready_s = self._ready_at(sender_controller, data[_NOTIFICATION_VALUE_AT:]) if notification else None
+        release_s = min(now_s, ready_s) if ready_s is not None else now_s
+        release_s += self._rng.uniform(0.0, self.jitter_s) if self.jitter_s else 0.0
+        if self.connection_interval_s:
+            interval = self.connection_interval_s
+            anchor = self._anchors_s.setdefault(key, self._rng.uniform(0.0, interval))
+            release_s = anchor + math.ceil((release_s - anchor) / interval) * interval
+        if ready_s is not None:
+            # a sensor's stream leaves in order; anything else (an answer) leaves when it is sent, and
+            # must not hold back a stream the replay hands over late
+            release_s = self._last_release_s[key] = max(release_s, self._last_release_s.get(key, -math.inf))
+        release = loop.time() + max(0.0, release_s - now_s) / self.speed
         if queue:
             release = max(release, queue[-1][0])
-        queue.append((release, destination, sender_controller.random_address, data))
+        queue.append((release, release_s, destination, sender_controller.random_address, data))
         if key not in self._timers:
             self._timers[key] = loop.call_at(release, self._release, key)
 
@@ -240,10 +312,13 @@ class VirtualRadio(LocalLink):
         loop = asyncio.get_running_loop()
         now = loop.time()
         while queue and queue[0][0] <= now + 1e-6:
-            _, destination, source_address, data = queue.popleft()
+            _, release_s, destination, source_address, data = queue.popleft()
             if destination in self._out_of_range:
                 self.dropped_notifications += _is_notification(data)
                 continue
+            if _is_notification(data):
+                arrived = self._arrived.setdefault((id(destination), str(source_address)), deque(maxlen=_IN_FLIGHT))
+                arrived.append((data[_NOTIFICATION_VALUE_AT:], release_s))
             destination.on_link_acl_data(source_address, PhysicalTransport.LE, data)
         if queue:
             self._timers[key] = loop.call_at(queue[0][0], self._release, key)

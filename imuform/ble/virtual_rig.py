@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -173,7 +174,11 @@ async def open_rig(
     await central.power_on()
     ble = BleKwargs(
         scanner={"backend": BumbleScanner, "bumble_device": central},
-        client={"backend": BumbleClient, "bumble_device": central},
+        client={
+            "backend": BumbleClient,
+            "bumble_device": central,
+            "notification_context": functools.partial(radio.arrival, central),
+        },
     )
     rig = VirtualRig(radio, clock, sensors, ble)
 

@@ -246,27 +246,42 @@ class VirtualSensor:
             sent_until_s = now_s
             if not self.firmware.streaming or self._connection is None:
                 continue  # samples taken while not streaming are never sent
-            block = self.stream.block(int(start), int(due), self.firmware.channels, self.firmware.device_time_base())
-            payloads, self._resend = self._resend + self.firmware.encode(block), []
-            for payload in payloads:
-                if self._connection is None:
-                    break
-                await self.device.notify_subscribers(notify_char, payload)
-                self.payloads_sent += 1
-                await self._wait_for_room()
+            bursts = [(self._resend, self.clock())] if self._resend else []  # sent again after a reconnect: now
+            self._resend = []
+            # The sensor notifies on its own clock: each burst holds the samples of one notify interval and
+            # is ready when its last sample is taken, whenever the replay gets round to sending it.
+            times = self.stream.time_s[start:due]
+            cuts = np.flatnonzero(np.diff(np.floor(times / self.notify_interval_s))) + 1
+            for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(times)]):
+                if b > a:
+                    block = self.stream.block(
+                        int(start + a), int(start + b), self.firmware.channels, self.firmware.device_time_base()
+                    )
+                    bursts.append((self.firmware.encode(block), self.start_s + float(times[b - 1])))
+            for payloads, ready_s in bursts:
+                for payload in payloads:
+                    if self._connection is None:
+                        break
+                    self.radio.ready(self.device, payload, ready_s)
+                    await self.device.notify_subscribers(notify_char, payload)
+                    self.payloads_sent += 1
+                    await self._wait_for_room(ready_s)
             if self.resend_after_reconnect:
+                payloads = [payload for burst, _ in bursts for payload in burst]
                 self._recent = (self._recent + payloads)[-self.resend_after_reconnect :]
             self.clock.report_lateness(max(woke_late_s, 0.0) + self.clock() - self.start_s - now_s)
 
-    async def _wait_for_room(self) -> None:
+    async def _wait_for_room(self, ready_s: float) -> None:
         """Hold the stream while the transmit buffer is full, as firmware does.
 
         Bumble's host queues every notification it cannot hand to the controller yet; unbounded, a replay
         faster than the machine can carry would pile seconds of data there (all lost at a dropout). Held
-        here instead, the sensor falls behind its clock, reports it, and the virtual clock slows down.
+        here instead, the sensor falls behind its clock and reports how far (its burst was ready at
+        ``ready_s``), so the virtual clock slows down.
         """
         queue = self.device.host.le_acl_packet_queue
         while queue is not None and queue.pending > self.tx_buffer_packets and self._connection is not None:
+            self.clock.report_lateness(self.clock() - ready_s)
             await asyncio.sleep(0.001)
 
     async def stop(self) -> None:
