@@ -29,7 +29,7 @@ function connect() {
     draw(message.state);
     // acknowledged after the frame that shows it: the server times sample arrival to here
     requestAnimationFrame(() => {
-      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ ack: message.seq }));
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ ack: message.seq, by: "page" }));
     });
   };
   socket.onclose = () => {
@@ -87,8 +87,13 @@ function drawGauge(s) {
     `lumbar angle · your band: ${s.band_text}`;
 }
 
+let drawnReps = "";
+
 function drawReps(s) {
   const peaks = s.rep_peaks_deg;
+  const key = JSON.stringify([s.set_number, s.recording, s.rep_peak_texts, s.flexion_limit_deg]);
+  if (key === drawnReps) return; // most messages move only the needle
+  drawnReps = key;
   $("rep-count").textContent = String(peaks.length);
   $("set-label").textContent = s.set_number ? `set ${s.set_number}${s.recording ? "" : " · saved"}` : "no set yet";
   const top = Math.max(s.flexion_limit_deg * 1.5, ...peaks);
@@ -137,6 +142,13 @@ function drawGuide(guide) {
   $("guide-prompt").textContent = guide.prompt;
   $("guide-count").textContent = guide.countdown_s ? String(guide.countdown_s) : guide.phase;
   $("guide-message").textContent = guide.message || "";
+  $("guide-done").replaceChildren(
+    ...guide.done.map((line) => {
+      const item = document.createElement("li");
+      item.textContent = line;
+      return item;
+    }),
+  );
   $("guide").className = `card ${guide.phase === "again" ? "failed" : ""}`;
 }
 

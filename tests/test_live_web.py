@@ -1,4 +1,4 @@
-"""`imuform live --web` on a phone, in a real headless Chromium (Debian's `chromium`, driven by Playwright).
+"""`imuform live --web` and `imuform calibrate --web` on a phone, in a real headless Chromium (Debian's `chromium`, driven by Playwright).
 
 The command runs as a user runs it (a subprocess with virtual sensors); the page is opened at 390 px (a
 phone) and 1400 px (a desktop). Layout is asserted by bounding boxes: no sideways scrolling, the gauge and
@@ -47,11 +47,11 @@ def browser():
 
 
 class LiveCommand:
-    """`imuform live --virtual ... --web` as a subprocess; ``url`` is the link it printed."""
+    """`imuform live (or calibrate) --virtual ... --web` as a subprocess; ``url`` is the link it printed."""
 
-    def __init__(self, home: Path, *args: str):
+    def __init__(self, home: Path, command: str, *args: str):
         env = {**os.environ, "IMUFORM_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-        command = [sys.executable, "-m", "imuform", "live", "--port", "0", "--json", *args]
+        command = [sys.executable, "-m", "imuform", command, "--port", "0", "--json", *args]
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.err_lines = []
         for line in self.proc.stderr:
@@ -104,7 +104,7 @@ def assert_layout(page, viewport: dict, name: str) -> None:
 
 def test_a_six_rep_virtual_set_on_the_phone_page(browser, tmp_path):
     """6 reps on the page, as many cues (tones) as reps past the limit, and a layout that holds at 390 and 1400 px."""
-    live = LiveCommand(tmp_path / "home", "--virtual", "romanian_deadlift", "--reps", "6", "--web")
+    live = LiveCommand(tmp_path / "home", "live", "--virtual", "romanian_deadlift", "--reps", "6", "--web")
     try:
         page, errors = open_page(browser, live.url, PHONE)
         page.locator("#sound").click()  # a tap turns the sound on, as a phone requires
@@ -138,7 +138,7 @@ def refused(url: str) -> int:
 
 
 def test_lan_needs_the_token_for_every_request_and_a_reload_keeps_the_set(browser, tmp_path):
-    live = LiveCommand(tmp_path / "home", "--virtual", "good_morning", "--reps", "3", "--lan")
+    live = LiveCommand(tmp_path / "home", "live", "--virtual", "good_morning", "--reps", "3", "--lan")
     try:
         assert "?token=" in live.url
         # over the loopback address: the server listens on every interface
@@ -162,3 +162,31 @@ def test_lan_needs_the_token_for_every_request_and_a_reload_keeps_the_set(browse
         live.kill()
     assert doc["reps"] == 3
     assert "▀" in err or "█" in err, "the QR code is printed with the link"
+
+
+def test_calibrate_web_shows_the_guided_steps_and_the_outcome(browser, tmp_path):
+    live = LiveCommand(tmp_path / "home", "calibrate", "--virtual", "--range", "--web")
+    try:
+        page, errors = open_page(browser, live.url, PHONE)
+        # the simulated person goes at 20× pace: the steps done stay listed with their verdicts
+        page.locator("#guide-prompt", has_text="Calibration saved").wait_for(timeout=SET_TIMEOUT_MS)
+        assert page.locator("#gauge-card").is_hidden()  # the calibration page shows no live angle
+        done = page.locator("#guide-done li").all_inner_texts()
+        assert [line.split(":")[0] for line in done] == [
+            "Stand tall and still, arms relaxed, looking ahead",
+            "Bend forward as far as is comfortable, let your back round, and hold",
+            "Lean back as far as is comfortable and hold",
+        ]
+        assert done[0].endswith("stood still") and "of flexion" in done[1] and "of extension" in done[2]
+        message = page.inner_text("#guide-message")
+        assert message.startswith("Your range: ") and "Your limits: flexion " in message
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert page.locator("#guide-prompt").bounding_box()["height"] >= 24
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "calibrate_phone.png"), full_page=True)
+        assert errors == []
+        page.close()
+        doc, _ = live.finish()
+    finally:
+        live.kill()
+    assert doc["calibration"]["range_of_motion"]["max_flexion_deg"] > 20

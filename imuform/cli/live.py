@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 
 import click
 from rich.live import Live
@@ -18,9 +17,9 @@ from imuform.ble.recorder import SensorTarget, identify_targets, record
 from imuform.ble.virtual_rig import placement_address, record_virtual, simulate, virtual_streams
 from imuform.cli.common import POSITIVE, console, echo_json, json_option, open_store
 from imuform.cli.record import parse_sensors, stop_on_ctrl_c, virtual_kind_option
+from imuform.cli.web import serving, until_ctrl_c, web_options
 from imuform.diagnostics import bluetooth_problem
 from imuform.errors import ImuformError
-from imuform.live_web.server import LiveWebServer, WebConfig
 from imuform.session_analysis import calibration_for_sensors
 
 
@@ -40,7 +39,7 @@ REP_REFRESH_S = 0.25
 
 
 @contextlib.contextmanager
-def _counting_reps(view: LiveView):
+def counting_reps(view: LiveView):
     """Count reps every `REP_REFRESH_S` on the event loop while recording, and once more at the end."""
 
     async def refresh() -> None:
@@ -55,47 +54,6 @@ def _counting_reps(view: LiveView):
         task.cancel()
     # only after a recording that ended normally: an error is reported as it is
     view.refresh_reps(final=True)
-
-
-def web_options(command):
-    """``--web``, ``--lan`` and ``--port``: the live page for a phone (`imuform.live_web`)."""
-    command = click.option(
-        "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port of the --web page."
-    )(command)
-    command = click.option(
-        "--lan",
-        is_flag=True,
-        help="Serve the --web page to the local network (a phone on the same Wi-Fi), behind a random token in "
-        "the link printed once with a QR code.",
-    )(command)
-    return click.option("--web", is_flag=True, help="Also show it on a page for your phone (this computer only).")(
-        command
-    )
-
-
-@contextlib.asynccontextmanager
-async def serving(state, web: bool, lan: bool, port: int):
-    """The live page while the block runs, or None without ``web``; prints where to open it (stderr)."""
-    if not (web or lan):
-        yield None
-        return
-    config = WebConfig(host="0.0.0.0", port=port, token=secrets.token_urlsafe(16)) if lan else WebConfig(port=port)
-    async with LiveWebServer(state, config) as server:
-        click.echo(f"live page: {server.url}", err=True)
-        if lan:
-            import segno  # only here: a terminal QR code is all it is for
-
-            click.echo("scan on a phone on the same network (the link holds a token: share it with no one):", err=True)
-            segno.make(server.url, error="l").terminal(out=click.get_text_stream("stderr"), compact=True)
-        yield server
-
-
-async def until_ctrl_c(message: str) -> None:
-    """Keep going (e.g. serving the page) until Ctrl-C, after saying so on stderr."""
-    click.echo(message, err=True)
-    done = asyncio.Event()
-    with stop_on_ctrl_c(done):
-        await done.wait()
 
 
 def summary(report, view: LiveView, limit_deg: float, as_json: bool) -> None:
@@ -222,7 +180,7 @@ def live(
                     if session is not None:
                         click.echo("waiting for the page to open: the simulated person starts then", err=True)
                         await server.viewer.wait()
-                with stop_on_ctrl_c(stop), _screen(view, not as_json), _counting_reps(view):
+                with stop_on_ctrl_c(stop), _screen(view, not as_json), counting_reps(view):
                     if session is not None:
                         report = await record_virtual(
                             store,

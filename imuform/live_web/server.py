@@ -8,8 +8,9 @@ message, and a page that connects (first time, after a reload, or after the phon
 state at once. With a token (``--lan``) every request, page, assets and stream alike, must carry it as
 ``?token=``; anything else gets 403.
 
-The page acknowledges each message once it has drawn it; the time from the newest sample's arrival to that
-acknowledgement (`LiveWebServer.latencies_s`) is what `benchmarks.bench_live_web` reports.
+The page acknowledges each message once it has drawn it (``{"ack": seq, "by": "page"}``); the time from the
+newest sample's arrival to that acknowledgement, kept per ``by`` (`LiveWebServer.latencies_s`), is what
+`benchmarks.bench_live_web` reports.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class LiveWebServer:
     Attributes
     ----------
     latencies_s
-        Sample arrival to the page's acknowledgement that it drew the state, s (the most recent 10,000).
+        By client kind (the ack's ``by``): sample arrival to the client's acknowledgement that it drew the
+        state, s (the most recent 10,000 each).
     viewer
         Set once a page has connected.
     """
@@ -101,7 +103,7 @@ class LiveWebServer:
         self._dirty = asyncio.Event()
         self._seq = 0
         self._arrived: OrderedDict[int, float] = OrderedDict()
-        self.latencies_s: deque[float] = deque(maxlen=10_000)
+        self.latencies_s: dict[str, deque[float]] = {}
         self.viewer = asyncio.Event()
         self._server = None
         self._pusher: asyncio.Task | None = None
@@ -180,12 +182,13 @@ class LiveWebServer:
 
     def _acknowledged(self, text: str | bytes) -> None:
         try:
-            seq = int(json.loads(text)["ack"])
-        except (ValueError, KeyError, TypeError):
-            return
-        arrived_s = self._arrived.pop(seq, None)
+            ack = json.loads(text)
+            seq, by = int(ack["ack"]), str(ack.get("by", "page"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return  # not an acknowledgement: nothing else is listened to
+        arrived_s = self._arrived.get(seq)
         if arrived_s is not None:
-            self.latencies_s.append(time.perf_counter() - arrived_s)
+            self.latencies_s.setdefault(by, deque(maxlen=10_000)).append(time.perf_counter() - arrived_s)
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         """Answer the page and its assets; let ``/ws`` on to the handshake; refuse a missing token."""
