@@ -114,7 +114,7 @@ function drawReps(s) {
 }
 
 function drawStatus(s) {
-  if (s.recording === false) setLink("ok", "set saved");
+  if (s.recording === false) setLink("ok", s.guide ? "calibration saved" : "set saved");
   else setLink("ok", "live");
   $("sensors").textContent = (s.sensors || [])
     .map((sensor) => {
@@ -138,9 +138,13 @@ function drawStatus(s) {
 function drawGuide(guide) {
   $("guide").hidden = !guide;
   if (!guide) return;
-  $("guide-step").textContent = `step ${guide.step} of ${guide.steps}${guide.tries > 1 ? ` · try ${guide.tries}` : ""}`;
+  const finished = guide.phase === "finished";
+  $("guide-step").textContent = finished
+    ? "all steps done"
+    : `step ${guide.step} of ${guide.steps}${guide.tries > 1 ? ` · try ${guide.tries}` : ""} · ${guide.phase}`;
   $("guide-prompt").textContent = guide.prompt;
-  $("guide-count").textContent = guide.countdown_s ? String(guide.countdown_s) : guide.phase;
+  const mark = { done: "✓", finished: "✓", again: "once more" }[guide.phase] || "";
+  $("guide-count").textContent = guide.countdown_s ? String(guide.countdown_s) : mark;
   $("guide-message").textContent = guide.message || "";
   $("guide-done").replaceChildren(
     ...guide.done.map((line) => {

@@ -42,6 +42,10 @@ _LOG.addHandler(logging.NullHandler())
 _LOG.propagate = False
 
 
+#: Host names a page served to this computer only answers to (DNS rebinding gets 403).
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
 @dataclass(frozen=True)
 class WebConfig:
     """Where and how the live page is served.
@@ -193,6 +197,12 @@ class LiveWebServer:
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         """Answer the page and its assets; let ``/ws`` on to the handshake; refuse a missing token."""
         parts = urlsplit(request.path)
+        host = request.headers.get("Host", "").rsplit(":", 1)[0]
+        if self.config.token is None and host not in LOCAL_HOSTS:
+            # served to this computer only: a page elsewhere that renamed itself to 127.0.0.1 gets nothing
+            return connection.respond(
+                HTTPStatus.FORBIDDEN, "This live page serves this computer only (--lan to share).\n"
+            )
         if self.config.token is not None:
             given = parse_qs(parts.query).get("token", [""])[0]
             if not hmac.compare_digest(given.encode(), self.config.token.encode()):
