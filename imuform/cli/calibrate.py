@@ -24,7 +24,7 @@ from imuform.ble.recorder import SensorTarget, record
 from imuform.ble.virtual_rig import record_virtual, simulate, virtual_streams
 from imuform.cli.common import echo_json, json_option, open_store
 from imuform.cli.record import parse_sensor, stop_on_ctrl_c, virtual_kind_option
-from imuform.cli.web import serving, until_ctrl_c, web_options
+from imuform.cli.web import serving, until_ctrl_c, wait_for_viewer, web_options
 from imuform.errors import ImuformError, InputError
 
 
@@ -230,8 +230,7 @@ def calibrate_cmd(
                 if server is not None:
                     guide.listeners.append(server.notify)
                     if virtual:
-                        click.echo("waiting for the page to open: the simulated person starts then", err=True)
-                        await server.viewer.wait()
+                        await wait_for_viewer(server)
                 if virtual:
                     session_id, windows, _ = await _virtual(store, virtual_kind, steps, seed, guide)
                 else:

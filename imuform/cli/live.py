@@ -17,7 +17,7 @@ from imuform.ble.recorder import SensorTarget, identify_targets, record
 from imuform.ble.virtual_rig import placement_address, record_virtual, simulate, virtual_streams
 from imuform.cli.common import POSITIVE, console, echo_json, json_option, open_store
 from imuform.cli.record import parse_sensors, stop_on_ctrl_c, virtual_kind_option
-from imuform.cli.web import serving, until_ctrl_c, web_options
+from imuform.cli.web import serving, until_ctrl_c, wait_for_viewer, web_options
 from imuform.diagnostics import bluetooth_problem
 from imuform.errors import ImuformError
 from imuform.session_analysis import calibration_for_sensors
@@ -178,8 +178,7 @@ def live(
                 if server is not None:
                     view.listeners.append(server.notify)
                     if session is not None:
-                        click.echo("waiting for the page to open: the simulated person starts then", err=True)
-                        await server.viewer.wait()
+                        await wait_for_viewer(server)
                 with stop_on_ctrl_c(stop), _screen(view, not as_json), counting_reps(view):
                     if session is not None:
                         report = await record_virtual(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import click
 
 from imuform.cli.record import stop_on_ctrl_c
+from imuform.errors import ImuformError
 from imuform.live_web.server import LiveWebServer, WebConfig
 
 
@@ -52,3 +53,22 @@ async def until_ctrl_c(message: str) -> None:
     done = asyncio.Event()
     with stop_on_ctrl_c(done):
         await done.wait()
+
+
+async def wait_for_viewer(server: LiveWebServer) -> None:
+    """Hold the simulated person (``--virtual``) until a page is open, so the whole set is seen on it.
+
+    Raises
+    ------
+    ImuformError
+        On Ctrl-C before any page opened (nothing was recorded).
+    """
+    click.echo("waiting for the page to open: the simulated person starts then", err=True)
+    stop = asyncio.Event()
+    with stop_on_ctrl_c(stop):
+        waits = [asyncio.ensure_future(server.viewer.wait()), asyncio.ensure_future(stop.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+    if not server.viewer.is_set():
+        raise ImuformError("stopped before the page was opened; nothing was recorded")
