@@ -98,12 +98,19 @@ class SampleBuffer:
 
     def __init__(self) -> None:
         self._blocks: list[pd.DataFrame] = []
+        self._last_s: dict[str, float] = {}
+
+    def arrived_s(self) -> float:
+        """Session time up to which every sensor's samples have arrived, s (-inf before all have sent one)."""
+        return min(self._last_s.values()) if len(self._last_s) >= 2 else -math.inf
 
     def on_samples(self, placement: str, time_s: np.ndarray, block: SampleBlock) -> None:
         """Recorder callback: keep the block's accelerometer and gyroscope samples."""
         if block.acc_mps2 is None or block.gyr_dps is None:
             return
         columns = {"sensor": placement, "time_s": np.asarray(time_s, dtype=float)}
+        if len(time_s):
+            self._last_s[placement] = max(self._last_s.get(placement, -math.inf), float(time_s[-1]))
         for k, axis in enumerate("xyz"):
             columns[f"acc_{axis}"] = block.acc_mps2[:, k]
             columns[f"gyr_{axis}"] = block.gyr_dps[:, k]
@@ -138,6 +145,8 @@ def check_step(
         return StepCheck(True, "stood still")
     start_s, end_s = windows[step.name]
     inside = samples[(samples["time_s"] >= start_s) & (samples["time_s"] <= end_s)]
+    if set(inside["sensor"]) < {"lumbar", "thoracic"}:
+        return StepCheck(False, "no samples of both sensors in this step: are both on and in range?")
     angles = compute_angles(inside, calibration=standing).angles
     if step.name == BENDS.name:
         return check_bends(angles, checks)
@@ -155,6 +164,8 @@ async def run_steps(
     ready_s: int = 3,
     max_tries: int = 3,
     starts_s: dict[str, float] | None = None,
+    arrived_s: Callable[[], float] | None = None,
+    arrival_wait_s: float = 3.0,
 ) -> dict[str, tuple[float, float]]:
     """Prompt each step with a countdown, check it, repeat it if it was not done; return the windows.
 
@@ -181,6 +192,10 @@ async def run_steps(
         Planned start of a step's first try on the session clock, s (a simulated person's timetable): the
         countdown ends then, and the step's window is its timetable's even when the guide runs late. Without
         one, the step starts ``ready_s`` after its prompt.
+    arrived_s
+        Session time up to which the samples have arrived (`SampleBuffer.arrived_s`): a step is checked
+        once its whole window is there (notifications trail the clock, more so on a loaded machine), or
+        after ``arrival_wait_s`` more seconds of the session clock (a sensor out of range).
 
     Raises
     ------
@@ -204,6 +219,9 @@ async def run_steps(
             start_s = session_time_s() if planned_s is None else planned_s
             await _count_down(state, start_s + step.duration_s, session_time_s, sleep, None, show, "")
             windows[step.name] = (start_s, start_s + step.duration_s)
+            give_up_s = session_time_s() + arrival_wait_s
+            while arrived_s is not None and arrived_s() < windows[step.name][1] and session_time_s() < give_up_s:
+                await sleep(0.05)
             verdict = await asyncio.to_thread(check, step, dict(windows))
             state.message = verdict.message
             if verdict.passed:

@@ -39,9 +39,15 @@ class CuePolicy:
     rearm_deg
         After a cue, flexion must come back this far below the limit before the next crossing cues
         again, in deg: one cue per excursion past the limit, not one per wobble around it.
+    paired_within_s
+        Only angles at times both sensors have reached (within this, s) are judged: ahead of the other
+        sensor's newest sample the angle pairs with that stale sample, and on a loaded machine, where one
+        sensor's notifications come late, that made a rising lifter look flexed again (a second cue).
+        Those times are judged when the late sensor's samples arrive.
     """
 
     rearm_deg: float = 10.0
+    paired_within_s: float = 0.02
 
     def explain(self, limit_deg: float) -> str:
         """The policy in one sentence for the person."""
@@ -242,7 +248,9 @@ class LiveView:
         if placement == "thoracic":
             # the trunk is the thoracic sensor: its sample times carry the angles once, in order
             self.reps.add(out)
-        for i in np.flatnonzero(np.isfinite(lumbar)):
+        other = self._sensors["thoracic" if placement == "lumbar" else "lumbar"].last_time_s
+        paired = np.isfinite(lumbar) & (time_s <= other + self.cue_policy.paired_within_s)
+        for i in np.flatnonzero(paired):
             if self._armed and lumbar[i] > self.limit_deg:
                 self._armed = False
                 cue = Cue(float(time_s[i]), float(lumbar[i]), self.limit_deg, 0.0)

@@ -70,6 +70,7 @@ async def _guided(store, targets, steps, connect_timeout_s: float, guide: Guide)
                         guide.say,
                         lambda step, w: check_step(step, buffer.table(), w),
                         show=guide.show,
+                        arrived_s=buffer.arrived_s,
                     )
                 )
             finally:
@@ -129,18 +130,29 @@ async def _virtual(
     buffer = SampleBuffer()
 
     def on_start(session_id, links) -> None:
-        clock, t0 = links[0].clock, links[0].t0
-        shift_s = clock() - t0  # the simulated person starts now: their time 0 on the session clock
+        shift_s = links[0].clock() - links[0].t0  # the simulated person starts now: their time 0
+
+        def now_s() -> float:
+            # the person's now is what their sensors have sent: on a loaded machine the virtual clock runs
+            # ahead of the streams, and a guide on it would judge windows not yet recorded
+            return max(buffer.arrived_s(), shift_s)
+
+        async def sleep(duration_s: float) -> None:
+            until_s = now_s() + duration_s
+            while now_s() < until_s:
+                await asyncio.sleep(0.01)
+
         # the first prompt's countdown runs while they already stand: only the standing after it counts
-        timed = [replace(s, duration_s=plan[s.name][1] - max(plan[s.name][0], 3.0 if i == 0 else 0.0)) for i, s in enumerate(steps)]  # fmt: skip
-        starts_s = {s.name: shift_s + plan[s.name][0] for s in steps[1:]}
+        starts = {s.name: max(plan[s.name][0], 3.0 if i == 0 else plan[s.name][0]) for i, s in enumerate(steps)}
+        timed = [replace(s, duration_s=plan[s.name][1] - starts[s.name]) for s in steps]
+        starts_s = {name: shift_s + start for name, start in starts.items()}
 
         async def prompt() -> None:
             windows.update(
                 await run_steps(
                     timed,
-                    lambda: clock() - t0,
-                    clock.sleep,
+                    now_s,
+                    sleep,
                     guide.say,
                     lambda step, w: check_step(step, buffer.table(), w),
                     show=guide.show,
