@@ -23,6 +23,7 @@ MODULES = (
     "benchmarks.bench_analyze",
     "benchmarks.bench_startup",
     "benchmarks.bench_live",
+    "benchmarks.bench_live_web",
     "benchmarks.bench_report",
     "benchmarks.bench_ble",
     "benchmarks.accuracy",
