@@ -9,9 +9,11 @@ import shutil
 import sqlite3
 import subprocess
 
+import numpy as np
 import pytest
 
 from imuform.cli.main import main
+from imuform.errors import ImuformError
 from imuform.io_csv import write_samples_csv
 from imuform.store import APPLICATION_ID, DB_NAME, MIGRATIONS, SCHEMA_VERSION, Store
 from tests.conftest import make_samples
@@ -275,3 +277,23 @@ def test_blocks_of_a_store_older_than_checksums_get_one_and_negative_zero_times_
     with Store(home) as store:
         assert store.conn.execute("SELECT count(*) FROM sample_blocks WHERE crc32 IS NULL").fetchone()[0] == 0
         assert len(store.samples(sid)) == len(samples)
+
+
+def test_retiming_a_damaged_block_changes_nothing(home):
+    ids = fill(home, sessions=1)
+    garbage_inside_a_block(home / DB_NAME, ids[0])
+    with Store(home) as store:
+        sensor = store.session(ids[0])["sensors"][0]
+        before = store.conn.execute("SELECT id, t0, crc32 FROM sample_blocks ORDER BY id").fetchall()
+        with pytest.raises(ImuformError, match=f"session {ids[0]}, lumbar sensor, samples .* fail their checksum"):
+            store.retime_sensor(sensor["id"], np.arange(sensor["samples"]) / 50.0, [])
+        assert store.conn.execute("SELECT id, t0, crc32 FROM sample_blocks ORDER BY id").fetchall() == before
+
+
+def test_doctor_on_a_store_older_than_checksums_finds_it_sound(capsys, home):
+    fill(home, sessions=1)
+    conn = sqlite3.connect(home / DB_NAME, isolation_level=None)
+    conn.executescript(f"ALTER TABLE sample_blocks DROP COLUMN crc32; PRAGMA user_version = {SCHEMA_VERSION - 1};")
+    conn.close()
+    code, out, _ = run(capsys, "doctor", "--json")
+    assert code == 0 and json.loads(out)["store"]["state"] == "ok"
