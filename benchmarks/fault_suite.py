@@ -33,8 +33,11 @@ A refusal *names the place* when its line lets the user find what is wrong and s
 Data lost by a kill, in seconds of session time: the session time the recording had reached when the signal was
 sent minus the end of the session time stored afterwards (0 when nothing was missing). The reached time is
 estimated from the store itself, read-only every `KillConfig.poll_s`: the newest stored sample time, plus the
-replay speed times the wall time since that value was first seen. It is exact to one poll (``speed × poll_s``)
-plus what the recorder held in memory before the newest commit (one `imuform.store.FLUSH_INTERVAL_S`).
+pace at which the stored end advanced over the last `KillConfig.pace_window_s` (session seconds per wall second)
+times the wall time since that value was first seen. It is exact to one poll (``pace × poll_s``) plus what the
+recorder held in memory before the newest commit (one `imuform.store.FLUSH_INTERVAL_S`). The pace is the one
+measured, not the nominal replay speed: on a loaded machine the replay and the recorder run slower than 10×,
+and the nominal speed would count session time that no sensor had sent yet as lost.
 
 ``python -m benchmarks.fault_suite [--quick] [--check] [--seed N]`` prints the table; ``--check`` exits 1 on
 any crash, any poisoned session or store, or a kill losing more than `FaultLimits.lost_s`.
@@ -125,6 +128,9 @@ class KillConfig:
         Signal names sent.
     poll_s
         Wall seconds between read-only looks at the store.
+    pace_window_s
+        Wall seconds before the kill over which the pace of the stored end is measured (the nominal speed is
+        used while streaming has lasted less than half of it).
     connect_kill_s
         Range of wall seconds after the session appears in the store (the recorder is connecting) at which a
         kill meant for the connecting phase is sent; when samples came first the run counts as streaming.
@@ -138,6 +144,7 @@ class KillConfig:
     speeds: tuple[float, ...] = (1.0, 10.0)
     signals: tuple[str, ...] = ("SIGTERM", "SIGKILL")
     poll_s: float = 0.05
+    pace_window_s: float = 1.0
     connect_kill_s: tuple[float, float] = (0.0, 0.3)
     stream_kill_s: tuple[float, float] = (0.3, 2.5)
     wait_s: float = 60.0
@@ -598,6 +605,17 @@ class KillRun:
         return max(0.0, self.reached_s - self.stored_end_s)
 
 
+def _reached_s(changes: list[tuple[float, float]], kill_at: float, speed: float, config: KillConfig) -> float:
+    """Session time reached at ``kill_at``: the newest stored end, advanced at the pace measured before it."""
+    if not changes:
+        return 0.0
+    seen_at, seen = changes[-1]
+    earlier = [(t, end) for t, end in changes if seen_at - t <= config.pace_window_s]
+    span_s = seen_at - earlier[0][0]
+    pace = (seen - earlier[0][1]) / span_s if span_s >= config.pace_window_s / 2 else speed
+    return seen + pace * (kill_at - seen_at)
+
+
 def kill_once(
     home: Path, kind: str, speed: float, phase: str, signal_name: str, rng: np.random.Generator, config: KillConfig
 ) -> KillRun:
@@ -621,18 +639,19 @@ def kill_once(
             kill_at = time.monotonic()
         else:
             delay_s = rng.uniform(*config.stream_kill_s)
-            seen, seen_at, first_at = None, 0.0, None
+            changes: list[tuple[float, float]] = []  # (wall time first seen, stored end)
+            first_at = None
             while time.monotonic() - start < config.wait_s and proc.poll() is None:
                 end = _stored_end_s(db)
                 now = time.monotonic()
-                if end is not None and end != seen:
-                    seen, seen_at = end, now
+                if end is not None and (not changes or end != changes[-1][1]):
+                    changes.append((now, end))
                     first_at = first_at or now
                 if first_at is not None and now - first_at >= delay_s:
                     break
                 time.sleep(config.poll_s)
             kill_at = time.monotonic()
-            reached_s = 0.0 if seen is None else seen + speed * (kill_at - seen_at)
+            reached_s = _reached_s(changes, kill_at, speed, config)
         proc.send_signal(getattr(signal, signal_name))
         _, err = proc.communicate(timeout=config.wait_s)
     finally:
