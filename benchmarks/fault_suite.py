@@ -5,21 +5,39 @@ Four families, each a function returning one `FaultRow`:
 1. ``corrupted_csvs``: ≥ 150 variants of one valid samples.csv, generated from a seed, imported in-process with
    ``imuform import``; an accepted variant must also ``analyze`` with exit 0 or 1 and at most one line.
 2. ``kills``: ``imuform record --virtual deadlift`` in a subprocess, SIGTERM or SIGKILL at a seeded random moment
-   while connecting or streaming, per sensor kind, at 1× (``--realtime``) and 10×.
-3. ``store_corruption``: garbage written in the middle (and at other places) of a store; ``sessions``,
-   ``analyze`` and ``record`` must refuse with one line naming the file and ``imuform doctor``, and leave the
-   file's bytes as they were.
+   while connecting or streaming, for every virtual sensor kind, at 1× (``--realtime``) and 10×.
+3. ``store_corruption``: garbage written in the middle (and at other places) of a store. Where SQLite sees the
+   damage, ``sessions``, ``analyze`` and ``record`` must refuse with one line naming the file and ``imuform
+   doctor``, and leave the file's bytes as they were. Where only a sample block's checksum sees it (the garbage
+   fell inside a block's arrays), ``analyze`` of that session must refuse so, naming the session too, while
+   ``sessions`` and ``record`` may run: the rest of the store is sound. Then ``imuform doctor --recover`` must
+   leave a store that passes ``imuform doctor``.
 4. ``concurrent_writers``: two ``imuform import`` processes into one store at once.
 
 A clean refusal is exit 1 or 2 with exactly one stderr line naming the file (not the CLI's last-resort line for
 an unexpected exception, which counts as a crash). Poisoned means a refusal left a session behind, a store fails
-``imuform doctor`` or ``sessions``, a stored session is empty, or a refused command changed the store's bytes.
+``imuform doctor`` or ``sessions``, a stored session is empty, a refused command changed the store's bytes, or
+``imuform doctor --recover`` did not leave a sound store.
+
+A refusal *names the place* when its line lets the user find what is wrong and says what to do about it:
+
+- a CSV: the file and the line (``line 1`` for what concerns the whole file: empty, not UTF-8, a header no
+  format fits), and the column where one cell is at fault;
+- a store: the store file, plus the session (with its sensor and time span) when the damage lies inside one
+  session's samples, and what to do (``imuform doctor --recover`` to save the rest; ``imuform doctor`` or
+  another ``--home`` for a file that is no SQLite store at all). A line number means nothing in a database
+  file, so none is asked for;
+- a kill: a recording stopped before any sample has no data and so no place; its line must say that nothing
+  was saved.
 
 Data lost by a kill, in seconds of session time: the session time the recording had reached when the signal was
 sent minus the end of the session time stored afterwards (0 when nothing was missing). The reached time is
 estimated from the store itself, read-only every `KillConfig.poll_s`: the newest stored sample time, plus the
-replay speed times the wall time since that value was first seen. It is exact to one poll (``speed × poll_s``)
-plus what the recorder held in memory before the newest commit (one `imuform.store.FLUSH_INTERVAL_S`).
+pace at which the stored end advanced over the last `KillConfig.pace_window_s` (session seconds per wall second)
+times the wall time since that value was first seen. It is exact to one poll (``pace × poll_s``) plus what the
+recorder held in memory before the newest commit (one `imuform.store.FLUSH_INTERVAL_S`). The pace is the one
+measured, not the nominal replay speed: on a loaded machine the replay and the recorder run slower than 10×,
+and the nominal speed would count session time that no sensor had sent yet as lost.
 
 ``python -m benchmarks.fault_suite [--quick] [--check] [--seed N]`` prints the table; ``--check`` exits 1 on
 any crash, any poisoned session or store, or a kill losing more than `FaultLimits.lost_s`.
@@ -48,13 +66,18 @@ import pandas as pd
 from rich.table import Table
 
 from benchmarks.figures import Figure, wide_console
+from firmware_protocol import MODELS
 from imuform.cli.main import main as imuform_main
 from imuform.diagnostics import store_health
 from imuform.io_csv import write_samples_csv
 from imuform.store import DB_NAME, Store
 
-#: A stderr line that points at a place in the file.
+#: A stderr line that points at a place in a text file.
 PLACE = re.compile(r"\b(line|row|column|col)s?\b", re.IGNORECASE)
+#: The fix a refusal over a damaged store names.
+STORE_FIX = "imuform doctor --recover"
+#: What a refused recording says when it has no data, and so no place.
+NOTHING_SAVED = "nothing was saved"
 #: The CLI's last-resort line for an exception no code path expected.
 UNEXPECTED = "run with --debug for the traceback"
 
@@ -98,13 +121,16 @@ class KillConfig:
     Attributes
     ----------
     kinds
-        Virtual sensor kinds to record.
+        Virtual sensor kinds to record (all of them by default).
     speeds
         Replay speeds (1 is ``--realtime``, 10 the default).
     signals
         Signal names sent.
     poll_s
         Wall seconds between read-only looks at the store.
+    pace_window_s
+        Wall seconds before the kill over which the pace of the stored end is measured (the nominal speed is
+        used while streaming has lasted less than half of it).
     connect_kill_s
         Range of wall seconds after the session appears in the store (the recorder is connecting) at which a
         kill meant for the connecting phase is sent; when samples came first the run counts as streaming.
@@ -114,10 +140,11 @@ class KillConfig:
         Longest wait for a phase or for the process to end after the signal.
     """
 
-    kinds: tuple[str, ...] = ("imuform", "movella-dot", "witmotion")
+    kinds: tuple[str, ...] = tuple(sorted(MODELS))
     speeds: tuple[float, ...] = (1.0, 10.0)
     signals: tuple[str, ...] = ("SIGTERM", "SIGKILL")
     poll_s: float = 0.05
+    pace_window_s: float = 1.0
     connect_kill_s: tuple[float, float] = (0.0, 0.3)
     stream_kill_s: tuple[float, float] = (0.3, 2.5)
     wait_s: float = 60.0
@@ -136,7 +163,7 @@ class FaultRow:
     clean_refusals
         Runs refused with one line naming the file.
     with_place
-        Of those, lines that also name a line, row or column.
+        Of those, lines that also name the place (see the module's docstring) and the fix.
     accepted
         Runs that succeeded (and, for CSVs, analysed cleanly).
     crashes
@@ -146,8 +173,8 @@ class FaultRow:
     poisoned
         Sessions or stores left damaged, empty, or changed by a refusal.
     undetected
-        Store damage that ``imuform doctor`` does not see (garbage inside a sample block's bytes): the
-        commands are not run on it, as nothing could tell them apart from good data.
+        Store damage that ``imuform doctor`` does not see: the commands are not run on it, as nothing could
+        tell it apart from good data.
     notes
         One short line per failure, to find it again.
     """
@@ -578,6 +605,17 @@ class KillRun:
         return max(0.0, self.reached_s - self.stored_end_s)
 
 
+def _reached_s(changes: list[tuple[float, float]], kill_at: float, speed: float, config: KillConfig) -> float:
+    """Session time reached at ``kill_at``: the newest stored end, advanced at the pace measured before it."""
+    if not changes:
+        return 0.0
+    seen_at, seen = changes[-1]
+    earlier = [(t, end) for t, end in changes if seen_at - t <= config.pace_window_s]
+    span_s = seen_at - earlier[0][0]
+    pace = (seen - earlier[0][1]) / span_s if span_s >= config.pace_window_s / 2 else speed
+    return seen + pace * (kill_at - seen_at)
+
+
 def kill_once(
     home: Path, kind: str, speed: float, phase: str, signal_name: str, rng: np.random.Generator, config: KillConfig
 ) -> KillRun:
@@ -601,18 +639,19 @@ def kill_once(
             kill_at = time.monotonic()
         else:
             delay_s = rng.uniform(*config.stream_kill_s)
-            seen, seen_at, first_at = None, 0.0, None
+            changes: list[tuple[float, float]] = []  # (wall time first seen, stored end)
+            first_at = None
             while time.monotonic() - start < config.wait_s and proc.poll() is None:
                 end = _stored_end_s(db)
                 now = time.monotonic()
-                if end is not None and end != seen:
-                    seen, seen_at = end, now
+                if end is not None and (not changes or end != changes[-1][1]):
+                    changes.append((now, end))
                     first_at = first_at or now
                 if first_at is not None and now - first_at >= delay_s:
                     break
                 time.sleep(config.poll_s)
             kill_at = time.monotonic()
-            reached_s = 0.0 if seen is None else seen + speed * (kill_at - seen_at)
+            reached_s = _reached_s(changes, kill_at, speed, config)
         proc.send_signal(getattr(signal, signal_name))
         _, err = proc.communicate(timeout=config.wait_s)
     finally:
@@ -643,6 +682,7 @@ def kills(config: KillConfig | None = None, seed: int = 0) -> FaultRow:
                             row.notes.append(f"{label}: exit {run.code}: {run.stderr.strip()[-200:]}")
                         elif graceful and run.code == 1:
                             row.clean_refusals += 1
+                            row.with_place += NOTHING_SAVED in run.stderr
                         else:
                             row.accepted += 1
                         row.lost_max_s = max(row.lost_max_s, run.lost_s)
@@ -691,7 +731,8 @@ def _hash(path: Path) -> str:
 
 
 def store_corruption(seed: int = 0) -> FaultRow:
-    """Damage a store holding one imported session; every command must refuse and leave the bytes alone."""
+    """Damage a store holding one imported session; commands refuse as the module's docstring says, then
+    ``imuform doctor --recover`` must leave a sound store."""
     rng = np.random.default_rng(seed)
     row = FaultRow("store corruption")
     with tempfile.TemporaryDirectory() as tmp:
@@ -704,11 +745,14 @@ def store_corruption(seed: int = 0) -> FaultRow:
             for suffix in ("-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
             damage(db, rng)
-            if store_health(home).state == "ok":
+            health = store_health(home)
+            if health.state == "ok":
                 row.runs += 1
                 row.undetected += 1
-                row.notes.append(f"{name}: doctor sees no damage (the garbage fell inside sample data)")
+                row.notes.append(f"{name}: doctor sees no damage")
                 continue
+            # damage only a block's checksum sees: SQLite's pages are sound, so commands that read no block may run
+            in_a_block = health.state == "damaged" and all("checksum" in p for p in health.problems)
             before = _hash(db)
             commands = {
                 "sessions": ["sessions"],
@@ -719,21 +763,34 @@ def store_corruption(seed: int = 0) -> FaultRow:
                 result = run_cli(["--home", str(home), *args])
                 row.runs += 1
                 label = f"{name}, {command}"
+                must_refuse = command == "analyze" or not in_a_block
                 if is_crash(result):
                     row.crashes += 1
                     row.notes.append(f"{label}: crashed: {(result.lines or ['?'])[-1][:200]}")
                 elif is_clean_refusal(result, (DB_NAME,)) and "doctor" in result.lines[0]:
                     row.clean_refusals += 1
+                    row.with_place += not in_a_block or (session_id in result.lines[0] and STORE_FIX in result.lines[0])
                 elif result.code == 0:
                     row.accepted += 1
-                    row.notes.append(f"{label}: ran on a damaged store")
+                    if must_refuse:
+                        row.notes.append(f"{label}: ran on a damaged store")
                 else:
                     row.crashes += 1
                     row.notes.append(f"{label}: unclear refusal: {' | '.join(result.lines)[:200]}")
-                if _hash(db) != before:
+                if _hash(db) != before and (result.code != 0 or must_refuse):
                     row.poisoned += 1
                     row.notes.append(f"{label}: the store's bytes changed")
-                    before = _hash(db)
+                before = _hash(db)
+            if health.needs_recovery:
+                recovered = run_cli(["--home", str(home), "doctor", "--recover"])
+                if is_crash(recovered) or recovered.code != 0:
+                    row.crashes += 1
+                    row.notes.append(
+                        f"{name}, doctor --recover: exit {recovered.code}: {(recovered.lines or ['?'])[-1]}"
+                    )
+                elif poison := store_poison(home):
+                    row.poisoned += 1
+                    row.notes.append(f"{name}, after doctor --recover: {poison}")
     return row
 
 
@@ -798,7 +855,7 @@ def fails(rows: list[FaultRow], limits: FaultLimits | None = None) -> bool:
 def markdown_rows(rows: list[FaultRow]) -> str:
     """The table in Markdown, for the README."""
     out = [
-        "| family | runs | clean refusals (naming a line/column) | accepted | crashes | data lost max (s) | poisoned "
+        "| family | runs | clean refusals (naming the place) | accepted | crashes | data lost max (s) | poisoned "
         "| undetected damage |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -813,7 +870,7 @@ def markdown_rows(rows: list[FaultRow]) -> str:
 def print_rows(title: str, rows: list[FaultRow]) -> None:
     """Print the families as one table, then each failure's note."""
     table = Table(title=title)
-    columns = ("family", "runs", "clean refusals", "with line/col", "accepted", "crashes", "lost max s", "poisoned")
+    columns = ("family", "runs", "clean refusals", "naming the place", "accepted", "crashes", "lost max s", "poisoned")
     for col in (*columns, "undetected"):
         table.add_column(col)
     for r in rows:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from imuform.store import DB_NAME, has_sqlite_header, integrity_problems, is_ours
+from imuform.store import DB_NAME, damaged_blocks, has_sqlite_header, integrity_problems, is_ours
 
 #: Packages whose versions `imuform doctor` reports.
 PACKAGES = ("imuform", "numpy", "bleak", "bumble")
@@ -23,7 +23,7 @@ DBUS_SYSTEM_SOCKET = Path("/run/dbus/system_bus_socket")
 
 @dataclass
 class StoreHealth:
-    """What SQLite's full ``integrity_check`` says of a store, read without writing to it.
+    """What SQLite's full ``integrity_check`` and the sample blocks' checksums say of a store, read without writing.
 
     Attributes
     ----------
@@ -33,7 +33,7 @@ class StoreHealth:
         ``missing`` (no store yet), ``ok``, ``damaged``, ``foreign`` (an SQLite file that is not an imuform
         store) or ``not-sqlite``.
     problems
-        What the integrity check found (at most 20 lines).
+        What the integrity check found, or else the sample blocks that fail their checksum (at most 20 lines).
     size_bytes
         File size, WAL not included.
     sessions
@@ -53,7 +53,7 @@ class StoreHealth:
 
 
 def store_health(home: Path) -> StoreHealth:
-    """Check the store of ``home`` with SQLite's full ``integrity_check``, opening it read-only."""
+    """Check the store of ``home`` with SQLite's full ``integrity_check`` and the block checksums, read-only."""
     path = Path(home) / DB_NAME
     if not path.is_file() or path.stat().st_size == 0:
         return StoreHealth(path, "missing")
@@ -68,7 +68,9 @@ def store_health(home: Path) -> StoreHealth:
             return StoreHealth(path, "damaged", [str(exc)], size)
         if foreign:
             return StoreHealth(path, "foreign", ["an SQLite database of another program"], size)
-        problems = integrity_problems(conn, quick=False)
+        problems = integrity_problems(conn, quick=False) or [
+            f"{block.describe()} fail their checksum" for block in damaged_blocks(conn)
+        ]
         if problems:
             return StoreHealth(path, "damaged", problems, size)
         sessions = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]

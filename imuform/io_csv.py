@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ def _header(path: Path) -> list[str]:
         ) from exc
     if not row or not any(cell.strip() for cell in row):
         raise InputError(
-            f"{path}: the file is empty; it needs a header line '{','.join(REQUIRED_COLUMNS)}' and samples"
+            f"{path}, line 1: the file is empty; it needs a header line '{','.join(REQUIRED_COLUMNS)}' and samples"
         )
     return [cell.strip() for cell in row]
 
@@ -97,9 +98,15 @@ def _locate_bad_cell(path: Path, header: list[str], numeric_cols: list[str]) -> 
             f"{path}, line {_undecodable_line(path)}: not UTF-8 text ({exc.reason}); export the samples as UTF-8 CSV"
         ) from exc
     except pd.errors.ParserError as exc:
-        raise InputError(
-            f"{path}: malformed CSV ({str(exc).strip().splitlines()[-1]}); every row needs {len(header)} cells"
-        ) from exc
+        detail = str(exc).strip().splitlines()[-1]
+        # pandas names the line as "Expected 8 fields in line 465, saw 9"
+        found = re.search(r"fields in line (\d+), saw (\d+)", detail)
+        if found:
+            raise InputError(
+                f"{path}, line {found[1]}: {found[2]} cells where the header has {len(header)};"
+                " remove the extra commas or fix the row"
+            ) from exc
+        raise InputError(f"{path}: malformed CSV ({detail}); every row needs {len(header)} cells") from exc
     raw.columns = [c.strip() for c in raw.columns]
     out = {"sensor": raw["sensor"]}
     for col in numeric_cols:
@@ -150,7 +157,7 @@ def read_samples_csv(path: str | Path, units: Units = CSV_UNITS) -> pd.DataFrame
     if df is None:
         df = _locate_bad_cell(path, header, numeric_cols)
     if df.empty:
-        raise InputError(f"{path}: the file has a header but no samples; record or export some data first")
+        raise InputError(f"{path}, line 2: the file has a header but no samples; record or export some data first")
 
     names, codes = _sensor_codes(df["sensor"])
     known = np.array([name in PLACEMENTS for name in names])

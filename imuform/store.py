@@ -4,6 +4,9 @@ Samples are stored in blocks: each row of `sample_blocks` holds the columns of u
 samples of one sensor as little-endian float64 arrays. That keeps an hour of 100 Hz data to a few
 thousand rows, so imports and reads stay fast, while a recording still commits at least every half
 second (`SessionWriter`), so a killed process loses at most the last second.
+
+Every block carries a CRC-32 of its contents (`block_crc32`), checked whenever the block is read: garbage
+written inside a block's arrays leaves SQLite's own page structure sound, so only this checksum sees it.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ import json
 import math
 import os
 import sqlite3
+import struct
 import time
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -133,11 +138,22 @@ MIGRATIONS: tuple[str, ...] = (
     PEOPLE_MIGRATION,
     SET_LABELS_MIGRATION,
     REFERENCES_MIGRATION,
+    # A checksum per sample block; blocks written before it get theirs now (`migrate` provides block_crc32).
+    """
+    ALTER TABLE sample_blocks ADD COLUMN crc32 INTEGER;
+    UPDATE sample_blocks SET crc32 = block_crc32(sensor_id, n, t0, t1, time_s, device_time_s, acc, gyr, mag, quat);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 INSERT_GAP = "INSERT INTO gaps (sensor_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)"
 INSERT_EVENT = "INSERT INTO events (session_id, time_s, kind, detail) VALUES (?, ?, ?, ?)"
 INSERT_CALIBRATION = "INSERT INTO calibrations (session_id, created_at, data) VALUES (?, ?, ?)"
+INSERT_BLOCK = (
+    "INSERT INTO sample_blocks (sensor_id, n, t0, t1, time_s, device_time_s, acc, gyr, mag, quat, crc32)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: The array columns of a sample block, in the order `block_crc32` reads them.
+BLOCK_ARRAYS = ("time_s", "device_time_s", "acc", "gyr", "mag", "quat")
 
 
 @dataclass(frozen=True)
@@ -214,8 +230,82 @@ def _unblob(blob: bytes | None, width: int | None = None) -> np.ndarray | None:
     return a.reshape(-1, width) if width else a
 
 
+def block_crc32(sensor_id: object, n: object, t0: object, t1: object, *arrays: object) -> int | None:
+    """CRC-32 of a sample block: its sensor, size and time span, then its array blobs in `BLOCK_ARRAYS` order.
+
+    Each blob counts with its length, so an absent (NULL) array differs from an empty one; a value of a type no
+    block holds (what damage to a row's header reads back as) gives ``None``, which matches no stored checksum.
+    """
+    if not (isinstance(sensor_id, int) and isinstance(n, int) and isinstance(t0, float) and isinstance(t1, float)):
+        return None
+    crc = zlib.crc32(struct.pack("<qqdd", sensor_id, n, t0 + 0.0, t1 + 0.0))  # + 0.0: SQLite reads -0.0 back as 0.0
+    for blob in arrays:
+        if blob is not None and not isinstance(blob, bytes):
+            return None
+        crc = zlib.crc32(struct.pack("<q", -1 if blob is None else len(blob)), crc)
+        if blob:
+            crc = zlib.crc32(blob, crc)
+    return crc
+
+
+def block_sound(crc: object, *block: object) -> bool:
+    """Whether a sample block read as ``(sensor_id, n, t0, t1, *arrays)`` matches its stored checksum ``crc``."""
+    return crc is not None and block_crc32(*block) == crc
+
+
+@dataclass(frozen=True)
+class DamagedBlock:
+    """A sample block whose contents do not match its checksum.
+
+    Attributes
+    ----------
+    session_id, placement
+        Whose samples it holds.
+    start_s, end_s
+        The session time span the block claims (its own, so itself possibly damaged: NaN when unreadable).
+    """
+
+    session_id: str
+    placement: str
+    start_s: float
+    end_s: float
+
+    @classmethod
+    def of(cls, session_id: str, placement: str, t0: object, t1: object) -> DamagedBlock:
+        """A damaged block from its row's values, whatever damage made of its times."""
+        return cls(session_id, placement, *(t if isinstance(t, float) else math.nan for t in (t0, t1)))
+
+    def describe(self) -> str:
+        """``session <id>, <placement> sensor, samples <start>–<end> s``."""
+        span = "–".join("?" if math.isnan(t) else f"{t:.2f}" for t in (self.start_s, self.end_s))
+        return f"session {self.session_id}, {self.placement} sensor, samples {span} s"
+
+
+def damaged_blocks(conn: sqlite3.Connection, limit: int = 20) -> list[DamagedBlock]:
+    """Up to ``limit`` sample blocks of a store that fail their checksum (all blocks are read once).
+
+    A store of an older schema, not opened by this version yet, has no checksums to check: none are found.
+    """
+    if "crc32" not in {r[1] for r in conn.execute("PRAGMA table_info(sample_blocks)")}:
+        return []
+    found = []
+    rows = conn.execute(
+        "SELECT coalesce(x.session_id, 'unknown'), coalesce(x.placement, 'unknown'), b.crc32, b.sensor_id, b.n,"
+        f" b.t0, b.t1, {', '.join('b.' + a for a in BLOCK_ARRAYS)}"
+        " FROM sample_blocks b LEFT JOIN sensors x ON b.sensor_id = x.id"
+        " ORDER BY b.id"
+    )
+    for session_id, placement, crc, *block in rows:
+        if not block_sound(crc, *block):
+            found.append(DamagedBlock.of(session_id, placement, block[2], block[3]))
+            if len(found) == limit:
+                break
+    return found
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring a store's schema to `SCHEMA_VERSION` and mark it as ours; return the version it had before."""
+    conn.create_function("block_crc32", 10, block_crc32, deterministic=True)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise ImuformError(
@@ -602,20 +692,35 @@ class Store:
                 key for i, key in enumerate(groups) if key in ("time_s", "acc", "gyr") or any(h[2 + i] for h in heads)
             ]
             out = {key: np.empty((len(groups[key]), int(ends[-1]) if len(ends) else 0)) for key in keep}
+            # a group left out of `keep` is NULL in every block, as the checksum reads it
+            arrays = ", ".join(a if a in keep else "NULL" for a in BLOCK_ARRAYS)
             blocks = (
                 row
                 for sensor_id in order
                 for row in self.conn.execute(
-                    f"SELECT {', '.join(keep)} FROM sample_blocks WHERE sensor_id = ? ORDER BY id", (sensor_id,)
+                    f"SELECT crc32, sensor_id, n, t0, t1, {arrays} FROM sample_blocks WHERE sensor_id = ? ORDER BY id",
+                    (sensor_id,),
                 )
             )
-            for blobs, start, end in zip(blocks, ends - counts, ends):
+            for row, start, end in zip(blocks, ends - counts, ends):
+                self._verify_block(session_id, placement_of, row)
+                blobs = [row[5 + BLOCK_ARRAYS.index(key)] for key in keep]
                 for key, blob in zip(keep, blobs):
                     out[key][:, start:end] = _unblob(blob, len(groups[key])).T if blob is not None else np.nan
         columns: dict[str, np.ndarray] = {"sensor": np.repeat(np.array([h[0] for h in heads], dtype=object), counts)}
         for key in keep:
             columns.update(zip(groups[key], out[key]))
         return pd.DataFrame(columns, copy=False)
+
+    def _verify_block(self, session_id: str, placement_of: dict[int, str], row: tuple) -> None:
+        """Refuse a sample block read as ``(crc32, sensor_id, n, t0, t1, *arrays)`` that fails its checksum."""
+        if not block_sound(*row):
+            sensor_id, t0, t1 = row[1], row[3], row[4]
+            block = DamagedBlock.of(session_id, placement_of.get(sensor_id, "unknown"), t0, t1)
+            raise ImuformError(
+                f"{self.path} is damaged: {block.describe()} fail their checksum; nothing was written to it:"
+                " run 'imuform doctor --recover' to save the rest into a new store"
+            )
 
     def retime_sensor(self, sensor_id: int, time_s: np.ndarray, gaps: list[tuple[float, float, str]]) -> None:
         """Replace the session times of one sensor's stored samples, and its gaps, in one transaction.
@@ -632,23 +737,29 @@ class Store:
         gaps
             Its gaps as (start_s, end_s, reason).
         """
-        import numpy as np
-
-        blocks = self.conn.execute(
-            "SELECT id, n FROM sample_blocks WHERE sensor_id = ? ORDER BY id", (sensor_id,)
-        ).fetchall()
-        if sum(n for _, n in blocks) != len(time_s):
-            raise ImuformError(
-                f"sensor {sensor_id} has {sum(n for _, n in blocks)} stored samples but {len(time_s)} new times"
-            )
-        ends = np.cumsum([n for _, n in blocks])
-        rows = [
-            (_blob(time_s[end - n : end]), float(time_s[end - n]), float(time_s[end - 1]), block_id)
-            for (block_id, n), end in zip(blocks, ends)
-        ]
+        session_id, placement = self.conn.execute(
+            "SELECT session_id, placement FROM sensors WHERE id = ?", (sensor_id,)
+        ).fetchone()
         with self.conn:
             self.conn.execute("BEGIN")
-            self.conn.executemany("UPDATE sample_blocks SET time_s = ?, t0 = ?, t1 = ? WHERE id = ?", rows)
+            stored = self.conn.execute(
+                "SELECT coalesce(sum(n), 0) FROM sample_blocks WHERE sensor_id = ?", (sensor_id,)
+            ).fetchone()[0]
+            if stored != len(time_s):
+                raise ImuformError(f"sensor {sensor_id} has {stored} stored samples but {len(time_s)} new times")
+            rows = []
+            end = 0
+            for block_id, *row in self.conn.execute(
+                f"SELECT id, crc32, sensor_id, n, t0, t1, {', '.join(BLOCK_ARRAYS)} FROM sample_blocks"
+                " WHERE sensor_id = ? ORDER BY id",
+                (sensor_id,),
+            ):
+                # a damaged block must not get a new checksum that vouches for it
+                self._verify_block(session_id, {sensor_id: placement}, row)
+                n, end = row[2], end + row[2]
+                t, t0, t1 = _blob(time_s[end - n : end]), float(time_s[end - n]), float(time_s[end - 1])
+                rows.append((t, t0, t1, block_crc32(sensor_id, n, t0, t1, t, *row[6:]), block_id))
+            self.conn.executemany("UPDATE sample_blocks SET time_s = ?, t0 = ?, t1 = ?, crc32 = ? WHERE id = ?", rows)
             self.conn.execute("DELETE FROM gaps WHERE sensor_id = ?", (sensor_id,))
             self.conn.executemany(
                 "INSERT INTO gaps (sensor_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)",
@@ -747,24 +858,15 @@ class Store:
         n = len(cols["time_s"])
         # a generator: executemany encodes one block at a time, never the whole session's blobs at once
         rows = (
-            (
+            _block_row(
                 sensor_id,
-                sl.stop - sl.start,
                 float(cols["time_s"][sl][0]),
                 float(cols["time_s"][sl][-1]),
-                _blob(cols["time_s"][sl]),
-                *(
-                    _blob(cols[k][sl]) if cols[k] is not None else None
-                    for k in ("device_time_s", "acc", "gyr", "mag", "quat")
-                ),
+                *(_blob(cols[k][sl]) if cols[k] is not None else None for k in BLOCK_ARRAYS),
             )
             for sl in (slice(i, min(i + block_size, n)) for i in range(0, n, block_size))
         )
-        self.conn.executemany(
-            "INSERT INTO sample_blocks (sensor_id, n, t0, t1, time_s, device_time_s, acc, gyr, mag, quat)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        self.conn.executemany(INSERT_BLOCK, rows)
 
     # calibration, profile, analysis -------------------------------------------------------------
     def strap_ons(self) -> dict[str, StrapOn]:
@@ -905,6 +1007,12 @@ def _columns_of(group: pd.DataFrame) -> dict[str, np.ndarray | None]:
     return out
 
 
+def _block_row(sensor_id: int, t0: float, t1: float, *arrays: bytes | None) -> tuple:
+    """The values of `INSERT_BLOCK` for one block: the arrays' blobs in `BLOCK_ARRAYS` order, then its checksum."""
+    n = len(arrays[0]) // 8
+    return (sensor_id, n, t0, t1, *arrays, block_crc32(sensor_id, n, t0, t1, *arrays))
+
+
 class SessionWriter:
     """Buffered, transactional writes of a live recording.
 
@@ -940,9 +1048,8 @@ class SessionWriter:
         if len(t) == 0:
             return
         self._samples.append(
-            (
+            _block_row(
                 sensor_id,
-                len(t),
                 float(t[0]),
                 float(t[-1]),
                 _blob(t),
@@ -986,11 +1093,7 @@ class SessionWriter:
         with conn:
             conn.execute("BEGIN")
             if self._samples:
-                conn.executemany(
-                    "INSERT INTO sample_blocks (sensor_id, n, t0, t1, time_s, device_time_s, acc, gyr, mag, quat)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    self._samples,
-                )
+                conn.executemany(INSERT_BLOCK, self._samples)
             if self._raw:
                 conn.executemany(
                     "INSERT INTO raw_packets (sensor_id, host_time_s, payload) VALUES (?, ?, ?)", self._raw

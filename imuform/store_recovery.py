@@ -3,9 +3,11 @@
 SQLite's own ``.recover`` lives in the sqlite3 shell, not in Python's module, so this does the same in
 spirit: every table of the new store is filled from the damaged one row by row in rowid order. A read
 that hits a damaged page fails; the copy then searches for the next row it can read (exponential steps,
-then bisection) and goes on from there. Rows that read back inconsistent (a sample block whose arrays do
-not match its sample count, JSON that does not parse) or whose parent row was lost are left out. The
-indexes of the damaged file, which live in pages of their own, tell which sessions lost sample blocks.
+then bisection) and goes on from there. Rows that read back inconsistent (a sample block that fails its
+checksum or whose arrays do not match its sample count, JSON that does not parse) or whose parent row was
+lost are left out. The indexes of the damaged file, which live in pages of their own, tell which sessions
+lost sample blocks; the blocks kept either side of a lost one tell the time span it held, which the new
+store records as a gap of its sensor.
 """
 
 from __future__ import annotations
@@ -21,12 +23,25 @@ from pathlib import Path
 import numpy as np
 
 from imuform.errors import ImuformError
-from imuform.store import DB_NAME, VECTOR_COLUMNS, has_sqlite_header, integrity_problems, is_ours, migrate
+from imuform.store import (
+    BLOCK_ARRAYS,
+    DB_NAME,
+    INSERT_GAP,
+    VECTOR_COLUMNS,
+    block_sound,
+    damaged_blocks,
+    has_sqlite_header,
+    integrity_problems,
+    is_ours,
+    migrate,
+)
 
 #: Rows read per query while the pages are sound.
 BATCH_ROWS = 256
 #: Largest SQLite rowid.
 MAX_ROWID = 2**63 - 1
+#: The reason of the gap the new store records where sample blocks were left out.
+LOST_GAP_REASON = "damaged, left out by imuform doctor --recover"
 
 
 @dataclass
@@ -56,6 +71,39 @@ class TableRecovery:
         return self.refused == 0 and self.damaged_spans == 0
 
 
+@dataclass(frozen=True)
+class LostSpan:
+    """A stretch of one sensor's samples lost to damage, between the samples kept either side of it.
+
+    Attributes
+    ----------
+    session_id, placement
+        Whose samples.
+    after_s
+        Time of the last sample kept before it; None when the sensor's first samples were lost.
+    before_s
+        Time of the first sample kept after it; None when its last samples were lost.
+    blocks
+        Sample blocks lost in it.
+    """
+
+    session_id: str
+    placement: str
+    after_s: float | None
+    before_s: float | None
+    blocks: int
+
+    def describe(self) -> str:
+        """E.g. ``lumbar samples between 12.30 s and 45.60 s``."""
+        if self.after_s is None and self.before_s is None:
+            return f"all {self.placement} samples"
+        if self.after_s is None:
+            return f"{self.placement} samples before {self.before_s:.2f} s"
+        if self.before_s is None:
+            return f"{self.placement} samples after {self.after_s:.2f} s"
+        return f"{self.placement} samples between {self.after_s:.2f} s and {self.before_s:.2f} s"
+
+
 @dataclass
 class RecoveryReport:
     """The outcome of `recover_store`.
@@ -76,6 +124,8 @@ class RecoveryReport:
     blocks_lost
         Per recovered session id, how many of its sample blocks (a few seconds of one sensor each) were lost,
         where the damaged file's index still tells.
+    lost_spans
+        The time spans those blocks held, per sensor.
     sessions_without_samples
         Recovered sessions with sensors but not one sample block left.
     """
@@ -86,6 +136,7 @@ class RecoveryReport:
     sessions_recovered: list[str] = field(default_factory=list)
     sessions_lost: list[str] = field(default_factory=list)
     blocks_lost: dict[str, int] = field(default_factory=dict)
+    lost_spans: list[LostSpan] = field(default_factory=list)
     sessions_without_samples: list[str] = field(default_factory=list)
 
     @property
@@ -103,6 +154,10 @@ class RecoveryReport:
             "sessions_recovered": len(self.sessions_recovered),
             "sessions_lost": self.sessions_lost,
             "blocks_lost": self.blocks_lost,
+            "lost_spans": [
+                {"session": x.session_id, "placement": x.placement, "after_s": x.after_s, "before_s": x.before_s}
+                for x in self.lost_spans
+            ],
             "sessions_without_samples": self.sessions_without_samples,
             "unattributed_loss": self.unattributed_loss,
             "tables": [
@@ -179,7 +234,12 @@ def _json_ok(text) -> bool:
 
 
 def _block_ok(row: dict) -> bool:
-    """A sample block whose arrays all hold ``n`` samples (damage inside a blob changes its length or times)."""
+    """A sample block that matches its checksum and whose arrays all hold ``n`` samples."""
+    # a block of a store older than checksums has none to check; the new store gives it one
+    if "crc32" in row and not block_sound(
+        row["crc32"], *(row[c] for c in ("sensor_id", "n", "t0", "t1", *BLOCK_ARRAYS))
+    ):
+        return False
     n = row["n"]
     if not isinstance(n, int) or n <= 0 or not isinstance(row["time_s"], bytes) or len(row["time_s"]) != 8 * n:
         return False
@@ -212,6 +272,10 @@ def _try_ids(conn: sqlite3.Connection, query: str) -> set:
 
 def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str) -> TableRecovery:
     columns = [r[1] for r in dst.execute(f"PRAGMA table_info({table})")]
+    try:  # a store of an older schema lacks columns added since (they keep their defaults)
+        columns = [c for c in columns if c in {r[1] for r in src.execute(f"PRAGMA table_info({table})")}] or columns
+    except sqlite3.DatabaseError:
+        pass  # the damaged schema cannot tell: try the new store's columns
     result = TableRecovery(table)
     check = ROW_CHECKS.get(table, lambda row: True)
     insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
@@ -258,10 +322,30 @@ def _losses(src: sqlite3.Connection, dst: sqlite3.Connection, report: RecoveryRe
         indexed = src.execute("SELECT sensor_id, rowid FROM sample_blocks INDEXED BY sample_blocks_sensor").fetchall()
     except sqlite3.DatabaseError:
         indexed = []
+    spans: dict[tuple[int, int | None, int | None], int] = {}  # (sensor, block kept before, after): blocks lost
     for sensor_id, block_id in indexed:
         session_id = session_of.get(sensor_id)
         if block_id not in copied and session_id is not None:
             report.blocks_lost[session_id] = report.blocks_lost.get(session_id, 0) + 1
+            before = dst.execute(
+                "SELECT max(id) FROM sample_blocks WHERE sensor_id = ? AND id < ?", (sensor_id, block_id)
+            ).fetchone()[0]
+            after = dst.execute(
+                "SELECT min(id) FROM sample_blocks WHERE sensor_id = ? AND id > ?", (sensor_id, block_id)
+            ).fetchone()[0]
+            spans[(sensor_id, before, after)] = spans.get((sensor_id, before, after), 0) + 1
+    placement_of = dict(dst.execute("SELECT id, placement FROM sensors"))
+    for (sensor_id, before, after), blocks in spans.items():
+        after_s = None if before is None else _block_time(dst, "t1", before)
+        before_s = None if after is None else _block_time(dst, "t0", after)
+        span = LostSpan(session_of[sensor_id], placement_of[sensor_id], after_s, before_s, blocks)
+        report.lost_spans.append(span)
+        if after_s is not None and before_s is not None:  # a hole inside the recording: the analysis must see it
+            dst.execute(INSERT_GAP, (sensor_id, after_s, before_s, LOST_GAP_REASON))
+
+
+def _block_time(conn: sqlite3.Connection, column: str, block_id: int) -> float:
+    return conn.execute(f"SELECT {column} FROM sample_blocks WHERE id = ?", (block_id,)).fetchone()[0]
 
 
 def _move(path: Path, to: Path) -> None:
@@ -295,7 +379,7 @@ def recover_store(home: Path) -> RecoveryReport:
             foreign = False  # the schema page itself is damaged: try the tables anyway
         if foreign:
             raise ImuformError(f"{path} is not an imuform store; nothing to recover")
-        if not integrity_problems(src, quick=False, limit=1):
+        if not integrity_problems(src, quick=False, limit=1) and not damaged_blocks(src, limit=1):
             raise ImuformError(f"{path} is sound; nothing to recover")
         migrate(dst)
         dst.execute("PRAGMA foreign_keys=ON")
@@ -307,6 +391,11 @@ def recover_store(home: Path) -> RecoveryReport:
         tables = [r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
         tables.sort(key=lambda table: table != "people")
         report.tables = [_copy_table(src, dst, table) for table in tables]
+        # blocks of a store older than checksums get theirs, as opening that store would have given them
+        dst.execute(
+            f"UPDATE sample_blocks SET crc32 = block_crc32(sensor_id, n, t0, t1, {', '.join(BLOCK_ARRAYS)})"
+            " WHERE crc32 IS NULL"
+        )
         _losses(src, dst, report)
     except BaseException:
         dst.close()

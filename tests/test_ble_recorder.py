@@ -56,7 +56,10 @@ async def test_dropout_is_reconnected_gap_recorded_and_nothing_duplicated(store)
     # Data stops when the radio does; the link is declared lost a supervision timeout (0.4 s) later
     # (the session clock may run a few ms ahead of the host's: it follows the fastest packets).
     assert gap["start_s"] < events["disconnected"] + 0.05
-    assert events["reconnected"] - 0.1 < gap["end_s"] < events["reconnected"] + 1.5
+    # The samples the sensor measured from the radio's return until the link was up again come first after
+    # the reconnection, so data may resume before the reconnection's event time, by as long as reconnecting
+    # took: longer on a loaded host (the gap's length is checked above).
+    assert events["disconnected"] < gap["end_s"] < events["reconnected"] + 1.5
     assert session["raw_packets"] == lumbar.packets + thoracic.packets
     samples = store.samples(report.session_id)
     for _placement, rows in samples.groupby("sensor"):

@@ -268,5 +268,5 @@ def test_dot_sensor_fusion_exports_import_from_their_orientation(tmp_path, relat
 
 
 def test_a_file_in_no_known_format_names_the_closest_and_what_differed():
-    with pytest.raises(InputError, match=r"device.csv: not a format imuform knows; closest is .* but expected"):
+    with pytest.raises(InputError, match=r"device.csv, line 1: not a format imuform knows; closest is .* but expected"):
         detect_format(EXPORTS / "phyphox/multi_sensor/meta/device.csv")

@@ -200,7 +200,7 @@ def test_an_unknown_layout_names_the_closest_format_and_what_differed(tmp_path):
     _refused(
         Store(tmp_path / "home"),
         [("lumbar", path)],
-        r"export.csv: not a format imuform knows; closest is polar-sensor-logger .*, but expected a 'sensor timestamp \[ns\]' column",
+        r"export.csv, line 1: not a format imuform knows; closest is polar-sensor-logger .*, but expected a 'sensor timestamp \[ns\]' column",
     )
 
 

@@ -50,8 +50,8 @@ ROW = "lumbar,{t},0.1,0.2,9.8,1,2,3\n"
 @pytest.mark.parametrize(
     "text, pattern",
     [
-        ("", r"samples\.csv: the file is empty"),
-        (HEADER, r"header but no samples"),
+        ("", r"samples\.csv, line 1: the file is empty"),
+        (HEADER, r"line 2: the file has a header but no samples"),
         ("sensor,time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y\n", r"line 1: missing column\(s\) gyr_z"),
         (HEADER.replace("\n", ",mag_x\n"), r"line 1: mag columns are incomplete"),
         (HEADER.replace("\n", ",temp\n"), r"line 1: unknown column\(s\) temp"),

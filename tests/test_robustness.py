@@ -207,3 +207,30 @@ def test_dashboard_with_a_token_refuses_requests_without_it(home):
         assert status == 200 and b"session" in body
     finally:
         server.shutdown()
+
+
+HEADER = "sensor,time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z"
+ROW = "lumbar,0.01,0.1,0.2,9.8,1,2,3"
+
+
+@pytest.mark.parametrize(
+    "data, place_and_fix",
+    [
+        (b"", "line 1: the file is empty; export"),
+        (b"\n", "line 1: the file is empty; export"),
+        ((HEADER + "\n" + ROW + "\n").encode("utf-16"), "line 1: UTF-16 text; save the file as UTF-8"),
+        ((HEADER.upper() + "\n" + ROW + "\n").encode(), "line 1: samples.csv column names are lower-case; write"),
+        ((HEADER + "\n" + ROW + "\n").replace(",", ";").encode(), "line 1: samples.csv cells are separated by commas"),
+        (("time_s,sensor" + HEADER[13:] + "\n0.01," + ROW[:6] + ROW[11:] + "\n").encode(), "line 1: a samples.csv"),
+        ((HEADER[7:] + "\n" + ROW[7:] + "\n").encode(), "line 1: a samples.csv header without column(s) sensor"),
+        ((HEADER + "\n" + ROW + "\n" + ROW.replace("0.01", "0.02") + ",,\n").encode(), "line 3: 10 cells"),
+        (bytes(range(256)) * 8, "line 1: not a format imuform knows"),
+    ],
+)
+def test_a_refused_file_is_named_with_its_line_and_the_fix(capsys, home, tmp_path, data, place_and_fix):
+    path = tmp_path / "samples.csv"
+    path.write_bytes(data)
+    code, _, err = run(capsys, "import", str(path))
+    assert code == 1 and err.count("\n") == 1 and f"{path}, {place_and_fix}" in err, err
+    with Store(home) as store:
+        assert store.sessions() == []

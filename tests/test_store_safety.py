@@ -9,9 +9,11 @@ import shutil
 import sqlite3
 import subprocess
 
+import numpy as np
 import pytest
 
 from imuform.cli.main import main
+from imuform.errors import ImuformError
 from imuform.io_csv import write_samples_csv
 from imuform.store import APPLICATION_ID, DB_NAME, MIGRATIONS, SCHEMA_VERSION, Store
 from tests.conftest import make_samples
@@ -214,3 +216,99 @@ def test_doctor_recover_text_names_the_losses(capsys, home):
     assert code == 0
     assert "recovered 6 session(s)" in out and "the damaged file is kept as" in out
     assert "lost: session " in out and "sample block(s)" in out
+
+
+def garbage_inside_a_block(path, session_id: str, sensor: str = "lumbar", n_bytes: int = 512) -> tuple[float, float]:
+    """Overwrite bytes inside the acceleration array of a middle sample block of a sensor; return its time span.
+
+    The pages stay sound, so SQLite's integrity check sees nothing: only the block's checksum can.
+    """
+    conn = sqlite3.connect(path)
+    rows = conn.execute(
+        "SELECT b.acc, b.t0, b.t1 FROM sample_blocks b JOIN sensors x ON b.sensor_id = x.id"
+        " WHERE x.session_id = ? AND x.placement = ? ORDER BY b.id",
+        (session_id, sensor),
+    ).fetchall()
+    conn.close()
+    data = path.read_bytes()
+    for acc, t0, t1 in rows[len(rows) // 2 : -1]:
+        for offset in range(0, len(acc) - n_bytes, n_bytes):
+            at = data.find(acc[offset : offset + n_bytes])  # in one piece, not split across overflow pages
+            if at >= 0:
+                with path.open("r+b") as fh:
+                    fh.seek(at)
+                    fh.write(b"\xab" * n_bytes)
+                return t0, t1
+    raise AssertionError("no block lies in one piece in the file")
+
+
+def test_garbage_inside_a_sample_block_is_caught_by_its_checksum_and_recovered(capsys, home):
+    ids = fill(home, sessions=2)
+    path = home / DB_NAME
+    with Store(home) as store:
+        full = store.session(ids[0])["sensors"][0]["samples"]
+    t0, t1 = garbage_inside_a_block(path, ids[0])
+    code, out, err = run(capsys, "sessions", "--json")
+    assert code == 0 and len(json.loads(out)) == 2  # listing reads no sample block
+    code, out, err = run(capsys, "analyze", ids[0])
+    assert code == 1 and err.count("\n") == 1, err
+    for part in (str(path), ids[0], "lumbar sensor", f"{t0:.2f}–{t1:.2f} s", "checksum", "imuform doctor --recover"):
+        assert part in err, (part, err)
+    assert run(capsys, "analyze", ids[1])[0] == 0  # the other session is sound
+    code, out, err = run(capsys, "doctor")
+    assert code == 1 and "damaged" in out and f"session {ids[0]}, lumbar sensor" in out and "checksum" in out
+    code, out, err = run(capsys, "doctor", "--recover", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["store"]["state"] == "ok" and doc["recovery"]["blocks_lost"] == {ids[0]: 1}
+    [span] = doc["recovery"]["lost_spans"]
+    assert span["session"] == ids[0] and span["placement"] == "lumbar"
+    assert span["after_s"] < t0 and t1 < span["before_s"] and span["before_s"] - span["after_s"] < t1 - t0 + 0.1
+    with Store(home) as store:
+        session = store.session(ids[0])
+        assert session["sensors"][0]["samples"] == full - 256
+        assert [(g["start_s"], g["end_s"]) for g in session["gaps"]] == [(span["after_s"], span["before_s"])]
+        assert len(store.samples(ids[0])) == 2 * full - 256
+    assert run(capsys, "analyze", ids[0])[0] == 0
+
+
+def test_doctor_recover_text_says_what_time_span_was_lost(capsys, home):
+    ids = fill(home, sessions=1)
+    garbage_inside_a_block(home / DB_NAME, ids[0], sensor="thoracic")
+    code, out, _ = run(capsys, "doctor", "--recover")
+    assert code == 0 and f"lost: session {ids[0]}: 1 sample block(s) (thoracic samples between " in out
+
+
+def test_blocks_of_a_store_older_than_checksums_get_one_and_negative_zero_times_read_back(home):
+    samples = make_samples(n=600)
+    samples.loc[0, "time_s"] = -0.0  # SQLite stores it as the integer 0 and reads back 0.0
+    with Store(home) as store:
+        sid = store.import_samples(samples, block_size=256)
+        assert len(store.samples(sid)) == len(samples)
+        # as version 3 left its blocks
+        store.conn.executescript(
+            f"ALTER TABLE sample_blocks DROP COLUMN crc32; PRAGMA user_version = {SCHEMA_VERSION - 1};"
+        )
+    with Store(home) as store:
+        assert store.conn.execute("SELECT count(*) FROM sample_blocks WHERE crc32 IS NULL").fetchone()[0] == 0
+        assert len(store.samples(sid)) == len(samples)
+
+
+def test_retiming_a_damaged_block_changes_nothing(home):
+    ids = fill(home, sessions=1)
+    garbage_inside_a_block(home / DB_NAME, ids[0])
+    with Store(home) as store:
+        sensor = store.session(ids[0])["sensors"][0]
+        before = store.conn.execute("SELECT id, t0, crc32 FROM sample_blocks ORDER BY id").fetchall()
+        with pytest.raises(ImuformError, match=f"session {ids[0]}, lumbar sensor, samples .* fail their checksum"):
+            store.retime_sensor(sensor["id"], np.arange(sensor["samples"]) / 50.0, [])
+        assert store.conn.execute("SELECT id, t0, crc32 FROM sample_blocks ORDER BY id").fetchall() == before
+
+
+def test_doctor_on_a_store_older_than_checksums_finds_it_sound(capsys, home):
+    fill(home, sessions=1)
+    conn = sqlite3.connect(home / DB_NAME, isolation_level=None)
+    conn.executescript(f"ALTER TABLE sample_blocks DROP COLUMN crc32; PRAGMA user_version = {SCHEMA_VERSION - 1};")
+    conn.close()
+    code, out, _ = run(capsys, "doctor", "--json")
+    assert code == 0 and json.loads(out)["store"]["state"] == "ok"

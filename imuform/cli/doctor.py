@@ -29,7 +29,9 @@ def _size(num_bytes: int) -> str:
 
 def _losses(report: RecoveryReport) -> str:
     parts = [f"session {sid} (all of it)" for sid in report.sessions_lost]
-    parts += [f"session {sid}: {n} sample block(s)" for sid, n in sorted(report.blocks_lost.items())]
+    for sid, n in sorted(report.blocks_lost.items()):
+        spans = ", ".join(x.describe() for x in report.lost_spans if x.session_id == sid)
+        parts.append(f"session {sid}: {n} sample block(s)" + (f" ({spans})" if spans else ""))
     parts += [f"session {sid}: all its samples" for sid in report.sessions_without_samples]
     parts += [
         f"{t.table}: {t.damaged_spans} unreadable stretch(es), {t.refused} bad row(s) of unknown sessions"

@@ -116,12 +116,40 @@ def detect_format(path: Path) -> Format:
     """
     head = Head.of(path)
     if not head.data.strip():
-        raise InputError(f"{path}: the file is empty; export the recording again")
+        raise InputError(f"{path}, line 1: the file is empty; export the recording again")
     scored = [(fmt.detect(head), fmt) for fmt in formats()]
     match, best = max(scored, key=lambda pair: pair[0].score)
     if match.score >= ACCEPT_SCORE:
         return best
+    # what decides the format is the file's start: the place of a mismatch is line 1
+    if head.data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path}, line 1: UTF-16 text; save the file as UTF-8 and import it again")
+    if problem := _samples_csv_header_problem(head):
+        raise InputError(f"{path}, line 1: {problem}")
     raise InputError(
-        f"{path}: not a format imuform knows; closest is {best.name} ({best.title}), but {match.differs}; "
+        f"{path}, line 1: not a format imuform knows; closest is {best.name} ({best.title}), but {match.differs}; "
         f"see `imuform import --format list`"
     )
+
+
+def _samples_csv_header_problem(head: Head) -> str:
+    """What keeps a header made of samples.csv's column names from being one ('' when it is not such a header)."""
+    from imuform.io_csv import ALL_COLUMNS, REQUIRED_COLUMNS  # pandas and polars: loaded on this error path only
+
+    if not head.lines:
+        return ""
+    expected = f"'{','.join(REQUIRED_COLUMNS)}'"
+    for separator in (",", ";", "\t"):
+        cells = [c.strip().strip('"').strip() for c in head.lines[0].split(separator)]
+        if len(cells) >= 3 and all(c.lower() in ALL_COLUMNS for c in cells):
+            break
+    else:
+        return ""
+    if separator != ",":
+        return f"samples.csv cells are separated by commas, not {separator!r}; export it with commas"
+    if any(c != c.lower() for c in cells):
+        return f"samples.csv column names are lower-case; write the header as {expected}"
+    missing = [c for c in REQUIRED_COLUMNS[:2] if c not in cells]
+    if missing:
+        return f"a samples.csv header without column(s) {', '.join(missing)}; it must start {expected}"
+    return f"a samples.csv header must start with sensor,time_s (this one starts {','.join(cells[:2])}); start it {expected}"
