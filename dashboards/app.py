@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
+from typing import TYPE_CHECKING
 
 import dash
 import flask
@@ -33,10 +34,14 @@ from dashboards.style import PLOT_CONFIG, message_figure, palette_css
 from dashboards.summary import session_summary, set_flagged
 from dashboards.timeline import timeline_figure
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
 #: How often the app polls for new sessions and new samples, in ms.
 POLL_INTERVAL_MS = 2000
 #: Cookie that carries the access token after the first visit with ``?token=``.
 TOKEN_COOKIE = "imuform_token"
+_NO_REFERENCE = "no reference reps for this exercise yet: imuform reference propose, or reference add SESSION --set N"
 SET_CHART_IDS = {"summary": "set-summary", "lumbar": "rep-lumbar", "rhythm": "rep-rhythm", "stick": "rep-stick"}
 
 
@@ -58,6 +63,9 @@ class DataSource:
         served at ``/progress?person=NAME``.
     label_set
         Stores the lifter's label of a set (`dashboards.set_labels`); without it the app shows no label card.
+    reference_bands
+        Returns, per set index of an analysis, the set's reps over the lifter's reference band
+        (`dashboards.reference_band.set_band_figures`); without it the app shows no reference chart.
     """
 
     sessions: Callable[[], list[dict]]
@@ -65,6 +73,7 @@ class DataSource:
     history: Callable[[], pd.DataFrame] | None = None
     progress_page: Callable[[str | None], str] | None = None
     label_set: LabelSet | None = None
+    reference_bands: Callable[[SessionAnalysis], dict[int, go.Figure]] | None = None
 
 
 def _graph(graph_id: str, title: str) -> html.Div:
@@ -205,7 +214,11 @@ def create_app(
             dcc.RadioItems(id="set", options=[], className="set-picker"),
             *([label_controls()] if source.label_set is not None else []),
             _graph(SET_CHART_IDS["summary"], "Rep by rep"),
-            html.Div([_graph(SET_CHART_IDS[k], k) for k in ("lumbar", "rhythm", "stick")], className="grid"),
+            html.Div(
+                [_graph(SET_CHART_IDS[k], k) for k in ("lumbar", "rhythm", "stick")]
+                + ([_graph("rep-reference", "reference")] if source.reference_bands is not None else []),
+                className="grid",
+            ),
             html.H3("Rep by rep"),
             html.Div(id="rep-cards", className="rep-cards"),
             html.H2("History"),
@@ -305,18 +318,29 @@ def create_app(
         hit = analysis.sets[(analysis.sets["start_s"] <= time_s) & (time_s <= analysis.sets["end_s"])]
         return int(hit["index"].iloc[0]) if len(hit) else no_update
 
+    reference_outputs = [Output("rep-reference", "figure")] if source.reference_bands is not None else []
+
     @app.callback(
         [Output(graph_id, "figure") for graph_id in SET_CHART_IDS.values()],
         Output("rep-cards", "children"),
+        *reference_outputs,
         Input("set", "value"),
         Input("version", "data"),
     )
     def show_set(set_index, version):
-        """The charts and rep cards of the picked set."""
+        """The charts and rep cards of the picked set, and its reps over the lifter's reference band."""
         analysis = analysis_of(version)
         if analysis is None or set_index is None:
-            return [message_figure("", "no set picked") for _ in SET_CHART_IDS] + [[]]
+            return (
+                [message_figure("", "no set picked") for _ in SET_CHART_IDS]
+                + [[]]
+                + [message_figure("", "no set picked") for _ in reference_outputs]
+            )
         figures = set_figures(analysis, int(set_index))
-        return [figures[key] for key in SET_CHART_IDS] + [[_rep_card(c) for c in rep_cards(analysis, int(set_index))]]
+        out = [figures[key] for key in SET_CHART_IDS] + [[_rep_card(c) for c in rep_cards(analysis, int(set_index))]]
+        if reference_outputs:
+            band = source.reference_bands(analysis).get(int(set_index))
+            out.append(band or message_figure("Against your reference", _NO_REFERENCE))
+        return out
 
     return app

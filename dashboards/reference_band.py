@@ -9,7 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from analysis.reference import Reference, RepCurve, SetComparison
-from dashboards.style import BAND_FILL, JUDGEMENT_COLORS, LIMIT_COLOR, base_layout, judgement_key
+from analysis.session import SessionAnalysis
+from dashboards.style import BAND_FILL, JUDGEMENT_COLORS, LIMIT_COLOR, base_layout, judgement, judgement_key
 
 
 def reference_band_figure(
@@ -73,3 +74,22 @@ def reference_band_figure(
     )
     fig.update_yaxes(title_text="lumbar flexion °")
     return fig
+
+
+def set_band_figures(
+    analysis: SessionAnalysis, bands: Mapping[int, tuple[Reference, Sequence[RepCurve], SetComparison]]
+) -> dict[int, go.Figure]:
+    """`reference_band_figure` of each set with a reference, its reps coloured by their flags' judgement.
+
+    Parameters
+    ----------
+    analysis
+        The analysed session.
+    bands
+        Per set index: the reference, the set's rep curves and the comparison (`imuform.reference_reps.set_bands`).
+    """
+    figures = {}
+    for set_index, (reference, curves, comparison) in bands.items():
+        judgements = {int(rep.index): judgement(rep.flags) for rep in analysis.reps_of(set_index).itertuples()}
+        figures[set_index] = reference_band_figure(reference, curves, comparison, judgements)
+    return figures

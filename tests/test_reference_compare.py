@@ -63,3 +63,19 @@ def test_the_report_draws_each_set_over_the_reference_band(capsys, home, tmp_pat
     page = (tmp_path / "r.html").read_text()
     assert page.count("id='plot-set1_reference'") == 1 and page.count("id='plot-set2_reference'") == 1
     assert "your reference band" in page
+
+
+def test_the_dashboard_draws_the_picked_set_over_the_reference_band(capsys, home):
+    from dashboards.app import create_app
+    from imuform.cli.dashboard import store_source
+
+    with Store(home) as store:
+        sid = store.import_samples(clean_then_rounded(), started_at="2026-11-02T17:00:00+00:00", source="simulate")
+    source = store_source(str(home))
+    assert "rep-reference" in str(create_app(source).layout)
+    assert source.reference_bands(source.analysis(sid)) == {}  # no reference yet: the app says how to add one
+    assert run(capsys, "reference", "add", sid, "--set", "1")[0] == 0
+    bands = source.reference_bands(source.analysis(sid))
+    assert sorted(bands) == [1, 2]
+    assert bands[2].layout.title.text.startswith("Against your reference: rounded")
+    assert "your reference band" in {trace.name for trace in bands[2].data}

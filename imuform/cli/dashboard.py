@@ -76,6 +76,13 @@ def store_source(home: str | None) -> DataSource:
             found = person_progress(store, chosen.id)
         return render_progress_page(found.person, found.exercises, found.records, found.rom)
 
+    def reference_bands(result: SessionAnalysis) -> dict:
+        from dashboards.reference_band import set_band_figures
+        from imuform.reference_reps import set_bands
+
+        with Store(home, check=False) as store:
+            return set_band_figures(result, set_bands(store, result))
+
     def label_set(
         session_id: str, set_index: int, exercise: str | None, load_kg: float | None, rpe: float | None
     ) -> str:
@@ -98,7 +105,12 @@ def store_source(home: str | None) -> DataSource:
         return f"Saved set {set_index}: {said} (shown once the session is analysed again)."
 
     return DataSource(
-        sessions=sessions, analysis=analysis, history=history, progress_page=progress_page, label_set=label_set
+        sessions=sessions,
+        analysis=analysis,
+        history=history,
+        progress_page=progress_page,
+        label_set=label_set,
+        reference_bands=reference_bands,
     )
 
 

@@ -10,9 +10,8 @@ import click
 
 from analysis.limits import PROFILES
 from dashboards.history import history_table
-from dashboards.reference_band import reference_band_figure
+from dashboards.reference_band import set_band_figures
 from dashboards.report import export_pngs, report_figures, write_report
-from dashboards.style import judgement
 from dashboards.summary import session_summary
 from imuform.cli.calibrations import calibration_option
 from imuform.cli.common import echo_json, json_option, open_store, started_at_time, started_label
@@ -100,10 +99,8 @@ def report(
     sensors = ", ".join(s["placement"] for s in info["sensors"])
     subtitle = f"{started_label(info['started_at'], seconds=False)} · session {session_id} · sensors: {sensors}"
     figures = report_figures(analysis, past)
-    for set_index, (reference, curves, comparison) in bands.items():
-        reps = analysis.reps_of(set_index)
-        judgements = {int(rep.index): judgement(rep.flags) for rep in reps.itertuples()}
-        figures[f"set{set_index}_reference"] = reference_band_figure(reference, curves, comparison, judgements)
+    for set_index, figure in set_band_figures(analysis, bands).items():
+        figures[f"set{set_index}_reference"] = figure
     path = write_report(
         Path(out_path or f"report-{session_id}.html"),
         analysis,
