@@ -79,7 +79,7 @@ def _rep_hover(rep_number: int, reasons) -> str:
 
 
 def rep_lumbar_figure(analysis: SessionAnalysis, set_index: int) -> go.Figure:
-    """Lumbar angle against normalised rep time, one line per rep coloured by rep number.
+    """Lumbar angle against normalised rep time, one line per rep coloured by its judgement (`dashboards.style.judgement`).
 
     Parameters
     ----------
