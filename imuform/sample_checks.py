@@ -251,14 +251,17 @@ def check_samples(
         _check_times(path, placement, df.index[rows].to_numpy(), t[rows], units, detection)
     _check_span(path, rows_of, df, detection)
     for placement, rows in rows_of.items():
-        # one sensor's vectors at a time: no (n, 3) copy of the whole table's beside it
-        acc, gyr = (np.column_stack([df[c].to_numpy()[rows] for c in QUANTITIES[k].columns]) for k in ("acc", "gyr"))
-        gravity = float(np.median(_norm(list(acc.T))))
+        # one sensor's columns at a time, views where its rows lie together (as imuform writes them): no (n, 3)
+        # copy of its vectors, nor of the whole table's
+        if rows[-1] - rows[0] + 1 == len(rows):
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)
+        acc, gyr = ([df[c].to_numpy()[rows] for c in QUANTITIES[k].columns] for k in ("acc", "gyr"))
+        gravity = float(np.median(_norm(acc)))
         evidence = f"reads a median acceleration of {gravity / units.factor('acc'):.3g} {_unit(units.acc)}"
         _check_unit(path, "acc", placement, gravity, evidence, units, detection)
         ratio, _ = gyro_tilt_ratio(t[rows], acc, gyr, detection)
         if np.isfinite(ratio):
-            peak = float(np.percentile(_norm(list(gyr.T)), 99)) / units.factor("gyr")
+            peak = float(np.percentile(_norm(gyr), 99)) / units.factor("gyr")
             evidence = (
                 f"reads {ratio / units.factor('gyr'):.2g} per rad/s of tilt its accelerometer shows (peak {peak:.3g})"
             )
