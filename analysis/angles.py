@@ -16,11 +16,13 @@ order, stays gravity-referenced and does not drift.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from analysis.bar_field import Magnetometer
 from analysis.calibration import (
     Calibration,
     CalibrationCheck,
@@ -68,9 +70,10 @@ class AnglesResult:
     sync
         The time base report (`analysis.timebase.align_sensors`), plus ``rate_hz`` of the angle table and
         per sensor the accelerometer correction (``acc_bias_mps2``, ``acc_gain``).
-    sensors
-        Per placement the sensor on its own grid with its orientation (`OrientedSensor`), for later
-        steps that need them (`analysis.bar_field`) without orienting again.
+    magnetometers
+        Per placement with a magnetometer its readings and 6D orientation on its own grid, for the bar's
+        field (`analysis.bar_field`) without orienting again. Only these outlive `compute_angles`: the
+        accelerometers, gyroscopes and 9D orientations are let go before the angles are computed.
     use_mag
         Whether the orientations are 9D (magnetometer fused) rather than 6D.
     calibration_mismatch
@@ -84,7 +87,7 @@ class AnglesResult:
     angles: pd.DataFrame
     calibration: Calibration
     sync: dict
-    sensors: dict[str, OrientedSensor]
+    magnetometers: dict[str, Magnetometer]
     use_mag: bool
     calibration_mismatch: str | None = None
     calibration_unchecked: str | None = None
@@ -261,7 +264,7 @@ def relative_angles_deg(
 
 
 def compute_angles(
-    samples: pd.DataFrame,
+    samples: pd.DataFrame | Callable[[], pd.DataFrame],
     *,
     calibration: Calibration | None = None,
     rate_hz: float | None = None,
@@ -275,7 +278,9 @@ def compute_angles(
     ----------
     samples
         The samples table (docs/architecture.md) with at least ``lumbar`` and ``thoracic`` sensors;
-        ``upper_thoracic`` adds ``thoracic_flexion_deg``.
+        ``upper_thoracic`` adds ``thoracic_flexion_deg``. Or a function that loads it: then the table is
+        let go once the sensors are oriented, and the rest of the analysis runs without it (a 4-hour
+        session's table is about 250 MB).
     calibration
         A stored calibration (`analysis.calibration`); auto-calibrated from the session when None.
     rate_hz
@@ -300,21 +305,24 @@ def compute_angles(
         When the lumbar or thoracic sensor is missing, the calibration lacks a sensor of the session, or
         the sensors' recordings do not overlap.
     """
-    rows_of = sensor_rows(samples)
+    # the only reference to a loaded table is through these rows (views of its columns)
+    rows_of = sensor_rows(samples() if callable(samples) else samples)
     placements = {placement for placement, _ in rows_of}
     if not {"lumbar", "thoracic"} <= placements:
         raise ValueError(f"spine angles need a lumbar and a thoracic sensor; the samples have {sorted(placements)}")
     if workers is None:
-        workers = default_workers(len(rows_of), len(samples))
+        workers = default_workers(len(rows_of), sum(len(rows) for _, rows in rows_of))
     oriented = dict(
         zip(
             [placement for placement, _ in rows_of],
             parallel_starmap(oriented_sensor, [(placement, rows, use_mag) for placement, rows in rows_of], workers),
         )
     )
+    clocks = clock_relation(rows_of)
+    del rows_of  # nothing below reads the samples
     series = {placement: o.series for placement, o in oriented.items()}
     # the cross-check shifts sensor times only: orientations and rests on each sensor's own grid stay valid
-    sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, clock_relation(rows_of))
+    sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, clocks)
     grid = common_grid(series, rate_hz)
     if len(grid) < 2:
         raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")
@@ -342,6 +350,12 @@ def compute_angles(
             s, compose_quat_wxyz(oriented[placement].quat_wxyz, q_sensor_segment), grid
         )
         quiet &= quiet_on_grid(s.time_s, oriented[placement].anchor_rest, grid)
+    magnetometers = {
+        placement: Magnetometer(o.series.time_s, o.series.rate_hz, o.series.mag_uT, o.quat_6d_wxyz)
+        for placement, o in oriented.items()
+        if o.series.mag_uT is not None
+    }
+    del oriented, series  # accelerometers, gyroscopes, rest masks: 64 MB per sensor in 4 hours, unused past here
     flexion, bend, twist = relative_angles_deg(q_world_segment["lumbar"], q_world_segment["thoracic"], quiet)
     columns = {
         "time_s": grid,
@@ -358,5 +372,11 @@ def compute_angles(
         )[0]
     sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
     return AnglesResult(
-        angles, calibration, sync, oriented, use_mag, calibration_mismatch=mismatch, calibration_unchecked=unchecked
+        angles,
+        calibration,
+        sync,
+        magnetometers,
+        use_mag,
+        calibration_mismatch=mismatch,
+        calibration_unchecked=unchecked,
     )

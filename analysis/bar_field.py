@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.rotations import matrices_from_quat_wxyz, matrix_elements_wxyz
-from analysis.timebase import RegularSeries
 
 #: Time around each set left out of the undisturbed baseline, in s: the bar is carried to and from the
 #: rack or the floor before the first rep and after the last.
@@ -50,6 +49,29 @@ BACK_PLACEMENTS = ("thoracic",)
 
 
 @dataclass
+class Magnetometer:
+    """What the bar's field is found from in one sensor: its readings and its 6D orientation on its grid.
+
+    Attributes
+    ----------
+    time_s
+        Session times of its regular grid, s.
+    rate_hz
+        The grid's rate, Hz.
+    mag_uT
+        ``(n, 3)`` readings, sensor frame, µT (NaN where missing).
+    quat_6d_wxyz
+        ``(n, 4)`` 6D ``q_world_sensor`` (w, x, y, z; arbitrary heading; NaN where unknown): a 9D filter would
+        pull the bar's field into the orientation.
+    """
+
+    time_s: np.ndarray
+    rate_hz: float
+    mag_uT: np.ndarray
+    quat_6d_wxyz: np.ndarray
+
+
+@dataclass
 class FieldSeries:
     """One magnetometer on its regular grid, with what the anomaly needs.
 
@@ -62,7 +84,8 @@ class FieldSeries:
     up_sensor
         ``(n, 3)`` world up in the sensor frame (NaN where unknown).
     quat_world_sensor
-        ``(n, 4)`` 6D orientation ``q_world_sensor`` (w, x, y, z; arbitrary heading; NaN where unknown).
+        ``(n, 4)`` 6D orientation ``q_world_sensor`` (w, x, y, z; arbitrary heading), the sensor's own array:
+        read only where the anomaly is known.
     anomaly_uT
         Vertical field anomaly per sample (NaN where unknown), µT.
     baseline_uT
@@ -147,17 +170,13 @@ def _outside(time_s: np.ndarray, windows_s: list[tuple[float, float]], margin_s:
     return keep
 
 
-def field_series(
-    sensors: dict[str, tuple[RegularSeries, np.ndarray]], windows_s: list[tuple[float, float]]
-) -> dict[str, FieldSeries]:
-    """Field anomaly of every sensor with a magnetometer, its baseline taken outside ``windows_s``.
+def field_series(sensors: dict[str, Magnetometer], windows_s: list[tuple[float, float]]) -> dict[str, FieldSeries]:
+    """Field anomaly of every magnetometer, its baseline taken outside ``windows_s``.
 
     Parameters
     ----------
     sensors
-        Per placement the sensor on its regular grid and its 6D orientation ``q_world_sensor`` (w, x, y, z)
-        (``quat_6d_wxyz`` of `analysis.angles.AnglesResult.sensors`: a 9D filter would pull the bar's field
-        into the orientation); sensors without magnetometer are skipped.
+        Per placement its magnetometer (`analysis.angles.AnglesResult.magnetometers`).
     windows_s
         ``(start_s, end_s)`` of the sets on the session clock (as in `analysis.analyze_angles`).
 
@@ -167,15 +186,15 @@ def field_series(
         Per placement a `FieldSeries`; placements whose baseline cannot be trusted are left out.
     """
     out = {}
-    for placement, (s, quat) in sensors.items():
-        if s.mag_uT is None:
-            continue
+    for placement, s in sensors.items():
+        quat = s.quat_6d_wxyz
         valid = np.isfinite(quat[:, 0]) & np.isfinite(s.mag_uT).all(axis=1)
         if not valid.any():
             continue
-        quat = np.where(valid[:, None], quat, np.nan)
-        # world z in the sensor frame is the last row of R_world_sensor
+        # world z in the sensor frame is the last row of R_world_sensor; unknown without a field reading too, so
+        # that no row without one is used (rows whose anomaly is NaN never are: no copy of the orientations)
         up = np.column_stack(matrix_elements_wxyz(quat, [(2, 0), (2, 1), (2, 2)]))
+        up[~valid] = np.nan
         base = valid & _outside(s.time_s, windows_s, SET_MARGIN_S)
         tilted = max(int(MIN_TILTED_S * s.rate_hz), 1)
         if base.sum() < MIN_BASELINE_SAMPLES or tilt_spread_deg(up[base], tilted) < MIN_BASELINE_TILT_DEG:
@@ -354,14 +373,14 @@ def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: fl
 
 
 def bar_field_features(
-    sensors: dict[str, tuple[RegularSeries, np.ndarray]], windows_s: list[tuple[float, float]]
+    sensors: dict[str, Magnetometer], windows_s: list[tuple[float, float]]
 ) -> list[dict[str, float]]:
     """`set_field_features` of every set window (empty dicts when no sensor has a magnetometer).
 
     Parameters
     ----------
     sensors
-        Per placement the sensor on its regular grid and its 6D orientation (see `field_series`).
+        Per placement its magnetometer (see `field_series`).
     windows_s
         ``(start_s, end_s)`` of each set on the session clock.
     """

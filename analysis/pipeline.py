@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.angles import AnglesResult, compute_angles
+from analysis.angles import compute_angles
 from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
 from analysis.classify import CLASSES, OTHER, classify_features, set_features
@@ -315,13 +315,8 @@ def max_flexion_of(range_of_motion: RangeOfMotion | None) -> float | None:
     return float(value) if value is not None and np.isfinite(value) and value > 0 else None
 
 
-def _sensors_6d(result: AnglesResult) -> dict[str, tuple]:
-    """Each sensor with its 6D orientation, from the angles' own VQF run (each sensor is oriented once)."""
-    return {placement: (o.series, o.quat_6d_wxyz) for placement, o in result.sensors.items()}
-
-
 def analyze_session(
-    samples: pd.DataFrame,
+    samples: pd.DataFrame | Callable[[], pd.DataFrame],
     *,
     calibration: Calibration | None = None,
     check: CalibrationCheck | None = None,
@@ -339,7 +334,8 @@ def analyze_session(
     Parameters
     ----------
     samples
-        The long samples table of docs/architecture.md (``lumbar`` and ``thoracic`` sensors at least).
+        The long samples table of docs/architecture.md (``lumbar`` and ``thoracic`` sensors at least), or a
+        function that loads it, to let it go once the sensors are oriented (`analysis.angles.compute_angles`).
     calibration
         A stored calibration (`analysis.calibration`); ``None`` calibrates from the session itself.
     check
@@ -388,7 +384,7 @@ def analyze_session(
         progress=rep_progress,
         exercise=exercise,
         set_exercises=set_exercises,
-        evidence=lambda windows_s: bar_field_features(_sensors_6d(result), windows_s),
+        evidence=lambda windows_s: bar_field_features(result.magnetometers, windows_s),
     )
     if progress is not None:
         progress("done", 1.0)

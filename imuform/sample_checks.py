@@ -8,6 +8,7 @@ samples.csv's unit (`imuform.units`); no value lies beyond what any IMU measures
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,22 +172,34 @@ def _check_span(path: Path, rows_of: dict[str, np.ndarray], df: pd.DataFrame, de
         )
 
 
-def _norms(df: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per vector group present (acc, gyr, mag, quat) its magnitude per row (NaN in empty cells, inf where
-    absurd values overflow)."""
-    out = {}
-    for key, columns in VECTOR_COLUMNS.items():
-        if all(c in df for c in columns):
-            with np.errstate(over="ignore"):
-                out[key] = np.sqrt(sum(np.square(df[c].to_numpy()) for c in columns))
-    return out
+def _norm(columns: list[np.ndarray]) -> np.ndarray:
+    """Magnitude per row of a vector given as its columns (NaN in empty cells, inf where absurd values overflow)."""
+    with np.errstate(over="ignore"):
+        return np.sqrt(sum(np.square(c) for c in columns))
 
 
-def _check_range(path: Path, df: pd.DataFrame, norm: np.ndarray, key: str, limit: float, unit: str, what: str) -> None:
-    """Refuse the first row whose vector ``key`` (acc, gyr, mag; magnitudes ``norm``) is beyond ``limit``."""
-    beyond = np.flatnonzero(norm > limit)
-    if len(beyond):
-        i = beyond[0]
+def _first_row(
+    df: pd.DataFrame, key: str, bad: Callable[[np.ndarray], np.ndarray], chunk_rows: int = 1 << 17
+) -> tuple[int, float] | None:
+    """The first row (position) whose vector ``key`` has a magnitude ``bad`` marks, and that magnitude.
+
+    A chunk of rows at a time: no magnitude of the whole table beside it (21 MB per vector in 4 hours).
+    """
+    columns = [df[c].to_numpy() for c in VECTOR_COLUMNS[key]]
+    for start in range(0, len(df), chunk_rows):
+        norm = _norm([c[start : start + chunk_rows] for c in columns])
+        with np.errstate(invalid="ignore"):
+            found = np.flatnonzero(bad(norm))
+        if len(found):
+            return start + int(found[0]), float(norm[found[0]])
+    return None
+
+
+def _check_range(path: Path, df: pd.DataFrame, key: str, limit: float, unit: str, what: str) -> None:
+    """Refuse the first row whose vector ``key`` (acc, gyr, mag) is beyond ``limit``."""
+    found = _first_row(df, key, lambda norm: norm > limit)
+    if found is not None:
+        i = found[0]
         columns = list(VECTOR_COLUMNS[key])
         values = df[columns].to_numpy()[i]
         c = int(np.argmax(np.abs(values)))
@@ -196,13 +209,12 @@ def _check_range(path: Path, df: pd.DataFrame, norm: np.ndarray, key: str, limit
         )
 
 
-def _check_quat(path: Path, df: pd.DataFrame, norm: np.ndarray, limits: SampleLimits) -> None:
-    with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero(np.abs(norm - 1.0) > limits.quat_norm_tolerance)
-    if len(bad):
-        i = bad[0]
+def _check_quat(path: Path, df: pd.DataFrame, limits: SampleLimits) -> None:
+    found = _first_row(df, "quat", lambda norm: np.abs(norm - 1.0) > limits.quat_norm_tolerance)
+    if found is not None:
+        i, norm = found
         raise InputError(
-            f"{path}, line {_line(df.index[i])}, column quat_w: the quaternion's norm is {norm[i]:.6g}, not 1; "
+            f"{path}, line {_line(df.index[i])}, column quat_w: the quaternion's norm is {norm:.6g}, not 1; "
             f"give the sensor's unit quaternion (w, x, y, z) or leave the quat cells empty"
         )
 
@@ -238,23 +250,25 @@ def check_samples(
     for placement, rows in rows_of.items():
         _check_times(path, placement, df.index[rows].to_numpy(), t[rows], units, detection)
     _check_span(path, rows_of, df, detection)
-    norms = _norms(df)
     for placement, rows in rows_of.items():
-        # one sensor's vectors at a time: no (n, 3) copy of the whole table's beside it
-        acc, gyr = (np.column_stack([df[c].to_numpy()[rows] for c in QUANTITIES[k].columns]) for k in ("acc", "gyr"))
-        gravity = float(np.median(norms["acc"][rows]))
+        # one sensor's columns at a time, views where its rows lie together (as imuform writes them): no (n, 3)
+        # copy of its vectors, nor of the whole table's
+        if rows[-1] - rows[0] + 1 == len(rows):
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)
+        acc, gyr = ([df[c].to_numpy()[rows] for c in QUANTITIES[k].columns] for k in ("acc", "gyr"))
+        gravity = float(np.median(_norm(acc)))
         evidence = f"reads a median acceleration of {gravity / units.factor('acc'):.3g} {_unit(units.acc)}"
         _check_unit(path, "acc", placement, gravity, evidence, units, detection)
         ratio, _ = gyro_tilt_ratio(t[rows], acc, gyr, detection)
         if np.isfinite(ratio):
-            peak = float(np.percentile(norms["gyr"][rows], 99)) / units.factor("gyr")
+            peak = float(np.percentile(_norm(gyr), 99)) / units.factor("gyr")
             evidence = (
                 f"reads {ratio / units.factor('gyr'):.2g} per rad/s of tilt its accelerometer shows (peak {peak:.3g})"
             )
             _check_unit(path, "gyr", placement, ratio, evidence, units, detection)
-    _check_range(path, df, norms["acc"], "acc", limits.max_acc_mps2, "m/s²", "accelerometer's range")
-    _check_range(path, df, norms["gyr"], "gyr", limits.max_gyr_dps, "deg/s", "gyroscope's range")
-    if "mag" in norms:
-        _check_range(path, df, norms["mag"], "mag", limits.max_mag_uT, "µT", "magnetometer's range")
-    if "quat" in norms:
-        _check_quat(path, df, norms["quat"], limits)
+    _check_range(path, df, "acc", limits.max_acc_mps2, "m/s²", "accelerometer's range")
+    _check_range(path, df, "gyr", limits.max_gyr_dps, "deg/s", "gyroscope's range")
+    if all(c in df for c in VECTOR_COLUMNS["mag"]):
+        _check_range(path, df, "mag", limits.max_mag_uT, "µT", "magnetometer's range")
+    if all(c in df for c in VECTOR_COLUMNS["quat"]):
+        _check_quat(path, df, limits)

@@ -19,6 +19,8 @@ from imuform.store_people import person_of_session
 from imuform.store_sets import apply_set_labels, label_document, set_labels
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from analysis.calibration import Calibration
     from analysis.session import CalibrationSource, SessionAnalysis
 
@@ -250,8 +252,8 @@ def analyze_stored(
     from analysis import analyze_session
     from analysis.calibration import CalibrationCheck
 
-    samples = store.samples(session_id)
-    if samples.empty:
+    recorded = [s for s in store.session(session_id)["sensors"] if s["samples"]]
+    if not recorded:
         raise ImuformError(f"session {session_id} has no samples; record or import one first")
     # a session is judged by its own person's limits, range and calibrations, whoever's --person was given
     person_id = person_of_session(store, session_id).id
@@ -270,7 +272,12 @@ def analyze_stored(
         "set_exercises": {i: label.exercise for i, label in labels.items() if label.exercise},
         "workers": workers,
     }
-    duration_s = float(samples["time_s"].max() - samples["time_s"].min())
+    duration_s = max(s["end_s"] for s in recorded) - min(s["start_s"] for s in recorded)
+
+    def samples() -> pd.DataFrame:
+        # loaded inside the analysis, which lets the table go once the sensors are oriented
+        return store.samples(session_id)
+
     try:
         if show_progress and duration_s > PROGRESS_MIN_DURATION_S:
             columns = (TextColumn("analysing {task.description}"), BarColumn(), TimeElapsedColumn())

@@ -854,15 +854,21 @@ class Store:
                 self.conn.execute(INSERT_CALIBRATION, (session_id, _now_iso(), json.dumps(calibration.to_dict())))
         return session_id
 
-    def _insert_blocks(self, sensor_id: int, cols: dict[str, np.ndarray | None], block_size: int) -> None:
-        n = len(cols["time_s"])
-        # a generator: executemany encodes one block at a time, never the whole session's blobs at once
+    def _insert_blocks(self, sensor_id: int, cols: dict[str, tuple[np.ndarray, ...] | None], block_size: int) -> None:
+        import numpy as np
+
+        n = len(cols["time_s"][0])
+        # a generator: executemany encodes one block at a time, never the whole session's blobs at once; each
+        # vector group is stacked a block at a time, never as an (n, 3) copy of the sensor's columns
         rows = (
             _block_row(
                 sensor_id,
-                float(cols["time_s"][sl][0]),
-                float(cols["time_s"][sl][-1]),
-                *(_blob(cols[k][sl]) if cols[k] is not None else None for k in BLOCK_ARRAYS),
+                float(cols["time_s"][0][sl][0]),
+                float(cols["time_s"][0][sl][-1]),
+                *(
+                    _blob(np.column_stack([c[sl] for c in cols[k]])) if cols[k] is not None else None
+                    for k in BLOCK_ARRAYS
+                ),
             )
             for sl in (slice(i, min(i + block_size, n)) for i in range(0, n, block_size))
         )
@@ -990,20 +996,17 @@ def _process_alive(pid: object) -> bool:
     return True
 
 
-def _columns_of(group: pd.DataFrame) -> dict[str, np.ndarray | None]:
-    """Numpy columns of one sensor's rows of a samples table (optional groups None when absent)."""
+def _columns_of(group: pd.DataFrame) -> dict[str, tuple[np.ndarray, ...] | None]:
+    """Numpy columns of one sensor's rows of a samples table, per column group (views where the table's columns
+    are float already; optional groups None when absent or, for mag and quat, empty)."""
     import numpy as np
 
-    out: dict[str, np.ndarray | None] = {
-        "time_s": group["time_s"].to_numpy(dtype=float),
-        "device_time_s": group["device_time_s"].to_numpy(dtype=float) if "device_time_s" in group else None,
-    }
-    for key, names in VECTOR_COLUMNS.items():
-        if all(n in group for n in names):
-            block = group[list(names)].to_numpy(dtype=float)
-            out[key] = None if key in ("mag", "quat") and np.isnan(block).all() else block
-        else:
-            out[key] = None
+    groups = {"time_s": ("time_s",), "device_time_s": ("device_time_s",), **VECTOR_COLUMNS}
+    out: dict[str, tuple[np.ndarray, ...] | None] = {}
+    for key, names in groups.items():
+        columns = tuple(group[n].to_numpy(dtype=float) for n in names) if all(n in group for n in names) else None
+        empty = columns is not None and key in ("mag", "quat") and all(np.isnan(c).all() for c in columns)
+        out[key] = None if empty else columns
     return out
 
 

@@ -212,9 +212,10 @@ def gyro_tilt_ratio(
     time_s
         Sample times, in s, increasing.
     acc
-        ``(n, 3)`` accelerometer, any unit (only its direction is used).
+        Accelerometer x, y and z, three ``(n,)`` columns (a ``(3, n)`` array, or an ``(n, 3)`` one transposed),
+        any unit (only its direction is used). Taken a chunk at a time: no ``(n, 3)`` copy is needed.
     gyr
-        ``(n, 3)`` gyroscope, in the unit to be judged.
+        Gyroscope x, y and z as ``acc``, in the unit to be judged.
     detection
         The thresholds.
     chunk_rows
@@ -243,7 +244,15 @@ def gyro_tilt_ratio(
         last = min(windows, first + chunk_rows)
         rows = slice(max(0, first - smooth), min(len(time_s), last + k + smooth))
         chunk_ratios, chunk_used = _tilt_ratios(
-            acc[rows], gyr[rows], dt[rows], gaps[rows], first - rows.start, last - first, k, smooth, detection
+            [c[rows] for c in acc],
+            [c[rows] for c in gyr],
+            dt[rows],
+            gaps[rows],
+            first - rows.start,
+            last - first,
+            k,
+            smooth,
+            detection,
         )
         ratios.append(chunk_ratios)
         used += chunk_used
@@ -254,8 +263,8 @@ def gyro_tilt_ratio(
 
 
 def _tilt_ratios(
-    acc: np.ndarray,
-    gyr: np.ndarray,
+    acc: list[np.ndarray],
+    gyr: list[np.ndarray],
     dt: np.ndarray,
     gaps: np.ndarray,
     offset: int,
@@ -267,9 +276,9 @@ def _tilt_ratios(
     """`gyro_tilt_ratio`'s ratios of the ``count`` windows from row ``offset`` of these rows that tilt enough,
     and how many windows tilt enough."""
     # Direct sums over windows (np.convolve), not differences of a running sum, which one absurd value
-    # (refused later, by range) would swamp for good. Contiguous columns: (n, 3) arrays are strided.
-    ax, ay, az = np.ascontiguousarray(acc.T)
-    gx, gy, gz = np.ascontiguousarray(gyr.T)
+    # (refused later, by range) would swamp for good. Contiguous columns: those of (n, 3) arrays are strided.
+    ax, ay, az = (np.ascontiguousarray(c) for c in acc)
+    gx, gy, gz = (np.ascontiguousarray(c) for c in gyr)
     # absurd values (refused later, by range) overflow to inf here and leave their windows out
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         # the direction of gravity, scaled before squaring so that absurd values cannot overflow

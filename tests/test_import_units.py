@@ -97,7 +97,7 @@ def test_the_cli_takes_units_and_refuses_bad_ones_as_usage_errors(home, tmp_path
 
 def test_gyro_tilt_ratio_does_not_depend_on_how_many_windows_are_judged_at_a_time(lifts):
     rows = lifts[lifts["sensor"] == "thoracic"]
-    t, acc, gyr = rows["time_s"].to_numpy(), rows[ACC].to_numpy(), rows[GYR].to_numpy()
+    t, acc, gyr = rows["time_s"].to_numpy(), rows[ACC].to_numpy().T, rows[GYR].to_numpy().T
     whole = gyro_tilt_ratio(t, acc, gyr, DEFAULT_DETECTION, chunk_rows=len(t))
     for chunk_rows in (1, 97, 1000):
         assert gyro_tilt_ratio(t, acc, gyr, DEFAULT_DETECTION, chunk_rows=chunk_rows) == whole
@@ -105,14 +105,16 @@ def test_gyro_tilt_ratio_does_not_depend_on_how_many_windows_are_judged_at_a_tim
 
 def test_gyro_tilt_ratio_is_57_in_deg_per_s_1_in_rad_per_s_and_undecided_without_motion(lifts):
     rows = lifts[lifts["sensor"] == "thoracic"]
-    t, acc, gyr = rows["time_s"].to_numpy(), rows[ACC].to_numpy(), rows[GYR].to_numpy()
+    t, acc, gyr = rows["time_s"].to_numpy(), rows[ACC].to_numpy().T, rows[GYR].to_numpy().T
     ratio_dps, tilting_s = gyro_tilt_ratio(t, acc, gyr, DEFAULT_DETECTION)
     assert 45 < ratio_dps < 60 and tilting_s > 5
     assert gyro_tilt_ratio(t, acc, np.radians(gyr), DEFAULT_DETECTION)[0] == pytest.approx(ratio_dps * np.pi / 180)
     still = make_samples()
     still = still[still["sensor"] == "lumbar"]
     assert np.isnan(
-        gyro_tilt_ratio(still["time_s"].to_numpy(), still[ACC].to_numpy(), still[GYR].to_numpy(), DEFAULT_DETECTION)[0]
+        gyro_tilt_ratio(
+            still["time_s"].to_numpy(), still[ACC].to_numpy().T, still[GYR].to_numpy().T, DEFAULT_DETECTION
+        )[0]
     )
 
 
