@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.ndimage import minimum_filter1d
 
 from firmware_protocol import ProtocolError, SampleBlock, SensorModel
 from imuform.ble.timesync import ClockFitSummary, ClockSync, ClockSyncConfig, envelope_points, lower_envelope_fit
@@ -74,6 +75,10 @@ class AssemblerConfig:
     count_passes
         Without a device clock: refinements at most, each on the latencies the one before gives (a
         latency histogram taken from miscounted stretches has a false mode one period later).
+    count_margins
+        Without a device clock: the refinement also starts from the bound on one line at these fractions
+        of a period (`count_notifications`), and keeps the most likely result: with retry jitter of 20–30 ms
+        one start alone may settle a period off over long stretches.
     pair_arrival_s
         Channels sent in separate packets without device times (MetaWear): the two halves of one sample
         leave together, so halves arriving further apart than this were not sent together
@@ -92,6 +97,7 @@ class AssemblerConfig:
     count_latency_bin_s: float = 0.00025
     count_candidates: int = 2
     count_passes: int = 4
+    count_margins: tuple[float, ...] = (0.2, 0.5, 0.8)
     pair_arrival_s: float = 0.05
 
     @property
@@ -344,14 +350,62 @@ def count_notifications(arrival_s: np.ndarray, n: np.ndarray, period_s: float, c
         (received + lost) * period_s, arrival_s, np.zeros(len(n), dtype=int), config.max_count_drift
     )
     lost = _count_lost(arrival_s, received, rate * period_s, config)
-    for _ in range(config.count_passes):
-        points = envelope_points((received + lost) * period_s, arrival_s, np.zeros(len(n), dtype=int), _ENVELOPE_BIN_S)
-        rate, offsets = lower_envelope_fit(*points, config.max_count_drift)
-        refined = refine_lost(arrival_s - offsets[0], received, rate * period_s, lost, config)
-        if np.array_equal(refined, lost):
-            break
-        lost = refined
-    return received + lost - n + 1
+    points = envelope_points((received + lost) * period_s, arrival_s, np.zeros(len(n), dtype=int), _ENVELOPE_BIN_S)
+    rate, offsets = lower_envelope_fit(*points, config.max_count_drift)
+    arrival_s, period_s = arrival_s - offsets[0], rate * period_s
+    best, best_score = lost, -np.inf
+    for start in [lost] + [
+        _bound_lost(arrival_s, received, period_s, margin, config) for margin in config.count_margins
+    ]:
+        for _ in range(config.count_passes):
+            refined = refine_lost(arrival_s, received, period_s, start, config)
+            if np.array_equal(refined, start):
+                break
+            start = refined
+        score = _log_likelihood(arrival_s, received, period_s, start, config)
+        if score > best_score:
+            best, best_score = start, score
+    return received + best - n + 1
+
+
+def _bound_lost(
+    arrival_s: np.ndarray, received: np.ndarray, period_s: float, margin: float, config: AssemblerConfig
+) -> np.ndarray:
+    """Lost counts as the largest no arrival of the next ``config.loss_envelope_s`` contradicts, on one line."""
+    x = (arrival_s - period_s * received) / period_s
+    ahead = max(int(config.loss_envelope_s * len(x) / max(arrival_s[-1] - arrival_s[0], period_s)), 1)
+    bound = minimum_filter1d(x, size=ahead, origin=-(ahead // 2), mode="nearest")
+    lost = np.maximum.accumulate(np.floor(bound + margin).astype(np.int64))
+    return lost - lost[0]
+
+
+def _latency_log_density(
+    latency_s: np.ndarray, period_s: float, config: AssemblerConfig
+) -> tuple[np.ndarray, float, float]:
+    """Log density of latencies (a histogram smoothed by two bins), its lowest latency and bin, in s."""
+    bin_s = config.count_latency_bin_s
+    low_s, high_s = -2 * period_s, 8 * period_s  # later than this: the histogram's last bin
+    edges = np.arange(low_s, high_s + bin_s, bin_s)
+    counts, _ = np.histogram(np.clip(latency_s, low_s, edges[-1] - bin_s / 2), bins=edges)
+    kernel = np.exp(-0.5 * np.arange(-4, 5) ** 2 / 4.0)
+    density = np.convolve(counts.astype(float), kernel / kernel.sum(), mode="same") / len(latency_s)
+    return np.log(density + 1e-7), low_s, bin_s
+
+
+def _rise_cost(lost: np.ndarray) -> float:
+    """Log of the fraction of notifications after which samples were lost."""
+    rises = max(int(np.count_nonzero(np.diff(lost))), 1)
+    return float(np.log(min(max(rises / len(lost), 1e-4), 0.1)))
+
+
+def _log_likelihood(
+    arrival_s: np.ndarray, received: np.ndarray, period_s: float, lost: np.ndarray, config: AssemblerConfig
+) -> float:
+    """How likely lost counts are: their latencies under their own histogram, and their rises."""
+    latency_s = arrival_s - period_s * (received + lost)
+    log_density, low_s, bin_s = _latency_log_density(latency_s, period_s, config)
+    index = np.clip(((latency_s - low_s) / bin_s).astype(np.int64), 0, len(log_density) - 1)
+    return float(log_density[index].sum()) + _rise_cost(lost) * np.count_nonzero(np.diff(lost))
 
 
 _ENVELOPE_BIN_S = 0.25  # as `imuform.ble.timesync.ClockSyncConfig.bin_s`
@@ -387,20 +441,12 @@ def refine_lost(
     numpy.ndarray
         (m,) samples lost before each notification, non-decreasing.
     """
-    bin_s = config.count_latency_bin_s
-    low_s, high_s = -2 * period_s, 8 * period_s  # later than this: the histogram's last bin
-    latency_s = arrival_s - period_s * (received + lost)
-    edges = np.arange(low_s, high_s + bin_s, bin_s)
-    counts, _ = np.histogram(np.clip(latency_s, low_s, edges[-1] - bin_s / 2), bins=edges)
-    kernel = np.exp(-0.5 * np.arange(-4, 5) ** 2 / 4.0)
-    density = np.convolve(counts.astype(float), kernel / kernel.sum(), mode="same") / len(latency_s)
-    log_density = np.log(density + 1e-7)
+    log_density, low_s, bin_s = _latency_log_density(arrival_s - period_s * (received + lost), period_s, config)
     candidates = lost[:, None] + np.arange(-config.count_candidates, config.count_candidates + 1)[None, :]
     latency_s = arrival_s[:, None] - period_s * (received[:, None] + candidates)
     score_each = log_density[np.clip(((latency_s - low_s) / bin_s).astype(np.int64), 0, len(log_density) - 1)]
     score_each[latency_s < low_s] = np.log(1e-12)
-    rises = max(int(np.count_nonzero(np.diff(lost))), 1)
-    rise_cost = np.log(min(max(rises / len(lost), 1e-4), 0.1))
+    rise_cost = _rise_cost(lost)
     previous = np.zeros((len(lost), candidates.shape[1]), dtype=np.int64)
     score = score_each[0].copy()
     for j in range(1, len(lost)):
