@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.ndimage import minimum_filter1d
 
 from firmware_protocol import ProtocolError, SampleBlock, SensorModel
 from imuform.ble.timesync import ClockFitSummary, ClockSync, ClockSyncConfig, envelope_points, lower_envelope_fit
@@ -65,6 +66,19 @@ class AssemblerConfig:
         own error) and still bound the lost count from above.
     max_count_drift
         Largest plausible rate error of a sample count at the nominal rate (sensors without a clock).
+    count_latency_bin_s
+        Without a device clock: the bin width of the arrival-latency histogram the counts are refined on
+        (`refine_lost`), in s; connection events put latencies on a lattice of a few ms.
+    count_candidates
+        Without a device clock: the refinement weighs each notification's first estimate of lost samples
+        and this many more and fewer.
+    count_passes
+        Without a device clock: refinements at most, each on the latencies the one before gives (a
+        latency histogram taken from miscounted stretches has a false mode one period later).
+    count_margins
+        Without a device clock: the refinement also starts from the bound on one line at these fractions
+        of a period (`count_notifications`), and keeps the most likely result: with retry jitter of 20–30 ms
+        one start alone may settle a period off over long stretches.
     pair_arrival_s
         Channels sent in separate packets without device times (MetaWear): the two halves of one sample
         leave together, so halves arriving further apart than this were not sent together
@@ -80,6 +94,10 @@ class AssemblerConfig:
     count_chunk_s: float = 1.0
     count_margin: float = 0.4
     max_count_drift: float = 0.05
+    count_latency_bin_s: float = 0.00025
+    count_candidates: int = 2
+    count_passes: int = 4
+    count_margins: tuple[float, ...] = (0.2, 0.5, 0.8)
     pair_arrival_s: float = 0.05
 
     @property
@@ -305,6 +323,9 @@ def count_notifications(arrival_s: np.ndarray, n: np.ndarray, period_s: float, c
     2. Twice: first at the nominal period, then at the period of the lower envelope of the counts found
        (`imuform.ble.timesync.lower_envelope_fit`), so a crystal off its nominal rate does not read as
        losses.
+    3. The bound alone is wrong where the quickest arrival of a stretch sat late in the connection-event
+       cycle (latencies span a few periods at 100 Hz), so the counts are then refined as the most likely
+       ones given the latency distribution of the whole epoch (`refine_lost`).
 
     Parameters
     ----------
@@ -329,7 +350,116 @@ def count_notifications(arrival_s: np.ndarray, n: np.ndarray, period_s: float, c
         (received + lost) * period_s, arrival_s, np.zeros(len(n), dtype=int), config.max_count_drift
     )
     lost = _count_lost(arrival_s, received, rate * period_s, config)
-    return received + lost - n + 1
+    points = envelope_points((received + lost) * period_s, arrival_s, np.zeros(len(n), dtype=int), _ENVELOPE_BIN_S)
+    rate, offsets = lower_envelope_fit(*points, config.max_count_drift)
+    arrival_s, period_s = arrival_s - offsets[0], rate * period_s
+    best, best_score = lost, -np.inf
+    for start in [lost] + [
+        _bound_lost(arrival_s, received, period_s, margin, config) for margin in config.count_margins
+    ]:
+        for _ in range(config.count_passes):
+            refined = refine_lost(arrival_s, received, period_s, start, config)
+            if np.array_equal(refined, start):
+                break
+            start = refined
+        score = _log_likelihood(arrival_s, received, period_s, start, config)
+        if score > best_score:
+            best, best_score = start, score
+    return received + best - n + 1
+
+
+def _bound_lost(
+    arrival_s: np.ndarray, received: np.ndarray, period_s: float, margin: float, config: AssemblerConfig
+) -> np.ndarray:
+    """Lost counts as the largest no arrival of the next ``config.loss_envelope_s`` contradicts, on one line."""
+    x = (arrival_s - period_s * received) / period_s
+    ahead = max(int(config.loss_envelope_s * len(x) / max(arrival_s[-1] - arrival_s[0], period_s)), 1)
+    bound = minimum_filter1d(x, size=ahead, origin=-(ahead // 2), mode="nearest")
+    lost = np.maximum.accumulate(np.floor(bound + margin).astype(np.int64))
+    return lost - lost[0]
+
+
+def _latency_log_density(
+    latency_s: np.ndarray, period_s: float, config: AssemblerConfig
+) -> tuple[np.ndarray, float, float]:
+    """Log density of latencies (a histogram smoothed by two bins), its lowest latency and bin, in s."""
+    bin_s = config.count_latency_bin_s
+    low_s, high_s = -2 * period_s, 8 * period_s  # later than this: the histogram's last bin
+    edges = np.arange(low_s, high_s + bin_s, bin_s)
+    counts, _ = np.histogram(np.clip(latency_s, low_s, edges[-1] - bin_s / 2), bins=edges)
+    kernel = np.exp(-0.5 * np.arange(-4, 5) ** 2 / 4.0)
+    density = np.convolve(counts.astype(float), kernel / kernel.sum(), mode="same") / len(latency_s)
+    return np.log(density + 1e-7), low_s, bin_s
+
+
+def _rise_cost(lost: np.ndarray) -> float:
+    """Log of the fraction of notifications after which samples were lost."""
+    rises = max(int(np.count_nonzero(np.diff(lost))), 1)
+    return float(np.log(min(max(rises / len(lost), 1e-4), 0.1)))
+
+
+def _log_likelihood(
+    arrival_s: np.ndarray, received: np.ndarray, period_s: float, lost: np.ndarray, config: AssemblerConfig
+) -> float:
+    """How likely lost counts are: their latencies under their own histogram, and their rises."""
+    latency_s = arrival_s - period_s * (received + lost)
+    log_density, low_s, bin_s = _latency_log_density(latency_s, period_s, config)
+    index = np.clip(((latency_s - low_s) / bin_s).astype(np.int64), 0, len(log_density) - 1)
+    return float(log_density[index].sum()) + _rise_cost(lost) * np.count_nonzero(np.diff(lost))
+
+
+_ENVELOPE_BIN_S = 0.25  # as `imuform.ble.timesync.ClockSyncConfig.bin_s`
+
+
+def refine_lost(
+    arrival_s: np.ndarray, received: np.ndarray, period_s: float, lost: np.ndarray, config: AssemblerConfig
+) -> np.ndarray:
+    """The most likely lost counts (a Viterbi path) near a first estimate, for a sensor without a clock.
+
+    Each notification's latency above the line, ``arrival_s − period_s · (received + lost)``, is scored
+    by the log density of the latencies the first estimate gives over the whole epoch (a histogram of
+    ``config.count_latency_bin_s`` bins, smoothed by two bins); a latency below every plausible one scores
+    as impossible. Lost counts never shrink, and each rise costs the log of the observed fraction of
+    notifications after which samples were lost, so a loss is counted only when the arrivals after it
+    are, together, more likely one or more periods later than not.
+
+    Parameters
+    ----------
+    arrival_s
+        (m,) arrival of each notification, in s, less the line's offset.
+    received
+        (m,) count of each notification's last sample, were nothing lost.
+    period_s
+        Sample period of the line, in s.
+    lost
+        (m,) the first estimate of samples lost before each notification.
+    config
+        The histogram bin (``count_latency_bin_s``) and the candidates each side (``count_candidates``).
+
+    Returns
+    -------
+    numpy.ndarray
+        (m,) samples lost before each notification, non-decreasing.
+    """
+    log_density, low_s, bin_s = _latency_log_density(arrival_s - period_s * (received + lost), period_s, config)
+    candidates = lost[:, None] + np.arange(-config.count_candidates, config.count_candidates + 1)[None, :]
+    latency_s = arrival_s[:, None] - period_s * (received[:, None] + candidates)
+    score_each = log_density[np.clip(((latency_s - low_s) / bin_s).astype(np.int64), 0, len(log_density) - 1)]
+    score_each[latency_s < low_s] = np.log(1e-12)
+    rise_cost = _rise_cost(lost)
+    previous = np.zeros((len(lost), candidates.shape[1]), dtype=np.int64)
+    score = score_each[0].copy()
+    for j in range(1, len(lost)):
+        rise = candidates[j][:, None] - candidates[j - 1][None, :]  # [this candidate, previous candidate]
+        total = score[None, :] + np.where(rise == 0, 0.0, np.where(rise > 0, rise_cost, -np.inf))
+        previous[j] = np.argmax(total, axis=1)
+        score = total[np.arange(candidates.shape[1]), previous[j]] + score_each[j]
+    best = np.empty(len(lost), dtype=np.int64)
+    state = int(np.argmax(score))
+    for j in range(len(lost) - 1, -1, -1):
+        best[j] = candidates[j, state]
+        state = previous[j, state]
+    return best - best[0]
 
 
 def _count_lost(arrival_s: np.ndarray, received: np.ndarray, period_s: float, config: AssemblerConfig) -> np.ndarray:
