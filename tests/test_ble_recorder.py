@@ -47,8 +47,10 @@ async def test_dropout_is_reconnected_gap_recorded_and_nothing_duplicated(store)
     lumbar, thoracic = report.sensors
     assert (lumbar.reconnects, thoracic.reconnects) == (1, 0)
     assert lumbar.duplicates > 0 and lumbar.lost == 0 and thoracic.lost == 0
-    # the 3 s dropout on the session clock, whose fitted rate may be tens of ppm off the virtual clock's
-    assert lumbar.gaps_s >= 3.0 - 0.005 and thoracic.gaps_s == 0.0
+    # the 3 s dropout on the session clock, whose fitted rate may be tens of ppm off the virtual clock's; the
+    # hole between the stored samples either side is whole sample periods (10 ms), so it may fall one short of
+    # the dropout, depending on where the radio stopped between two samples (seen once in 40 runs: 2.99 s)
+    assert lumbar.gaps_s >= 3.0 - 0.010 - 0.005 and thoracic.gaps_s == 0.0
     session = store.session(report.session_id)
     assert [(g["placement"], g["reason"]) for g in session["gaps"]] == [("lumbar", "link lost; reconnected")]
     gap = session["gaps"][0]
