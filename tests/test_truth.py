@@ -142,3 +142,12 @@ def test_comparison_matches_reps_by_time_and_says_what_misses():
     assert any("peak flexion off by up to 4.0°" in m for m in misses)
     assert any("2 reps counted of 3" in m for m in misses)
     assert any("flags differ on 1 of 3 reps" in m for m in misses)
+
+
+def test_the_truths_angle_table_has_the_analysis_columns():
+    # the simulator's truth may not import analysis (tests/test_layering.py), so it names the columns itself;
+    # truth and measurement are compared column by column, so the two lists must stay one schema
+    from analysis import session
+    from imuform.simulator import truth
+
+    assert truth.ANGLE_COLUMNS == session.ANGLE_COLUMNS and truth.THORACIC_COLUMN == session.THORACIC_COLUMN
