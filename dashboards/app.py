@@ -63,9 +63,10 @@ class DataSource:
         served at ``/progress?person=NAME``.
     label_set
         Stores the lifter's label of a set (`dashboards.set_labels`); without it the app shows no label card.
-    reference_bands
-        Returns, per set index of an analysis, the set's reps over the lifter's reference band
-        (`dashboards.reference_band.set_band_figures`); without it the app shows no reference chart.
+    reference_band
+        Returns the figure of one set of an analysis (by set index) over the lifter's reference band
+        (`dashboards.reference_band.set_band_figure`), None when the set has no reference; without it the app
+        shows no reference chart.
     """
 
     sessions: Callable[[], list[dict]]
@@ -73,7 +74,7 @@ class DataSource:
     history: Callable[[], pd.DataFrame] | None = None
     progress_page: Callable[[str | None], str] | None = None
     label_set: LabelSet | None = None
-    reference_bands: Callable[[SessionAnalysis], dict[int, go.Figure]] | None = None
+    reference_band: Callable[[SessionAnalysis, int], go.Figure | None] | None = None
 
 
 def _graph(graph_id: str, title: str) -> html.Div:
@@ -216,7 +217,7 @@ def create_app(
             _graph(SET_CHART_IDS["summary"], "Rep by rep"),
             html.Div(
                 [_graph(SET_CHART_IDS[k], k) for k in ("lumbar", "rhythm", "stick")]
-                + ([_graph("rep-reference", "reference")] if source.reference_bands is not None else []),
+                + ([_graph("rep-reference", "reference")] if source.reference_band is not None else []),
                 className="grid",
             ),
             html.H3("Rep by rep"),
@@ -318,7 +319,7 @@ def create_app(
         hit = analysis.sets[(analysis.sets["start_s"] <= time_s) & (time_s <= analysis.sets["end_s"])]
         return int(hit["index"].iloc[0]) if len(hit) else no_update
 
-    reference_outputs = [Output("rep-reference", "figure")] if source.reference_bands is not None else []
+    reference_outputs = [Output("rep-reference", "figure")] if source.reference_band is not None else []
 
     @app.callback(
         [Output(graph_id, "figure") for graph_id in SET_CHART_IDS.values()],
@@ -339,7 +340,7 @@ def create_app(
         figures = set_figures(analysis, int(set_index))
         out = [figures[key] for key in SET_CHART_IDS] + [[_rep_card(c) for c in rep_cards(analysis, int(set_index))]]
         if reference_outputs:
-            band = source.reference_bands(analysis).get(int(set_index))
+            band = source.reference_band(analysis, int(set_index))
             out.append(band or message_figure("Against your reference", _NO_REFERENCE))
         return out
 
