@@ -29,7 +29,7 @@ from dashboards.follow import FollowConfig, reanalysis_due
 from dashboards.history import has_trend, history_figure
 from dashboards.rep_cards import RepCard, curve_alt, fact_class, rep_cards
 from dashboards.report import set_figures
-from dashboards.set_labels import LabelSet, label_controls, register_label_callback
+from dashboards.set_labels import SAVED_ID, LabelSet, label_controls, register_label_callbacks
 from dashboards.style import PLOT_CONFIG, message_figure, palette_css
 from dashboards.summary import session_summary, set_flagged
 from dashboards.timeline import timeline_figure
@@ -173,7 +173,6 @@ def create_app(
     css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
     app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + palette_css() + css + "</style>")
     follow = follow or FollowConfig()
-    register_label_callback(app, source.label_set)
     if source.progress_page is not None:
         app.server.add_url_rule("/progress", "progress", lambda: source.progress_page(flask.request.args.get("person")))
     # One analysis, of the version (session id and sample count) on view.
@@ -191,6 +190,12 @@ def create_app(
                 cache.clear()
                 cache[version["id"]] = (version["samples"], source.analysis(version["id"]))
             return cache[version["id"]][1]
+
+    def forget(session_id: str) -> None:
+        with lock:
+            cache.pop(session_id, None)
+
+    register_label_callbacks(app, source.label_set, analysis_of, forget)
 
     app.layout = html.Main(
         [
@@ -226,6 +231,7 @@ def create_app(
             _graph("history", "History"),
             dcc.Interval(id="poll", interval=poll_interval_ms),
             dcc.Store(id="version"),
+            dcc.Store(id=SAVED_ID),
         ]
     )
 
@@ -272,10 +278,11 @@ def create_app(
         Output("set", "value"),
         Output("history", "figure"),
         Input("version", "data"),
+        Input(SAVED_ID, "data"),
         State("set", "value"),
         State("set", "options"),
     )
-    def show_session(version, set_index, previous_options):
+    def show_session(version, _saved, set_index, previous_options):
         """Summary, timeline and set picker of the picked session."""
         history = source.history() if source.history else None
         history_fig = (
@@ -327,8 +334,9 @@ def create_app(
         *reference_outputs,
         Input("set", "value"),
         Input("version", "data"),
+        Input(SAVED_ID, "data"),
     )
-    def show_set(set_index, version):
+    def show_set(set_index, version, _saved):
         """The charts and rep cards of the picked set, and its reps over the lifter's reference band."""
         analysis = analysis_of(version)
         if analysis is None or set_index is None:

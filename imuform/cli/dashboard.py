@@ -16,6 +16,7 @@ import pandas as pd
 from analysis.session import SessionAnalysis
 from dashboards.app import POLL_INTERVAL_MS, DataSource, create_app
 from dashboards.history import history_table
+from dashboards.set_labels import LabelOutcome
 from imuform.cli.common import FiniteRange, started_label
 from imuform.cli.report import analysed_history
 from imuform.errors import ImuformError, InputError
@@ -90,14 +91,14 @@ def store_source(home: str | None) -> DataSource:
 
     def label_set(
         session_id: str, set_index: int, exercise: str | None, load_kg: float | None, rpe: float | None
-    ) -> str:
+    ) -> LabelOutcome:
         from imuform.store_sets import SetLabel, label_sets
 
         with Store(home, check=False) as store:
             try:
                 label_sets(store, session_id, [SetLabel(set_index, exercise, load_kg, rpe, None, "you")])
             except ImuformError as exc:
-                return f"Not saved: {exc}"
+                return LabelOutcome(False, f"Not saved: {exc}")
         said = ", ".join(
             part
             for part in (
@@ -107,7 +108,7 @@ def store_source(home: str | None) -> DataSource:
             )
             if part
         )
-        return f"Saved set {set_index}: {said} (shown once the session is analysed again)."
+        return LabelOutcome(True, f"Saved set {set_index}: {said}.")
 
     return DataSource(
         sessions=sessions,
