@@ -226,6 +226,9 @@ class TrainingModel:
         A set's share of the logged duration without its rest, s.
     after_s
         The log's duration runs this long past the last set, s (drawn).
+    rep_model
+        How the reps of each set vary (`exercises.RepModel`): the lifter's clean flexion is drawn inside the
+        exercise's clean range by its rep-to-rep scatter, as a set's own is (`activities.RepPlanner`).
     """
 
     day_load_shares: tuple[float, float, float] = (1.0, 0.8, 0.9)
@@ -261,6 +264,7 @@ class TrainingModel:
     strap_on_s: ex.Range = (120.0, 420.0)
     set_s: float = 40.0
     after_s: ex.Range = (300.0, 900.0)
+    rep_model: ex.RepModel = ex.DEFAULT_REP_MODEL
 
 
 DEFAULT_TRAINING_MODEL = TrainingModel()
@@ -328,6 +332,8 @@ class PlannedSession:
         The truth of its sets, in order.
     max_flexion_deg
         The lifter's pain-free flexion range that day (its range-of-motion test), deg.
+    rep_model
+        How the reps of its sets vary (`TrainingModel.rep_model`).
     """
 
     index: int
@@ -338,6 +344,7 @@ class PlannedSession:
     spec: SessionSpec
     sets: tuple[SetTruth, ...]
     max_flexion_deg: float
+    rep_model: ex.RepModel = ex.DEFAULT_REP_MODEL
 
     @property
     def recording_started_at(self) -> dt.datetime:
@@ -351,7 +358,7 @@ class PlannedSession:
 
     def simulate(self) -> SimulatedSession:
         """Simulate the session's sensors and truth."""
-        return simulate_session(self.spec)
+        return simulate_session(self.spec, self.rep_model)
 
 
 @dataclass(frozen=True)
@@ -410,7 +417,7 @@ def _draw_lift(exercise: str, rng: np.random.Generator, model: TrainingModel) ->
     step = float(rng.choice(model.step_choices_kg))
     start_kg = _round_load(rng.uniform(*model.start_load_kg[exercise]), model)
     low, high = model.break_steps
-    clean = ex.PROFILES[exercise].clean_lumbar_deg
+    clean, jitter_deg = ex.PROFILES[exercise].clean_lumbar_deg, model.rep_model.rep_jitter_deg
     return LiftProfile(
         exercise=exercise,
         start_kg=start_kg,
@@ -418,7 +425,7 @@ def _draw_lift(exercise: str, rng: np.random.Generator, model: TrainingModel) ->
         breaking_load_kg=start_kg + step * int(rng.integers(low, high + 1)) + 0.5 * model.plate_step_kg,
         break_deg=float(rng.uniform(*model.break_deg)),
         flexion_per_kg_deg=float(rng.uniform(*model.flexion_per_kg_deg)),
-        clean_flexion_deg=float(rng.uniform(clean[0] + ex.REP_JITTER_DEG, clean[1] - ex.REP_JITTER_DEG)),
+        clean_flexion_deg=float(rng.uniform(clean[0] + jitter_deg, clean[1] - jitter_deg)),
         reps=model.working_reps[exercise],
     )
 
@@ -528,7 +535,9 @@ def plan_weeks(spec: WeeksSpec | None = None, model: TrainingModel = DEFAULT_TRA
             offset_s + len(set_specs) * (model.set_s + float(np.mean(spec.rest_s))) + float(rng.uniform(*model.after_s))
         )
         sessions.append(
-            PlannedSession(index, week + 1, started, offset_s, duration_s, session_spec, tuple(truths), rom)
+            PlannedSession(
+                index, week + 1, started, offset_s, duration_s, session_spec, tuple(truths), rom, model.rep_model
+            )
         )
     return WeeksPlan(spec, person, lifts, tuple(sessions))
 
