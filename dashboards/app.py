@@ -62,7 +62,8 @@ class DataSource:
         Returns the progress page (`dashboards.progress`) of a person named, or of the store's only one, as HTML;
         served at ``/progress?person=NAME``.
     label_set
-        Stores the lifter's label of a set (`dashboards.set_labels`); without it the app shows no label card.
+        Checks and stores the lifter's label of a set and says how it went (`dashboards.set_labels.LabelOutcome`);
+        without it the app shows no label card.
     reference_band
         Returns the figure of one set of an analysis (by set index) over the lifter's reference band
         (`dashboards.reference_band.set_band_figure`), None when the set has no reference; without it the app

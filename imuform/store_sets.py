@@ -146,9 +146,9 @@ def label_document(doc: dict, labels: dict[int, SetLabel]) -> dict:
 def label_sets(store: Store, session_id: str, labels: list[SetLabel]) -> dict:
     """Check labels against a session's analysed sets, store them and write them into its cached analysis.
 
-    A label that names a set's exercise, where the analysis did not already judge the set as the lifter's that
-    exercise, has the session analysed again, so the named exercise's rules judge its reps (the analysis owns the
-    exercise, `label_fields`). The session is analysed first when it was not yet
+    A label naming a set's exercise has the session analysed again, unless the analysis already judged the set as
+    that exercise named by the lifter: the analysis owns the exercise (`label_fields`), and the named exercise's
+    rules judge the set's reps. The session is analysed first when it was not yet
     (`imuform.session_analysis.analysed_document`); a label of a set it does not have, or with a figure out of
     range, is refused before anything is stored.
 

@@ -226,7 +226,7 @@ class RepModel:
         Every eccentric passes its halfway point at this share of its duration (the speed profile leans early or
         late instead of the symmetric minimum jerk).
     eccentric_peak_speed
-        ... at this many times its mean speed.
+        The eccentric's speed at its halfway point, in times its mean speed.
     """
 
     fault_margin_deg: Range = (-3.0, 15.0)
