@@ -187,7 +187,8 @@ def oriented_sensor(
 
 
 def resample_orientation(
-    series: RegularSeries,
+    time_s: np.ndarray,
+    segment: np.ndarray,
     quat_wxyz: np.ndarray,
     grid_s: np.ndarray,
     right_wxyz: np.ndarray | None = None,
@@ -198,8 +199,8 @@ def resample_orientation(
 
     Parameters
     ----------
-    series
-        The sensor on its regular grid (times and stretches).
+    time_s, segment
+        The times of the sensor's regular grid and its stretches between long gaps (`RegularSeries`).
     quat_wxyz
         ``(n, 4)`` quaternions on that grid (``q_world_sensor``, or ``q_world_segment``).
     grid_s
@@ -216,12 +217,12 @@ def resample_orientation(
         ``(len(grid_s), 4)`` quaternions on the grid.
     """
     out = np.full((len(grid_s), 4), np.nan)
-    starts = np.flatnonzero(np.diff(series.segment, prepend=-1))
+    starts = np.flatnonzero(np.diff(segment, prepend=-1))
     # Stretches are contiguous runs of one segment number; each is interpolated within itself only.
-    for i0, i1 in zip(starts, np.append(starts[1:], len(series.segment))):
-        if series.segment[i0] < 0 or i1 - i0 < 2:
+    for i0, i1 in zip(starts, np.append(starts[1:], len(segment))):
+        if segment[i0] < 0 or i1 - i0 < 2:
             continue
-        t = series.time_s[i0:i1]
+        t = time_s[i0:i1]
         g0, g1 = np.searchsorted(grid_s, t[0], side="left"), np.searchsorted(grid_s, t[-1], side="right")
         for c0 in range(g0, g1, chunk):
             # A chunk of the grid with only the samples around it composed: a whole 4-hour series' temporaries
@@ -402,17 +403,18 @@ def compute_angles(
         for placement, o in oriented.items()
         if o.series.mag_uT is not None
     }
-    del series
+    # Past the calibration only these are read of each sensor: its accelerometer, gyroscope and rest mask (70 MB
+    # per sensor in 4 hours) are let go before the common grid's arrays are made.
+    own_grids = {p: (o.series.time_s, o.series.segment, o.quat_wxyz, o.anchor_rest) for p, o in oriented.items()}
+    del oriented, series
     q_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
-    for placement in list(oriented):
-        # each sensor let go once on the common grid but for its magnetometer (its accelerometer, gyroscope and
-        # rest masks: 70 MB in 4 hours), so that the others' are not all held while one is resampled
-        o = oriented.pop(placement)
+    for placement in list(own_grids):
+        time_s, segment, quat, anchor_rest = own_grids.pop(placement)
         # q_world_segment = q_world_sensor ⊗ q_sensor_segment before resampling: nlerp commutes with it
         q_sensor_segment = quat_wxyz_from_matrix(R_sensor_segment[placement])
-        q_world_segment[placement] = resample_orientation(o.series, o.quat_wxyz, grid, q_sensor_segment)
-        quiet &= quiet_on_grid(o.series.time_s, o.anchor_rest, grid)
-    del o
+        q_world_segment[placement] = resample_orientation(time_s, segment, quat, grid, q_sensor_segment)
+        quiet &= quiet_on_grid(time_s, anchor_rest, grid)
+    del time_s, segment, quat, anchor_rest
     flexion, bend, twist = relative_angles_deg(q_world_segment["lumbar"], q_world_segment["thoracic"], quiet)
     columns = {
         "time_s": grid,

@@ -318,13 +318,15 @@ def test_resampling_and_relative_angles_do_not_depend_on_the_chunk():
     quat /= np.linalg.norm(quat, axis=1, keepdims=True)
     right = np.array([0.9, 0.1, -0.3, 0.2]) / np.linalg.norm([0.9, 0.1, -0.3, 0.2])
     grid = np.arange(series.time_s[0] - 0.5, series.time_s[-1] + 0.5, 0.013)
-    whole = resample_orientation(series, compose_quat_wxyz(quat, right), grid, chunk=len(grid))
+    whole = resample_orientation(series.time_s, series.segment, compose_quat_wxyz(quat, right), grid, chunk=len(grid))
     assert (
         np.isnan(whole[(grid > 9.2) & (grid < 11.8)]).all()
         and np.isfinite(whole[(grid > series.time_s[0]) & (grid < 8.9)]).all()
     )
     for chunk in (1, 7, 1000):
-        np.testing.assert_array_equal(resample_orientation(series, quat, grid, right, chunk=chunk), whole)
+        np.testing.assert_array_equal(
+            resample_orientation(series.time_s, series.segment, quat, grid, right, chunk=chunk), whole
+        )
     quiet = rng.random(len(grid)) < 0.3
     lower, upper = whole[::-1].copy(), whole
     expected = relative_angles_deg(lower, upper, quiet, chunk=len(grid))
