@@ -351,7 +351,8 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     n = int(clock.index[-1]) + 1
     mag_cols = [c for c in MAG_COLUMNS if c in rows and rows[c].notna().all()]
     cols = list(IMU_COLUMNS) + (mag_cols if len(mag_cols) == 3 else [])
-    values = rows[cols].to_numpy(dtype=float)
+    # the rows' columns, views of the table's where they are float: no (n, 9) copy of the rows
+    columns = [rows[c].to_numpy(dtype=float) for c in cols]
     present = np.zeros(n, dtype=bool)
     present[clock.index] = True
     gap_mask = ~present
@@ -362,18 +363,18 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     # one contiguous (n, 3) array per vector (acc, gyr, mag): despiked in place, handed on without copies, and
     # each let go on its own (the magnetometer outlives the others, `analysis.angles.AnglesResult`)
     filled = [np.empty((n, 3)) for _ in range(len(cols) // 3)]
-    for v, block in enumerate(filled):
+    for block in filled:
         block[gap_mask] = np.nan
-        block[clock.index] = values[:, 3 * v : 3 * v + 3]
-    # only the missing counts and NaN cells need interpolating: the rest are the samples themselves
-    finite = np.isfinite(values)
-    for c in np.flatnonzero(gap_mask.any() | ~finite.all(axis=0)):
+    for c, values in enumerate(columns):
         column = filled[c // 3][:, c % 3]
-        fill = np.flatnonzero(~np.isfinite(column))
-        ok = finite[:, c]
-        column[fill] = (
-            np.interp(fill, clock.index[ok], values[ok, c], left=np.nan, right=np.nan) if ok.any() else np.nan
-        )
+        column[clock.index] = values
+        ok = np.isfinite(values)
+        # only the missing counts and NaN cells need interpolating: the rest are the samples themselves
+        if gap_mask.any() or not ok.all():
+            fill = np.flatnonzero(~np.isfinite(column))
+            column[fill] = (
+                np.interp(fill, clock.index[ok], values[ok], left=np.nan, right=np.nan) if ok.any() else np.nan
+            )
     for block in filled:
         block[long_gap] = np.nan
     seg_starts, seg_ends = mask_runs(~long_gap)
