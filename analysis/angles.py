@@ -130,8 +130,8 @@ class OrientedSensor:
 
 @dataclass(frozen=True)
 class SensorSamples:
-    """The samples table handed over a sensor at a time: each sensor's rows are loaded by the process that
-    orients it (`oriented_sensor`), so the whole table is never in memory at once.
+    """The samples table handed over a sensor at a time, so that the whole table is never in memory at once:
+    each sensor's rows are loaded when it is to be oriented and let go once it is on its grid.
 
     Attributes
     ----------
@@ -139,11 +139,33 @@ class SensorSamples:
         Per placement, in the order of the table's rows, its number of samples.
     load
         ``load(placement)``: that sensor's rows of the samples table (docs/architecture.md), with the columns
-        the whole table has. Called in a forked worker (`analysis.parallel`) for the sensors oriented there.
+        the whole table has. Always called in the calling process (`compute_angles`), never in a forked worker.
     """
 
     counts: dict[str, int]
     load: Callable[[str], pd.DataFrame]
+
+
+class LoadedRows:
+    """One sensor's rows loaded ahead, as a `SensorSamples` ``load`` that hands them over once: then the one that
+    took them holds the only reference, and lets them go when it is done with them."""
+
+    def __init__(self, rows: pd.DataFrame):
+        self._rows: pd.DataFrame | None = rows
+
+    def __call__(self, placement: str) -> pd.DataFrame:
+        rows, self._rows = self._rows, None
+        if rows is None:
+            raise RuntimeError(f"the {placement} rows were handed over already")
+        return rows
+
+
+def loaded_ahead(placement: str, load: Callable[[str], pd.DataFrame], use_mag: bool) -> tuple[str, LoadedRows, bool]:
+    """`oriented_sensor`'s arguments with the sensor's rows loaded now: those of a sensor a forked worker orients
+    are loaded before the fork (`analysis.parallel.parallel_starmap` ``prepare``), so that no worker reads the
+    store itself (an SQLite connection opened in a child forked from a threaded process, as the dashboard's,
+    can hang on a lock another thread held at the fork)."""
+    return placement, LoadedRows(load(placement)), use_mag
 
 
 def oriented_sensor(
@@ -372,7 +394,9 @@ def compute_angles(
     if workers is None:
         workers = default_workers(len(samples.counts), sum(samples.counts.values()))
     tasks = [(placement, samples.load, use_mag) for placement in samples.counts]
-    results = parallel_starmap(oriented_sensor, tasks, workers)
+    # this process loads and orients the first sensor; a worker's sensors are loaded here before it forks, and
+    # let go here once it has, so that the table is never whole in one process
+    results = parallel_starmap(oriented_sensor, tasks, workers, prepare=loaded_ahead)
     clocks = clock_relation([time_s for _, time_s, _ in results], results[0][2])
     oriented = {placement: o for placement, (o, _, _) in zip(samples.counts, results)}
     del results  # the rows' times, only for the clock relation

@@ -111,7 +111,12 @@ def _load_shared(head: bytes, path: str | None, sizes: list[int]) -> Any:
     return pickle.loads(head, buffers=views)
 
 
-def parallel_starmap(func: Callable[..., Any], args_list: Sequence[tuple], workers: int = 1) -> list[Any]:
+def parallel_starmap(
+    func: Callable[..., Any],
+    args_list: Sequence[tuple],
+    workers: int = 1,
+    prepare: Callable[..., tuple] | None = None,
+) -> list[Any]:
     """``[func(*args) for args in args_list]``, spread over ``workers`` processes (the caller is one).
 
     Parameters
@@ -123,6 +128,11 @@ def parallel_starmap(func: Callable[..., Any], args_list: Sequence[tuple], worke
     workers
         Processes working at once, counting the caller; 1 runs serially. Forked workers need Linux and a
         caller that may have children (not a daemonic pool worker); without them the tasks run serially.
+    prepare
+        ``prepare(*args)`` gives the arguments ``func`` takes for a task a forked worker runs, made in this
+        process before the fork: e.g. data loaded here, as nothing should open a file or a database connection
+        in a child forked from a process with other threads. This process lets go of them once the workers have
+        forked; its own task (the first) and serial runs take ``args`` as they are.
 
     Returns
     -------
@@ -133,12 +143,14 @@ def parallel_starmap(func: Callable[..., Any], args_list: Sequence[tuple], worke
     n_forked = min(workers, len(args_list)) - 1
     if n_forked < 1 or not _can_fork():
         return [func(*args) for args in args_list]
-    _tasks = [(func, tuple(args)) for args in args_list]
+    _tasks = [(func, tuple(args if i == 0 or prepare is None else prepare(*args))) for i, args in enumerate(args_list)]
     futures = []
     try:
         with ProcessPoolExecutor(n_forked, mp_context=multiprocessing.get_context("fork")) as pool:
             # the workers are forked on the first submit, so they already see `_tasks`
             futures = [pool.submit(_run_task_shared, i) for i in range(1, len(_tasks))]
+            # the workers have their tasks' prepared arguments: this process keeps only its own task
+            _tasks = _tasks[:1]
             first = _run_task(0)
             return [first, *(_load_shared(*f.result()) for f in futures)]
     finally:

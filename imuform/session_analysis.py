@@ -7,6 +7,7 @@ same limits, pick the calibration by the same rule (`choose_calibration`) and le
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -272,11 +273,11 @@ def analyze_stored(
         "workers": workers,
     }
     duration_s = max(s["end_s"] for s in recorded) - min(s["start_s"] for s in recorded)
-    # each sensor's rows are loaded by the process that orients it, in the samples table's order
+    # the samples a sensor at a time (in the table's order), each let go once that sensor is on its grid
     counts: dict[str, int] = {}
     for sensor in sorted(recorded, key=lambda s: PLACEMENTS.index(s["placement"])):
         counts[sensor["placement"]] = counts.get(sensor["placement"], 0) + sensor["samples"]
-    samples = SensorSamples(counts, store.sensor_loader(session_id))
+    samples = SensorSamples(counts, functools.partial(store.samples, session_id))
 
     try:
         if show_progress and duration_s > PROGRESS_MIN_DURATION_S:

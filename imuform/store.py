@@ -19,7 +19,7 @@ import struct
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -715,19 +715,6 @@ class Store:
         for key in keep:
             columns.update(zip(groups[key], out[key]))
         return pd.DataFrame(columns, copy=False)
-
-    def sensor_loader(self, ref: str) -> Callable[[str], pd.DataFrame]:
-        """A function that reads one sensor's rows of a session (`samples` with a placement), also in a forked
-        process: there it opens a connection of its own, as an SQLite connection must not cross a fork."""
-        session_id, home, opened_in = self.resolve(ref), self.home, os.getpid()
-
-        def load(placement: str) -> pd.DataFrame:
-            if os.getpid() == opened_in:
-                return self.samples(session_id, placement)
-            with Store(home, check=False) as own:
-                return own.samples(session_id, placement)
-
-        return load
 
     def _verify_block(self, session_id: str, placement_of: dict[int, str], row: tuple) -> None:
         """Refuse a sample block read as ``(crc32, sensor_id, n, t0, t1, *arrays)`` that fails its checksum."""

@@ -55,6 +55,25 @@ def test_arrays_of_any_size_come_back_each_in_its_own_mapping(tmp_path, monkeypa
     assert not list(tmp_path.iterdir())
 
 
+def _prepared_where(k: int) -> tuple[int, int]:
+    return k, os.getpid()
+
+
+def _pids(k: int, prepared_in: int | None = None) -> tuple[int, int, int | None]:
+    return k, os.getpid(), prepared_in
+
+
+@needs_fork
+def test_a_worker_s_arguments_are_prepared_in_this_process_before_the_fork():
+    """`prepare` (e.g. loading a sensor's rows) runs here for the forked tasks only: no worker opens the store."""
+    got = parallel_starmap(_pids, [(k,) for k in range(3)], workers=2, prepare=_prepared_where)
+    assert [k for k, _, _ in got] == [0, 1, 2]
+    assert got[0] == (0, os.getpid(), None)  # this process's own task takes its arguments as they are
+    assert all(pid != os.getpid() and prepared_in == os.getpid() for _, pid, prepared_in in got[1:])
+    serial = parallel_starmap(_pids, [(k,) for k in range(3)], workers=1, prepare=_prepared_where)
+    assert serial == [(k, os.getpid(), None) for k in range(3)]
+
+
 @needs_fork
 def test_results_come_back_without_shared_memory(tmp_path, monkeypatch):
     """No writable shared-memory directory (a full /dev/shm): the results travel pickled instead."""
@@ -109,8 +128,8 @@ def test_parallel_angles_equal_serial_to_the_bit():
 
 
 @needs_fork
-def test_a_stored_session_oriented_a_sensor_per_process_equals_the_whole_table_serially(home):
-    """Each process loads the rows of the sensor it orients (`analysis.angles.SensorSamples`)."""
+def test_a_stored_session_loaded_a_sensor_at_a_time_equals_the_whole_table_serially(home):
+    """The table handed over a sensor at a time (`analysis.angles.SensorSamples`), a worker's loaded before it forks."""
     from imuform.session_analysis import analyze_stored
     from imuform.simulator import SessionSpec, SetSpec, simulate_session
     from imuform.store import Store

@@ -74,25 +74,6 @@ def test_one_sensor_s_samples_are_its_rows_of_the_whole_table(home):
     assert store.samples(sid, "thigh").empty
 
 
-def _sensor_rows_and_pid(load, placement: str) -> tuple[pd.DataFrame, int]:
-    return load(placement), os.getpid()
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
-def test_the_sensor_loader_reads_in_a_forked_worker_through_its_own_connection(home):
-    from analysis.parallel import parallel_starmap
-
-    with Store() as store:
-        sid = store.import_samples(make_samples(n=300), name="x")
-        load = store.sensor_loader(sid)
-        got = parallel_starmap(_sensor_rows_and_pid, [(load, "lumbar"), (load, "thoracic")], workers=2)
-        assert got[1][1] != os.getpid()  # the thoracic rows were read in the worker
-        for placement, (rows, _) in zip(("lumbar", "thoracic"), got):
-            pd.testing.assert_frame_equal(rows, store.samples(sid, placement), check_exact=True)
-        # the parent's connection is still sound after the worker's reads
-        assert store.conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
-
-
 def test_prefix_resolution_and_errors(home):
     store = Store()
     sid = store.create_session("a")
