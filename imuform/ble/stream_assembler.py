@@ -17,9 +17,10 @@ Its steps, per notification:
    ``gap_threshold_s`` advances the count by the samples that must have been lost.
 4. **Clock sync** (`imuform.ble.timesync.ClockSync`): the online map, for what is stored while recording.
 
-:meth:`StreamAssembler.finalize` then refits every sample's time over the whole recording (the lower
-envelope of every arrival, one line per epoch, never squeezed to catch up), and finds the gaps and losses
-on those final times.
+:meth:`StreamAssembler.finalize` then refits every sample's time over the whole recording, one line per
+epoch, never squeezed to catch up (with a device clock the lower envelope of every arrival; without one
+the sensor's own sample period, `sample_period`, and the lost samples counted on it,
+`count_notifications`), and finds the gaps and losses on those final times.
 """
 
 from __future__ import annotations
