@@ -17,9 +17,10 @@ Its steps, per notification:
    ``gap_threshold_s`` advances the count by the samples that must have been lost.
 4. **Clock sync** (`imuform.ble.timesync.ClockSync`): the online map, for what is stored while recording.
 
-:meth:`StreamAssembler.finalize` then refits every sample's time over the whole recording (the lower
-envelope of every arrival, one line per epoch, never squeezed to catch up), and finds the gaps and losses
-on those final times.
+:meth:`StreamAssembler.finalize` then refits every sample's time over the whole recording, one line per
+epoch, never squeezed to catch up (with a device clock the lower envelope of every arrival; without one
+the sensor's own sample period, `sample_period`, and the lost samples counted on it,
+`count_notifications`), and finds the gaps and losses on those final times.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
+from scipy.ndimage import median_filter, minimum_filter1d
 
 from firmware_protocol import ProtocolError, SampleBlock, SensorModel
 from imuform.ble.timesync import ClockFitSummary, ClockSync, ClockSyncConfig, envelope_points, lower_envelope_fit
@@ -54,31 +55,28 @@ class AssemblerConfig:
         A device clock that jumps back by more than this restarted (a power cycle, or a wrap the decoder
         missed), in s.
     loss_envelope_s
-        Without a device clock: a rise in arrival delay lasting longer than this is taken as lost samples,
-        a shorter one as latency, in s; also the window whose quickest arrival sets the level the next
-        counts are measured from (`count_notifications`). A live BLE link holds notifications back at
-        most until its supervision timeout (≤ 6 s on common hosts) ends it.
-    count_chunk_s
-        Without a device clock: counts are found chronologically in chunks of this length, each against
-        the level of the window before it, in s.
+        Without a device clock: the first estimate of lost samples is the largest no arrival of the next
+        this many seconds contradicts (`count_notifications`). A live BLE link holds notifications back
+        at most until its supervision timeout (≤ 6 s on common hosts) ends it.
     count_margin
-        Without a device clock: the fraction of a period by which an arrival may seem early (the level's
-        own error) and still bound the lost count from above.
+        Without a device clock: the fraction of a period by which an arrival may seem early and still
+        bound the first estimate of lost samples from above.
     max_count_drift
-        Largest plausible rate error of a sample count at the nominal rate (sensors without a clock).
+        Largest plausible rate error of a sample count at the nominal rate (sensors without a clock):
+        MEMS sensors' internal oscillators are specified to ±1-2 %.
+    count_median_window
+        Without a device clock: notifications in the running median of the arrivals whose phase gives the
+        sample period (`sample_period`); 25 keep its spread to about 2 ms under 30 ms of retry jitter.
+    count_period_span_s
+        Without a device clock: the period search starts on chunks of this length, in s (`sample_period`).
+    count_period_steps
+        Without a device clock: candidate periods per cycle of phase drift over a chunk (`sample_period`).
     count_latency_bin_s
-        Without a device clock: the bin width of the arrival-latency histogram the counts are refined on
-        (`refine_lost`), in s; connection events put latencies on a lattice of a few ms.
-    count_candidates
-        Without a device clock: the refinement weighs each notification's first estimate of lost samples
-        and this many more and fewer.
+        Without a device clock: the bin width of the arrival-latency histogram the counts are scored on
+        (`most_likely_lost`), in s; connection events put latencies on a lattice of a few ms.
     count_passes
-        Without a device clock: refinements at most, each on the latencies the one before gives (a
-        latency histogram taken from miscounted stretches has a false mode one period later).
-    count_margins
-        Without a device clock: the refinement also starts from the bound on one line at these fractions
-        of a period (`count_notifications`), and keeps the most likely result: with retry jitter of 20–30 ms
-        one start alone may settle a period off over long stretches.
+        Without a device clock: Viterbi passes at most, each on the latencies the one before gives
+        (`most_likely_lost`).
     pair_arrival_s
         Channels sent in separate packets without device times (MetaWear): the two halves of one sample
         leave together, so halves arriving further apart than this were not sent together
@@ -91,13 +89,13 @@ class AssemblerConfig:
     dedupe_window: int = 64
     clock_restart_s: float = 10.0
     loss_envelope_s: float = 10.0
-    count_chunk_s: float = 1.0
     count_margin: float = 0.4
     max_count_drift: float = 0.05
+    count_median_window: int = 25
+    count_period_span_s: float = 5.0
+    count_period_steps: int = 8
     count_latency_bin_s: float = 0.00025
-    count_candidates: int = 2
     count_passes: int = 4
-    count_margins: tuple[float, ...] = (0.2, 0.5, 0.8)
     pair_arrival_s: float = 0.05
 
     @property
@@ -308,24 +306,14 @@ def count_notifications(arrival_s: np.ndarray, n: np.ndarray, period_s: float, c
     """The count of each notification's first sample, for a sensor without a clock: lost samples counted.
 
     Notification ``j`` carries samples ``c_j … c_j + n_j − 1`` and arrives after its last one was taken,
-    ``a_j = T0 + P · (c_j + n_j − 1) + latency_j`` with ``latency_j ≥ 0``. With ``R_j`` the samples received
-    up to its last one, ``x_j = (a_j − T0) / P − R_j = lost_j + latency_j / P``: whole lost samples under
-    a fraction of latency. The lost count is the largest whole number that no arrival contradicts,
-    ``lost_j = ⌊min over k ≥ j of x_k + ε⌋`` (losses never shrink, so every later arrival bounds it):
-    right as long as some arrival of the stretch before the next loss came within ``1 − ε`` periods of
-    the quickest (a connection interval of 7.5 ms holds the quickest arrivals within 7.5 ms even when the
-    link's events fall at the worst phase of the samples). The steps:
+    ``a_j = T0 + P · (c_j + n_j − 1) + latency_j`` with ``latency_j ≥ 0``. On the line of the sensor's own
+    period ``P`` (`sample_period`: a rate error would otherwise read as losses, or hide them), a loss moves
+    every later arrival up by whole periods. The steps:
 
-    1. Chronologically in chunks of ``config.count_chunk_s``: ``T0`` as the quickest arrival of the last
-       ``config.loss_envelope_s`` (so a rate error acts over that window only, not the recording), the
-       bound over the arrivals of the next ``config.loss_envelope_s`` (a rise lasting longer is a loss, a
-       shorter one latency: a live link holds notifications back at most until its supervision timeout).
-    2. Twice: first at the nominal period, then at the period of the lower envelope of the counts found
-       (`imuform.ble.timesync.lower_envelope_fit`), so a crystal off its nominal rate does not read as
-       losses.
-    3. The bound alone is wrong where the quickest arrival of a stretch sat late in the connection-event
-       cycle (latencies span a few periods at 100 Hz), so the counts are then refined as the most likely
-       ones given the latency distribution of the whole epoch (`refine_lost`).
+    1. **A first estimate** (`_bound_lost`): the largest whole number of lost samples no arrival of the
+       next ``config.loss_envelope_s`` contradicts.
+    2. **The most likely counts** (`most_likely_lost`): a Viterbi path over the lost counts each
+       arrival's latency allows, scored by the epoch's own latency histogram.
 
     Parameters
     ----------
@@ -334,10 +322,10 @@ def count_notifications(arrival_s: np.ndarray, n: np.ndarray, period_s: float, c
     n
         (m,) samples in each notification.
     period_s
-        Nominal sample period, in s.
+        The sensor's sample period, in s (`sample_period`, or the nominal one where it cannot tell).
     config
-        The windows (``count_chunk_s``, ``loss_envelope_s``), the fraction ``count_margin`` (``ε``) and
-        the largest plausible rate error (``max_count_drift``).
+        The first estimate (``loss_envelope_s``, ``count_margin``) and the refinement
+        (``count_latency_bin_s``, ``count_passes``).
 
     Returns
     -------
@@ -345,27 +333,83 @@ def count_notifications(arrival_s: np.ndarray, n: np.ndarray, period_s: float, c
         (m,) the count of each notification's first sample (0 for the first).
     """
     received = np.cumsum(n) - 1  # count of each notification's last sample, were nothing lost
-    lost = _count_lost(arrival_s, received, period_s, config)
-    rate, _ = lower_envelope_fit(
-        (received + lost) * period_s, arrival_s, np.zeros(len(n), dtype=int), config.max_count_drift
-    )
-    lost = _count_lost(arrival_s, received, rate * period_s, config)
-    points = envelope_points((received + lost) * period_s, arrival_s, np.zeros(len(n), dtype=int), _ENVELOPE_BIN_S)
-    rate, offsets = lower_envelope_fit(*points, config.max_count_drift)
-    arrival_s, period_s = arrival_s - offsets[0], rate * period_s
-    best, best_score = lost, -np.inf
-    for start in [lost] + [
-        _bound_lost(arrival_s, received, period_s, margin, config) for margin in config.count_margins
-    ]:
-        for _ in range(config.count_passes):
-            refined = refine_lost(arrival_s, received, period_s, start, config)
-            if np.array_equal(refined, start):
-                break
-            start = refined
-        score = _log_likelihood(arrival_s, received, period_s, start, config)
-        if score > best_score:
-            best, best_score = start, score
-    return received + best - n + 1
+    lost = _bound_lost(arrival_s, received, period_s, config.count_margin, config)
+    lost = most_likely_lost(arrival_s, received, period_s, lost, config)
+    return received + lost - n + 1
+
+
+def sample_period(
+    arrival_s: np.ndarray, received: np.ndarray, period_s: float, config: AssemblerConfig
+) -> float | None:
+    """The period a sensor without a clock sampled at, from the phase of its arrivals, in s.
+
+    With ``z_j = a_j − Q · r_j`` (``r_j`` the samples received up to notification ``j``), a running median
+    of ``z`` over ``config.count_median_window`` notifications is ``T0 + P·lost + median latency +
+    (P − Q)·r``: the median latency is steady (unlike the quickest arrival, which a retry-laden link reaches
+    only now and then), a loss adds a whole period ``P``, and a wrong ``Q`` turns it by ``(P − Q)`` per
+    sample. So at ``Q = P`` the median, taken modulo ``Q``, stays put: the candidate whose phases
+    ``2π · median / Q`` line up best (the largest mean resultant length) is the period. The search runs
+    coarse to fine, as the phase of a pulse train is timed:
+
+    1. Candidates every ``Q² / (config.count_period_steps · S)`` over ``Q = P · (1 ± max_count_drift)``,
+       scored on chunks of ``S = config.count_period_span_s`` (each chunk's own phase, powers summed),
+       so a long recording sharpens the peak without needing a finer grid.
+    2. Each following round: chunks four times longer, a grid four times finer within three steps of the
+       best so far, until one chunk spans the epoch.
+
+    A median taken at one period stands for neighbouring candidates too (shifted by ``(Q − Q0) · r``)
+    while ``|Q − Q0| ·`` window stays under half a millisecond, so few medians are taken.
+
+    Parameters
+    ----------
+    arrival_s
+        (m,) arrival of each notification, in s, increasing.
+    received
+        (m,) count of each notification's last sample, were nothing lost.
+    period_s
+        Nominal sample period, in s.
+    config
+        ``max_count_drift``, ``count_median_window``, ``count_period_span_s`` and ``count_period_steps``.
+
+    Returns
+    -------
+    float or None
+        The sample period, in s; None for an epoch shorter than one chunk (or than two median windows).
+    """
+    a = arrival_s - arrival_s[0]
+    r = (received - received[0]).astype(float)
+    total_s = float(a[-1])
+    span_s = config.count_period_span_s
+    if total_s < span_s or len(a) < 2 * config.count_median_window:
+        return None
+    window = config.count_median_window
+    pivot_step = 2 * _PIVOT_SMEAR_S / window
+    low, high = period_s * (1 - config.max_count_drift), period_s * (1 + config.max_count_drift)
+    while True:
+        span_s = min(span_s, total_s)
+        step = period_s**2 / (config.count_period_steps * span_s)
+        candidates = np.arange(low, high + step, step)
+        chunk_starts = np.flatnonzero(np.r_[True, np.diff(np.floor(a / span_s)) != 0])
+        pivots = np.unique(np.rint((candidates - low) / pivot_step))
+        power = np.empty(len(candidates))
+        for k in pivots:
+            pivot = low + k * pivot_step
+            mine = np.rint((candidates - low) / pivot_step) == k
+            median = median_filter(a - pivot * r, size=window, mode="nearest")
+            shifted = median[None, :] - (candidates[mine] - pivot)[:, None] * r[None, :]
+            phasor = np.exp(2j * np.pi * shifted / candidates[mine][:, None])
+            chunk = np.add.reduceat(phasor, chunk_starts, axis=1)
+            power[mine] = (np.abs(chunk) ** 2).sum(axis=1)
+        best = float(candidates[np.argmax(power)])
+        if span_s >= total_s:
+            return best
+        low, high = best - 3 * step, best + 3 * step
+        span_s *= 4
+
+
+#: A running median taken at one candidate period stands in for candidates whose phase drift over the
+#: median's window stays below this, in s (a tenth of the 2.5-10 ms over which latencies spread).
+_PIVOT_SMEAR_S = 0.0005
 
 
 def _bound_lost(
@@ -398,99 +442,91 @@ def _rise_cost(lost: np.ndarray) -> float:
     return float(np.log(min(max(rises / len(lost), 1e-4), 0.1)))
 
 
-def _log_likelihood(
-    arrival_s: np.ndarray, received: np.ndarray, period_s: float, lost: np.ndarray, config: AssemblerConfig
-) -> float:
-    """How likely lost counts are: their latencies under their own histogram, and their rises."""
-    latency_s = arrival_s - period_s * (received + lost)
-    log_density, low_s, bin_s = _latency_log_density(latency_s, period_s, config)
-    index = np.clip(((latency_s - low_s) / bin_s).astype(np.int64), 0, len(log_density) - 1)
-    return float(log_density[index].sum()) + _rise_cost(lost) * np.count_nonzero(np.diff(lost))
-
-
-_ENVELOPE_BIN_S = 0.25  # as `imuform.ble.timesync.ClockSyncConfig.bin_s`
-
-
-def refine_lost(
+def most_likely_lost(
     arrival_s: np.ndarray, received: np.ndarray, period_s: float, lost: np.ndarray, config: AssemblerConfig
 ) -> np.ndarray:
-    """The most likely lost counts (a Viterbi path) near a first estimate, for a sensor without a clock.
+    """The most likely lost counts on one line (a Viterbi path), for a sensor without a clock.
 
-    Each notification's latency above the line, ``arrival_s − period_s · (received + lost)``, is scored
-    by the log density of the latencies the first estimate gives over the whole epoch (a histogram of
-    ``config.count_latency_bin_s`` bins, smoothed by two bins); a latency below every plausible one scores
-    as impossible. Lost counts never shrink, and each rise costs the log of the observed fraction of
-    notifications after which samples were lost, so a loss is counted only when the arrivals after it
-    are, together, more likely one or more periods later than not.
+    Each notification may have lost any count that puts its latency, ``a_j − P · (r_j + lost_j)``,
+    within the histogram's range (two periods before the first estimate's quickest percent to eight
+    after), or up to two fewer than the estimate: the states follow the arrivals, so a first estimate
+    off by several samples can be mended, and an arrival a stalled host held back for seconds is not
+    taken for a loss. Each latency is scored by the log density of the latencies the estimate before gives over
+    the epoch (a histogram of ``config.count_latency_bin_s`` bins, smoothed by two bins); lost counts
+    never shrink, and each rise costs the log of the fraction of notifications after which samples were
+    lost, so a loss is counted only when the arrivals after it are, together, more likely one or more
+    periods later than not. Up to ``config.count_passes`` passes, each on the histogram the pass before
+    gives (a histogram taken from miscounted stretches has a false mode one period later).
 
     Parameters
     ----------
     arrival_s
-        (m,) arrival of each notification, in s, less the line's offset.
+        (m,) arrival of each notification, in s.
     received
         (m,) count of each notification's last sample, were nothing lost.
     period_s
-        Sample period of the line, in s.
+        Sample period, in s (`sample_period`).
     lost
         (m,) the first estimate of samples lost before each notification.
     config
-        The histogram bin (``count_latency_bin_s``) and the candidates each side (``count_candidates``).
+        The histogram bin (``count_latency_bin_s``) and the passes (``count_passes``).
 
     Returns
     -------
     numpy.ndarray
-        (m,) samples lost before each notification, non-decreasing.
+        (m,) samples lost before each notification, non-decreasing, 0 for the first.
     """
-    log_density, low_s, bin_s = _latency_log_density(arrival_s - period_s * (received + lost), period_s, config)
-    candidates = lost[:, None] + np.arange(-config.count_candidates, config.count_candidates + 1)[None, :]
-    latency_s = arrival_s[:, None] - period_s * (received[:, None] + candidates)
-    score_each = log_density[np.clip(((latency_s - low_s) / bin_s).astype(np.int64), 0, len(log_density) - 1)]
-    score_each[latency_s < low_s] = np.log(1e-12)
-    rise_cost = _rise_cost(lost)
-    previous = np.zeros((len(lost), candidates.shape[1]), dtype=np.int64)
-    score = score_each[0].copy()
-    for j in range(1, len(lost)):
-        rise = candidates[j][:, None] - candidates[j - 1][None, :]  # [this candidate, previous candidate]
-        total = score[None, :] + np.where(rise == 0, 0.0, np.where(rise > 0, rise_cost, -np.inf))
-        previous[j] = np.argmax(total, axis=1)
-        score = total[np.arange(candidates.shape[1]), previous[j]] + score_each[j]
-    best = np.empty(len(lost), dtype=np.int64)
-    state = int(np.argmax(score))
-    for j in range(len(lost) - 1, -1, -1):
-        best[j] = candidates[j, state]
-        state = previous[j, state]
-    return best - best[0]
-
-
-def _count_lost(arrival_s: np.ndarray, received: np.ndarray, period_s: float, config: AssemblerConfig) -> np.ndarray:
-    """Samples lost before each notification, at one period (see `count_notifications`)."""
-    level = arrival_s - period_s * received  # T0 + P · lost + latency
-    lost = np.zeros(len(received), dtype=np.int64)
-    t0 = None
-    starts = np.searchsorted(arrival_s, np.arange(arrival_s[0], arrival_s[-1], config.count_chunk_s))
-    ends = np.append(starts[1:], len(arrival_s))
-    for start, end in zip(starts, ends):
-        if start == end:
-            continue
-        ahead = int(np.searchsorted(arrival_s, arrival_s[start] + config.loss_envelope_s, side="right"))
-        ahead = max(ahead, end)
-        past = slice(int(np.searchsorted(arrival_s, arrival_s[start] - config.loss_envelope_s)), start)
-        if t0 is None:  # the first window: the quickest arrival ahead sets the level, whatever was lost before it
-            t0, floor = float(np.min(level[start:ahead])), 0
-        else:
-            # the quickest arrivals of the window before (a low percentile: an arrival counted past a loss
-            # it came before lies below the level, by up to the lost samples), leaving out those far below
-            residual = level[past] - period_s * lost[past]
-            residual = residual[residual >= t0 - 0.125 * period_s]
-            t0 = float(np.percentile(residual, 2)) if len(residual) else t0
-            floor = lost[start - 1]
-        x = (level[start:ahead] - t0) / period_s
-        bound = np.minimum.accumulate(x[::-1])[::-1][: end - start]
-        lost[start:end] = np.maximum(np.floor(bound + config.count_margin).astype(np.int64), floor)
-    # at the end no later arrival tells a loss from latency: the last half second is taken as latency
-    tail = int(np.searchsorted(arrival_s, arrival_s[-1] - 0.5))
-    lost[tail:] = lost[tail - 1] if tail else 0
+    for _ in range(config.count_passes):
+        latency_s = arrival_s - period_s * (received + lost)
+        line_s = float(np.percentile(latency_s, 1))
+        log_density, low_s, bin_s = _latency_log_density(latency_s - line_s, period_s, config)
+        refined = _viterbi_lost(arrival_s - line_s - period_s * received, period_s, log_density, low_s, bin_s, lost)
+        if np.array_equal(refined, lost):
+            break
+        lost = refined
     return lost
+
+
+def _viterbi_lost(
+    level_s: np.ndarray, period_s: float, log_density: np.ndarray, low_s: float, bin_s: float, lost: np.ndarray
+) -> np.ndarray:
+    """The Viterbi path of `most_likely_lost`: ``level_s = P · lost + latency`` per notification."""
+    high_s = low_s + bin_s * len(log_density)
+    # the least lost count each state band starts from: the one putting the latency at the histogram's
+    # top, or two below the estimate when that is less (arrivals a stalled host held back for longer)
+    base = np.minimum(np.ceil((level_s - high_s) / period_s).astype(np.int64), lost - 2)
+    states = int(np.ceil((high_s - low_s) / period_s)) + 1
+    k = np.arange(states)
+    latency_s = level_s[:, None] - period_s * (base[:, None] + k[None, :])
+    score_each = log_density[np.clip(((latency_s - low_s) / bin_s).astype(np.int64), 0, len(log_density) - 1)]
+    score_each[latency_s < low_s] = -np.inf
+    rise_cost = _rise_cost(lost)
+    # Per step, state k here is state k + shift before with the same count, and follows any state before
+    # up to k + shift - 1 with a rise; arrays padded by one -inf in front (index 0) and behind.
+    shift = np.diff(base)
+    same_from = np.clip(k[None, :] + shift[:, None] + 1, 0, states + 1)
+    below = np.clip(k[None, :] + shift[:, None], 0, states)
+    back = np.empty((len(level_s), states), dtype=np.int64)
+    padded = np.full(states + 2, -np.inf)
+    best_before = np.full(states + 1, -np.inf)
+    where_before = np.zeros(states + 1, dtype=np.int64)
+    padded[1:-1] = score_each[0]
+    for j in range(1, len(level_s)):
+        score = padded[1:-1]
+        np.maximum.accumulate(score, out=best_before[1:])
+        np.maximum.accumulate(np.where(score >= best_before[1:], k, 0), out=where_before[1:])
+        same = padded[same_from[j - 1]]
+        rise = best_before[below[j - 1]] + rise_cost
+        stay = same >= rise
+        back[j] = np.where(stay, np.clip(same_from[j - 1] - 1, 0, states - 1), where_before[below[j - 1]])
+        padded[1:-1] = np.where(stay, same, rise) + score_each[j]
+    score = padded[1:-1]
+    path = np.empty(len(level_s), dtype=np.int64)
+    state = int(np.argmax(score))
+    for j in range(len(level_s) - 1, -1, -1):
+        path[j] = base[j] + state
+        state = back[j, state]
+    return path - path[0]
 
 
 def _subset(block: SampleBlock, keep: np.ndarray) -> SampleBlock:
@@ -648,35 +684,51 @@ class StreamAssembler:
     def _final_count_times(self, epoch: np.ndarray) -> tuple[np.ndarray, ClockFitSummary]:
         """Sensors without a clock: every sample's count from the arrivals of the whole recording, then its time.
 
-        Per epoch, `count_notifications` finds the count of each notification's first sample. One line
-        per epoch (shared rate: one crystal) below the arrivals of each notification's last sample maps
-        every count to session time, as for device clocks (`imuform.ble.timesync.lower_envelope_fit`): the
-        time base is as straight as the sensor's crystal, and rests on the quickest arrivals of the epoch.
+        Per epoch, `sample_period` finds the sensor's period and `count_notifications` the count of each
+        notification's first sample. One rate for all epochs (one oscillator: the epochs' periods weighted
+        by their notifications) and one offset per epoch, below every arrival of a notification's last
+        sample, map every count to session time: the time base is as straight as the sensor's oscillator,
+        and rests on the quickest arrival of each epoch. When no epoch is long enough to find the period,
+        the lower envelope of the arrivals gives the rate (`imuform.ble.timesync.lower_envelope_fit`).
         """
         arrivals = np.array(self._arrivals, dtype=float).reshape(-1, 3)
-        period = self.config.period_s
+        arrival_epoch = arrivals[:, 0].astype(int)
+        nominal = self.config.period_s
         count = np.empty(len(epoch))
         last_count = np.empty(len(arrivals))
-        for e in np.unique(arrivals[:, 0]):
-            mine = arrivals[:, 0] == e
+        periods, weights = [], []
+        for e in np.unique(arrival_epoch):
+            mine = arrival_epoch == e
             n = arrivals[mine, 2].astype(np.int64)
-            first = count_notifications(arrivals[mine, 1], n, period, self.config)
+            period = sample_period(arrivals[mine, 1], np.cumsum(n) - 1, nominal, self.config)
+            if period is not None:
+                periods.append(period)
+                weights.append(int(mine.sum()))
+            first = count_notifications(arrivals[mine, 1], n, period or nominal, self.config)
             count[epoch == e] = np.repeat(first, n) + _ranks(n)
             last_count[mine] = first + n - 1
-        points = envelope_points(last_count * period, arrivals[:, 1], arrivals[:, 0], self.sync.config.bin_s)
-        rate, offsets = lower_envelope_fit(*points, max_drift=self.config.max_count_drift)
-        epoch_offset = np.array([offsets[int(e)] for e in range(int(epoch[-1]) + 1)])
-        out = epoch_offset[epoch.astype(int)] + rate * period * count
-        latency_ms = (arrivals[:, 1] - epoch_offset[arrivals[:, 0].astype(int)] - rate * last_count * period) * 1e3
+        epochs = int(epoch[-1]) + 1
+        if periods:
+            rate = float(np.average(periods, weights=weights)) / nominal
+            above = arrivals[:, 1] - rate * nominal * last_count
+            epoch_offset = np.array([above[arrival_epoch == e].min() for e in range(epochs)])
+            points = len(arrivals)
+        else:
+            envelope = envelope_points(last_count * nominal, arrivals[:, 1], arrival_epoch, self.sync.config.bin_s)
+            rate, offsets = lower_envelope_fit(*envelope, max_drift=self.config.max_count_drift)
+            epoch_offset = np.array([offsets[e] for e in range(epochs)])
+            points = len(envelope[0])
+        out = epoch_offset[epoch.astype(int)] + rate * nominal * count
+        latency_ms = (arrivals[:, 1] - epoch_offset[arrival_epoch] - rate * last_count * nominal) * 1e3
         summary = ClockFitSummary(
             method="sample-count",
             offset_s=float(epoch_offset[-1]),
             drift_ppm=float((1.0 / rate - 1.0) * 1e6),
-            points=len(points[0]),
+            points=points,
             span_s=float(out[-1] - out[0]),
             latency_ms_p50=float(np.percentile(latency_ms, 50)),
             latency_ms_p95=float(np.percentile(latency_ms, 95)),
-            epochs=int(epoch[-1]) + 1,
+            epochs=epochs,
         )
         return out, summary
 
