@@ -195,8 +195,12 @@ def set_reps(
     SetReps
     """
     ex = excursions.copy()
-    # within a set a rep runs until the next one starts: its lockout includes the pause at the top
-    ex.iloc[:-1, ex.columns.get_loc("end_s")] = ex["start_s"].to_numpy()[1:]
+    # within a set a rep runs until the next one starts: its lockout includes the pause at the top; the
+    # last rep runs at least until the trunk reaches its top posture, not only its top zone (a lockout
+    # reached slowly, or arched back further, ends up to a second after the zone is entered)
+    ends = ex["end_s"].to_numpy(dtype=float)
+    ends = np.r_[ex["start_s"].to_numpy(dtype=float)[1:], max(ends[-1], float(ex["top_reached_s"].iloc[-1]))]
+    ex["end_s"] = ends
     metrics = [
         rep_metrics(columns, start_s, end_s, max_flexion_deg)
         for start_s, end_s in zip(ex["start_s"].tolist(), ex["end_s"].tolist())

@@ -79,6 +79,7 @@ EXCURSION_COLUMNS = (
     "start_s",
     "bottom_s",
     "end_s",
+    "top_reached_s",
     "top_start_deg",
     "top_end_deg",
     "bottom_deg",
@@ -128,22 +129,27 @@ def smooth_deg(
     return sosfiltfilt(sos, filled)
 
 
-def _top_offset(away_deg: np.ndarray, still: np.ndarray, rules: RepRules) -> int:
-    """Offset of the top posture along a trunk series that starts at a rep's deepest point.
+def _top_offsets(away_deg: np.ndarray, still: np.ndarray, stall_n: int, rules: RepRules) -> tuple[int, int]:
+    """Offsets of the top posture along a trunk series that starts at a rep's deepest point.
 
     Parameters
     ----------
     away_deg
         Smoothed trunk inclination from the deepest point outwards (backwards in time for the start).
     still
-        Per offset, whether the trunk holds still (``rules.stall_deg``) for ``rules.stall_s`` from there on.
+        Per offset, whether the trunk holds still (``rules.stall_deg``) over the ``stall_n`` samples
+        (``rules.stall_s``) from there on, in the direction of ``away_deg``.
+    stall_n
+        ``rules.stall_s`` in samples.
     rules
         The thresholds.
 
     Returns
     -------
-    int
-        Offset of the lowest inclination before the trunk turns back or stalls.
+    tuple of int
+        The offset of the lowest inclination before the trunk turns back or stalls (the top posture),
+        and the offset where the trunk has settled into it: the end of the stall where it stalls, the
+        top posture itself where it turns back first (meaningful walking forwards in time only).
     """
     running_min = np.minimum.accumulate(away_deg)
     stop = len(away_deg)
@@ -152,9 +158,13 @@ def _top_offset(away_deg: np.ndarray, still: np.ndarray, rules: RepRules) -> int
         stop = turned[0]
     risen = away_deg[: len(still)] <= away_deg[0] - rules.min_excursion_deg / 2
     stalled = np.flatnonzero(still & risen)
-    if len(stalled):
-        stop = min(stop, stalled[0] + 1)
-    return int(np.argmin(away_deg[:stop]))
+    stalls_first = len(stalled) and stalled[0] + 1 < stop
+    if stalls_first:
+        stop = stalled[0] + 1
+    top = int(np.argmin(away_deg[:stop]))
+    # a stall holds within rules.stall_deg, less than the turn: the trunk cannot turn back inside it
+    settled = min(int(stalled[0]) + stall_n - 1, len(away_deg) - 1) if stalls_first else top
+    return top, max(top, settled)
 
 
 def find_excursions(
@@ -175,9 +185,11 @@ def find_excursions(
     Returns
     -------
     pandas.DataFrame
-        One row per rep with `EXCURSION_COLUMNS`: rep boundaries and deepest point (s), the top
-        postures before and after and the deepest trunk inclination (deg), the excursion (the smaller
-        rise from either top posture, deg) and the peak trunk speeds going down and coming up (deg/s).
+        One row per rep with `EXCURSION_COLUMNS`: rep boundaries and deepest point (s), where the
+        trunk reaches the top posture after the rep (``top_reached_s``, at or after ``end_s``, which is
+        where it enters the top zone), the top postures before and after and the deepest trunk
+        inclination (deg), the excursion (the smaller rise from either top posture, deg) and the peak
+        trunk speeds going down and coming up (deg/s).
     """
     empty = pd.DataFrame(columns=list(EXCURSION_COLUMNS), dtype=float)
     if len(angles) < 3:
@@ -204,8 +216,14 @@ def find_excursions(
         lo = peaks[k - 1] if k > 0 else max(ip - max_phase, 0)
         hi = peaks[k + 1] if k + 1 < len(peaks) else min(ip + max_phase, len(trunk) - 1)
         # walking backwards in time, the window of offset j ends at sample ip - j
-        il = ip - _top_offset(trunk[lo : ip + 1][::-1], still_ahead[lo : max(ip - stall_n + 2, lo)][::-1], rules)
-        ir = ip + _top_offset(trunk[ip : hi + 1], still_ahead[ip : max(hi - stall_n + 2, ip)], rules)
+        il = (
+            ip
+            - _top_offsets(trunk[lo : ip + 1][::-1], still_ahead[lo : max(ip - stall_n + 2, lo)][::-1], stall_n, rules)[
+                0
+            ]
+        )
+        right, settled = _top_offsets(trunk[ip : hi + 1], still_ahead[ip : max(hi - stall_n + 2, ip)], stall_n, rules)
+        ir = ip + right
         top_l, top_r, bottom = trunk[il], trunk[ir], trunk[ip]
         excursion = bottom - max(top_l, top_r)
         if excursion < rules.min_excursion_deg or bottom < rules.min_bottom_inclination_deg:
@@ -219,7 +237,18 @@ def find_excursions(
         speed_dps = np.gradient(trunk[i0 : i1 + 1]) * rate_hz
         j = ip - i0
         rows.append(
-            (t[i0], t[ip], t[i1], top_l, top_r, bottom, excursion, speed_dps[: j + 1].max(), -speed_dps[j:].min())
+            (
+                t[i0],
+                t[ip],
+                t[i1],
+                t[ip + settled],
+                top_l,
+                top_r,
+                bottom,
+                excursion,
+                speed_dps[: j + 1].max(),
+                -speed_dps[j:].min(),
+            )
         )
     if not rows:
         return empty

@@ -55,6 +55,15 @@ def test_each_fault_raises_its_flag_with_a_reason(rep, flag):
     assert all(len(r) == 1 and r[0] for r in reps["flag_reasons"])
 
 
+def test_the_last_rep_of_a_set_is_judged_at_its_lockout_as_the_others():
+    # a slow ascent reaches the top zone well before the lockout: the last rep has no next rep to run to,
+    # so it runs until the trunk has settled at the top (before, its lockout read 3.3° short of -25°)
+    _, reps = _one_set([Rep(depth_deg=70, lumbar_share=0.2, lockout_lumbar_deg=-25, concentric_s=3.0, top_s=1.0)] * 4)
+    lockout = reps["lockout_lumbar_angle_deg"].to_numpy()
+    assert lockout[-1] == pytest.approx(-25.0, abs=0.5)
+    assert abs(lockout[-1] - np.median(lockout[:-1])) < 0.6
+
+
 def test_flexion_drift_over_a_set():
     shares = [0.1, 0.1, 0.15, 0.25, 0.3]  # peak flexion 6°, 6°, 9°, 15°, 18° at 60° depth
     sets, reps = _one_set([Rep(depth_deg=60, lumbar_share=s) for s in shares])

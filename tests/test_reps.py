@@ -40,6 +40,11 @@ def test_dead_stop_reps_and_boundaries(rate_hz):
     assert np.abs(found["start_s"].to_numpy() - starts).max() < 0.3
     assert np.all(found["bottom_s"] > found["start_s"]) and np.all(found["end_s"] > found["bottom_s"])
     assert np.all(found["end_s"].to_numpy()[:-1] <= found["start_s"].to_numpy()[1:])
+    # the trunk settles at the top after it enters the top zone, and before the next rep leaves it
+    assert np.all(found["top_reached_s"] >= found["end_s"])
+    assert np.all(found["top_reached_s"].to_numpy()[:-1] <= found["start_s"].to_numpy()[1:])
+    top_arrival_s = starts + 1.2 + 1.0 + 1.0  # eccentric, bottom and concentric of Rep(bottom_s=1.0)
+    assert np.abs(found["top_reached_s"].to_numpy() - top_arrival_s).max() < 0.5
 
 
 def test_touch_and_go_reps_are_separated():
