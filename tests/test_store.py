@@ -40,12 +40,17 @@ def test_import_and_read_back_is_exact(home):
     np.testing.assert_array_equal(back.drop(columns="sensor").to_numpy(), df.drop(columns="sensor").to_numpy())
 
 
-def test_mixed_optional_columns_fill_nan(home):
+def _mixed_session():
+    """A store with one session of a DOT (60 Hz) and a WitMotion (50 Hz), and 10 sample times."""
     store = Store()
     sid = store.create_session("mixed")
     a = store.add_sensor(sid, "lumbar", kind="movella-dot", rate_hz=60)
     b = store.add_sensor(sid, "thoracic", kind="witmotion", rate_hz=50)
-    t = np.arange(10) / 60
+    return store, sid, a, b, np.arange(10) / 60
+
+
+def test_mixed_optional_columns_fill_nan(home):
+    store, sid, a, b, t = _mixed_session()
     with store.writer(sid) as w:
         w.add_samples(
             a, t, np.zeros((10, 3)), np.ones((10, 3)), quat_wxyz=np.tile([1.0, 0, 0, 0], (10, 1)), device_time_s=t + 5.0
@@ -58,11 +63,7 @@ def test_mixed_optional_columns_fill_nan(home):
 
 
 def test_one_sensor_s_samples_are_its_rows_of_the_whole_table(home):
-    store = Store()
-    sid = store.create_session("mixed")
-    a = store.add_sensor(sid, "lumbar", kind="movella-dot", rate_hz=60)
-    b = store.add_sensor(sid, "thoracic", kind="witmotion", rate_hz=50)
-    t = np.arange(10) / 60
+    store, sid, a, b, t = _mixed_session()
     with store.writer(sid) as w:
         w.add_samples(a, t, np.zeros((10, 3)), np.ones((10, 3)), device_time_s=t + 5.0)
         w.add_samples(b, t[:7], np.ones((7, 3)), np.zeros((7, 3)))
