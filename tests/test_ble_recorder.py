@@ -10,6 +10,7 @@ import pytest
 from firmware_protocol import MODELS, SampleBlock
 from imuform.ble.recorder import SensorTarget, SensorUnreachable, record
 from imuform.ble.stream_assembler import ChannelJoiner
+from imuform.ble.virtual_clock import VirtualClock
 from imuform.ble.virtual_rig import open_rig, record_virtual
 from imuform.ble.virtual_sensor import SensorStream
 from imuform.errors import ImuformError
@@ -48,9 +49,10 @@ async def test_dropout_is_reconnected_gap_recorded_and_nothing_duplicated(store)
     assert (lumbar.reconnects, thoracic.reconnects) == (1, 0)
     assert lumbar.duplicates > 0 and lumbar.lost == 0 and thoracic.lost == 0
     # the 3 s dropout on the session clock, whose fitted rate may be tens of ppm off the virtual clock's; the
-    # hole between the stored samples either side is whole sample periods (10 ms), so it may fall one short of
-    # the dropout, depending on where the radio stopped between two samples (seen once in 40 runs: 2.99 s)
-    assert lumbar.gaps_s >= 3.0 - 0.010 - 0.005 and thoracic.gaps_s == 0.0
+    # hole between the stored samples either side is whole sample periods (10 ms), and a replayed sensor may
+    # send up to the virtual clock's max_lateness_s behind it (a real one is never late) when the radio comes
+    # back, so the hole may fall short of the dropout by that and a period (seen under load: 2.99 s, 2.97 s)
+    assert lumbar.gaps_s >= 3.0 - VirtualClock().max_lateness_s - 0.010 and thoracic.gaps_s == 0.0
     session = store.session(report.session_id)
     assert [(g["placement"], g["reason"]) for g in session["gaps"]] == [("lumbar", "link lost; reconnected")]
     gap = session["gaps"][0]
