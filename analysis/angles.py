@@ -33,7 +33,7 @@ from analysis.calibration import (
 )
 from analysis.orientation import correct_accelerometer, series_orientation
 from analysis.parallel import default_workers, parallel_starmap
-from analysis.quiet import quiet_mask
+from analysis.quiet import motion_of, quiet_mask_of
 from analysis.rotations import (
     compose_quat_wxyz,
     heading_rad,
@@ -113,7 +113,7 @@ class OrientedSensor:
         The 6D ``q_world_sensor`` (the same array when ``quat_wxyz`` is 6D), from the same VQF run: the bar's
         field needs an orientation that did not fuse it (`analysis.bar_field`).
     rest
-        Its rest mask for auto calibration (`analysis.quiet.quiet_mask`, default thresholds).
+        Its rest mask for auto calibration (`analysis.quiet.quiet_mask_of`, default thresholds).
     anchor_rest
         Its rest mask for heading anchors (`ANCHOR_MIN_REST_S`, `ANCHOR_MAX_GYR_DPS`).
     """
@@ -144,13 +144,14 @@ def oriented_sensor(placement: str, rows: pd.DataFrame, use_mag: bool) -> Orient
     report.update(correct_accelerometer(series))
     acc, gyr, rate = series.acc_mps2, series.gyr_dps, series.rate_hz
     quat, quat_6d = series_orientation(series, use_mag=use_mag)
+    motion = motion_of(acc, gyr)
     return OrientedSensor(
         series=series,
         report=report,
         quat_wxyz=quat,
         quat_6d_wxyz=quat_6d,
-        rest=quiet_mask(acc, gyr, rate),
-        anchor_rest=quiet_mask(acc, gyr, rate, window_s=ANCHOR_MIN_REST_S, gyr_max_dps=ANCHOR_MAX_GYR_DPS),
+        rest=quiet_mask_of(motion, rate),
+        anchor_rest=quiet_mask_of(motion, rate, window_s=ANCHOR_MIN_REST_S, gyr_max_dps=ANCHOR_MAX_GYR_DPS),
     )
 
 
@@ -173,10 +174,9 @@ def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: n
         ``(len(grid_s), 4)`` quaternions on the grid.
     """
     out = np.full((len(grid_s), 4), np.nan)
-    starts = np.flatnonzero(np.diff(series.segment, prepend=-1))
-    # Stretches are contiguous runs of one segment number; each is interpolated within itself only.
-    for i0, i1 in zip(starts, np.append(starts[1:], len(series.segment))):
-        if series.segment[i0] < 0 or i1 - i0 < 2:
+    # each stretch is interpolated within itself only
+    for i0, i1 in series.stretches():
+        if i1 - i0 < 2:
             continue
         t = series.time_s[i0:i1]
         g0, g1 = np.searchsorted(grid_s, t[0], side="left"), np.searchsorted(grid_s, t[-1], side="right")

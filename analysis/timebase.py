@@ -329,6 +329,15 @@ class RegularSeries:
         """Sampling rate of this grid, in Hz."""
         return self.clock.rate_hz
 
+    def stretches(self) -> list[tuple[int, int]]:
+        """Rows ``[start, end)`` of each stretch between long gaps, in time order."""
+        if len(self.segment) == 0:
+            return []
+        starts = np.flatnonzero(np.diff(self.segment, prepend=self.segment[0] - 1))
+        ends = np.append(starts[1:], len(self.segment))
+        keep = self.segment[starts] >= 0
+        return list(zip(starts[keep].tolist(), ends[keep].tolist()))
+
 
 def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: float = MAX_GAP_S) -> RegularSeries:
     """Place one sensor's rows on its regular grid of sample counts.
@@ -366,8 +375,18 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
         block[clock.index] = values[:, 3 * v : 3 * v + 3]
     # only the missing counts and NaN cells need interpolating: the rest are the samples themselves
     finite = np.isfinite(values)
-    for c in np.flatnonzero(gap_mask.any() | ~finite.all(axis=0)):
+    complete = finite.all(axis=0)
+    holes = np.flatnonzero(gap_mask)
+    # a missing count lies between the received samples either side of its gap (or before the first one):
+    # interpolating between those alone gives np.interp's figures over all samples to the bit, without a
+    # pass over the whole column
+    edges = np.flatnonzero(np.diff(clock.index) > 1)
+    near = np.unique(np.concatenate([[0], edges, edges + 1]))
+    for c in np.flatnonzero(gap_mask.any() | ~complete):
         column = filled[c // 3, :, c % 3]
+        if complete[c]:
+            column[holes] = np.interp(holes, clock.index[near], values[near, c], left=np.nan, right=np.nan)
+            continue
         fill = np.flatnonzero(~np.isfinite(column))
         ok = finite[:, c]
         column[fill] = (
@@ -380,7 +399,7 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     floors = [FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT]
     for i0, i1 in zip(seg_starts, seg_ends):
         for j, floor in enumerate(floors[: len(cols) // 3]):
-            filled[j, i0:i1] = despike(filled[j, i0:i1], floor)
+            despike(filled[j, i0:i1], floor, in_place=True)
     return RegularSeries(
         placement=placement,
         time_s=clock.times_s(np.arange(n)),
