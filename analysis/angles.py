@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.bar_field import Magnetometer
+from analysis.blocks import row_blocks
 from analysis.calibration import (
     Calibration,
     CalibrationCheck,
@@ -36,7 +37,6 @@ from analysis.parallel import default_workers, parallel_starmap
 from analysis.quiet import motion_of, quiet_mask_of
 from analysis.rotations import (
     compose_quat_wxyz,
-    heading_rad,
     inclination_from_quat_deg,
     matrix_elements_wxyz,
     nlerp_wxyz,
@@ -210,12 +210,14 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
     numpy.ndarray
         Offset in rad (NaN where either segment is NaN).
     """
-    # the medio-lateral (y) axis in the world frame is column 1 of R_world_segment
-    y_lower, y_upper = (np.column_stack(matrix_elements_wxyz(q, [(0, 1), (1, 1), (2, 1)])) for q in (q_lower, q_upper))
-    raw = _wrap(heading_rad(y_lower) - heading_rad(y_upper))
+    # the medio-lateral (y) axis in the world frame is column 1 of R_world_segment: its heading and its tilt
+    (x_lower, y_lower, z_lower), (x_upper, y_upper, z_upper) = (
+        matrix_elements_wxyz(q, [(0, 1), (1, 1), (2, 1)]) for q in (q_lower, q_upper)
+    )
+    raw = _wrap(np.arctan2(y_lower, x_lower) - np.arctan2(y_upper, x_upper))
     valid = np.isfinite(raw)
     sin_tilt = np.sin(np.radians(ANCHOR_MAX_TILT_DEG))
-    usable = valid & quiet & (np.abs(y_lower[:, 2]) < sin_tilt) & (np.abs(y_upper[:, 2]) < sin_tilt)
+    usable = valid & quiet & (np.abs(z_lower) < sin_tilt) & (np.abs(z_upper) < sin_tilt)
     out = np.full(len(raw), np.nan)
     # Each contiguous run of valid data (between long gaps) has its own, unrelated 6D headings.
     edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
@@ -255,12 +257,12 @@ def relative_angles_deg(
     flexion_deg, lateral_bend_deg, twist_deg
     """
     offset = heading_offset_rad(q_lower, q_upper, quiet)
-    q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset)), q_upper)
-    no_offset = ~np.isfinite(offset)
-    angles = relative_cardan_angles_deg(q_lower, q_upper_aligned)
-    for angle in angles:
-        angle[no_offset] = np.nan
-    return angles
+    angles = np.empty((3, len(offset)))
+    for rows in row_blocks(len(offset)):
+        q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset[rows])), q_upper[rows])
+        angles[:, rows] = relative_cardan_angles_deg(q_lower[rows], q_upper_aligned)
+    angles[:, ~np.isfinite(offset)] = np.nan
+    return angles[0], angles[1], angles[2]
 
 
 def compute_angles(
