@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.blocks import row_blocks
+
 #: Kernel of the running median that single- and double-sample spikes are judged against, in samples
 #: (`running_median5`); shorter series are left as they are.
 DESPIKE_KERNEL = 5
@@ -35,15 +37,18 @@ def running_median5(x: np.ndarray) -> np.ndarray:
         ``(n, k)`` running median.
     """
     padded = np.concatenate([x[:1], x[:1], x, x[-1:], x[-1:]])
-    a, b, c, d, e = (padded[i : i + len(x)] for i in range(5))
-    # the network's steps written over the buffers they no longer need: a session-long series per step is costly
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    low_de, high_de = np.minimum(d, e), np.maximum(d, e)
-    # the smaller of the two lows and the larger of the two highs cannot be the median of five
-    np.maximum(low, low_de, out=low)
-    np.minimum(high, high_de, out=high)
-    upper = np.minimum(np.maximum(low, high, out=low_de), c, out=low_de)
-    return np.maximum(np.minimum(low, high, out=high_de), upper, out=low)
+    out = np.empty_like(x)
+    # a block of rows at a time (each with its 2 neighbours either side), so the network's steps stay in the cache
+    for rows in row_blocks(len(x)):
+        a, b, c, d, e = (padded[rows.start + i : rows.stop + i] for i in range(5))
+        low, high = np.minimum(a, b), np.maximum(a, b)
+        low_de, high_de = np.minimum(d, e), np.maximum(d, e)
+        # the smaller of the two lows and the larger of the two highs cannot be the median of five
+        np.maximum(low, low_de, out=low)
+        np.minimum(high, high_de, out=high)
+        upper = np.minimum(np.maximum(low, high, out=low_de), c, out=low_de)
+        np.maximum(np.minimum(low, high, out=high_de), upper, out=out[rows])
+    return out
 
 
 def despike(x: np.ndarray, floor: float, *, in_place: bool = False) -> np.ndarray:
@@ -69,15 +74,13 @@ def despike(x: np.ndarray, floor: float, *, in_place: bool = False) -> np.ndarra
     if len(x) < DESPIKE_KERNEL:
         return x if in_place else x.copy()
     med = running_median5(x)
-    resid = x - med
-    np.abs(resid, out=resid)
     step = max(1, len(x) // SPREAD_SAMPLES)
-    scale = 1.4826 * np.median(resid[::step], axis=0)
-    spike = resid > np.maximum(DESPIKE_SIGMAS * scale, floor)
-    if not in_place:
-        return np.where(spike, med, x)
-    np.copyto(x, med, where=spike)
-    return x
+    scale = 1.4826 * np.median(np.abs(x[::step] - med[::step]), axis=0)
+    threshold = np.maximum(DESPIKE_SIGMAS * scale, floor)
+    out = x if in_place else x.copy()
+    for rows in row_blocks(len(x)):
+        np.copyto(out[rows], med[rows], where=np.abs(x[rows] - med[rows]) > threshold)
+    return out
 
 
 #: Online (causal) despiking: a one-sample jump larger than this is held back until the next sample
