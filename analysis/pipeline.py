@@ -80,8 +80,8 @@ class SetReps:
     @property
     def window_s(self) -> tuple[float, float]:
         """Start and end of the set, in s: of its first and last rep, measured or not."""
-        starts = np.r_[self.reps["start_s"], self.unmeasured["start_s"]]
-        ends = np.r_[self.reps["end_s"], self.unmeasured["end_s"]]
+        starts = np.r_[self.reps["start_s"].to_numpy(), self.unmeasured["start_s"].to_numpy()]
+        ends = np.r_[self.reps["end_s"].to_numpy(), self.unmeasured["end_s"].to_numpy()]
         return float(starts.min()), float(ends.max())
 
     def notes(self) -> list[str]:

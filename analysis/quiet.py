@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.blocks import row_blocks
 from analysis.running import maximum_filter1d
 
 GRAVITY_MPS2 = 9.81
@@ -31,9 +32,12 @@ class Motion:
 
 def motion_of(acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> Motion:
     """`Motion` of ``(n, 3)`` accelerometer (m/s²) and gyroscope (deg/s) readings; NaN rows are busy."""
-    gyr_norm = np.sqrt(np.einsum("ij,ij->i", gyr_dps, gyr_dps))
-    acc_dev = np.abs(np.sqrt(np.einsum("ij,ij->i", acc_mps2, acc_mps2)) - GRAVITY_MPS2)
-    return Motion(np.nan_to_num(gyr_norm, nan=BUSY), np.nan_to_num(acc_dev, nan=BUSY))
+    gyr_norm, acc_dev = np.empty(len(gyr_dps)), np.empty(len(acc_mps2))
+    for rows in row_blocks(len(gyr_dps)):
+        gyr, acc = gyr_dps[rows], acc_mps2[rows]
+        gyr_norm[rows] = np.nan_to_num(np.sqrt(np.einsum("ij,ij->i", gyr, gyr)), nan=BUSY)
+        acc_dev[rows] = np.nan_to_num(np.abs(np.sqrt(np.einsum("ij,ij->i", acc, acc)) - GRAVITY_MPS2), nan=BUSY)
+    return Motion(gyr_norm, acc_dev)
 
 
 def quiet_mask(
