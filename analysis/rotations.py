@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.blocks import row_blocks
+from analysis.blocks import row_blocks, row_norms
 
 #: Element (i, j) of the rotation matrix of a unit quaternion (w, x, y, z), as a closed form.
 _ELEMENTS = {
@@ -143,9 +143,7 @@ def nlerp_wxyz(time_s: np.ndarray, quat_wxyz: np.ndarray, at_s: np.ndarray) -> n
         # q and -q are the same rotation: interpolate towards the neighbour on q0's side (the short way).
         q1 *= np.where(np.einsum("ij,ij->i", q0, q1) < 0, -1.0, 1.0)[:, None]
         q = q0 + frac * (q1 - q0)
-        w, x, y, z = q.T
-        # numpy.linalg.norm's sum in its order (the same to the bit), without its reduction over rows of 4
-        np.divide(q, np.sqrt(w * w + x * x + y * y + z * z)[:, None], out=out[rows])
+        np.divide(q, row_norms(q)[:, None], out=out[rows])
     return out
 
 
