@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.bar_field import Magnetometer
-from analysis.blocks import row_blocks
 from analysis.calibration import (
     Calibration,
     CalibrationCheck,
@@ -174,9 +173,10 @@ def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: n
         ``(len(grid_s), 4)`` quaternions on the grid.
     """
     out = np.full((len(grid_s), 4), np.nan)
-    # each stretch is interpolated within itself only
-    for i0, i1 in series.stretches():
-        if i1 - i0 < 2:
+    starts = np.flatnonzero(np.diff(series.segment, prepend=-1))
+    # Stretches are contiguous runs of one segment number; each is interpolated within itself only.
+    for i0, i1 in zip(starts, np.append(starts[1:], len(series.segment))):
+        if series.segment[i0] < 0 or i1 - i0 < 2:
             continue
         t = series.time_s[i0:i1]
         g0, g1 = np.searchsorted(grid_s, t[0], side="left"), np.searchsorted(grid_s, t[-1], side="right")
@@ -257,12 +257,12 @@ def relative_angles_deg(
     flexion_deg, lateral_bend_deg, twist_deg
     """
     offset = heading_offset_rad(q_lower, q_upper, quiet)
-    angles = np.empty((3, len(offset)))
-    for rows in row_blocks(len(offset)):
-        q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset[rows])), q_upper[rows])
-        angles[:, rows] = relative_cardan_angles_deg(q_lower[rows], q_upper_aligned)
-    angles[:, ~np.isfinite(offset)] = np.nan
-    return angles[0], angles[1], angles[2]
+    q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset)), q_upper)
+    no_offset = ~np.isfinite(offset)
+    angles = relative_cardan_angles_deg(q_lower, q_upper_aligned)
+    for angle in angles:
+        angle[no_offset] = np.nan
+    return angles
 
 
 def compute_angles(
