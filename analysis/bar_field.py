@@ -377,7 +377,7 @@ def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: fl
 
 
 def bar_field_features(
-    sensors: dict[str, Magnetometer], windows_s: list[tuple[float, float]]
+    sensors: dict[str, Magnetometer], windows_s: list[tuple[float, float]], wanted: list[bool] | None = None
 ) -> list[dict[str, float]]:
     """`set_field_features` of every set window (empty dicts when no sensor has a magnetometer).
 
@@ -386,7 +386,13 @@ def bar_field_features(
     sensors
         Per placement its magnetometer (see `field_series`).
     windows_s
-        ``(start_s, end_s)`` of each set on the session clock.
+        ``(start_s, end_s)`` of each set on the session clock (all of them: they are left out of the baseline).
+    wanted
+        Per window whether its features are needed; an empty dict for the others. None: all are.
     """
-    fields = field_series(sensors, windows_s)
-    return [set_field_features(fields, start_s, end_s) if fields else {} for start_s, end_s in windows_s]
+    wanted = [True] * len(windows_s) if wanted is None else wanted
+    fields = field_series(sensors, windows_s) if any(wanted) else {}
+    return [
+        set_field_features(fields, start_s, end_s) if fields and want else {}
+        for (start_s, end_s), want in zip(windows_s, wanted)
+    ]

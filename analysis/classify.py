@@ -201,6 +201,11 @@ def bar_on_back_score(features: dict[str, float], rules: ExerciseRules = DEFAULT
     return float(np.log((back + rules.bar_field_floor_uT) / (hip + rules.bar_field_floor_uT)))
 
 
+#: The classes the bar's field decides between: `good_morning_score` is the only reader of the bar-field features
+#: (`analysis.bar_field`), so a set that `classify_features` puts in neither class without them keeps its class.
+BAR_FIELD_CLASSES = ("good_morning", "romanian_deadlift")
+
+
 def good_morning_score(features: dict[str, float], rules: ExerciseRules = DEFAULT_EXERCISE_RULES) -> float:
     """Good morning (> 0) or Romanian deadlift (< 0): tempo and depth, plus the bar's place when measured."""
     ascent = features["ascent_s"]

@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.angles import compute_angles
 from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
-from analysis.classify import CLASSES, OTHER, classify_features, set_features
+from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
@@ -22,9 +22,11 @@ from analysis.session import SessionAnalysis, rep_ranges
 
 #: ``progress(stage, fraction)``: stage name and overall fraction done in [0, 1].
 Progress = Callable[[str, float], None]
-#: ``evidence(windows_s)``: extra classification features (`analysis.classify`) of each set, from the
-#: sets' ``(start_s, end_s)`` windows; what the samples say beyond the angles (the bar's magnetic field).
-SetEvidence = Callable[[list[tuple[float, float]]], list[dict[str, float]]]
+#: ``evidence(windows_s, wanted)``: extra classification features (`analysis.classify`) of each set, from the
+#: sets' ``(start_s, end_s)`` windows; what the samples say beyond the angles (the bar's magnetic field). Only
+#: the sets where ``wanted`` is True need them (the others may get an empty dict); all windows are given, as
+#: the features of one set may depend on where the others are.
+SetEvidence = Callable[[list[tuple[float, float]], list[bool]], list[dict[str, float]]]
 
 REP_COLUMNS = ("set_index", "index", *REP_METRIC_COLUMNS, "flags", "flag_reasons")
 SET_COLUMNS = (
@@ -293,7 +295,11 @@ def analyze_angles(
         if progress is not None:
             progress("reps", s / n_sets)
     if exercise is None and evidence is not None and n_sets:
-        for f, e in zip(found, evidence([f.window_s for f in found])):
+        # only the sets the classifier sends to the decision the evidence informs (named sets are not classified)
+        wanted = [
+            s not in named and classify_features(f.features)[0] in BAR_FIELD_CLASSES for s, f in enumerate(found, 1)
+        ]
+        for f, e in zip(found, evidence([f.window_s for f in found], wanted)):
             f.features.update(e)
     set_rows = []
     for s, f in enumerate(found, start=1):
@@ -384,7 +390,7 @@ def analyze_session(
         progress=rep_progress,
         exercise=exercise,
         set_exercises=set_exercises,
-        evidence=lambda windows_s: bar_field_features(result.magnetometers, windows_s),
+        evidence=lambda windows_s, wanted: bar_field_features(result.magnetometers, windows_s, wanted),
     )
     if progress is not None:
         progress("done", 1.0)
