@@ -46,6 +46,8 @@ from analysis.rotations import (
 from analysis.session import ANGLE_COLUMNS, THORACIC_COLUMN
 from analysis.timebase import RegularSeries, clock_relation, common_grid, cross_check, regularize_sensor, sensor_rows
 
+#: Common grid times handled at once where a whole series' temporaries would be large; no result depends on it.
+GRID_CHUNK = 1 << 16
 #: Heading anchors (twist resets) need both medio-lateral axes this close to horizontal, in degrees: true
 #: of any sagittal posture (standing, the top of a back extension, a paused deadlift), not of a side bend...
 ANCHOR_MAX_TILT_DEG = 20.0
@@ -125,7 +127,49 @@ class OrientedSensor:
     anchor_rest: np.ndarray
 
 
-def oriented_sensor(placement: str, rows: pd.DataFrame, use_mag: bool) -> OrientedSensor:
+@dataclass(frozen=True)
+class SensorSamples:
+    """The samples table handed over a sensor at a time, so that the whole table is never in memory at once:
+    each sensor's rows are loaded when it is to be oriented and let go once it is on its grid.
+
+    Attributes
+    ----------
+    counts
+        Per placement, in the order of the table's rows, its number of samples.
+    load
+        ``load(placement)``: that sensor's rows of the samples table (docs/architecture.md), with the columns
+        the whole table has. Always called in the calling process (`compute_angles`), never in a forked worker.
+    """
+
+    counts: dict[str, int]
+    load: Callable[[str], pd.DataFrame]
+
+
+class LoadedRows:
+    """One sensor's rows loaded ahead, as a `SensorSamples` ``load`` that hands them over once: then the one that
+    took them holds the only reference, and lets them go when it is done with them."""
+
+    def __init__(self, rows: pd.DataFrame):
+        self._rows: pd.DataFrame | None = rows
+
+    def __call__(self, placement: str) -> pd.DataFrame:
+        rows, self._rows = self._rows, None
+        if rows is None:
+            raise RuntimeError(f"the {placement} rows were handed over already")
+        return rows
+
+
+def loaded_ahead(placement: str, load: Callable[[str], pd.DataFrame], use_mag: bool) -> tuple[str, LoadedRows, bool]:
+    """`oriented_sensor`'s arguments with the sensor's rows loaded now: those of a sensor a forked worker orients
+    are loaded before the fork (`analysis.parallel.parallel_starmap` ``prepare``), so that no worker reads the
+    store itself (an SQLite connection opened in a child forked from a threaded process, as the dashboard's,
+    can hang on a lock another thread held at the fork)."""
+    return placement, LoadedRows(load(placement)), use_mag
+
+
+def oriented_sensor(
+    placement: str, load: Callable[[str], pd.DataFrame], use_mag: bool
+) -> tuple[OrientedSensor, np.ndarray, bool]:
     """One sensor's work up to its orientation: regular grid and despiking
     (`analysis.timebase.regularize_sensor`), accelerometer correction (`analysis.orientation.correct_accelerometer`),
     VQF orientation (`analysis.orientation.series_orientation`) and its rest masks.
@@ -134,17 +178,26 @@ def oriented_sensor(placement: str, rows: pd.DataFrame, use_mag: bool) -> Orient
     ----------
     placement
         The sensor's placement.
-    rows
-        Its rows of the samples table.
+    load
+        ``load(placement)``: its rows of the samples table, let go once they are on the regular grid.
     use_mag
         9D orientation when the sensor has a magnetometer.
+
+    Returns
+    -------
+    oriented, time_s, device_time
+        The `OrientedSensor`, and what `analysis.timebase.clock_relation` needs of its rows: their ``time_s``
+        and whether the table has ``device_time_s``.
     """
+    rows = load(placement)
+    time_s, device_time = rows["time_s"].to_numpy(dtype=float), "device_time_s" in rows
     series, report = regularize_sensor(placement, rows)
+    del rows  # the raw rows (≈ 120 MB per sensor in 4 hours) are not read past the grid
     report.update(correct_accelerometer(series))
     acc, gyr, rate = series.acc_mps2, series.gyr_dps, series.rate_hz
     quat, quat_6d = series_orientation(series, use_mag=use_mag)
     motion = motion_of(acc, gyr)
-    return OrientedSensor(
+    oriented = OrientedSensor(
         series=series,
         report=report,
         quat_wxyz=quat,
@@ -152,20 +205,33 @@ def oriented_sensor(placement: str, rows: pd.DataFrame, use_mag: bool) -> Orient
         rest=quiet_mask_of(motion, rate),
         anchor_rest=quiet_mask_of(motion, rate, window_s=ANCHOR_MIN_REST_S, gyr_max_dps=ANCHOR_MAX_GYR_DPS),
     )
+    return oriented, time_s, device_time
 
 
-def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
+def resample_orientation(
+    time_s: np.ndarray,
+    segment: np.ndarray,
+    quat_wxyz: np.ndarray,
+    grid_s: np.ndarray,
+    right_wxyz: np.ndarray | None = None,
+    chunk: int = GRID_CHUNK,
+) -> np.ndarray:
     """Interpolate orientations on a sensor's grid onto the common grid (`analysis.rotations.nlerp_wxyz`);
     NaN outside its stretches between long gaps.
 
     Parameters
     ----------
-    series
-        The sensor on its regular grid (times and stretches).
+    time_s, segment
+        The times of the sensor's regular grid and its stretches between long gaps (`RegularSeries`).
     quat_wxyz
         ``(n, 4)`` quaternions on that grid (``q_world_sensor``, or ``q_world_segment``).
     grid_s
         The common grid, in s.
+    right_wxyz
+        A ``(4,)`` quaternion composed on the right of each of ``quat_wxyz`` before interpolating
+        (``q_sensor_segment`` turns ``q_world_sensor`` into ``q_world_segment``); None for none.
+    chunk
+        Grid times interpolated at once; the results do not depend on it.
 
     Returns
     -------
@@ -173,15 +239,22 @@ def resample_orientation(series: RegularSeries, quat_wxyz: np.ndarray, grid_s: n
         ``(len(grid_s), 4)`` quaternions on the grid.
     """
     out = np.full((len(grid_s), 4), np.nan)
-    starts = np.flatnonzero(np.diff(series.segment, prepend=-1))
+    starts = np.flatnonzero(np.diff(segment, prepend=-1))
     # Stretches are contiguous runs of one segment number; each is interpolated within itself only.
-    for i0, i1 in zip(starts, np.append(starts[1:], len(series.segment))):
-        if series.segment[i0] < 0 or i1 - i0 < 2:
+    for i0, i1 in zip(starts, np.append(starts[1:], len(segment))):
+        if segment[i0] < 0 or i1 - i0 < 2:
             continue
-        t = series.time_s[i0:i1]
+        t = time_s[i0:i1]
         g0, g1 = np.searchsorted(grid_s, t[0], side="left"), np.searchsorted(grid_s, t[-1], side="right")
-        if g1 > g0:
-            out[g0:g1] = nlerp_wxyz(t, quat_wxyz[i0:i1], grid_s[g0:g1])
+        for c0 in range(g0, g1, chunk):
+            # A chunk of the grid with only the samples around it composed: a whole 4-hour series' temporaries
+            # are ≈ 200 MB. The neighbours nlerp_wxyz picks within [lo, hi) are the ones it picks in all of t.
+            at = grid_s[c0 : min(c0 + chunk, g1)]
+            lo, hi = np.clip(np.searchsorted(t, at[[0, -1]], side="right") - 1, 0, len(t) - 2) + [0, 2]
+            q = quat_wxyz[i0 + lo : i0 + hi]
+            out[c0 : c0 + len(at)] = nlerp_wxyz(
+                t[lo:hi], q if right_wxyz is None else compose_quat_wxyz(q, right_wxyz), at
+            )
     return out
 
 
@@ -241,7 +314,7 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
 
 
 def relative_angles_deg(
-    q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray
+    q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray, chunk: int = GRID_CHUNK
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flexion, lateral bend and twist of the upper segment relative to the lower one (docs/conventions.md).
 
@@ -251,22 +324,29 @@ def relative_angles_deg(
         ``(n, 4)`` ``q_world_segment`` in each sensor's own 6D world frame.
     quiet
         Both sensors at rest (heading anchors, see `heading_offset_rad`).
+    chunk
+        Rows turned into angles at once; the results do not depend on it.
 
     Returns
     -------
     flexion_deg, lateral_bend_deg, twist_deg
     """
     offset = heading_offset_rad(q_lower, q_upper, quiet)
-    q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset)), q_upper)
+    angles = tuple(np.empty(len(offset)) for _ in range(3))
+    # a chunk of rows at a time: each row on its own, and a 4-hour session's temporaries would be ≈ 300 MB
+    for c0 in range(0, len(offset), chunk):
+        rows = slice(c0, c0 + chunk)
+        q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset[rows])), q_upper[rows])
+        for angle, part in zip(angles, relative_cardan_angles_deg(q_lower[rows], q_upper_aligned)):
+            angle[rows] = part
     no_offset = ~np.isfinite(offset)
-    angles = relative_cardan_angles_deg(q_lower, q_upper_aligned)
     for angle in angles:
         angle[no_offset] = np.nan
     return angles
 
 
 def compute_angles(
-    samples: pd.DataFrame | Callable[[], pd.DataFrame],
+    samples: pd.DataFrame | SensorSamples,
     *,
     calibration: Calibration | None = None,
     rate_hz: float | None = None,
@@ -280,9 +360,9 @@ def compute_angles(
     ----------
     samples
         The samples table (docs/architecture.md) with at least ``lumbar`` and ``thoracic`` sensors;
-        ``upper_thoracic`` adds ``thoracic_flexion_deg``. Or a function that loads it: then the table is
-        let go once the sensors are oriented, and the rest of the analysis runs without it (a 4-hour
-        session's table is about 250 MB).
+        ``upper_thoracic`` adds ``thoracic_flexion_deg``. Or a `SensorSamples` that loads it a sensor at a
+        time: then each sensor's rows are loaded where that sensor is oriented and let go once it is on its
+        grid, and the whole table (about 250 MB for a 4-hour session) is never in memory.
     calibration
         A stored calibration (`analysis.calibration`); auto-calibrated from the session when None.
     rate_hz
@@ -307,21 +387,21 @@ def compute_angles(
         When the lumbar or thoracic sensor is missing, the calibration lacks a sensor of the session, or
         the sensors' recordings do not overlap.
     """
-    # the only reference to a loaded table is through these rows (views of its columns)
-    rows_of = sensor_rows(samples() if callable(samples) else samples)
-    placements = {placement for placement, _ in rows_of}
+    if not isinstance(samples, SensorSamples):
+        rows_of = dict(sensor_rows(samples))
+        samples = SensorSamples({placement: len(rows) for placement, rows in rows_of.items()}, rows_of.__getitem__)
+    placements = set(samples.counts)
     if not {"lumbar", "thoracic"} <= placements:
         raise ValueError(f"spine angles need a lumbar and a thoracic sensor; the samples have {sorted(placements)}")
     if workers is None:
-        workers = default_workers(len(rows_of), sum(len(rows) for _, rows in rows_of))
-    oriented = dict(
-        zip(
-            [placement for placement, _ in rows_of],
-            parallel_starmap(oriented_sensor, [(placement, rows, use_mag) for placement, rows in rows_of], workers),
-        )
-    )
-    clocks = clock_relation(rows_of)
-    del rows_of  # nothing below reads the samples
+        workers = default_workers(len(samples.counts), sum(samples.counts.values()))
+    tasks = [(placement, samples.load, use_mag) for placement in samples.counts]
+    # this process loads and orients the first sensor; a worker's sensors are loaded here before it forks, and
+    # let go here once it has, so that the table is never whole in one process
+    results = parallel_starmap(oriented_sensor, tasks, workers, prepare=loaded_ahead)
+    clocks = clock_relation([time_s for _, time_s, _ in results], results[0][2])
+    oriented = {placement: o for placement, (o, _, _) in zip(samples.counts, results)}
+    del results  # the rows' times, only for the clock relation
     series = {placement: o.series for placement, o in oriented.items()}
     # the cross-check shifts sensor times only: orientations and rests on each sensor's own grid stay valid
     sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, clocks)
@@ -344,20 +424,23 @@ def compute_angles(
     if missing:
         raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
     R_sensor_segment = segment_rotations(calibration)
-    q_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
-    for placement, s in series.items():
-        # q_world_segment = q_world_sensor ⊗ q_sensor_segment before resampling: nlerp commutes with it
-        q_sensor_segment = quat_wxyz_from_matrix(R_sensor_segment[placement])
-        q_world_segment[placement] = resample_orientation(
-            s, compose_quat_wxyz(oriented[placement].quat_wxyz, q_sensor_segment), grid
-        )
-        quiet &= quiet_on_grid(s.time_s, oriented[placement].anchor_rest, grid)
     magnetometers = {
         placement: Magnetometer(o.series.time_s, o.series.rate_hz, o.series.mag_uT, o.quat_6d_wxyz)
         for placement, o in oriented.items()
         if o.series.mag_uT is not None
     }
-    del oriented, series  # accelerometers, gyroscopes, rest masks: 64 MB per sensor in 4 hours, unused past here
+    # Past the calibration only these are read of each sensor: its accelerometer, gyroscope and rest mask (70 MB
+    # per sensor in 4 hours) are let go before the common grid's arrays are made.
+    own_grids = {p: (o.series.time_s, o.series.segment, o.quat_wxyz, o.anchor_rest) for p, o in oriented.items()}
+    del oriented, series
+    q_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
+    for placement in list(own_grids):
+        time_s, segment, quat, anchor_rest = own_grids.pop(placement)
+        # q_world_segment = q_world_sensor ⊗ q_sensor_segment before resampling: nlerp commutes with it
+        q_sensor_segment = quat_wxyz_from_matrix(R_sensor_segment[placement])
+        q_world_segment[placement] = resample_orientation(time_s, segment, quat, grid, q_sensor_segment)
+        quiet &= quiet_on_grid(time_s, anchor_rest, grid)
+    del time_s, segment, quat, anchor_rest
     flexion, bend, twist = relative_angles_deg(q_world_segment["lumbar"], q_world_segment["thoracic"], quiet)
     columns = {
         "time_s": grid,

@@ -57,8 +57,18 @@ def _run_task(i: int) -> Any:
     return func(*args)
 
 
+def _page_offsets(sizes: list[int]) -> list[int]:
+    """Where each buffer starts in the shared file: on a boundary that `mmap` can map from."""
+    offsets, end = [], 0
+    for size in sizes:
+        offsets.append(end)
+        end += -(-size // mmap.ALLOCATIONGRANULARITY) * mmap.ALLOCATIONGRANULARITY
+    return offsets
+
+
 def _run_task_shared(i: int) -> tuple[bytes, str | None, list[int]]:
-    """Run task ``i`` in a worker; its arrays go out of band (pickle protocol 5) into one shared file.
+    """Run task ``i`` in a worker; its arrays go out of band (pickle protocol 5) into one shared file, each
+    from a page boundary (`_page_offsets`).
 
     Where that file cannot be written (a small or full ``/dev/shm``, as in containers), the whole result
     goes back pickled instead (``path`` None).
@@ -66,35 +76,47 @@ def _run_task_shared(i: int) -> tuple[bytes, str | None, list[int]]:
     result = _run_task(i)
     buffers: list[pickle.PickleBuffer] = []
     head = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
+    sizes = [buffer.raw().nbytes for buffer in buffers]
     path = None
     try:
         fd, path = tempfile.mkstemp(prefix="imuform-", dir=SHARED_DIR)
         with os.fdopen(fd, "wb") as f:
-            for buffer in buffers:
+            for buffer, offset in zip(buffers, _page_offsets(sizes)):
+                f.seek(offset)
                 f.write(buffer.raw())
     except OSError:
         if path is not None:
             os.unlink(path)
         return pickle.dumps(result, protocol=5), None, []
-    return head, path, [buffer.raw().nbytes for buffer in buffers]
+    return head, path, sizes
 
 
 def _load_shared(head: bytes, path: str | None, sizes: list[int]) -> Any:
-    """A worker's result, its arrays mapped copy-on-write from the shared file (no copy, writable)."""
+    """A worker's result, its arrays mapped copy-on-write from the shared file (no copy, writable).
+
+    Each array has a mapping of its own, so each one's memory goes as soon as that array is let go.
+    """
     if path is None:
         return pickle.loads(head)
     try:
         with open(path, "rb") as f:
-            view = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)) if sum(sizes) else memoryview(b"")
+            views = [
+                memoryview(mmap.mmap(f.fileno(), size, access=mmap.ACCESS_COPY, offset=offset))
+                if size
+                else memoryview(bytearray())
+                for size, offset in zip(sizes, _page_offsets(sizes))
+            ]
     finally:
-        os.unlink(path)  # the mapping keeps the memory until the arrays are gone
-    offsets = [0]
-    for size in sizes:
-        offsets.append(offsets[-1] + size)
-    return pickle.loads(head, buffers=[view[a:b] for a, b in zip(offsets[:-1], offsets[1:])])
+        os.unlink(path)  # the mappings keep the memory until the arrays are gone
+    return pickle.loads(head, buffers=views)
 
 
-def parallel_starmap(func: Callable[..., Any], args_list: Sequence[tuple], workers: int = 1) -> list[Any]:
+def parallel_starmap(
+    func: Callable[..., Any],
+    args_list: Sequence[tuple],
+    workers: int = 1,
+    prepare: Callable[..., tuple] | None = None,
+) -> list[Any]:
     """``[func(*args) for args in args_list]``, spread over ``workers`` processes (the caller is one).
 
     Parameters
@@ -106,6 +128,11 @@ def parallel_starmap(func: Callable[..., Any], args_list: Sequence[tuple], worke
     workers
         Processes working at once, counting the caller; 1 runs serially. Forked workers need Linux and a
         caller that may have children (not a daemonic pool worker); without them the tasks run serially.
+    prepare
+        ``prepare(*args)`` gives the arguments ``func`` takes for a task a forked worker runs, made in this
+        process before the fork: e.g. data loaded here, as nothing should open a file or a database connection
+        in a child forked from a process with other threads. This process lets go of them once the workers have
+        forked; its own task (the first) and serial runs take ``args`` as they are.
 
     Returns
     -------
@@ -116,12 +143,14 @@ def parallel_starmap(func: Callable[..., Any], args_list: Sequence[tuple], worke
     n_forked = min(workers, len(args_list)) - 1
     if n_forked < 1 or not _can_fork():
         return [func(*args) for args in args_list]
-    _tasks = [(func, tuple(args)) for args in args_list]
+    _tasks = [(func, tuple(args if i == 0 or prepare is None else prepare(*args))) for i, args in enumerate(args_list)]
     futures = []
     try:
         with ProcessPoolExecutor(n_forked, mp_context=multiprocessing.get_context("fork")) as pool:
             # the workers are forked on the first submit, so they already see `_tasks`
             futures = [pool.submit(_run_task_shared, i) for i in range(1, len(_tasks))]
+            # the workers have their tasks' prepared arguments: this process keeps only its own task
+            _tasks = _tasks[:1]
             first = _run_task(0)
             return [first, *(_load_shared(*f.result()) for f in futures)]
     finally:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.angles import compute_angles
+from analysis.angles import SensorSamples, compute_angles
 from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
 from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_features, set_features
@@ -322,7 +322,7 @@ def max_flexion_of(range_of_motion: RangeOfMotion | None) -> float | None:
 
 
 def analyze_session(
-    samples: pd.DataFrame | Callable[[], pd.DataFrame],
+    samples: pd.DataFrame | SensorSamples,
     *,
     calibration: Calibration | None = None,
     check: CalibrationCheck | None = None,
@@ -341,7 +341,8 @@ def analyze_session(
     ----------
     samples
         The long samples table of docs/architecture.md (``lumbar`` and ``thoracic`` sensors at least), or a
-        function that loads it, to let it go once the sensors are oriented (`analysis.angles.compute_angles`).
+        `analysis.angles.SensorSamples` that loads it a sensor at a time, where each is oriented
+        (`analysis.angles.compute_angles`).
     calibration
         A stored calibration (`analysis.calibration`); ``None`` calibrates from the session itself.
     check

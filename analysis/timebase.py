@@ -360,7 +360,8 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     n = int(clock.index[-1]) + 1
     mag_cols = [c for c in MAG_COLUMNS if c in rows and rows[c].notna().all()]
     cols = list(IMU_COLUMNS) + (mag_cols if len(mag_cols) == 3 else [])
-    values = rows[cols].to_numpy(dtype=float)
+    # the rows' columns, views of the table's where they are float: no (n, 9) copy of the rows
+    columns = [rows[c].to_numpy(dtype=float) for c in cols]
     present = np.zeros(n, dtype=bool)
     present[clock.index] = True
     gap_mask = ~present
@@ -368,38 +369,36 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     long_gap = np.zeros(n, dtype=bool)
     # a run of k missing samples spans k + 1 periods
     long_gap[gap_mask] = np.repeat(gap_ends - gap_starts + 1 > max_gap_s * clock.rate_hz, gap_ends - gap_starts)
-    # one contiguous (n, 3) block per vector (acc, gyr, mag): despiked in place, handed on without copies
-    filled = np.empty((len(cols) // 3, n, 3))
-    for v, block in enumerate(filled):
+    # one contiguous (n, 3) array per vector (acc, gyr, mag): despiked in place, handed on without copies, and
+    # each let go on its own (the magnetometer outlives the others, `analysis.angles.AnglesResult`)
+    filled = [np.empty((n, 3)) for _ in range(len(cols) // 3)]
+    for block in filled:
         block[gap_mask] = np.nan
-        block[clock.index] = values[:, 3 * v : 3 * v + 3]
-    # only the missing counts and NaN cells need interpolating: the rest are the samples themselves
-    finite = np.isfinite(values)
-    complete = finite.all(axis=0)
     holes = np.flatnonzero(gap_mask)
     # a missing count lies between the received samples either side of its gap (or before the first one):
     # interpolating between those alone gives np.interp's figures over all samples to the bit, without a
     # pass over the whole column
     edges = np.flatnonzero(np.diff(clock.index) > 1)
     near = np.unique(np.concatenate([[0], edges, edges + 1]))
-    for c in np.flatnonzero(gap_mask.any() | ~complete):
-        column = filled[c // 3, :, c % 3]
-        if complete[c]:
-            column[holes] = np.interp(holes, clock.index[near], values[near, c], left=np.nan, right=np.nan)
+    for c, values in enumerate(columns):
+        column = filled[c // 3][:, c % 3]
+        column[clock.index] = values
+        ok = np.isfinite(values)
+        # only the missing counts and NaN cells need interpolating: the rest are the samples themselves
+        if ok.all():
+            column[holes] = np.interp(holes, clock.index[near], values[near], left=np.nan, right=np.nan)
             continue
         fill = np.flatnonzero(~np.isfinite(column))
-        ok = finite[:, c]
-        column[fill] = (
-            np.interp(fill, clock.index[ok], values[ok, c], left=np.nan, right=np.nan) if ok.any() else np.nan
-        )
-    filled[:, long_gap] = np.nan
+        column[fill] = np.interp(fill, clock.index[ok], values[ok], left=np.nan, right=np.nan) if ok.any() else np.nan
+    for block in filled:
+        block[long_gap] = np.nan
     seg_starts, seg_ends = mask_runs(~long_gap)
     segment = np.full(n, -1)
     segment[~long_gap] = np.repeat(np.arange(len(seg_starts)), seg_ends - seg_starts)
     floors = [FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT]
     for i0, i1 in zip(seg_starts, seg_ends):
         for j, floor in enumerate(floors[: len(cols) // 3]):
-            despike(filled[j, i0:i1], floor, in_place=True)
+            despike(filled[j][i0:i1], floor, in_place=True)
     return RegularSeries(
         placement=placement,
         time_s=clock.times_s(np.arange(n)),
@@ -602,16 +601,26 @@ def regularize_sensor(
     return series, report
 
 
-def clock_relation(rows_of: list[tuple[str, pd.DataFrame]]) -> str:
-    """How the sensors' (`sensor_rows`) timestamps relate, for `cross_check`.
+def clock_relation(times_s: list[np.ndarray], device_time: bool) -> str:
+    """How the sensors' timestamps relate, for `cross_check`.
 
-    ``"shared"``: every sensor has the same sample instants (one clock, e.g. a row-per-instant CSV);
-    ``"synchronised"``: device timestamps that the recorder put on the session clock; ``"own"``: each
-    sensor on its own clock with nothing tying them together (imports), off by up to tens of ms.
+    Parameters
+    ----------
+    times_s
+        Each sensor's ``time_s`` column (its rows of the samples table, `sensor_rows`), in s.
+    device_time
+        Whether the samples table has a ``device_time_s`` column.
+
+    Returns
+    -------
+    str
+        ``"shared"``: every sensor has the same sample instants (one clock, e.g. a row-per-instant CSV);
+        ``"synchronised"``: device timestamps that the recorder put on the session clock; ``"own"``: each
+        sensor on its own clock with nothing tying them together (imports), off by up to tens of ms.
     """
-    if _shared_instants([rows["time_s"].to_numpy(dtype=float) for _, rows in rows_of]):
+    if _shared_instants(times_s):
         return "shared"
-    return "synchronised" if "device_time_s" in rows_of[0][1] else "own"
+    return "synchronised" if device_time else "own"
 
 
 def cross_check(
@@ -729,7 +738,8 @@ def align_sensors(
         series[placement], report[placement] = regularize_sensor(
             placement, rows, (nominal_hz or {}).get(placement), max_gap_s
         )
-    return series, cross_check(series, report, clock_relation(rows_of))
+    times = [rows["time_s"].to_numpy(dtype=float) for _, rows in rows_of]
+    return series, cross_check(series, report, clock_relation(times, "device_time_s" in samples))
 
 
 def sensor_rows(samples: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

@@ -9,7 +9,8 @@ Every figure here is the wall time of a fresh `imuform` process, start-up includ
   one, at the command line and in-process (`benchmarks.bench_analyze`'s child, imports excluded), against
   the baseline (`benchmarks.baseline`: ahrs Madgwick per sample) on the same hour in the same run;
 - peak memory of `import` and `analyze` of a 1-hour and a 4-hour session (the process's own `VmHWM`;
-  the forked worker of `analysis.parallel` has its own, ≈ 80 MB private per hour);
+  the forked worker of `analysis.parallel` has its own), and per hour of data beyond the first
+  (``--memory`` measures only these);
 - sessions per minute of `analyze --all` over `BATCH_SESSIONS` simulated sessions, against one
   `analyze SESSION` call per session (measured on `BASELINE_SESSIONS` of them).
 
@@ -202,6 +203,35 @@ def memory_figures(tmp: Path, sessions: dict[str, object], analyze_rss: dict[str
     return figures
 
 
+def per_hour_figures(memory: list[Figure]) -> list[Figure]:
+    """Peak memory per hour of data beyond the first: (4 h − 1 h) / 3, for import and analyze."""
+    peak = {f.name: f.value for f in memory}
+    return [
+        Figure(
+            f"{command} memory per hour of data",
+            (peak[f"{command} 4 h peak RSS"] - peak[f"{command} 1 h peak RSS"]) / 3.0,
+            "MB/h",
+            note="(4 h − 1 h) / 3 of the peak RSS rows",
+        )
+        for command in ("import", "analyze")
+        if f"{command} 4 h peak RSS" in peak and f"{command} 1 h peak RSS" in peak
+    ]
+
+
+def memory_run() -> list[Figure]:
+    """Only the memory rows: `import` and `analyze` of the 1-hour and the 4-hour session, and per hour of data."""
+    lengths = {"1 h": gym_session(3600.0), "4 h": gym_session(4 * 3600.0)}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        analyze_rss = {}
+        for label, samples in lengths.items():
+            with Store(tmp / "home") as store:
+                session_id = store.import_samples(samples, name=label)
+            _, analyze_rss[label], _ = cli(tmp / "home", "analyze", session_id, "--json")
+        memory = memory_figures(tmp, lengths, analyze_rss)
+    return memory + per_hour_figures(memory)
+
+
 def batch_figures(tmp: Path, count: int) -> list[Figure]:
     """Sessions per minute of `analyze --all` against one `analyze SESSION` call per session."""
     home = tmp / "batch-home"
@@ -262,12 +292,16 @@ def run(quick: bool = False, cost_only: bool = False) -> list[Figure]:
                 four_id = store.import_samples(four, name="4 h")
             _, analyze_rss["4 h"], _ = cli(home, "analyze", four_id, "--json")
             lengths["4 h"] = four
-        figures += memory_figures(tmp, lengths, analyze_rss)
+        memory = memory_figures(tmp, lengths, analyze_rss)
+        figures += memory + per_hour_figures(memory)
         figures += batch_figures(tmp, 20 if quick else BATCH_SESSIONS)
     return figures
 
 
 if __name__ == "__main__":
-    cost_only = "--cost" in sys.argv
-    title = "marginal cost per hour" if cost_only else "start-up, cost per hour, memory, many sessions"
-    print_table(title, run(quick="--quick" in sys.argv, cost_only=cost_only))
+    if "--memory" in sys.argv:
+        print_table("peak memory of import and analyze", memory_run())
+    else:
+        cost_only = "--cost" in sys.argv
+        title = "marginal cost per hour" if cost_only else "start-up, cost per hour, memory, many sessions"
+        print_table(title, run(quick="--quick" in sys.argv, cost_only=cost_only))

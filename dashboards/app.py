@@ -29,7 +29,7 @@ from dashboards.follow import FollowConfig, reanalysis_due
 from dashboards.history import has_trend, history_figure
 from dashboards.rep_cards import RepCard, curve_alt, fact_class, rep_cards
 from dashboards.report import set_figures
-from dashboards.set_labels import LabelSet, label_controls, register_label_callback
+from dashboards.set_labels import SAVED_ID, LabelSet, label_controls, register_label_callbacks
 from dashboards.style import PLOT_CONFIG, message_figure, palette_css
 from dashboards.summary import session_summary, set_flagged
 from dashboards.timeline import timeline_figure
@@ -62,10 +62,12 @@ class DataSource:
         Returns the progress page (`dashboards.progress`) of a person named, or of the store's only one, as HTML;
         served at ``/progress?person=NAME``.
     label_set
-        Stores the lifter's label of a set (`dashboards.set_labels`); without it the app shows no label card.
-    reference_bands
-        Returns, per set index of an analysis, the set's reps over the lifter's reference band
-        (`dashboards.reference_band.set_band_figures`); without it the app shows no reference chart.
+        Checks and stores the lifter's label of a set and says how it went (`dashboards.set_labels.LabelOutcome`);
+        without it the app shows no label card.
+    reference_band
+        Returns the figure of one set of an analysis (by set index) over the lifter's reference band
+        (`dashboards.reference_band.set_band_figure`), None when the set has no reference; without it the app
+        shows no reference chart.
     """
 
     sessions: Callable[[], list[dict]]
@@ -73,7 +75,7 @@ class DataSource:
     history: Callable[[], pd.DataFrame] | None = None
     progress_page: Callable[[str | None], str] | None = None
     label_set: LabelSet | None = None
-    reference_bands: Callable[[SessionAnalysis], dict[int, go.Figure]] | None = None
+    reference_band: Callable[[SessionAnalysis, int], go.Figure | None] | None = None
 
 
 def _graph(graph_id: str, title: str) -> html.Div:
@@ -172,7 +174,6 @@ def create_app(
     css = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
     app.index_string = app.index_string.replace("{%css%}", "{%css%}\n<style>" + palette_css() + css + "</style>")
     follow = follow or FollowConfig()
-    register_label_callback(app, source.label_set)
     if source.progress_page is not None:
         app.server.add_url_rule("/progress", "progress", lambda: source.progress_page(flask.request.args.get("person")))
     # One analysis, of the version (session id and sample count) on view.
@@ -190,6 +191,12 @@ def create_app(
                 cache.clear()
                 cache[version["id"]] = (version["samples"], source.analysis(version["id"]))
             return cache[version["id"]][1]
+
+    def forget(session_id: str) -> None:
+        with lock:
+            cache.pop(session_id, None)
+
+    register_label_callbacks(app, source.label_set, analysis_of, forget)
 
     app.layout = html.Main(
         [
@@ -216,7 +223,7 @@ def create_app(
             _graph(SET_CHART_IDS["summary"], "Rep by rep"),
             html.Div(
                 [_graph(SET_CHART_IDS[k], k) for k in ("lumbar", "rhythm", "stick")]
-                + ([_graph("rep-reference", "reference")] if source.reference_bands is not None else []),
+                + ([_graph("rep-reference", "reference")] if source.reference_band is not None else []),
                 className="grid",
             ),
             html.H3("Rep by rep"),
@@ -225,6 +232,7 @@ def create_app(
             _graph("history", "History"),
             dcc.Interval(id="poll", interval=poll_interval_ms),
             dcc.Store(id="version"),
+            dcc.Store(id=SAVED_ID),
         ]
     )
 
@@ -271,10 +279,11 @@ def create_app(
         Output("set", "value"),
         Output("history", "figure"),
         Input("version", "data"),
+        Input(SAVED_ID, "data"),
         State("set", "value"),
         State("set", "options"),
     )
-    def show_session(version, set_index, previous_options):
+    def show_session(version, _saved, set_index, previous_options):
         """Summary, timeline and set picker of the picked session."""
         history = source.history() if source.history else None
         history_fig = (
@@ -318,7 +327,7 @@ def create_app(
         hit = analysis.sets[(analysis.sets["start_s"] <= time_s) & (time_s <= analysis.sets["end_s"])]
         return int(hit["index"].iloc[0]) if len(hit) else no_update
 
-    reference_outputs = [Output("rep-reference", "figure")] if source.reference_bands is not None else []
+    reference_outputs = [Output("rep-reference", "figure")] if source.reference_band is not None else []
 
     @app.callback(
         [Output(graph_id, "figure") for graph_id in SET_CHART_IDS.values()],
@@ -326,8 +335,9 @@ def create_app(
         *reference_outputs,
         Input("set", "value"),
         Input("version", "data"),
+        Input(SAVED_ID, "data"),
     )
-    def show_set(set_index, version):
+    def show_set(set_index, version, _saved):
         """The charts and rep cards of the picked set, and its reps over the lifter's reference band."""
         analysis = analysis_of(version)
         if analysis is None or set_index is None:
@@ -339,7 +349,7 @@ def create_app(
         figures = set_figures(analysis, int(set_index))
         out = [figures[key] for key in SET_CHART_IDS] + [[_rep_card(c) for c in rep_cards(analysis, int(set_index))]]
         if reference_outputs:
-            band = source.reference_bands(analysis).get(int(set_index))
+            band = source.reference_band(analysis, int(set_index))
             out.append(band or message_figure("Against your reference", _NO_REFERENCE))
         return out
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from analysis.reference import Reference, RepCurve, SetComparison
+from analysis.reference import Reference, RepCurve
 from analysis.session import SessionAnalysis
 from dashboards.style import BAND_FILL, JUDGEMENT_COLORS, LIMIT_COLOR, base_layout, judgement, judgement_key
 
@@ -16,7 +16,7 @@ from dashboards.style import BAND_FILL, JUDGEMENT_COLORS, LIMIT_COLOR, base_layo
 def reference_band_figure(
     reference: Reference,
     curves: Sequence[RepCurve],
-    comparison: SetComparison | None = None,
+    verdict: str | None = None,
     judgements: Mapping[int, str] | None = None,
 ) -> go.Figure:
     """The set's rep curves (coloured by their judgement, as in every chart) over the reference band and mean.
@@ -27,8 +27,9 @@ def reference_band_figure(
         The lifter's reference for the set's exercise.
     curves
         The set's reps, in order.
-    comparison
-        The set against the reference; its verdict titles the chart.
+    verdict
+        The set against the reference in one line (`analysis.reference.SetComparison.verdict`); it titles the
+        chart.
     judgements
         Each rep's judgement by its number (`dashboards.style.judgement` of its flags); unnamed reps are clean.
     """
@@ -67,7 +68,7 @@ def reference_band_figure(
             )
         )
     fig.add_traces(judgement_key(kinds))
-    title = "Against your reference" + (f": {comparison.verdict}" if comparison is not None else "")
+    title = "Against your reference" + (f": {verdict}" if verdict is not None else "")
     fig.update_layout(**base_layout(title))
     fig.update_xaxes(
         title_text="down · bottom · up (normalised time)", tickvals=[0, 0.5, 1], ticktext=["top", "bottom", "top"]
@@ -76,20 +77,22 @@ def reference_band_figure(
     return fig
 
 
-def set_band_figures(
-    analysis: SessionAnalysis, bands: Mapping[int, tuple[Reference, Sequence[RepCurve], SetComparison]]
-) -> dict[int, go.Figure]:
-    """`reference_band_figure` of each set with a reference, its reps coloured by their flags' judgement.
+def set_band_figure(
+    analysis: SessionAnalysis, set_index: int, reference: Reference, curves: Sequence[RepCurve]
+) -> go.Figure:
+    """`reference_band_figure` of one set, its reps coloured by their flags' judgement and titled by the
+    comparison the analysis holds (its sets table's ``ref_verdict``, `imuform.reference_reps.apply_comparisons`).
 
     Parameters
     ----------
     analysis
-        The analysed session.
-    bands
-        Per set index: the reference, the set's rep curves and the comparison (`imuform.reference_reps.set_bands`).
+        The analysed session, with its comparisons.
+    set_index
+        The set (from 1).
+    reference, curves
+        The reference of the set's exercise and the set's rep curves, in order.
     """
-    figures = {}
-    for set_index, (reference, curves, comparison) in bands.items():
-        judgements = {int(rep.index): judgement(rep.flags) for rep in analysis.reps_of(set_index).itertuples()}
-        figures[set_index] = reference_band_figure(reference, curves, comparison, judgements)
-    return figures
+    judgements = {int(rep.index): judgement(rep.flags) for rep in analysis.reps_of(set_index).itertuples()}
+    row = analysis.sets[analysis.sets["index"] == set_index]
+    verdict = row["ref_verdict"].iloc[0] if "ref_verdict" in row and len(row) else None
+    return reference_band_figure(reference, curves, verdict if isinstance(verdict, str) else None, judgements)

@@ -10,6 +10,8 @@ label first).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from imuform.errors import ImuformError
@@ -133,19 +135,56 @@ def compare_sets(
     return out
 
 
-def set_bands(store: Store, result: SessionAnalysis) -> dict[int, tuple[Reference, list[RepCurve], SetComparison]]:
-    """Per set of an analysed stored session with a reference: the reference, the set's curves and the comparison."""
-    from analysis.reference import compare_set, rep_curves
+@dataclass(frozen=True)
+class SetBand:
+    """What a set's reference chart draws besides the comparison the analysis holds.
+
+    Attributes
+    ----------
+    reference
+        The person's reference for the set's exercise.
+    curves
+        The set's rep curves, in order.
+    """
+
+    reference: Reference
+    curves: tuple[RepCurve, ...]
+
+
+def compared_sets(result: SessionAnalysis) -> list[int]:
+    """The sets of an analysis that `apply_comparisons` compared with a reference (their ``ref_verdict`` is set)."""
+    if "ref_verdict" not in result.sets:
+        return []
+    return [int(i) for i, v in zip(result.sets["index"], result.sets["ref_verdict"]) if isinstance(v, str)]
+
+
+def set_bands(store: Store, result: SessionAnalysis, set_indices: Iterable[int] | None = None) -> dict[int, SetBand]:
+    """The reference band and rep curves of the compared sets of an analysed stored session, for their charts.
+
+    The comparison itself is the one `apply_comparisons` wrote into the analysis, not computed again; only the
+    sets asked for (``set_indices``; None: every compared set) have their curves computed, and each exercise's
+    reference is built once.
+    """
+    from analysis.reference import rep_curves
     from imuform.store_people import person_of_session
 
+    wanted = compared_sets(result)
+    if set_indices is not None:
+        asked = set(set_indices)
+        wanted = [i for i in wanted if i in asked]
+    if not wanted:
+        return {}
     person_id = person_of_session(store, result.session_id).id
-    curves = rep_curves(result)
+    exercises = dict(zip(result.sets["index"].astype(int), result.sets["exercise"].astype(str)))
+    references: dict[str, Reference | None] = {}
     out = {}
-    for set_index, exercise in zip(result.sets["index"].astype(int), result.sets["exercise"]):
-        reference = person_reference(store, person_id, str(exercise))
-        of_set = sorted((c for c in curves if c.set_index == set_index), key=lambda c: c.rep_index)
-        if reference is not None and of_set:
-            out[set_index] = (reference, of_set, compare_set(of_set, reference))
+    for set_index in wanted:
+        exercise = exercises[set_index]
+        if exercise not in references:
+            references[exercise] = person_reference(store, person_id, exercise)
+        if references[exercise] is not None:
+            curves = sorted(rep_curves(result, set_index), key=lambda c: c.rep_index)
+            out[set_index] = SetBand(references[exercise], tuple(curves))
     return out
 
 

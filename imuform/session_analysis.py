@@ -7,6 +7,7 @@ same limits, pick the calibration by the same rule (`choose_calibration`) and le
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -14,13 +15,11 @@ from typing import TYPE_CHECKING
 from analysis.limits import Limits, resolve_limits
 from imuform.errors import ImuformError, InputError
 from imuform.reference_reps import apply_comparisons, cache_curves, compare_sets
-from imuform.store import Store, StoredCalibration, StrapOn
+from imuform.store import PLACEMENTS, Store, StoredCalibration, StrapOn
 from imuform.store_people import person_of_session
 from imuform.store_sets import apply_set_labels, label_document, set_labels
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from analysis.calibration import Calibration
     from analysis.session import CalibrationSource, SessionAnalysis
 
@@ -250,6 +249,7 @@ def analyze_stored(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from analysis import analyze_session
+    from analysis.angles import SensorSamples
     from analysis.calibration import CalibrationCheck
 
     recorded = [s for s in store.session(session_id)["sensors"] if s["samples"]]
@@ -273,10 +273,11 @@ def analyze_stored(
         "workers": workers,
     }
     duration_s = max(s["end_s"] for s in recorded) - min(s["start_s"] for s in recorded)
-
-    def samples() -> pd.DataFrame:
-        # loaded inside the analysis, which lets the table go once the sensors are oriented
-        return store.samples(session_id)
+    # the samples a sensor at a time (in the table's order), each let go once that sensor is on its grid
+    counts: dict[str, int] = {}
+    for sensor in sorted(recorded, key=lambda s: PLACEMENTS.index(s["placement"])):
+        counts[sensor["placement"]] = counts.get(sensor["placement"], 0) + sensor["samples"]
+    samples = SensorSamples(counts, functools.partial(store.samples, session_id))
 
     try:
         if show_progress and duration_s > PROGRESS_MIN_DURATION_S:

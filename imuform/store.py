@@ -659,11 +659,12 @@ class Store:
     def _sensor_ids(self, session_id: str) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, placement FROM sensors WHERE session_id = ?", (session_id,)))
 
-    def samples(self, ref: str) -> pd.DataFrame:
-        """All samples of a session as the long samples table (docs/architecture.md).
+    def samples(self, ref: str, placement: str | None = None) -> pd.DataFrame:
+        """All samples of a session as the long samples table (docs/architecture.md), or one sensor's rows.
 
-        Optional column groups (mag, quat, device_time_s) appear when any sensor has them; other
-        sensors' cells are NaN there.
+        Optional column groups (mag, quat, device_time_s) appear when any sensor of the session has them;
+        other sensors' cells are NaN there. With ``placement`` only that sensor's blocks are read: the rows
+        of the whole table with that placement, with the same columns.
         """
         import numpy as np
         import pandas as pd
@@ -671,6 +672,7 @@ class Store:
         session_id = self.resolve(ref)
         placement_of = self._sensor_ids(session_id)
         order = sorted(placement_of, key=lambda i: (PLACEMENTS.index(placement_of[i]), i))
+        read = [i for i in order if placement in (None, placement_of[i])]
         # Each column group of sample_blocks with its table columns, in the table's order.
         groups = {"time_s": ("time_s",), **VECTOR_COLUMNS, "device_time_s": ("device_time_s",)}
         present = ", ".join(f"{key} IS NOT NULL" for key in groups)
@@ -683,20 +685,22 @@ class Store:
                     f"SELECT n, {present} FROM sample_blocks WHERE sensor_id = ? ORDER BY id", (sensor_id,)
                 )
             ]
+            # the columns are the whole session's, whichever sensors are read
+            keep = [
+                key for i, key in enumerate(groups) if key in ("time_s", "acc", "gyr") or any(h[2 + i] for h in heads)
+            ]
+            heads = [h for h in heads if placement in (None, h[0])]
             counts = np.array([h[1] for h in heads], dtype=np.int64)
             ends = np.cumsum(counts)
             # One preallocated (width, n) array per group, filled block by block: each column is a contiguous
             # row of it, so the table is built without concatenating, transposing or copying columns again.
             # The blobs are read one block at a time, never all of the session's beside the table.
-            keep = [
-                key for i, key in enumerate(groups) if key in ("time_s", "acc", "gyr") or any(h[2 + i] for h in heads)
-            ]
             out = {key: np.empty((len(groups[key]), int(ends[-1]) if len(ends) else 0)) for key in keep}
             # a group left out of `keep` is NULL in every block, as the checksum reads it
             arrays = ", ".join(a if a in keep else "NULL" for a in BLOCK_ARRAYS)
             blocks = (
                 row
-                for sensor_id in order
+                for sensor_id in read
                 for row in self.conn.execute(
                     f"SELECT crc32, sensor_id, n, t0, t1, {arrays} FROM sample_blocks WHERE sensor_id = ? ORDER BY id",
                     (sensor_id,),

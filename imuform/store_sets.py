@@ -1,7 +1,10 @@
 """What the lifter says about a recorded set: its exercise, the load on the bar and the effort (RPE, RIR).
 
-A label comes from ``imuform annotate`` or from an imported lifting log (Strong, Hevy) and always wins over the
-classifier: `apply_set_labels` writes it over an analysis's sets.
+A label comes from ``imuform annotate``, the dashboard or an imported lifting log (Strong, Hevy) and always wins over
+the classifier. The exercise the lifter named is the analysis's to apply: it reaches `analysis.analyze_session` as
+``set_exercises`` (`imuform.session_analysis.analyze_stored`), which names the set (confidence 1) and judges its reps
+by that exercise's rules. `apply_set_labels` and `label_document` add only what the analysis does not know: who
+named the exercise, the load and the effort.
 """
 
 from __future__ import annotations
@@ -108,25 +111,22 @@ def set_labels(store: Store, session_id: str) -> dict[int, SetLabel]:
 
 
 def label_fields(label: SetLabel | None) -> dict:
-    """What a label (or None) makes of a set's exercise fields and figures, without the classifier's exercise.
+    """What a label (or None) adds to a set's analysis: who named its exercise, the load and the effort.
 
-    ``exercise_named_by`` is `NAMED_BY_YOU` or `CLASSIFIED`; ``load_kg``, ``rpe`` and ``rir`` are None where not
-    known; ``exercise`` and ``exercise_confidence`` (1) only when the lifter named the exercise.
+    ``exercise_named_by`` is `NAMED_BY_YOU` when the lifter named the exercise (the analysis then judged the set
+    as that exercise), `CLASSIFIED` otherwise; ``load_kg``, ``rpe`` and ``rir`` are None where not known.
     """
-    named = label is not None and label.exercise is not None
-    fields = {
-        "exercise_named_by": NAMED_BY_YOU if named else CLASSIFIED,
+    return {
+        "exercise_named_by": NAMED_BY_YOU if label is not None and label.exercise is not None else CLASSIFIED,
         "load_kg": None if label is None else label.load_kg,
         "rpe": None if label is None else label.rpe,
         "rir": None if label is None else label.rir,
     }
-    if named:
-        fields.update(exercise=label.exercise, exercise_confidence=1.0)
-    return fields
 
 
 def apply_set_labels(result: SessionAnalysis, labels: dict[int, SetLabel]) -> None:
-    """Write the lifter's labels over an analysis's sets (`label_fields`; NaN where a figure is not known)."""
+    """Add the lifter's labels to the sets of an analysis made with their exercises (`label_fields`; NaN where a
+    figure is not known)."""
     sets = result.sets
     for row_index, set_index in zip(sets.index, sets["index"]):
         for key, value in label_fields(labels.get(int(set_index))).items():
@@ -136,7 +136,8 @@ def apply_set_labels(result: SessionAnalysis, labels: dict[int, SetLabel]) -> No
 
 
 def label_document(doc: dict, labels: dict[int, SetLabel]) -> dict:
-    """Write the lifter's labels over the sets of an analysis document (`SessionAnalysis.to_dict`), in place."""
+    """Add the lifter's labels to the sets of an analysis document (`SessionAnalysis.to_dict`) made with their
+    exercises (`label_fields`), in place."""
     for entry in doc.get("sets", []):
         entry.update(label_fields(labels.get(int(entry["index"]))))
     return doc
@@ -145,9 +146,11 @@ def label_document(doc: dict, labels: dict[int, SetLabel]) -> dict:
 def label_sets(store: Store, session_id: str, labels: list[SetLabel]) -> dict:
     """Check labels against a session's analysed sets, store them and write them into its cached analysis.
 
-    A set named another exercise than the analysis found is analysed again with that exercise's rules. The
-    session is analysed first when it was not yet (`imuform.session_analysis.analysed_document`); a label of
-    a set it does not have, or with a figure out of range, is refused before anything is stored.
+    A label naming a set's exercise has the session analysed again, unless the analysis already judged the set as
+    that exercise named by the lifter: the analysis owns the exercise (`label_fields`), and the named exercise's
+    rules judge the set's reps. The session is analysed first when it was not yet
+    (`imuform.session_analysis.analysed_document`); a label of a set it does not have, or with a figure out of
+    range, is refused before anything is stored.
 
     Returns
     -------
@@ -162,9 +165,8 @@ def label_sets(store: Store, session_id: str, labels: list[SetLabel]) -> dict:
     for label in labels:
         check_label(label, len(doc["sets"]), sid)
     save_labels(store, sid, labels)
-    found = {int(entry["index"]): entry["exercise"] for entry in doc["sets"]}
-    renamed = any(label.exercise and label.exercise != found[label.set_index] for label in labels)
-    if renamed:
+    judged = {int(entry["index"]): (entry["exercise"], entry.get("exercise_named_by")) for entry in doc["sets"]}
+    if any(label.exercise and judged[label.set_index] != (label.exercise, NAMED_BY_YOU) for label in labels):
         # the named exercise's rules judge the set's reps (flags), and its reference compares them
         return analyze_stored(store, sid, show_progress=False)[1]
     doc = judge_document(store, sid, doc)

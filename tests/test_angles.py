@@ -10,6 +10,7 @@ from analysis.angles import compute_angles
 from analysis.calibration import Calibration, CalibrationWindows, Window, calibrate_axis_from_bends, calibrate_standing
 from analysis.rotations import rotation_yxz_deg
 from analysis.session import ANGLE_COLUMNS
+from tests.conftest import make_samples
 
 G_MPS2 = 9.81
 
@@ -300,3 +301,35 @@ def test_quaternion_helpers_match_scipy():
         atol=1e-12,
     )
     np.testing.assert_allclose(inclination_from_quat_deg(qp), inclination_deg(p.as_matrix()), atol=1e-9)
+
+
+def test_resampling_and_relative_angles_do_not_depend_on_the_chunk():
+    """`resample_orientation` and `relative_angles_deg` work a chunk of the grid at a time: the same to the bit."""
+    from analysis.angles import relative_angles_deg, resample_orientation
+    from analysis.rotations import compose_quat_wxyz
+    from analysis.timebase import regularize_sensor
+
+    rng = np.random.default_rng(3)
+    rows = make_samples(n=3000)
+    rows = rows[rows["sensor"] == "lumbar"]
+    rows = rows[(rows["time_s"] < 9.0) | (rows["time_s"] > 12.0)]  # a long gap: two stretches
+    series, _ = regularize_sensor("lumbar", rows)
+    quat = rng.normal(size=(len(series.time_s), 4))
+    quat /= np.linalg.norm(quat, axis=1, keepdims=True)
+    right = np.array([0.9, 0.1, -0.3, 0.2]) / np.linalg.norm([0.9, 0.1, -0.3, 0.2])
+    grid = np.arange(series.time_s[0] - 0.5, series.time_s[-1] + 0.5, 0.013)
+    whole = resample_orientation(series.time_s, series.segment, compose_quat_wxyz(quat, right), grid, chunk=len(grid))
+    assert (
+        np.isnan(whole[(grid > 9.2) & (grid < 11.8)]).all()
+        and np.isfinite(whole[(grid > series.time_s[0]) & (grid < 8.9)]).all()
+    )
+    for chunk in (1, 7, 1000):
+        np.testing.assert_array_equal(
+            resample_orientation(series.time_s, series.segment, quat, grid, right, chunk=chunk), whole
+        )
+    quiet = rng.random(len(grid)) < 0.3
+    lower, upper = whole[::-1].copy(), whole
+    expected = relative_angles_deg(lower, upper, quiet, chunk=len(grid))
+    for chunk in (1, 7, 1000):
+        for got, want in zip(relative_angles_deg(lower, upper, quiet, chunk=chunk), expected):
+            np.testing.assert_array_equal(got, want)

@@ -353,3 +353,35 @@ def test_report_command_on_a_simulated_session_with_png(browser, tmp_path, capsy
         page.screenshot("report_simulated_phone.png")
     finally:
         page.close()
+
+
+def test_a_label_saved_in_the_dashboard_is_on_view_at_once(browser, home):
+    """Saving a set's label redraws the session from an analysis with it, with no new samples to prompt one: the set
+    picker, the card and the summary show the exercise named."""
+    from imuform.cli.dashboard import store_source
+    from imuform.store import Store
+    from tests.lifts import store_two_sets
+
+    with Store(home) as store:
+        store_two_sets(store)
+    url, server = _serve(create_app(store_source(str(home)), poll_interval_ms=600_000))  # no poll redraws it
+    page = Page(browser, DESKTOP)
+    try:
+        page.page.goto(url)
+        page.page.locator("#set label", has_text="Set 2").wait_for(timeout=20_000)
+        page.page.locator("#set label", has_text="Set 1").click()
+        page.page.locator("#rep-lumbar .gtitle", has_text="Set 1").wait_for(timeout=20_000)
+        page.page.locator("#label-exercise").click()
+        page.page.get_by_text("good morning", exact=True).click()
+        page.page.fill("#label-load-kg", "100")
+        page.page.click("#label-save")
+        page.page.locator("#label-status", has_text="Saved set 1").wait_for(timeout=20_000)
+        page.page.locator("#set label", has_text="good morning").wait_for(timeout=20_000)
+        assert "named by you · 100 kg" in page.page.inner_text("#set")
+        page.page.locator("#summary li", has_text="Set 1 (good morning)").wait_for(timeout=20_000)
+        assert page.page.input_value("#label-load-kg") == "100"
+        assert "good morning" in page.page.inner_text("#label-exercise")
+        assert page.errors == []
+    finally:
+        page.close()
+        server.shutdown()

@@ -39,6 +39,41 @@ def test_starmap_keeps_order_forks_workers_and_shares_arrays(tmp_path, monkeypat
     assert not list(tmp_path.iterdir())  # no files left behind
 
 
+def _odd_sizes(k: int) -> list[np.ndarray]:
+    return [np.arange(float(n)) + k for n in (0, 1, 511, 513, 70_000)] + [np.zeros((0, 4)), np.ones((3, 4))]
+
+
+@needs_fork
+def test_arrays_of_any_size_come_back_each_in_its_own_mapping(tmp_path, monkeypatch):
+    """Each array is mapped from a page boundary of its own, so each one's memory goes when it is let go."""
+    monkeypatch.setattr(parallel, "SHARED_DIR", str(tmp_path))
+    serial = [_odd_sizes(k) for k in range(3)]
+    for got, expected in zip(parallel_starmap(_odd_sizes, [(k,) for k in range(3)], workers=2), serial):
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)
+            assert a.shape == b.shape and a.flags.writeable
+    assert not list(tmp_path.iterdir())
+
+
+def _prepared_where(k: int) -> tuple[int, int]:
+    return k, os.getpid()
+
+
+def _pids(k: int, prepared_in: int | None = None) -> tuple[int, int, int | None]:
+    return k, os.getpid(), prepared_in
+
+
+@needs_fork
+def test_a_worker_s_arguments_are_prepared_in_this_process_before_the_fork():
+    """`prepare` (e.g. loading a sensor's rows) runs here for the forked tasks only: no worker opens the store."""
+    got = parallel_starmap(_pids, [(k,) for k in range(3)], workers=2, prepare=_prepared_where)
+    assert [k for k, _, _ in got] == [0, 1, 2]
+    assert got[0] == (0, os.getpid(), None)  # this process's own task takes its arguments as they are
+    assert all(pid != os.getpid() and prepared_in == os.getpid() for _, pid, prepared_in in got[1:])
+    serial = parallel_starmap(_pids, [(k,) for k in range(3)], workers=1, prepare=_prepared_where)
+    assert serial == [(k, os.getpid(), None) for k in range(3)]
+
+
 @needs_fork
 def test_results_come_back_without_shared_memory(tmp_path, monkeypatch):
     """No writable shared-memory directory (a full /dev/shm): the results travel pickled instead."""
@@ -90,6 +125,23 @@ def test_parallel_angles_equal_serial_to_the_bit():
     pd.testing.assert_frame_equal(parallel.angles, serial.angles, check_exact=True)
     assert parallel.calibration == serial.calibration
     assert repr(parallel.sync) == repr(serial.sync)  # repr: NaN compares unequal to itself
+
+
+@needs_fork
+def test_a_stored_session_loaded_a_sensor_at_a_time_equals_the_whole_table_serially(home):
+    """The table handed over a sensor at a time (`analysis.angles.SensorSamples`), a worker's loaded before it forks."""
+    from imuform.session_analysis import analyze_stored
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+    from imuform.store import Store
+
+    spec = SessionSpec(sets=[SetSpec("deadlift", 3, "none")], rate_hz=50.0, seed=6)
+    with Store(home) as store:
+        session_id = store.import_samples(simulate_session(spec).samples, name="x")
+        whole = compute_angles(store.samples(session_id), workers=1)
+        stored, _ = analyze_stored(store, session_id, show_progress=False, calibration="none", workers=2)
+    pd.testing.assert_frame_equal(stored.angles, whole.angles, check_exact=True)
+    assert stored.calibration == whole.calibration
+    assert repr(stored.sync) == repr(whole.sync)
 
 
 def _starmap_in_a_pool_worker(_: int) -> list:

@@ -65,7 +65,8 @@ def test_the_report_draws_each_set_over_the_reference_band(capsys, home, tmp_pat
     assert "your reference band" in page
 
 
-def test_the_dashboard_draws_the_picked_set_over_the_reference_band(capsys, home):
+def test_the_dashboard_draws_only_the_picked_set_over_the_reference_band(capsys, home, monkeypatch):
+    import analysis.reference
     from dashboards.app import create_app
     from imuform.cli.dashboard import store_source
 
@@ -73,9 +74,41 @@ def test_the_dashboard_draws_the_picked_set_over_the_reference_band(capsys, home
         sid = store.import_samples(clean_then_rounded(), started_at="2026-11-02T17:00:00+00:00", source="simulate")
     source = store_source(str(home))
     assert "rep-reference" in str(create_app(source).layout)
-    assert source.reference_bands(source.analysis(sid)) == {}  # no reference yet: the app says how to add one
+    assert source.reference_band(source.analysis(sid), 2) is None  # no reference yet: the app says how to add one
     assert run(capsys, "reference", "add", sid, "--set", "1")[0] == 0
-    bands = source.reference_bands(source.analysis(sid))
+    result = source.analysis(sid)
+    curves_of, compared = [], []
+    rep_curves, compare_set = analysis.reference.rep_curves, analysis.reference.compare_set
+    monkeypatch.setattr(
+        analysis.reference, "rep_curves", lambda a, s=None, *x: curves_of.append(s) or rep_curves(a, s, *x)
+    )
+    monkeypatch.setattr(analysis.reference, "compare_set", lambda *a: compared.append(a) or compare_set(*a))
+    band = source.reference_band(result, 2)
+    assert curves_of == [2] and compared == []  # the picked set's curves only; the stored comparison titles it
+    assert band.layout.title.text.startswith("Against your reference: rounded")
+    assert "your reference band" in {trace.name for trace in band.data}
+    assert [t.name for t in band.data if (t.name or "").startswith("rep ")] == [f"rep {i}" for i in range(1, 5)]
+
+
+def test_the_band_chart_shows_the_stored_comparison_as_computing_it_again_would(capsys, home):
+    from analysis.reference import compare_set
+    from dashboards.reference_band import reference_band_figure, set_band_figure
+    from dashboards.style import judgement
+    from imuform.reference_reps import set_bands
+    from imuform.session_analysis import run_analysis
+
+    with Store(home) as store:
+        sid = store.import_samples(clean_then_rounded(), started_at="2026-11-02T17:00:00+00:00", source="simulate")
+    assert run(capsys, "reference", "add", sid, "--set", "1", "--reps", "1-3")[0] == 0
+    with Store(home) as store:
+        result = run_analysis(store, sid, show_progress=False)
+        bands = set_bands(store, result)
     assert sorted(bands) == [1, 2]
-    assert bands[2].layout.title.text.startswith("Against your reference: rounded")
-    assert "your reference band" in {trace.name for trace in bands[2].data}
+    for set_index, band in bands.items():
+        judgements = {int(r.index): judgement(r.flags) for r in result.reps_of(set_index).itertuples()}
+        fresh = compare_set(band.curves, band.reference)
+        again = reference_band_figure(band.reference, band.curves, fresh.verdict, judgements)
+        assert set_band_figure(result, set_index, band.reference, band.curves).to_json() == again.to_json()
+        stored = result.sets[result.sets["index"] == set_index].iloc[0]
+        assert stored["ref_verdict"] == fresh.verdict
+        assert stored["ref_peak_flexion_diff_deg"] == fresh.peak_flexion_diff_deg

@@ -8,8 +8,8 @@ import pandas as pd
 
 from imuform.cli.main import main
 from imuform.store import Store
-from imuform.store_sets import KG_PER_LB, SetLabel, set_labels
-from tests.lifts import store_two_sets
+from imuform.store_sets import KG_PER_LB, SetLabel, label_fields, label_sets, set_labels
+from tests.lifts import clean_then_rounded, store_two_sets
 
 
 def run(capsys, *args):
@@ -64,8 +64,34 @@ def test_the_dashboard_labels_a_set_and_says_why_not_when_it_cannot(home):
     app = create_app(source)
     assert "label-save" in str(app.layout) and any("label-status" in key for key in app.callback_map)
     said = source.label_set(sid, 1, "good_morning", 100.0, 7.5)
-    assert said.startswith("Saved set 1: good morning, 100 kg, RPE 7.5")
+    assert said.saved and said.message == "Saved set 1: good morning, 100 kg, RPE 7.5."
+
     with Store(home) as store:
         assert set_labels(store, sid)[1] == SetLabel(1, "good_morning", 100.0, 7.5, None, "you")
-    assert source.label_set(sid, 5, None, 90.0, None).startswith("Not saved: session")
+    refused = source.label_set(sid, 5, None, 90.0, None)
+    assert not refused.saved and refused.message.startswith("Not saved: session")
     assert source.analysis(sid).sets["exercise_named_by"].tolist() == ["named by you", "classified"]
+
+
+def test_the_analysis_names_the_set_and_the_label_adds_the_rest(capsys, home):
+    """The lifter's exercise reaches the analysis, which names the set and judges it as that exercise; the label
+    adds only who named it, the load and the effort. The cached document after labelling is what analysing the
+    session again gives, also for a label naming the exercise the classifier found."""
+    from imuform.session_analysis import run_analysis
+
+    with Store(home) as store:
+        sid = store.import_samples(clean_then_rounded(), started_at="2026-11-02T17:00:00+00:00", source="simulate")
+    assert run(capsys, "reference", "add", sid, "--set", "1")[0] == 0
+    assert "exercise" not in label_fields(SetLabel(1, "good_morning")) | label_fields(None)
+    with Store(home) as store:
+        classified = run_analysis(store, sid, show_progress=False).sets
+        assert list(classified["exercise"]) == ["deadlift", "deadlift"] and classified["exercise_confidence"].max() < 1
+        for labels in ([SetLabel(1, "deadlift", 120.0)], [SetLabel(2, "good_morning")]):
+            doc = label_sets(store, sid, labels)
+            assert store.analysis(sid) == doc
+            fresh = run_analysis(store, sid, show_progress=False).to_dict()
+            keys = ("exercise", "exercise_confidence", "exercise_named_by", "load_kg", "ref_verdict")
+            assert [[s[k] for k in keys] for s in doc["sets"]] == [[s[k] for k in keys] for s in fresh["sets"]]
+    assert [s["exercise_confidence"] for s in doc["sets"]] == [1.0, 1.0]
+    assert doc["sets"][0]["ref_verdict"].startswith("within your reference")
+    assert doc["sets"][1]["ref_verdict"] is None  # judged as a good morning, of which there is no reference

@@ -354,3 +354,30 @@ def test_a_rounded_deadlift_still_hinges_at_the_hips():
     )
     # breathing and sway move the pelvis by a few tenths of a degree
     assert pelvis.min() > PROFILES["deadlift"].min_bottom_pelvis_deg - 1.0
+
+
+def test_every_fault_simulates_the_same_bytes_as_before_its_numbers_became_a_model():
+    from tests.test_weeks import digest
+
+    # the digest was taken before `exercises.RepModel` held the numbers that were module constants
+    sets = [
+        SetSpec("deadlift", 3, "lumbar_flexion"),
+        SetSpec("romanian_deadlift", 4, "lockout_hyperextension"),
+        SetSpec("good_morning", 3, "flexion_drift"),
+        SetSpec("back_extension_45", 3, "rounded_back_extension"),
+        SetSpec("deadlift", 3, "overarching"),
+        SetSpec("romanian_deadlift", 3, "asymmetry"),
+    ]
+    assert digest(simulate_session(SessionSpec(sets=sets, rate_hz=50, seed=11))) == "3902bd03371c8614"
+
+
+def test_the_rep_model_is_passed_in():
+    from imuform.simulator.exercises import RepModel
+
+    spec = SessionSpec(sets=[SetSpec("romanian_deadlift", 3, "none")] * 4, seed=2, between_sets=False)
+    (truth, angles), (default_truth, default_angles) = simulate_truth(spec, RepModel()), simulate_truth(spec)
+    assert truth == default_truth and angles.equals(default_angles)
+    for share in (0.0, 1.0):
+        truth, _ = simulate_truth(spec, RepModel(bounce_share=share, sticking_share=share))
+        details = [s["fault_detail"] for s in truth["sets"]]
+        assert all(d["sticking_point"] == bool(share) and (d["bounce_deg"] > 0) == bool(share) for d in details)

@@ -46,6 +46,8 @@ def loaded_after(code: str) -> set[str]:
         # the option choices come from analysis.classify, which needs numpy and pandas; the pipeline loads on use
         ("imuform.cli.analyze", {"numpy", "pandas"}),
         ("imuform.cli.report", {"numpy", "pandas", "plotly"}),
+        # scipy (the importers' orientation conversions) and the simulator (an export's truth) load on use
+        ("imuform.cli.transfer", {"numpy", "pandas"}),
     ],
 )
 def test_command_modules_import_only_what_they_need(module, allowed):

@@ -12,6 +12,7 @@ import textwrap
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.calibration import Calibration, RangeOfMotion
@@ -54,6 +55,23 @@ def test_mixed_optional_columns_fill_nan(home):
     assert {"quat_w", "device_time_s"} <= set(df.columns) and "mag_x" not in df.columns
     assert np.isnan(df.loc[df.sensor == "thoracic", "quat_w"]).all()
     np.testing.assert_allclose(df.loc[df.sensor == "lumbar", "device_time_s"], t + 5.0)
+
+
+def test_one_sensor_s_samples_are_its_rows_of_the_whole_table(home):
+    store = Store()
+    sid = store.create_session("mixed")
+    a = store.add_sensor(sid, "lumbar", kind="movella-dot", rate_hz=60)
+    b = store.add_sensor(sid, "thoracic", kind="witmotion", rate_hz=50)
+    t = np.arange(10) / 60
+    with store.writer(sid) as w:
+        w.add_samples(a, t, np.zeros((10, 3)), np.ones((10, 3)), device_time_s=t + 5.0)
+        w.add_samples(b, t[:7], np.ones((7, 3)), np.zeros((7, 3)))
+    whole = store.samples(sid)
+    for placement in ("lumbar", "thoracic"):
+        # the same columns as the whole table (device_time_s NaN for the sensor without it)
+        expected = whole[whole["sensor"] == placement].reset_index(drop=True)
+        pd.testing.assert_frame_equal(store.samples(sid, placement), expected, check_exact=True)
+    assert store.samples(sid, "thigh").empty
 
 
 def test_prefix_resolution_and_errors(home):

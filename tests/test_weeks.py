@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
 
+import pandas as pd
 import pytest
 
 from imuform.errors import InputError
@@ -15,6 +18,7 @@ from imuform.simulator.weeks import (
     KG_PER_LB,
     STRONG_COLUMNS,
     STRONG_SEMICOLON_COLUMNS,
+    TrainingModel,
     WeeksSpec,
     log_csv,
     plan_weeks,
@@ -140,3 +144,28 @@ def test_a_weeks_session_spec_survives_json(plan):
 
     spec = next(p.spec for p in plan.sessions if any(s.cause == "load" for s in p.sets))
     assert spec_from_dict(json.loads(json.dumps(spec_to_dict(spec)))) == spec
+
+
+def digest(sim) -> str:
+    """A short fingerprint of a simulated session's frames: every stream's samples, the truth angles and the truth."""
+    h = hashlib.sha256()
+    for name in sorted(sim.streams):
+        h.update(pd.util.hash_pandas_object(sim.streams[name].samples(), index=True).to_numpy().tobytes())
+    h.update(pd.util.hash_pandas_object(sim.truth_angles, index=True).to_numpy().tobytes())
+    h.update(json.dumps(sim.truth, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def test_a_default_run_is_the_same_bytes_as_before_its_numbers_became_a_model():
+    # digests of the default plan and its first session, taken before `TrainingModel` (and the simulator's
+    # `RepModel`) held the numbers that were module constants: the move changed no output
+    plan = plan_weeks()
+    assert hashlib.sha256(json.dumps(plan.truth_dict(), sort_keys=True).encode()).hexdigest()[:16] == "a1c26f160b30150c"
+    assert digest(plan.sessions[0].simulate()) == "4aa09723ccd8cecf"
+
+
+def test_the_training_model_is_passed_in():
+    assert plan_weeks(WeeksSpec(weeks=1), TrainingModel()).truth_dict() == plan_weeks(WeeksSpec(weeks=1)).truth_dict()
+    model = dataclasses.replace(TrainingModel(), working_sets=2, warmups=((0.5, 5),))
+    sets = plan_weeks(WeeksSpec(weeks=1, exercises=("deadlift",)), model).sessions[0].sets
+    assert [(s.warmup, s.reps) for s in sets] == [(True, 5), (False, 5), (False, 5)]

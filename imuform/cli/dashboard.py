@@ -8,6 +8,7 @@ import secrets
 import socket
 import threading
 import webbrowser
+from typing import TYPE_CHECKING
 
 import click
 import pandas as pd
@@ -15,11 +16,15 @@ import pandas as pd
 from analysis.session import SessionAnalysis
 from dashboards.app import POLL_INTERVAL_MS, DataSource, create_app
 from dashboards.history import history_table
+from dashboards.set_labels import LabelOutcome
 from imuform.cli.common import FiniteRange, started_label
 from imuform.cli.report import analysed_history
 from imuform.errors import ImuformError, InputError
 from imuform.session_analysis import run_analysis
 from imuform.store import Store
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 
 def _duration(seconds: float) -> str:
@@ -76,23 +81,24 @@ def store_source(home: str | None) -> DataSource:
             found = person_progress(store, chosen.id)
         return render_progress_page(found.person, found.exercises, found.records, found.rom)
 
-    def reference_bands(result: SessionAnalysis) -> dict:
-        from dashboards.reference_band import set_band_figures
+    def reference_band(result: SessionAnalysis, set_index: int) -> go.Figure | None:
+        from dashboards.reference_band import set_band_figure
         from imuform.reference_reps import set_bands
 
         with Store(home, check=False) as store:
-            return set_band_figures(result, set_bands(store, result))
+            band = set_bands(store, result, [set_index]).get(set_index)
+        return None if band is None else set_band_figure(result, set_index, band.reference, band.curves)
 
     def label_set(
         session_id: str, set_index: int, exercise: str | None, load_kg: float | None, rpe: float | None
-    ) -> str:
+    ) -> LabelOutcome:
         from imuform.store_sets import SetLabel, label_sets
 
         with Store(home, check=False) as store:
             try:
                 label_sets(store, session_id, [SetLabel(set_index, exercise, load_kg, rpe, None, "you")])
             except ImuformError as exc:
-                return f"Not saved: {exc}"
+                return LabelOutcome(False, f"Not saved: {exc}")
         said = ", ".join(
             part
             for part in (
@@ -102,7 +108,7 @@ def store_source(home: str | None) -> DataSource:
             )
             if part
         )
-        return f"Saved set {set_index}: {said} (shown once the session is analysed again)."
+        return LabelOutcome(True, f"Saved set {set_index}: {said}.")
 
     return DataSource(
         sessions=sessions,
@@ -110,7 +116,7 @@ def store_source(home: str | None) -> DataSource:
         history=history,
         progress_page=progress_page,
         label_set=label_set,
-        reference_bands=reference_bands,
+        reference_band=reference_band,
     )
 
 

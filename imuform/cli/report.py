@@ -10,7 +10,7 @@ import click
 
 from analysis.limits import PROFILES
 from dashboards.history import history_table
-from dashboards.reference_band import set_band_figures
+from dashboards.reference_band import set_band_figure
 from dashboards.report import export_pngs, report_figures, write_report
 from dashboards.summary import session_summary
 from imuform.cli.calibrations import calibration_option
@@ -99,8 +99,8 @@ def report(
     sensors = ", ".join(s["placement"] for s in info["sensors"])
     subtitle = f"{started_label(info['started_at'], seconds=False)} · session {session_id} · sensors: {sensors}"
     figures = report_figures(analysis, past)
-    for set_index, figure in set_band_figures(analysis, bands).items():
-        figures[f"set{set_index}_reference"] = figure
+    for set_index, band in bands.items():
+        figures[f"set{set_index}_reference"] = set_band_figure(analysis, set_index, band.reference, band.curves)
     path = write_report(
         Path(out_path or f"report-{session_id}.html"),
         analysis,

@@ -18,7 +18,6 @@ from imuform.session_files import export_analysis, export_session, import_sessio
 from imuform.store import PLACEMENTS
 from imuform.store_people import person_by_id
 from imuform.units import CSV_UNITS, QUANTITIES, Units, parse_units
-from imuform.virtual_truth import recorded_truth
 
 
 def _units(ctx: click.Context, param: click.Parameter, value: str | None) -> Units:
@@ -221,6 +220,9 @@ def export(
                 paths += export_analysis(analysis, out_dir)
             except ImuformError as exc:
                 notes.append(f"exported without analysis (no angles.csv, reps.csv, sets.csv): {exc}")
+        # the simulator (scipy.signal, scipy.stats: ≈ 70 MB and 0.5 s) loads only for an export, not an import
+        from imuform.virtual_truth import recorded_truth
+
         try:
             truth = recorded_truth(store.session(session_id)["events"])
         except ImuformError as exc:

@@ -11,7 +11,6 @@ conventions. Nothing is made up across a gap: rates need two orientations close 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from analysis.timebase import median_step_s
 from imuform.importers.streams import Stream
@@ -28,6 +27,9 @@ def accelerometer_from_free_acc(free_acc: Stream, quat_wxyz: np.ndarray) -> Stre
     quat_wxyz
         ``(n, 4)`` ``q_world_sensor`` at the same samples.
     """
+    # scipy loads here, for the exports that need it, not for every `imuform import` (≈ 35 MB, 0.15 s)
+    from scipy.spatial.transform import Rotation
+
     world = free_acc.values + np.array([0.0, 0.0, GRAVITY_MPS2])
     acc = Rotation.from_quat(quat_wxyz, scalar_first=True).inv().apply(world)
     return Stream("acc", free_acc.time_s, acc, free_acc.source, free_acc.lines, free_acc.clock, free_acc.unix_offset_s)
@@ -39,6 +41,8 @@ def gyroscope_from_orientation(quat: Stream, max_gap_steps: float) -> Stream:
     Each step's rate is ``rotvec(R_kᵀ R_k+1) / Δt``; a sample gets the mean of the steps either side of it
     that are at most ``max_gap_steps`` median steps long. Samples with no such step are left out.
     """
+    from scipy.spatial.transform import Rotation
+
     t = quat.time_s
     rotations = Rotation.from_quat(quat.values, scalar_first=True)
     dt = np.diff(t)

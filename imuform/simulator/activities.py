@@ -76,10 +76,14 @@ class Script:
         Random generator (all choices are drawn from it, so a seed reproduces the session).
     person
         The lifter.
+    model
+        How the reps of a set vary and how far its fault goes.
     """
 
-    def __init__(self, tl: Timeline, rng: np.random.Generator, person: Person):
-        self.tl, self.rng, self.person = tl, rng, person
+    def __init__(
+        self, tl: Timeline, rng: np.random.Generator, person: Person, model: ex.RepModel = ex.DEFAULT_REP_MODEL
+    ):
+        self.tl, self.rng, self.person, self.model = tl, rng, person, model
         self.activities: list[dict] = []
         self.sets: list[dict] = []
 
@@ -348,8 +352,8 @@ class Script:
     def _bounce(self, bottom: dict, rise_deg: float) -> None:
         """At the bottom, the trunk rebounds by ``rise_deg`` (the pelvis tips back) and sinks back by half."""
         pelvis = bottom["pelvis_incl_deg"]
-        self.tl.move(_u(self.rng, ex.BOUNCE_S), pelvis_incl_deg=pelvis - rise_deg)
-        self.tl.move(_u(self.rng, ex.BOUNCE_S), pelvis_incl_deg=pelvis - rise_deg / 2.0)
+        self.tl.move(_u(self.rng, self.model.bounce_s), pelvis_incl_deg=pelvis - rise_deg)
+        self.tl.move(_u(self.rng, self.model.bounce_s), pelvis_incl_deg=pelvis - rise_deg / 2.0)
 
     def exercise_set(
         self,
@@ -376,7 +380,7 @@ class Script:
         side_step = 0.0
 
         top_trunk = _u(rng, prof.top_trunk_deg)
-        brace = brace_lumbar_deg(fault, rng)
+        brace = brace_lumbar_deg(fault, rng, self.model)
         if prof.on_bench:
             tl.move(self._d(0.8), hip_z_m=HIP_HEIGHT_M + 0.05, thigh_incl_deg=10.0, **tl.forward_m(0.3))
             tl.move(self._d(rng.uniform(1.5, 2.2)), **sagittal(top_trunk, brace), thigh_incl_deg=prof.top_thigh_deg)
@@ -409,11 +413,14 @@ class Script:
             self.person,
             clean_flexion_deg,
             extra_flexion_deg,
+            self.model,
         )
         bounce_deg = (
-            _u(rng, ex.BOUNCE_DEG) if touch_and_go and not prof.on_bench and rng.random() < ex.BOUNCE_SHARE else 0.0
+            _u(rng, self.model.bounce_deg)
+            if touch_and_go and not prof.on_bench and rng.random() < self.model.bounce_share
+            else 0.0
         )
-        sticking = rng.random() < ex.STICKING_SHARE
+        sticking = rng.random() < self.model.sticking_share
         plan.detail |= {"bounce_deg": bounce_deg, "sticking_point": bool(sticking)}
         settled = tl.time_s
         tl.hold(rng.uniform(0.8, 1.5))
@@ -432,7 +439,7 @@ class Script:
             con = self._d(_u(rng, prof.concentric_s) * (1.0 + 0.04 * i))
             t_desc = tl.time_s
             t_bottom = self._move_via(
-                ecc, bottom, 0.5, _u(rng, ex.ECCENTRIC_HALFWAY_AT), _u(rng, ex.ECCENTRIC_PEAK_SPEED)
+                ecc, bottom, 0.5, _u(rng, self.model.eccentric_halfway_at), _u(rng, self.model.eccentric_peak_speed)
             )
             if bounce_deg and not first_setup:
                 self._bounce(bottom, bounce_deg)
@@ -441,8 +448,8 @@ class Script:
                 t_ascent = tl.move(pause)
             top, relax = plan.top_poses(i, top_trunk)
             if sticking:
-                way = _u(rng, ex.STICKING_AT)
-                t_top = self._move_via(con, top, way, min(way + 0.15, 0.8), _u(rng, ex.STICKING_SPEED_SHARE))
+                way = _u(rng, self.model.sticking_at)
+                t_top = self._move_via(con, top, way, min(way + 0.15, 0.8), _u(rng, self.model.sticking_speed_share))
             else:
                 t_top = tl.move(con, **top)
             last = i == reps - 1
@@ -505,18 +512,18 @@ class Script:
         return entry
 
 
-def brace_lumbar_deg(fault: str, rng: np.random.Generator) -> float:
+def brace_lumbar_deg(fault: str, rng: np.random.Generator, model: ex.RepModel = ex.DEFAULT_REP_MODEL) -> float:
     """Lumbar angle while getting set, before the first rep (already arched when overarching)."""
     if fault == "overarching":
         return -JUDGED_LIMITS.extension_limit_deg - _u(rng, (2.0, 6.0))
-    return _u(rng, ex.CLEAN_TOP_LUMBAR_DEG)
+    return _u(rng, model.clean_top_lumbar_deg)
 
 
 class RepPlanner:
     """Per-rep target poses of one set: depth, lumbar angle, bend and twist under its fault.
 
     A fault's amplitude is a margin past its limit (`truth.JudgedLimits`) drawn per set from
-    `exercises.FAULT_MARGIN_DEG` (extension faults and asymmetry: `EXTENSION_MARGIN_DEG`), kept inside
+    `exercises.RepModel.fault_margin_deg` (extension faults and asymmetry: ``extension_margin_deg``), kept inside
     the person's range of motion; it is logged in ``detail``. Whether a rep then earns the flag is the
     truth's to say, from the true angles.
 
@@ -533,6 +540,8 @@ class RepPlanner:
     clean_flexion_deg, extra_flexion_deg
         The lifter's own clean bottom flexion (None: drawn) and the flexion added per rep, deg
         (`session.SetSpec`).
+    model
+        How the reps vary and how far the fault goes.
     """
 
     def __init__(
@@ -545,29 +554,30 @@ class RepPlanner:
         person: Person,
         clean_flexion_deg: float | None = None,
         extra_flexion_deg: tuple[float, ...] = (),
+        model: ex.RepModel = ex.DEFAULT_REP_MODEL,
     ):
         self.prof = ex.PROFILES[exercise]
-        self.exercise, self.reps, self.fault, self.rng = exercise, reps, fault, rng
+        self.exercise, self.reps, self.fault, self.rng, self.model = exercise, reps, fault, rng, model
         self.platform_xy_m = platform_xy_m
         self.extra_flexion_deg = tuple(extra_flexion_deg)
         self.depth_deg = _u(rng, self.prof.bottom_trunk_deg)
-        lim, reserve = JUDGED_LIMITS, ex.ROM_RESERVE_DEG
+        lim, reserve = JUDGED_LIMITS, self.model.rom_reserve_deg
         self.max_flexion_deg = person.max_flexion_deg - reserve
         self.max_extension_deg = person.max_extension_deg - reserve
         self.detail: dict = {}
         if fault in ("lockout_hyperextension", "overarching", "asymmetry"):
-            self.detail["margin_deg"] = _u(rng, ex.EXTENSION_MARGIN_DEG)
+            self.detail["margin_deg"] = _u(rng, self.model.extension_margin_deg)
         elif fault != "none":
-            self.detail["margin_deg"] = _u(rng, ex.FAULT_MARGIN_DEG)
+            self.detail["margin_deg"] = _u(rng, self.model.fault_margin_deg)
         if fault == "rounded_back_extension":
-            self.detail["extension_margin_deg"] = _u(rng, ex.EXTENSION_MARGIN_DEG)
+            self.detail["extension_margin_deg"] = _u(rng, self.model.extension_margin_deg)
         if fault == "asymmetry":
             self.detail |= {
                 "side": "right" if rng.random() < 0.5 else "left",
                 "plane": "lateral_bend" if rng.random() < 0.5 else "twist",
             }
         if fault == "flexion_drift":
-            self.detail |= {"onset_rep": int(rng.integers(3, reps + 1)), "step_deg": _u(rng, ex.DRIFT_STEP_DEG)}
+            self.detail |= {"onset_rep": int(rng.integers(3, reps + 1)), "step_deg": _u(rng, self.model.drift_step_deg)}
         margin = self.detail.get("margin_deg", 0.0)
         clean = self.prof.clean_lumbar_deg
         if fault in ("lumbar_flexion", "rounded_back_extension"):
@@ -575,9 +585,11 @@ class RepPlanner:
         elif fault == "overarching":
             self.lumbar_base_deg = -min(lim.extension_limit_deg + margin, self.max_extension_deg)
         elif fault == "lockout_hyperextension":
-            self.lumbar_base_deg = _u(rng, ex.FLEXION_BEFORE_LOCKOUT_DEG)
+            self.lumbar_base_deg = _u(rng, self.model.flexion_before_lockout_deg)
         else:
-            self.lumbar_base_deg = rng.uniform(clean[0] + ex.REP_JITTER_DEG, clean[1] - ex.REP_JITTER_DEG)
+            self.lumbar_base_deg = rng.uniform(
+                clean[0] + self.model.rep_jitter_deg, clean[1] - self.model.rep_jitter_deg
+            )
             if clean_flexion_deg is not None:
                 self.lumbar_base_deg = clean_flexion_deg
         extension_margin = self.detail.get("extension_margin_deg", margin)
@@ -589,7 +601,7 @@ class RepPlanner:
 
     def _jitter(self) -> float:
         # a lifter repeats a set's depth of flexion within a degree or so
-        return self.rng.uniform(-ex.REP_JITTER_DEG, ex.REP_JITTER_DEG)
+        return self.rng.uniform(-self.model.rep_jitter_deg, self.model.rep_jitter_deg)
 
     def _bottom_lumbar_deg(self, i: int) -> float:
         d = self.detail
@@ -605,7 +617,7 @@ class RepPlanner:
         rng, prof = self.rng, self.prof
         depth = float(np.clip(self.depth_deg + rng.normal(0.0, 2.0), *prof.bottom_trunk_deg))
         lumbar = self._bottom_lumbar_deg(i)
-        bend, twist = _u(rng, ex.CLEAN_ASYMMETRY_DEG), _u(rng, ex.CLEAN_ASYMMETRY_DEG)
+        bend, twist = _u(rng, self.model.clean_asymmetry_deg), _u(rng, self.model.clean_asymmetry_deg)
         if self.fault == "asymmetry":
             amount = JUDGED_LIMITS.asymmetry_limit_deg + self.detail["margin_deg"] + self._jitter()
             value = (1.0 if self.detail["side"] == "right" else -1.0) * amount
@@ -634,8 +646,8 @@ class RepPlanner:
         rng, f = self.rng, self.fault
         trunk = top_trunk_deg + rng.normal(0.0, 0.7)
         common = {
-            "lumbar_bend_deg": _u(rng, ex.CLEAN_ASYMMETRY_DEG),
-            "lumbar_twist_deg": _u(rng, ex.CLEAN_ASYMMETRY_DEG),
+            "lumbar_bend_deg": _u(rng, self.model.clean_asymmetry_deg),
+            "lumbar_twist_deg": _u(rng, self.model.clean_asymmetry_deg),
             "thoracic_flexion_deg": 0.0,
             "thigh_incl_deg": self.prof.top_thigh_deg,
         }
@@ -647,10 +659,10 @@ class RepPlanner:
             # leaning back with the hyperextension, the pelvis nearly level: the lockout is the trunk's
             # highest point
             locked = {**common, **sagittal(trunk + 0.9 * lumbar, lumbar), "thoracic_flexion_deg": -3.0}
-            relaxed = {**common, **sagittal(trunk, _u(rng, ex.CLEAN_TOP_LUMBAR_DEG))}
+            relaxed = {**common, **sagittal(trunk, _u(rng, self.model.clean_top_lumbar_deg))}
             return locked, relaxed
         if f == "overarching":
             # arched: anterior pelvic tilt plus lumbar extension, the trunk leaning back a little
-            lumbar = max(self.lumbar_base_deg - _u(rng, ex.OVERARCHED_TOP_EXTRA_DEG), -self.max_extension_deg)
+            lumbar = max(self.lumbar_base_deg - _u(rng, self.model.overarched_top_extra_deg), -self.max_extension_deg)
             return {**common, **sagittal(trunk + 0.3 * lumbar, lumbar)}, None
-        return {**common, **sagittal(trunk, _u(rng, ex.CLEAN_TOP_LUMBAR_DEG))}, None
+        return {**common, **sagittal(trunk, _u(rng, self.model.clean_top_lumbar_deg))}, None

@@ -6,7 +6,7 @@ sources of the numbers are in docs/simulator.md.
 
 Clean reps follow the literature per exercise where a source exists (docs/simulator.md). A fault is
 drawn per set as a margin past its limit (`truth.JudgedLimits`), continuous from a few degrees short
-of it to severe (`FAULT_MARGIN_DEG`), so that reps land on both sides of and close to the limit; the
+of it to severe (`RepModel.fault_margin_deg`), so that reps land on both sides of and close to the limit; the
 truth then says from the true angles which reps earn the flag.
 """
 
@@ -177,39 +177,78 @@ PROFILES: dict[str, ExerciseProfile] = {
     ),
 }
 
-#: Margin past a fault's limit, deg, drawn per set (negative: the set stays short of the limit): from
-#: a few degrees inside it, where a clean rep could be, to severe. Per rep it scatters by `REP_JITTER_DEG`.
-FAULT_MARGIN_DEG: Range = (-3.0, 15.0)
-#: Extension faults and asymmetry reach less far: maximal extension is only 20–30°.
-EXTENSION_MARGIN_DEG: Range = (-3.0, 9.0)
-#: A faulty rep stays this far inside the person's maximal flexion or extension, deg.
-ROM_RESERVE_DEG = 2.0
-#: Lumbar flexion at the bottom of a rep that ends in a hyperextended lockout (a clean amount).
-FLEXION_BEFORE_LOCKOUT_DEG: Range = (10.0, 20.0)
-#: Overarching: the lumbar angle at the top lies this much further into extension than at the bottom.
-OVERARCHED_TOP_EXTRA_DEG: Range = (2.0, 5.0)
-#: Clean lockout lumbar angle and bend/twist of clean reps.
-CLEAN_TOP_LUMBAR_DEG: Range = (-2.5, 1.5)
-CLEAN_ASYMMETRY_DEG: Range = (-1.5, 1.5)
-#: Rep-to-rep scatter of the lumbar angle at the bottom around the set's own value.
-REP_JITTER_DEG = 1.0
-#: Flexion drift: from the onset rep the peak rises past the set's baseline by the drift limit plus the
-#: set's margin, then creeps up by a step per rep.
-DRIFT_STEP_DEG: Range = (0.5, 2.0)
-#: Share of touch-and-go sets whose reps bounce at the bottom: the trunk rebounds by `BOUNCE_DEG` and
-#: sinks back by half of it before the ascent (the issue's fast deep bend with a bounce).
-BOUNCE_SHARE = 0.3
-BOUNCE_DEG: Range = (3.0, 7.0)
-BOUNCE_S: Range = (0.12, 0.25)
-#: Share of sets with a sticking point: the concentric slows to `STICKING_SPEED_SHARE` of its mean speed
-#: at `STICKING_AT` of the way up (heavy reps).
-STICKING_SHARE = 0.4
-STICKING_AT: Range = (0.35, 0.6)
-STICKING_SPEED_SHARE: Range = (0.15, 0.4)
-#: Every eccentric passes its halfway point at this share of its duration with `ECCENTRIC_PEAK_SPEED`
-#: times its mean speed: the speed profile leans early or late instead of the symmetric minimum jerk.
-ECCENTRIC_HALFWAY_AT: Range = (0.35, 0.65)
-ECCENTRIC_PEAK_SPEED: Range = (1.3, 1.8)
+
+@dataclass(frozen=True)
+class RepModel:
+    """How the reps of a set vary and how far its fault goes: the numbers of docs/simulator.md ("Faults and the
+    flags they earn", and the paragraph on eccentrics, sticking points and bounces). Ranges are drawn uniformly.
+
+    Attributes
+    ----------
+    fault_margin_deg
+        Margin past a fault's limit, deg, drawn per set (negative: the set stays short of the limit): from a few
+        degrees inside it, where a clean rep could be, to severe, so reps land on both sides of and close to the
+        limit. Per rep it scatters by ``rep_jitter_deg``.
+    extension_margin_deg
+        The margin of extension faults and asymmetry, deg: they reach less far, maximal extension being only
+        20-30°.
+    rom_reserve_deg
+        A faulty rep stays this far inside the person's maximal flexion or extension, deg: the range-of-motion test
+        is the furthest they go, not where a loaded rep ends.
+    flexion_before_lockout_deg
+        Lumbar flexion at the bottom of a rep that ends in a hyperextended lockout, deg (a clean amount).
+    overarched_top_extra_deg
+        Overarching: the lumbar angle at the top lies this much further into extension than at the bottom, deg.
+    clean_top_lumbar_deg
+        Lumbar angle at a clean lockout, and while getting set, deg.
+    clean_asymmetry_deg
+        Lateral bend and twist of clean reps, deg.
+    rep_jitter_deg
+        Rep-to-rep scatter of the lumbar angle at the bottom around the set's own value, deg: a lifter repeats a
+        set's depth of flexion within a degree or so.
+    drift_step_deg
+        Flexion drift: from the onset rep the peak rises past the set's baseline by the drift limit plus the
+        set's margin, then creeps up by this step per rep, deg.
+    bounce_share
+        Share of touch-and-go sets off the bench whose reps bounce at the bottom (the issue's fast deep bend with a
+        bounce).
+    bounce_deg
+        How far the trunk rebounds at a bounce before sinking back by half of it, deg.
+    bounce_s
+        Duration of each half of a bounce, s.
+    sticking_share
+        Share of sets with a sticking point (heavy reps).
+    sticking_at
+        Where the sticking point lies, as the share of the way up.
+    sticking_speed_share
+        The concentric's speed at the sticking point, as a share of its mean speed.
+    eccentric_halfway_at
+        Every eccentric passes its halfway point at this share of its duration (the speed profile leans early or
+        late instead of the symmetric minimum jerk).
+    eccentric_peak_speed
+        The eccentric's speed at its halfway point, in times its mean speed.
+    """
+
+    fault_margin_deg: Range = (-3.0, 15.0)
+    extension_margin_deg: Range = (-3.0, 9.0)
+    rom_reserve_deg: float = 2.0
+    flexion_before_lockout_deg: Range = (10.0, 20.0)
+    overarched_top_extra_deg: Range = (2.0, 5.0)
+    clean_top_lumbar_deg: Range = (-2.5, 1.5)
+    clean_asymmetry_deg: Range = (-1.5, 1.5)
+    rep_jitter_deg: float = 1.0
+    drift_step_deg: Range = (0.5, 2.0)
+    bounce_share: float = 0.3
+    bounce_deg: Range = (3.0, 7.0)
+    bounce_s: Range = (0.12, 0.25)
+    sticking_share: float = 0.4
+    sticking_at: Range = (0.35, 0.6)
+    sticking_speed_share: Range = (0.15, 0.4)
+    eccentric_halfway_at: Range = (0.35, 0.65)
+    eccentric_peak_speed: Range = (1.3, 1.8)
+
+
+DEFAULT_REP_MODEL = RepModel()
 
 
 def compatible(exercise: str, fault: str) -> bool:

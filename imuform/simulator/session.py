@@ -299,10 +299,12 @@ def _other_bout(script: Script, rng: np.random.Generator) -> None:
     script.stand(rng.uniform(5.0, 8.0))
 
 
-def _script_session(spec: SessionSpec, rng: np.random.Generator, person: Person) -> tuple[Timeline, Script, dict]:
+def _script_session(
+    spec: SessionSpec, rng: np.random.Generator, person: Person, rep_model: ex.RepModel
+) -> tuple[Timeline, Script, dict]:
     """Write the whole session into a timeline; return it, the script's logs and the calibration windows."""
     tl = Timeline()
-    script = Script(tl, rng, person)
+    script = Script(tl, rng, person, rep_model)
     script.stand(spec.calibration_s, fidget=False)
     calibration = {"quiet_standing": {"start_s": 0.0, "end_s": spec.calibration_s}}
     if spec.rom_calibration:
@@ -437,7 +439,7 @@ class _Motion:
     gym_seed: np.random.SeedSequence
 
 
-def _simulate_motion(spec: SessionSpec) -> _Motion:
+def _simulate_motion(spec: SessionSpec, rep_model: ex.RepModel) -> _Motion:
     spec.validate()
     # independent streams: the motion does not change when sensors are added or removed
     # (the gym's stream comes last, so the motion and the sensors draw what they drew before it existed)
@@ -445,7 +447,7 @@ def _simulate_motion(spec: SessionSpec) -> _Motion:
     rng = np.random.default_rng(motion_seq)
     person = Person.draw(rng)  # drawn even when given, so the rest of the motion draws the same numbers
     person = spec.person or person
-    tl, script, calibration = _script_session(spec, rng, person)
+    tl, script, calibration = _script_session(spec, rng, person, rep_model)
     north_deg = float(rng.uniform(0.0, 360.0))
     traj = tl.trajectories()
     t = np.arange(0.0, traj.end_s, 1.0 / spec.rate_hz)
@@ -467,8 +469,11 @@ def _simulate_motion(spec: SessionSpec) -> _Motion:
     return _Motion(traj, person, truth, angles, north_deg, sensor_seqs, gym_seq)
 
 
-def simulate_truth(spec: SessionSpec | None = None) -> tuple[dict, pd.DataFrame]:
-    """The truth of a session without simulating the sensors (fast; for angle-level tests).
+def simulate_truth(
+    spec: SessionSpec | None = None, rep_model: ex.RepModel = ex.DEFAULT_REP_MODEL
+) -> tuple[dict, pd.DataFrame]:
+    """The truth of a session without simulating the sensors (fast; for angle-level tests); ``rep_model`` as for
+    `simulate_session`.
 
     Returns
     -------
@@ -476,24 +481,28 @@ def simulate_truth(spec: SessionSpec | None = None) -> tuple[dict, pd.DataFrame]
         As `SimulatedSession.truth` (without the sensor parameters) and `SimulatedSession.truth_angles`;
         identical to those of `simulate_session` for the same spec.
     """
-    motion = _simulate_motion(spec or SessionSpec())
+    motion = _simulate_motion(spec or SessionSpec(), rep_model)
     return plain_json(motion.truth), motion.angles
 
 
-def simulate_session(spec: SessionSpec | None = None) -> SimulatedSession:
+def simulate_session(
+    spec: SessionSpec | None = None, rep_model: ex.RepModel = ex.DEFAULT_REP_MODEL
+) -> SimulatedSession:
     """Simulate a session.
 
     Parameters
     ----------
     spec
         What to simulate (default: `SessionSpec()`, quiet standing then 3 sets of 5 deadlifts).
+    rep_model
+        How the reps of a set vary and how far its fault goes.
 
     Returns
     -------
     SimulatedSession
     """
     spec = spec or SessionSpec()
-    motion = _simulate_motion(spec)
+    motion = _simulate_motion(spec, rep_model)
     streams = {}
     gym = draw_gym(motion.traj, motion.truth["sets"], spec.error_model, motion.gym_seed)
     for placement in spec.sensors:

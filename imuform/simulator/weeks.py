@@ -126,8 +126,7 @@ class WeeksSpec:
     weeks
         Number of weeks.
     sessions_per_week
-        2 or 3; the days rotate heavy (100 % of the week's working load), light (`LIGHT_DAY_SHARE`) and
-        medium (`MEDIUM_DAY_SHARE`).
+        2 or 3; the days rotate heavy, light and medium (`TrainingModel.day_load_shares`).
     exercises
         Exercises of every session, in order.
     seed
@@ -163,31 +162,112 @@ class WeeksSpec:
     log_slip_share: float = 0.05
 
 
-#: Day loads as a share of the week's working load: heavy, light, medium.
-HEAVY_DAY_SHARE, LIGHT_DAY_SHARE, MEDIUM_DAY_SHARE = 1.0, 0.8, 0.9
-#: Warm-up sets before the working sets: (share of the working load, reps).
-WARMUPS = ((0.5, 5), (0.7, 3))
-#: Plates: loads are rounded to this, kg.
-PLATE_STEP_KG = 2.5
-#: Working sets per exercise and session.
-WORKING_SETS = 3
-#: The breaking load lies this many weekly steps above the first heavy day's load (drawn), so form holds in
-#: the first week and breaks within the weeks simulated.
-BREAK_STEPS = (2, 4)
-#: The pain-free flexion range: first week (drawn), deg, and how much it widens over the weeks (drawn), deg.
-ROM_START_DEG: ex.Range = (46.0, 52.0)
-ROM_GAIN_DEG: ex.Range = (6.0, 14.0)
-#: Extra flexion at the break, deg (well past the 1-2° a lifter's depth scatters from rep to rep).
-BREAK_DEG: ex.Range = (7.0, 12.0)
-FLEXION_PER_KG_DEG: ex.Range = (0.1, 0.3)
-#: The reported RPE: 7 at the light day of the first week rising to 9.5 at the breaking load.
-RPE_RANGE = (6.5, 9.5)
-#: A lifter's clean flexion is not the same every day: per session and exercise it shifts by a normal draw of
-#: this SD, deg (an assumption, with the re-strapped sensors' own calibration differences on top).
-DAY_TO_DAY_SD_DEG = 1.0
-#: Clean reps flex a little more the heavier the bar, deg per kg away from the first heavy day's load (an
-#: assumption: about 2° between a 50 % warm-up and the working sets, short of a break).
-LOAD_CREEP_DEG_PER_KG = 0.03
+@dataclass(frozen=True)
+class TrainingModel:
+    """How the simulated lifter trains and how their form behaves over the weeks: the numbers of docs/simulator.md,
+    "Weeks of training". They shape a plausible programme for the progress analysis to find its way through;
+    none is a measured value unless its source is named.
+
+    Attributes
+    ----------
+    day_load_shares
+        Load of the heavy, light and medium day as a share of the week's working load (a common rotation of
+        linear-progression programmes).
+    warmups
+        Warm-up sets before the working sets: (share of the working load, reps).
+    working_sets
+        Working sets per exercise and session.
+    working_reps
+        Reps of a working set per exercise (deadlifts heavier and fewer).
+    start_load_kg
+        Range of the first heavy day's working load per exercise, kg (drawn): a trained recreational lifter.
+    step_choices_kg
+        Weekly increases of the working load to draw from, kg (linear progression: the smallest plates).
+    plate_step_kg
+        Loads are rounded to this, kg (a pair of the smallest common plates).
+    break_steps
+        The breaking load lies this many weekly steps above the first heavy day's load (drawn, both ends
+        included), so form holds in the first week and breaks within the weeks simulated.
+    break_deg
+        Extra lumbar flexion at the break, deg (drawn): well past the 1-2° a lifter's depth scatters from rep to
+        rep, so a break is there to be found.
+    flexion_per_kg_deg
+        Further extra flexion per kg past the breaking load, deg/kg (drawn).
+    fatigue_load_share
+        Working sets at this share of the breaking load or more (and below it) may break from a later rep on.
+    fatigue_min_reps
+        Fewest reps of a set that can tire into a break.
+    fatigue_first_rep
+        The earliest rep from which a tiring set breaks (the onset is drawn from it to the last rep).
+    rom_start_deg
+        The pain-free flexion range in the first week, deg (drawn).
+    rom_gain_deg
+        How much the range widens, linearly, over the weeks, deg (drawn).
+    rpe_range
+        The reported RPE at `rpe_heaviness` of the breaking load: 7 on the first week's light day rising to 9.5 at
+        the break (rounded to half points).
+    rpe_heaviness
+        The shares of the breaking load at which the RPE is ``rpe_range``'s ends (interpolated between).
+    day_to_day_sd_deg
+        A lifter's clean flexion is not the same every day: per session and exercise it shifts by a normal draw
+        of this SD, deg (an assumption, with the re-strapped sensors' own calibration differences on top).
+    load_creep_deg_per_kg
+        Clean reps flex a little more the heavier the bar, deg per kg away from the first heavy day's load (an
+        assumption: about 2° between a 50 % warm-up and the working sets, short of a break).
+    weekdays
+        The training days of the week (0 Monday) for 2 or 3 sessions a week: Monday, Wednesday, Friday.
+    start_time
+        Earliest start of a workout (evening training), local time.
+    start_spread_min
+        Workouts start up to this many minutes after ``start_time`` (drawn, whole minutes).
+    strap_on_s
+        The sensor recording begins this long after the workout (strapping on the sensors), s (drawn).
+    set_s
+        A set's share of the logged duration without its rest, s.
+    after_s
+        The log's duration runs this long past the last set, s (drawn).
+    rep_model
+        How the reps of each set vary (`exercises.RepModel`): the lifter's clean flexion is drawn inside the
+        exercise's clean range by its rep-to-rep scatter, as a set's own is (`activities.RepPlanner`).
+    """
+
+    day_load_shares: tuple[float, float, float] = (1.0, 0.8, 0.9)
+    warmups: tuple[tuple[float, int], ...] = ((0.5, 5), (0.7, 3))
+    working_sets: int = 3
+    working_reps: dict[str, int] = field(
+        default_factory=lambda: {"deadlift": 5, "romanian_deadlift": 8, "good_morning": 8}
+    )
+    start_load_kg: dict[str, ex.Range] = field(
+        default_factory=lambda: {
+            "deadlift": (80.0, 130.0),
+            "romanian_deadlift": (60.0, 90.0),
+            "good_morning": (40.0, 60.0),
+        }
+    )
+    step_choices_kg: tuple[float, ...] = (2.5, 5.0)
+    plate_step_kg: float = 2.5
+    break_steps: tuple[int, int] = (2, 4)
+    break_deg: ex.Range = (7.0, 12.0)
+    flexion_per_kg_deg: ex.Range = (0.1, 0.3)
+    fatigue_load_share: float = 0.9
+    fatigue_min_reps: int = 5
+    fatigue_first_rep: int = 3
+    rom_start_deg: ex.Range = (46.0, 52.0)
+    rom_gain_deg: ex.Range = (6.0, 14.0)
+    rpe_range: tuple[float, float] = (6.5, 9.5)
+    rpe_heaviness: tuple[float, float] = (0.75, 1.0)
+    day_to_day_sd_deg: float = 1.0
+    load_creep_deg_per_kg: float = 0.03
+    weekdays: tuple[int, int, int] = (0, 2, 4)
+    start_time: dt.time = dt.time(17, 30)
+    start_spread_min: int = 90
+    strap_on_s: ex.Range = (120.0, 420.0)
+    set_s: float = 40.0
+    after_s: ex.Range = (300.0, 900.0)
+    rep_model: ex.RepModel = ex.DEFAULT_REP_MODEL
+
+
+DEFAULT_TRAINING_MODEL = TrainingModel()
 
 
 @dataclass(frozen=True)
@@ -252,6 +332,8 @@ class PlannedSession:
         The truth of its sets, in order.
     max_flexion_deg
         The lifter's pain-free flexion range that day (its range-of-motion test), deg.
+    rep_model
+        How the reps of its sets vary (`TrainingModel.rep_model`).
     """
 
     index: int
@@ -262,6 +344,7 @@ class PlannedSession:
     spec: SessionSpec
     sets: tuple[SetTruth, ...]
     max_flexion_deg: float
+    rep_model: ex.RepModel = ex.DEFAULT_REP_MODEL
 
     @property
     def recording_started_at(self) -> dt.datetime:
@@ -275,7 +358,7 @@ class PlannedSession:
 
     def simulate(self) -> SimulatedSession:
         """Simulate the session's sensors and truth."""
-        return simulate_session(self.spec)
+        return simulate_session(self.spec, self.rep_model)
 
 
 @dataclass(frozen=True)
@@ -326,48 +409,58 @@ class WeeksPlan:
         }
 
 
-def _round_load(kg: float) -> float:
-    return float(PLATE_STEP_KG * round(kg / PLATE_STEP_KG))
+def _round_load(kg: float, model: TrainingModel) -> float:
+    return float(model.plate_step_kg * round(kg / model.plate_step_kg))
 
 
-def _draw_lift(exercise: str, rng: np.random.Generator) -> LiftProfile:
-    start = {"deadlift": (80.0, 130.0), "romanian_deadlift": (60.0, 90.0), "good_morning": (40.0, 60.0)}[exercise]
-    step = float(rng.choice([2.5, 5.0]))
-    start_kg = _round_load(rng.uniform(*start))
-    clean = ex.PROFILES[exercise].clean_lumbar_deg
+def _draw_lift(exercise: str, rng: np.random.Generator, model: TrainingModel) -> LiftProfile:
+    step = float(rng.choice(model.step_choices_kg))
+    start_kg = _round_load(rng.uniform(*model.start_load_kg[exercise]), model)
+    low, high = model.break_steps
+    clean, jitter_deg = ex.PROFILES[exercise].clean_lumbar_deg, model.rep_model.rep_jitter_deg
     return LiftProfile(
         exercise=exercise,
         start_kg=start_kg,
         step_kg=step,
-        breaking_load_kg=start_kg + step * int(rng.integers(BREAK_STEPS[0], BREAK_STEPS[1] + 1)) + 0.5 * PLATE_STEP_KG,
-        break_deg=float(rng.uniform(*BREAK_DEG)),
-        flexion_per_kg_deg=float(rng.uniform(*FLEXION_PER_KG_DEG)),
-        clean_flexion_deg=float(rng.uniform(clean[0] + ex.REP_JITTER_DEG, clean[1] - ex.REP_JITTER_DEG)),
-        reps=5 if exercise == "deadlift" else 8,
+        breaking_load_kg=start_kg + step * int(rng.integers(low, high + 1)) + 0.5 * model.plate_step_kg,
+        break_deg=float(rng.uniform(*model.break_deg)),
+        flexion_per_kg_deg=float(rng.uniform(*model.flexion_per_kg_deg)),
+        clean_flexion_deg=float(rng.uniform(clean[0] + jitter_deg, clean[1] - jitter_deg)),
+        reps=model.working_reps[exercise],
     )
 
 
 def _extra_flexion(
-    lift: LiftProfile, load_kg: float, reps: int, warmup: bool, rng: np.random.Generator, fatigue_share: float
+    lift: LiftProfile,
+    load_kg: float,
+    reps: int,
+    warmup: bool,
+    rng: np.random.Generator,
+    fatigue_share: float,
+    model: TrainingModel,
 ) -> tuple[tuple[float, ...], int | None, str]:
     """Per-rep extra flexion, the rep form broke at and why."""
     if load_kg >= lift.breaking_load_kg:
         extra = lift.break_deg + lift.flexion_per_kg_deg * (load_kg - lift.breaking_load_kg)
         return (extra,) * reps, 1, "load"
-    tiring = not warmup and reps >= 5 and load_kg >= 0.9 * lift.breaking_load_kg
+    tiring = (
+        not warmup and reps >= model.fatigue_min_reps and load_kg >= model.fatigue_load_share * lift.breaking_load_kg
+    )
     if tiring and rng.random() < fatigue_share:
-        onset = int(rng.integers(3, reps + 1))
+        onset = int(rng.integers(model.fatigue_first_rep, reps + 1))
         return (0.0,) * (onset - 1) + (lift.break_deg,) * (reps - onset + 1), onset, "fatigue"
     return (), None, "none"
 
 
-def plan_weeks(spec: WeeksSpec | None = None) -> WeeksPlan:
+def plan_weeks(spec: WeeksSpec | None = None, model: TrainingModel = DEFAULT_TRAINING_MODEL) -> WeeksPlan:
     """The lifter, their programme and the truth of every set, without simulating the sensors (fast).
 
     Parameters
     ----------
     spec
         What to simulate (default `WeeksSpec()`: six weeks, three sessions a week, deadlifts and RDLs).
+    model
+        How the lifter trains and how their form behaves.
     """
     spec = spec or WeeksSpec()
     if spec.weeks < 1 or spec.sessions_per_week not in (2, 3):
@@ -379,34 +472,38 @@ def plan_weeks(spec: WeeksSpec | None = None) -> WeeksPlan:
         raise InputError(f"exercises must be among {', '.join(APP_EXERCISE_NAMES)}; got {', '.join(unknown)}")
     rng = np.random.default_rng([spec.seed, 0x3EE])
     person = Person.draw(rng)
-    rom_start, rom_gain = float(rng.uniform(*ROM_START_DEG)), float(rng.uniform(*ROM_GAIN_DEG))
+    rom_start, rom_gain = float(rng.uniform(*model.rom_start_deg)), float(rng.uniform(*model.rom_gain_deg))
     person = replace(person, max_flexion_deg=rom_start)
-    lifts = {e: _draw_lift(e, rng) for e in spec.exercises}
-    day_shares = (HEAVY_DAY_SHARE, LIGHT_DAY_SHARE, MEDIUM_DAY_SHARE)[: spec.sessions_per_week]
-    weekdays = (0, 2, 4)[: spec.sessions_per_week]
+    lifts = {e: _draw_lift(e, rng, model) for e in spec.exercises}
+    day_shares = model.day_load_shares[: spec.sessions_per_week]
+    weekdays = model.weekdays[: spec.sessions_per_week]
     total = spec.weeks * spec.sessions_per_week
     sessions = []
     for n in range(total):
         week, day = divmod(n, spec.sessions_per_week)
         index = n + 1
         started = dt.datetime.combine(
-            spec.start_date + dt.timedelta(days=7 * week + weekdays[day]), dt.time(17, 30)
-        ) + dt.timedelta(minutes=int(rng.integers(0, 90)))
+            spec.start_date + dt.timedelta(days=7 * week + weekdays[day]), model.start_time
+        ) + dt.timedelta(minutes=int(rng.integers(0, model.start_spread_min)))
         rom = rom_start + rom_gain * (n / max(total - 1, 1))
         set_specs, truths = [], []
         for exercise in spec.exercises:
             lift = lifts[exercise]
-            day_deg = float(rng.normal(0.0, DAY_TO_DAY_SD_DEG))
-            work_kg = _round_load((lift.start_kg + week * lift.step_kg) * day_shares[day])
-            plan = [(_round_load(share * work_kg), reps, True) for share, reps in WARMUPS]
-            plan += [(work_kg, lift.reps, False)] * WORKING_SETS
+            day_deg = float(rng.normal(0.0, model.day_to_day_sd_deg))
+            work_kg = _round_load((lift.start_kg + week * lift.step_kg) * day_shares[day], model)
+            plan = [(_round_load(share * work_kg, model), reps, True) for share, reps in model.warmups]
+            plan += [(work_kg, lift.reps, False)] * model.working_sets
             for load_kg, reps, warmup in plan:
-                extra, broke, cause = _extra_flexion(lift, load_kg, reps, warmup, rng, spec.fatigue_share)
-                clean_deg = lift.clean_flexion_deg + day_deg + LOAD_CREEP_DEG_PER_KG * (load_kg - lift.start_kg)
+                extra, broke, cause = _extra_flexion(lift, load_kg, reps, warmup, rng, spec.fatigue_share, model)
+                clean_deg = lift.clean_flexion_deg + day_deg + model.load_creep_deg_per_kg * (load_kg - lift.start_kg)
                 set_specs.append(SetSpec(exercise, reps, "none", clean_flexion_deg=clean_deg, extra_flexion_deg=extra))
                 slip = not warmup and rng.random() < spec.log_slip_share
                 heaviness = min(load_kg / lift.breaking_load_kg, 1.0)
-                rpe = None if warmup else float(np.round(2 * np.interp(heaviness, [0.75, 1.0], RPE_RANGE)) / 2)
+                rpe = (
+                    None
+                    if warmup
+                    else float(np.round(2 * np.interp(heaviness, model.rpe_heaviness, model.rpe_range)) / 2)
+                )
                 truths.append(
                     SetTruth(
                         session_index=index,
@@ -432,11 +529,15 @@ def plan_weeks(spec: WeeksSpec | None = None) -> WeeksPlan:
             between_sets=spec.between_sets,
             person=replace(person, max_flexion_deg=rom),
         )
-        offset_s = float(rng.uniform(120.0, 420.0))
+        offset_s = float(rng.uniform(*model.strap_on_s))
         # the log's duration covers the recording (about a minute a set with its rest) and some minutes after
-        duration_s = offset_s + len(set_specs) * (40.0 + float(np.mean(spec.rest_s))) + float(rng.uniform(300, 900))
+        duration_s = (
+            offset_s + len(set_specs) * (model.set_s + float(np.mean(spec.rest_s))) + float(rng.uniform(*model.after_s))
+        )
         sessions.append(
-            PlannedSession(index, week + 1, started, offset_s, duration_s, session_spec, tuple(truths), rom)
+            PlannedSession(
+                index, week + 1, started, offset_s, duration_s, session_spec, tuple(truths), rom, model.rep_model
+            )
         )
     return WeeksPlan(spec, person, lifts, tuple(sessions))
 
