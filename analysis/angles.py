@@ -16,7 +16,7 @@ order, stays gravity-referenced and does not drift.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +32,7 @@ from analysis.calibration import (
     stood_still,
 )
 from analysis.orientation import correct_accelerometer, series_orientation
-from analysis.parallel import default_workers, parallel_starmap
+from analysis.parallel import default_workers, parallel_stages
 from analysis.quiet import motion_of, quiet_mask_of
 from analysis.rotations import (
     compose_quat_wxyz,
@@ -263,6 +263,33 @@ def quiet_on_grid(time_s: np.ndarray, rest: np.ndarray, grid_s: np.ndarray) -> n
     return np.interp(grid_s, time_s, rest.astype(float)) > 0.5
 
 
+def sensor_stages(
+    placement: str, load: Callable[[str], pd.DataFrame], use_mag: bool
+) -> Generator[tuple, tuple[np.ndarray, np.ndarray, np.ndarray], None]:
+    """One sensor's share of `compute_angles` in two stages (`analysis.parallel.parallel_stages`), so that a
+    worker that orients a sensor also puts it on the common grid, which needs every sensor's clock first.
+
+    Yields first `oriented_sensor`'s ``(oriented, time_s, device_time)``. Then it is sent ``(time_s, grid_s,
+    q_sensor_segment_wxyz)``: the sensor's grid times after the clocks' cross-check, the common grid and its
+    calibration; and it yields its ``q_world_segment`` on the common grid (`resample_orientation`) and its
+    anchor rest mask there (`quiet_on_grid`). Between the stages it keeps only what the second one reads.
+    """
+    handed = [oriented_sensor(placement, load, use_mag)]
+    oriented = handed[0][0]
+    segment, quat, anchor_rest = oriented.series.segment, oriented.quat_wxyz, oriented.anchor_rest
+    del oriented
+    # handed over without a reference kept here, so that the caller can let the rest of the sensor go
+    time_s, grid_s, q_sensor_segment = yield handed.pop()
+    handed.append(
+        (
+            resample_orientation(time_s, segment, quat, grid_s, q_sensor_segment),
+            quiet_on_grid(time_s, anchor_rest, grid_s),
+        )
+    )
+    del time_s, segment, quat, anchor_rest  # each sensor's let go once it is on the grid, before the next one is
+    yield handed.pop()
+
+
 def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray) -> np.ndarray:
     """Heading that turns the upper segment's 6D world frame into the lower one's, per grid sample.
 
@@ -398,49 +425,54 @@ def compute_angles(
     tasks = [(placement, samples.load, use_mag) for placement in samples.counts]
     # this process loads and orients the first sensor; a worker's sensors are loaded here before it forks, and
     # let go here once it has, so that the table is never whole in one process
-    results = parallel_starmap(oriented_sensor, tasks, workers, prepare=loaded_ahead)
-    clocks = clock_relation([time_s for _, time_s, _ in results], results[0][2])
-    oriented = {placement: o for placement, (o, _, _) in zip(samples.counts, results)}
-    del results  # the rows' times, only for the clock relation
-    series = {placement: o.series for placement, o in oriented.items()}
-    # the cross-check shifts sensor times only: orientations and rests on each sensor's own grid stay valid
-    sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, clocks)
-    grid = common_grid(series, rate_hz)
-    if len(grid) < 2:
-        raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")
-    mismatch = unchecked = None
-    if calibration is None:
-        calibration = auto_calibrate_series(series, {placement: o.rest for placement, o in oriented.items()})
-    elif check is not None:
-        rests = {placement: o.rest for placement, o in oriented.items()}
-        own = auto_calibrate_series(series, rests)
-        if stood_still(series, rests, own.windows.standing):
-            mismatch = calibration_mismatch(calibration, own, check)
-            calibration = own if mismatch else calibration
-        else:
-            # no standing of its own to check against: the stored calibration stands
-            unchecked = "the session has no quiet standing to check it against"
-    missing = placements - set(calibration.sensors)
-    if missing:
-        raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
-    R_sensor_segment = segment_rotations(calibration)
-    magnetometers = {
-        placement: Magnetometer(o.series.time_s, o.series.rate_hz, o.series.mag_uT, o.quat_6d_wxyz)
-        for placement, o in oriented.items()
-        if o.series.mag_uT is not None
-    }
-    # Past the calibration only these are read of each sensor: its accelerometer, gyroscope and rest mask (70 MB
-    # per sensor in 4 hours) are let go before the common grid's arrays are made.
-    own_grids = {p: (o.series.time_s, o.series.segment, o.quat_wxyz, o.anchor_rest) for p, o in oriented.items()}
-    del oriented, series
-    q_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
-    for placement in list(own_grids):
-        time_s, segment, quat, anchor_rest = own_grids.pop(placement)
-        # q_world_segment = q_world_sensor ⊗ q_sensor_segment before resampling: nlerp commutes with it
-        q_sensor_segment = quat_wxyz_from_matrix(R_sensor_segment[placement])
-        q_world_segment[placement] = resample_orientation(time_s, segment, quat, grid, q_sensor_segment)
-        quiet &= quiet_on_grid(time_s, anchor_rest, grid)
-    del time_s, segment, quat, anchor_rest
+    with parallel_stages(sensor_stages, tasks, workers, prepare=loaded_ahead) as stages:
+        results = stages.send()
+        clocks = clock_relation([time_s for _, time_s, _ in results], results[0][2])
+        oriented = {placement: o for placement, (o, _, _) in zip(samples.counts, results)}
+        del results  # the rows' times, only for the clock relation
+        series = {placement: o.series for placement, o in oriented.items()}
+        # the cross-check shifts sensor times only: orientations and rests on each sensor's own grid stay valid
+        sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, clocks)
+        grid = common_grid(series, rate_hz)
+        if len(grid) < 2:
+            raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")
+        mismatch = unchecked = None
+        if calibration is None:
+            calibration = auto_calibrate_series(series, {placement: o.rest for placement, o in oriented.items()})
+        elif check is not None:
+            rests = {placement: o.rest for placement, o in oriented.items()}
+            own = auto_calibrate_series(series, rests)
+            if stood_still(series, rests, own.windows.standing):
+                mismatch = calibration_mismatch(calibration, own, check)
+                calibration = own if mismatch else calibration
+            else:
+                # no standing of its own to check against: the stored calibration stands
+                unchecked = "the session has no quiet standing to check it against"
+        missing = placements - set(calibration.sensors)
+        if missing:
+            raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
+        R_sensor_segment = segment_rotations(calibration)
+        magnetometers = {
+            placement: Magnetometer(o.series.time_s, o.series.rate_hz, o.series.mag_uT, o.quat_6d_wxyz)
+            for placement, o in oriented.items()
+            if o.series.mag_uT is not None
+        }
+        # q_world_segment = q_world_sensor ⊗ q_sensor_segment before resampling (nlerp commutes with it), each
+        # sensor where it was oriented. Past the calibration only the grid times are read here of each sensor:
+        # its accelerometer, gyroscope and rest masks (70 MB per sensor in 4 hours) are let go before the common
+        # grid's arrays are made.
+        to_grid = [
+            (o.series.time_s, grid, quat_wxyz_from_matrix(R_sensor_segment[placement]))
+            for placement, o in oriented.items()
+        ]
+        del oriented, series
+        on_grid = stages.send(to_grid)
+    del to_grid
+    q_world_segment = {placement: q for placement, (q, _) in zip(samples.counts, on_grid)}
+    quiet = np.ones(len(grid), dtype=bool)
+    for _, anchor_rest in on_grid:
+        quiet &= anchor_rest
+    del on_grid
     flexion, bend, twist = relative_angles_deg(q_world_segment["lumbar"], q_world_segment["thoracic"], quiet)
     columns = {
         "time_s": grid,
