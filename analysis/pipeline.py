@@ -89,7 +89,8 @@ class SetReps:
     def notes(self) -> list[str]:
         """Plain-language notes on the set: which reps could not be measured, and why."""
         out = []
-        for sensor, missed in self.unmeasured.groupby("sensor", sort=False):
+        # most sets miss nothing: a groupby of nothing still costs 0.3 ms
+        for sensor, missed in self.unmeasured.groupby("sensor", sort=False) if len(self.unmeasured) else ():
             out.append(
                 f"{rep_ranges(missed['index'].tolist())} not measured: no {sensor} sensor data "
                 f"({missed['start_s'].min():.1f}–{missed['end_s'].max():.1f} s); the set's figures leave "
@@ -109,7 +110,8 @@ def _set_summary(index: int, exercise: str, confidence: float, found: SetReps) -
     n = len(reps)
     # slope of peak flexion per rep: how the set drifts as the lifter tires
     trend = float(np.polyfit(np.arange(n), peak, 1)[0]) if n >= 2 and np.isfinite(peak).all() else float("nan")
-    counts = {flag: int(sum(flag in f for f in reps["flags"])) for flag in FLAGS}
+    flag_lists = reps["flags"].tolist()
+    counts = {flag: sum(flag in f for f in flag_lists) for flag in FLAGS}
     start_s, end_s = found.window_s
     # a set whose reps all fell into a sensor gap has no figures (pandas reductions of nothing are NaN)
     return {
