@@ -468,12 +468,13 @@ def xcorr_offset_s(
     denom = np.sqrt(np.einsum("i,i->", a, a) * np.einsum("i,i->", b, b))
     if denom <= 0:
         return float("nan"), float("nan")
-    # Circular correlation by FFT, zero-padded so that no lag wraps; only the lags searched are kept.
+    # Circular correlation by FFT, zero-padded so that none of the lags searched wraps (a length of the series
+    # plus the largest lag; all lags would need twice the series, and twice the time); only those are kept.
     # (numpy.fft rather than scipy.signal.correlate or scipy.fft: those load scipy.stats or scipy.special at
     # start-up; numpy's pocketfft gives scipy.fft's figures to the bit.)
-    size = fast_fft_length(len(a) + len(b) - 1)
-    circular = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
     max_lag = int(np.floor(max_lag_s * rate_hz))
+    size = fast_fft_length(len(a) + max_lag)
+    circular = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
     lags = np.arange(-min(max_lag, len(a) - 1), min(max_lag, len(b) - 1) + 1)
     corr = circular[lags % size] / denom
     i = int(np.argmax(corr))
