@@ -15,6 +15,7 @@ from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_featur
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
+from analysis.parallel import default_workers
 from analysis.quiet import mask_intervals
 from analysis.reps import DEFAULT_REP_RULES, find_excursions, rate_of
 from analysis.segmentation import assign_sets
@@ -368,8 +369,9 @@ def analyze_session(
     set_exercises
         The exercise of particular sets, by set index, as the lifter named them afterwards (`analyze_angles`).
     workers
-        Processes orienting the sensors at once (`analysis.angles.compute_angles`); ``None`` chooses by the
-        session's size, 1 keeps the analysis in this process (e.g. when other sessions use the other cores).
+        Processes orienting the sensors at once (`analysis.angles.compute_angles`), and working out their bar
+        fields (`analysis.bar_field.bar_field_features`); ``None`` chooses by the session's size, 1 keeps the
+        analysis in this process (e.g. when other sessions use the other cores).
 
     Returns
     -------
@@ -386,6 +388,9 @@ def analyze_session(
     if progress is not None:
         progress("angles", 0.5)
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
+    magnetometers = result.magnetometers
+    if workers is None:
+        workers = default_workers(len(magnetometers), sum(len(m.time_s) for m in magnetometers.values()))
     sets, reps = analyze_angles(
         result.angles,
         limits,
@@ -393,7 +398,7 @@ def analyze_session(
         progress=rep_progress,
         exercise=exercise,
         set_exercises=set_exercises,
-        evidence=lambda windows_s, wanted: bar_field_features(result.magnetometers, windows_s, wanted),
+        evidence=lambda windows_s, wanted: bar_field_features(magnetometers, windows_s, wanted, workers),
     )
     if progress is not None:
         progress("done", 1.0)
