@@ -15,7 +15,7 @@ from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_featur
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
-from analysis.parallel import default_workers
+from analysis.parallel import default_workers, parallel_starmap
 from analysis.quiet import mask_intervals
 from analysis.reps import DEFAULT_REP_RULES, find_excursions, rate_of
 from analysis.segmentation import assign_sets
@@ -236,6 +236,18 @@ def set_reps(
     return SetReps(reps=reps, features=features, unmeasured=unmeasured, trunk_gaps_s=trunk_gaps_s)
 
 
+def _sets_reps(
+    sets: range,
+    excursions: pd.DataFrame,
+    set_of: np.ndarray,
+    columns: Mapping[str, np.ndarray],
+    limits: Limits,
+    max_flexion_deg: float | None,
+) -> list[SetReps]:
+    """`set_reps` of the sets numbered ``sets`` (``set_of``: each excursion's set, `analysis.segmentation`)."""
+    return [set_reps(excursions[set_of == s], columns, limits, max_flexion_deg) for s in sets]
+
+
 def analyze_angles(
     angles: pd.DataFrame,
     limits: Limits = DEFAULT_LIMITS,
@@ -246,6 +258,7 @@ def analyze_angles(
     exercise: str | None = None,
     evidence: SetEvidence | None = None,
     set_exercises: Mapping[int, str] | None = None,
+    workers: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sets and reps of an angle table, with per-rep metrics and flags.
 
@@ -261,7 +274,8 @@ def analyze_angles(
     rate_hz
         Sample rate of ``angles`` in Hz; estimated from ``time_s`` when ``None``.
     progress
-        Optional ``progress(stage, fraction)`` callback, called once per set.
+        Optional ``progress(stage, fraction)`` callback, called once per set (once all are measured when they
+        are measured in several processes).
     exercise
         The exercise of every set when the lifter knows it (one of `analysis.classify.CLASSES`,
         confidence 1); classified from the motion when ``None``. The reps of a set that is
@@ -272,6 +286,9 @@ def analyze_angles(
     set_exercises
         The exercise of particular sets, by set index (from 1), as the lifter named them afterwards; wins
         over ``exercise`` and the classification for those sets (confidence 1).
+    workers
+        Processes measuring the sets' reps at once, a run of consecutive sets each
+        (`analysis.parallel.parallel_starmap`); the results do not depend on it.
 
     Returns
     -------
@@ -291,10 +308,13 @@ def analyze_angles(
     # numpy columns once: `rep_metrics` on a DataFrame looks every column up again for each of hundreds of reps
     columns = {c: angles[c].to_numpy() for c in angles.columns}
     n_sets = int(set_of.max()) if len(set_of) else 0
-    found = []
-    for s in range(1, n_sets + 1):
-        found.append(set_reps(excursions[set_of == s], columns, limits, max_flexion_deg))
-        found[-1].reps.insert(0, "set_index", s)
+    # a run of consecutive sets per process
+    n_shares = max(1, min(workers, n_sets))
+    shares = [range(1 + k * n_sets // n_shares, 1 + (k + 1) * n_sets // n_shares) for k in range(n_shares)]
+    tasks = [(share, excursions, set_of, columns, limits, max_flexion_deg) for share in shares]
+    found = [f for share in parallel_starmap(_sets_reps, tasks, workers) for f in share]
+    for s, f in enumerate(found, start=1):
+        f.reps.insert(0, "set_index", s)
         if progress is not None:
             progress("reps", s / n_sets)
     if exercise is None and evidence is not None and n_sets:
@@ -390,7 +410,9 @@ def analyze_session(
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
     magnetometers = result.magnetometers
     if workers is None:
-        workers = default_workers(len(magnetometers), sum(len(m.time_s) for m in magnetometers.values()))
+        # the steps after the angles split by sensor (the bar field) or by set: the same session size pays a worker
+        n_sensors = len(result.sync["sensors"])
+        workers = default_workers(n_sensors, n_sensors * len(result.angles))
     sets, reps = analyze_angles(
         result.angles,
         limits,
@@ -399,6 +421,7 @@ def analyze_session(
         exercise=exercise,
         set_exercises=set_exercises,
         evidence=lambda windows_s, wanted: bar_field_features(magnetometers, windows_s, wanted, workers),
+        workers=workers,
     )
     if progress is not None:
         progress("done", 1.0)
