@@ -32,7 +32,7 @@ from analysis.calibration import (
     stood_still,
 )
 from analysis.orientation import correct_accelerometer, series_orientation
-from analysis.parallel import default_workers, parallel_stages
+from analysis.parallel import default_workers, parallel_stages, parallel_starmap
 from analysis.quiet import motion_of, quiet_mask_of
 from analysis.rotations import (
     compose_quat_wxyz,
@@ -340,8 +340,30 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
     return out
 
 
+def _relative_rows(
+    q_lower: np.ndarray,
+    q_upper: np.ndarray,
+    offset: np.ndarray,
+    start: int,
+    stop: int,
+    chunk: int,
+    into: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """`relative_angles_deg` of rows ``[start, stop)`` given the heading offset: written into ``into`` (arrays of
+    all rows) when given, else returned as arrays of their own."""
+    out = into if into is not None else tuple(np.empty(stop - start) for _ in range(3))
+    shift = 0 if into is not None else start
+    # a chunk of rows at a time: each row on its own, and a 4-hour session's temporaries would be ≈ 300 MB
+    for c0 in range(start, stop, chunk):
+        rows = slice(c0, min(c0 + chunk, stop))
+        q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset[rows])), q_upper[rows])
+        for angle, part in zip(out, relative_cardan_angles_deg(q_lower[rows], q_upper_aligned)):
+            angle[rows.start - shift : rows.stop - shift] = part
+    return None if into is not None else out
+
+
 def relative_angles_deg(
-    q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray, chunk: int = GRID_CHUNK
+    q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray, chunk: int = GRID_CHUNK, workers: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flexion, lateral bend and twist of the upper segment relative to the lower one (docs/conventions.md).
 
@@ -353,19 +375,26 @@ def relative_angles_deg(
         Both sensors at rest (heading anchors, see `heading_offset_rad`).
     chunk
         Rows turned into angles at once; the results do not depend on it.
+    workers
+        Processes turning rows into angles at once, a run of rows each (`analysis.parallel.parallel_starmap`);
+        the results do not depend on it.
 
     Returns
     -------
     flexion_deg, lateral_bend_deg, twist_deg
     """
     offset = heading_offset_rad(q_lower, q_upper, quiet)
-    angles = tuple(np.empty(len(offset)) for _ in range(3))
-    # a chunk of rows at a time: each row on its own, and a 4-hour session's temporaries would be ≈ 300 MB
-    for c0 in range(0, len(offset), chunk):
-        rows = slice(c0, c0 + chunk)
-        q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset[rows])), q_upper[rows])
-        for angle, part in zip(angles, relative_cardan_angles_deg(q_lower[rows], q_upper_aligned)):
-            angle[rows] = part
+    n = len(offset)
+    angles = tuple(np.empty(n) for _ in range(3))
+    bounds = [k * n // workers for k in range(workers + 1)]
+    # this process fills its own run of rows in place; the workers' come back as arrays of their own
+    tasks = [
+        (q_lower, q_upper, offset, start, stop, chunk, angles if k == 0 else None)
+        for k, (start, stop) in enumerate(zip(bounds, bounds[1:]))
+    ]
+    for start, stop, part in zip(bounds[1:], bounds[2:], parallel_starmap(_relative_rows, tasks, workers)[1:]):
+        for angle, values in zip(angles, part):
+            angle[start:stop] = values
     no_offset = ~np.isfinite(offset)
     for angle in angles:
         angle[no_offset] = np.nan
@@ -473,7 +502,9 @@ def compute_angles(
     for _, anchor_rest in on_grid:
         quiet &= anchor_rest
     del on_grid
-    flexion, bend, twist = relative_angles_deg(q_world_segment["lumbar"], q_world_segment["thoracic"], quiet)
+    flexion, bend, twist = relative_angles_deg(
+        q_world_segment["lumbar"], q_world_segment["thoracic"], quiet, workers=workers
+    )
     columns = {
         "time_s": grid,
         "lumbar_flexion_deg": flexion,
@@ -485,7 +516,7 @@ def compute_angles(
     angles = pd.DataFrame({c: columns[c] for c in ANGLE_COLUMNS})
     if "upper_thoracic" in q_world_segment:
         angles[THORACIC_COLUMN] = relative_angles_deg(
-            q_world_segment["thoracic"], q_world_segment["upper_thoracic"], quiet
+            q_world_segment["thoracic"], q_world_segment["upper_thoracic"], quiet, workers=workers
         )[0]
     sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
     return AnglesResult(
