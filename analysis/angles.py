@@ -263,6 +263,36 @@ def quiet_on_grid(time_s: np.ndarray, rest: np.ndarray, grid_s: np.ndarray) -> n
     return np.interp(grid_s, time_s, rest.astype(float)) > 0.5
 
 
+@dataclass
+class SegmentOnGrid:
+    """One segment on the common grid: its orientation and what the angles read of it per sample
+    (`segment_on_grid`), worked out where its sensor is (`sensor_stages`).
+
+    Attributes
+    ----------
+    quat_wxyz
+        ``(n, 4)`` ``q_world_segment`` in its sensor's own 6D (or 9D) world frame, NaN in gaps.
+    inclination_deg
+        Its inclination (`analysis.rotations.inclination_from_quat_deg`).
+    heading_rad
+        Heading of its medio-lateral (y) axis in that world frame (`heading_offset_rad`).
+    axis_z
+        That axis' vertical component: the sine of its tilt from the horizontal.
+    """
+
+    quat_wxyz: np.ndarray
+    inclination_deg: np.ndarray
+    heading_rad: np.ndarray
+    axis_z: np.ndarray
+
+
+def segment_on_grid(quat_wxyz: np.ndarray) -> SegmentOnGrid:
+    """A `SegmentOnGrid` of ``(n, 4)`` ``q_world_segment``."""
+    # the medio-lateral (y) axis in the world frame is column 1 of R_world_segment
+    x, y, z = matrix_elements_wxyz(quat_wxyz, [(0, 1), (1, 1), (2, 1)])
+    return SegmentOnGrid(quat_wxyz, inclination_from_quat_deg(quat_wxyz), np.arctan2(y, x), z)
+
+
 def sensor_stages(
     placement: str, load: Callable[[str], pd.DataFrame], use_mag: bool
 ) -> Generator[tuple, tuple[np.ndarray, np.ndarray, np.ndarray], None]:
@@ -271,7 +301,7 @@ def sensor_stages(
 
     Yields first `oriented_sensor`'s ``(oriented, time_s, device_time)``. Then it is sent ``(time_s, grid_s,
     q_sensor_segment_wxyz)``: the sensor's grid times after the clocks' cross-check, the common grid and its
-    calibration; and it yields its ``q_world_segment`` on the common grid (`resample_orientation`) and its
+    calibration; and it yields its segment on the common grid (`resample_orientation`, `segment_on_grid`) and its
     anchor rest mask there (`quiet_on_grid`). Between the stages it keeps only what the second one reads.
     """
     handed = [oriented_sensor(placement, load, use_mag)]
@@ -282,7 +312,7 @@ def sensor_stages(
     time_s, grid_s, q_sensor_segment = yield handed.pop()
     handed.append(
         (
-            resample_orientation(time_s, segment, quat, grid_s, q_sensor_segment),
+            segment_on_grid(resample_orientation(time_s, segment, quat, grid_s, q_sensor_segment)),
             quiet_on_grid(time_s, anchor_rest, grid_s),
         )
     )
@@ -290,7 +320,7 @@ def sensor_stages(
     yield handed.pop()
 
 
-def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray) -> np.ndarray:
+def heading_offset_rad(lower: SegmentOnGrid, upper: SegmentOnGrid, quiet: np.ndarray) -> np.ndarray:
     """Heading that turns the upper segment's 6D world frame into the lower one's, per grid sample.
 
     The raw offset is the heading difference of the two medio-lateral axes. It is trusted only where both
@@ -300,8 +330,8 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
 
     Parameters
     ----------
-    q_lower, q_upper
-        ``(n, 4)`` ``q_world_segment`` of the two segments, each in its own 6D world frame (NaN in gaps).
+    lower, upper
+        The two segments, each in its own 6D world frame (NaN in gaps).
     quiet
         Boolean mask of length n: both sensors at rest.
 
@@ -310,14 +340,10 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
     numpy.ndarray
         Offset in rad (NaN where either segment is NaN).
     """
-    # the medio-lateral (y) axis in the world frame is column 1 of R_world_segment: its heading and its tilt
-    (x_lower, y_lower, z_lower), (x_upper, y_upper, z_upper) = (
-        matrix_elements_wxyz(q, [(0, 1), (1, 1), (2, 1)]) for q in (q_lower, q_upper)
-    )
-    raw = _wrap(np.arctan2(y_lower, x_lower) - np.arctan2(y_upper, x_upper))
+    raw = _wrap(lower.heading_rad - upper.heading_rad)
     valid = np.isfinite(raw)
     sin_tilt = np.sin(np.radians(ANCHOR_MAX_TILT_DEG))
-    usable = valid & quiet & (np.abs(z_lower) < sin_tilt) & (np.abs(z_upper) < sin_tilt)
+    usable = valid & quiet & (np.abs(lower.axis_z) < sin_tilt) & (np.abs(upper.axis_z) < sin_tilt)
     out = np.full(len(raw), np.nan)
     # Each contiguous run of valid data (between long gaps) has its own, unrelated 6D headings.
     edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
@@ -363,14 +389,14 @@ def _relative_rows(
 
 
 def relative_angles_deg(
-    q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray, chunk: int = GRID_CHUNK, workers: int = 1
+    lower: SegmentOnGrid, upper: SegmentOnGrid, quiet: np.ndarray, chunk: int = GRID_CHUNK, workers: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flexion, lateral bend and twist of the upper segment relative to the lower one (docs/conventions.md).
 
     Parameters
     ----------
-    q_lower, q_upper
-        ``(n, 4)`` ``q_world_segment`` in each sensor's own 6D world frame.
+    lower, upper
+        The two segments, each in its own sensor's 6D world frame.
     quiet
         Both sensors at rest (heading anchors, see `heading_offset_rad`).
     chunk
@@ -383,13 +409,13 @@ def relative_angles_deg(
     -------
     flexion_deg, lateral_bend_deg, twist_deg
     """
-    offset = heading_offset_rad(q_lower, q_upper, quiet)
+    offset = heading_offset_rad(lower, upper, quiet)
     n = len(offset)
     angles = tuple(np.empty(n) for _ in range(3))
     bounds = [k * n // workers for k in range(workers + 1)]
     # this process fills its own run of rows in place; the workers' come back as arrays of their own
     tasks = [
-        (q_lower, q_upper, offset, start, stop, chunk, angles if k == 0 else None)
+        (lower.quat_wxyz, upper.quat_wxyz, offset, start, stop, chunk, angles if k == 0 else None)
         for k, (start, stop) in enumerate(zip(bounds, bounds[1:]))
     ]
     for start, stop, part in zip(bounds[1:], bounds[2:], parallel_starmap(_relative_rows, tasks, workers)[1:]):
@@ -497,26 +523,24 @@ def compute_angles(
         del oriented, series
         on_grid = stages.send(to_grid)
     del to_grid
-    q_world_segment = {placement: q for placement, (q, _) in zip(samples.counts, on_grid)}
+    segments = {placement: segment for placement, (segment, _) in zip(samples.counts, on_grid)}
     quiet = np.ones(len(grid), dtype=bool)
     for _, anchor_rest in on_grid:
         quiet &= anchor_rest
     del on_grid
-    flexion, bend, twist = relative_angles_deg(
-        q_world_segment["lumbar"], q_world_segment["thoracic"], quiet, workers=workers
-    )
+    flexion, bend, twist = relative_angles_deg(segments["lumbar"], segments["thoracic"], quiet, workers=workers)
     columns = {
         "time_s": grid,
         "lumbar_flexion_deg": flexion,
         "lumbar_lateral_bend_deg": bend,
         "lumbar_twist_deg": twist,
-        "trunk_inclination_deg": inclination_from_quat_deg(q_world_segment["thoracic"]),
-        "pelvis_inclination_deg": inclination_from_quat_deg(q_world_segment["lumbar"]),
+        "trunk_inclination_deg": segments["thoracic"].inclination_deg,
+        "pelvis_inclination_deg": segments["lumbar"].inclination_deg,
     }
     angles = pd.DataFrame({c: columns[c] for c in ANGLE_COLUMNS})
-    if "upper_thoracic" in q_world_segment:
+    if "upper_thoracic" in segments:
         angles[THORACIC_COLUMN] = relative_angles_deg(
-            q_world_segment["thoracic"], q_world_segment["upper_thoracic"], quiet, workers=workers
+            segments["thoracic"], segments["upper_thoracic"], quiet, workers=workers
         )[0]
     sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
     return AnglesResult(
