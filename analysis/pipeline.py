@@ -302,7 +302,7 @@ def analyze_angles(
             raise ValueError(f"unknown exercise {name!r}; use one of {', '.join(CLASSES)}")
     if len(angles) >= 2:
         rate_hz = rate_hz or rate_of(angles["time_s"].to_numpy())
-    excursions = find_excursions(angles, rate_hz=rate_hz, workers=workers)
+    excursions = find_excursions(angles, rate_hz=rate_hz)
     time_s = angles["time_s"].to_numpy(dtype=float)
     set_of = assign_sets(excursions, mask_intervals(time_s, angles["trunk_inclination_deg"].isna().to_numpy()))
     # numpy columns once: `rep_metrics` on a DataFrame looks every column up again for each of hundreds of reps

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.parallel import parallel_starmap
 from analysis.peaks import find_peaks
 from analysis.running import maximum_filter1d, minimum_filter1d
 from analysis.zero_phase import butter, sosfiltfilt
@@ -158,48 +157,8 @@ def _top_offset(away_deg: np.ndarray, still: np.ndarray, rules: RepRules) -> int
     return int(np.argmin(away_deg[:stop]))
 
 
-def _excursion_rows(
-    which: range,
-    peaks: np.ndarray,
-    trunk: np.ndarray,
-    raw: np.ndarray,
-    t: np.ndarray,
-    still_ahead: np.ndarray,
-    rate_hz: float,
-    max_phase: int,
-    stall_n: int,
-    rules: RepRules,
-) -> list[tuple]:
-    """`find_excursions`' rows of the peaks numbered ``which`` (the excursions that count as reps), in order;
-    ``max_phase`` and ``stall_n`` are ``rules``' in samples."""
-    rows = []
-    for k in which:
-        ip = peaks[k]
-        lo = peaks[k - 1] if k > 0 else max(ip - max_phase, 0)
-        hi = peaks[k + 1] if k + 1 < len(peaks) else min(ip + max_phase, len(trunk) - 1)
-        # walking backwards in time, the window of offset j ends at sample ip - j
-        il = ip - _top_offset(trunk[lo : ip + 1][::-1], still_ahead[lo : max(ip - stall_n + 2, lo)][::-1], rules)
-        ir = ip + _top_offset(trunk[ip : hi + 1], still_ahead[ip : max(hi - stall_n + 2, ip)], rules)
-        top_l, top_r, bottom = trunk[il], trunk[ir], trunk[ip]
-        excursion = bottom - max(top_l, top_r)
-        if excursion < rules.min_excursion_deg or bottom < rules.min_bottom_inclination_deg:
-            continue
-        tol_l = max(rules.top_tolerance_deg, rules.top_zone * (bottom - top_l))
-        tol_r = max(rules.top_tolerance_deg, rules.top_zone * (bottom - top_r))
-        i0 = il + int(np.flatnonzero(trunk[il : ip + 1] <= top_l + tol_l)[-1])
-        i1 = ip + int(np.flatnonzero(trunk[ip : ir + 1] <= top_r + tol_r)[0])
-        if np.isnan(raw[i0 : i1 + 1]).mean() > rules.max_missing_fraction:
-            continue
-        speed_dps = np.gradient(trunk[i0 : i1 + 1]) * rate_hz
-        j = ip - i0
-        rows.append(
-            (t[i0], t[ip], t[i1], top_l, top_r, bottom, excursion, speed_dps[: j + 1].max(), -speed_dps[j:].min())
-        )
-    return rows
-
-
 def find_excursions(
-    angles: pd.DataFrame, rate_hz: float | None = None, rules: RepRules = DEFAULT_REP_RULES, workers: int = 1
+    angles: pd.DataFrame, rate_hz: float | None = None, rules: RepRules = DEFAULT_REP_RULES
 ) -> pd.DataFrame:
     """Forward trunk excursions that count as reps, in time order.
 
@@ -212,9 +171,6 @@ def find_excursions(
         Sample rate in Hz; estimated from ``time_s`` when ``None``.
     rules
         The thresholds.
-    workers
-        Processes measuring the candidate peaks at once, a run of peaks each
-        (`analysis.parallel.parallel_starmap`); the results do not depend on it.
 
     Returns
     -------
@@ -243,13 +199,28 @@ def find_excursions(
     # wlen bounds the prominence search to one rep either side, so a long session's far-away minima
     # do not make a shallow wobble look prominent
     peaks, _ = find_peaks(trunk, prominence=rules.min_excursion_deg, wlen=2 * max_phase + 1)
-    bounds = [k * len(peaks) // workers for k in range(workers + 1)]
-    # the peaks a run per process: each is measured on its own
-    tasks = [
-        (range(a, b), peaks, trunk, raw, t, still_ahead, rate_hz, max_phase, stall_n, rules)
-        for a, b in zip(bounds, bounds[1:])
-    ]
-    rows = [row for part in parallel_starmap(_excursion_rows, tasks, workers) for row in part]
+    rows = []
+    for k, ip in enumerate(peaks):
+        lo = peaks[k - 1] if k > 0 else max(ip - max_phase, 0)
+        hi = peaks[k + 1] if k + 1 < len(peaks) else min(ip + max_phase, len(trunk) - 1)
+        # walking backwards in time, the window of offset j ends at sample ip - j
+        il = ip - _top_offset(trunk[lo : ip + 1][::-1], still_ahead[lo : max(ip - stall_n + 2, lo)][::-1], rules)
+        ir = ip + _top_offset(trunk[ip : hi + 1], still_ahead[ip : max(hi - stall_n + 2, ip)], rules)
+        top_l, top_r, bottom = trunk[il], trunk[ir], trunk[ip]
+        excursion = bottom - max(top_l, top_r)
+        if excursion < rules.min_excursion_deg or bottom < rules.min_bottom_inclination_deg:
+            continue
+        tol_l = max(rules.top_tolerance_deg, rules.top_zone * (bottom - top_l))
+        tol_r = max(rules.top_tolerance_deg, rules.top_zone * (bottom - top_r))
+        i0 = il + int(np.flatnonzero(trunk[il : ip + 1] <= top_l + tol_l)[-1])
+        i1 = ip + int(np.flatnonzero(trunk[ip : ir + 1] <= top_r + tol_r)[0])
+        if np.isnan(raw[i0 : i1 + 1]).mean() > rules.max_missing_fraction:
+            continue
+        speed_dps = np.gradient(trunk[i0 : i1 + 1]) * rate_hz
+        j = ip - i0
+        rows.append(
+            (t[i0], t[ip], t[i1], top_l, top_r, bottom, excursion, speed_dps[: j + 1].max(), -speed_dps[j:].min())
+        )
     if not rows:
         return empty
     return pd.DataFrame(rows, columns=list(EXCURSION_COLUMNS))

@@ -50,14 +50,6 @@ def test_touch_and_go_reps_are_separated():
     assert np.allclose(found["end_s"].to_numpy()[:-1], found["start_s"].to_numpy()[1:], atol=0.2)
 
 
-def test_the_peaks_measured_a_run_per_process_give_the_same_reps():
-    parts = [rest(2), *[Rep(eccentric_s=0.6, bottom_s=0.0, concentric_s=0.5, top_s=0.0) for _ in range(8)], rest(2)]
-    angles = build(parts, rate_hz=50.0)
-    serial = find_excursions(angles)
-    for workers in (2, 3):
-        pd.testing.assert_frame_equal(find_excursions(angles, workers=workers), serial, check_exact=True)
-
-
 @pytest.mark.parametrize("top_deg", [45.0, 90.0])
 def test_back_extension_reps_start_from_the_bench_angle(top_deg):
     bench = {"trunk_inclination_deg": top_deg, "pelvis_inclination_deg": top_deg}
