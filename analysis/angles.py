@@ -16,7 +16,7 @@ order, stays gravity-referenced and does not drift.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,11 +32,10 @@ from analysis.calibration import (
     stood_still,
 )
 from analysis.orientation import correct_accelerometer, series_orientation
-from analysis.parallel import default_workers, parallel_starmap
-from analysis.quiet import quiet_mask
+from analysis.parallel import default_workers, parallel_stages, parallel_starmap
+from analysis.quiet import motion_of, quiet_mask_of
 from analysis.rotations import (
     compose_quat_wxyz,
-    heading_rad,
     inclination_from_quat_deg,
     matrix_elements_wxyz,
     nlerp_wxyz,
@@ -115,7 +114,7 @@ class OrientedSensor:
         The 6D ``q_world_sensor`` (the same array when ``quat_wxyz`` is 6D), from the same VQF run: the bar's
         field needs an orientation that did not fuse it (`analysis.bar_field`).
     rest
-        Its rest mask for auto calibration (`analysis.quiet.quiet_mask`, default thresholds).
+        Its rest mask for auto calibration (`analysis.quiet.quiet_mask_of`, default thresholds).
     anchor_rest
         Its rest mask for heading anchors (`ANCHOR_MIN_REST_S`, `ANCHOR_MAX_GYR_DPS`).
     """
@@ -197,13 +196,14 @@ def oriented_sensor(
     report.update(correct_accelerometer(series))
     acc, gyr, rate = series.acc_mps2, series.gyr_dps, series.rate_hz
     quat, quat_6d = series_orientation(series, use_mag=use_mag)
+    motion = motion_of(acc, gyr)
     oriented = OrientedSensor(
         series=series,
         report=report,
         quat_wxyz=quat,
         quat_6d_wxyz=quat_6d,
-        rest=quiet_mask(acc, gyr, rate),
-        anchor_rest=quiet_mask(acc, gyr, rate, window_s=ANCHOR_MIN_REST_S, gyr_max_dps=ANCHOR_MAX_GYR_DPS),
+        rest=quiet_mask_of(motion, rate),
+        anchor_rest=quiet_mask_of(motion, rate, window_s=ANCHOR_MIN_REST_S, gyr_max_dps=ANCHOR_MAX_GYR_DPS),
     )
     return oriented, time_s, device_time
 
@@ -263,7 +263,64 @@ def quiet_on_grid(time_s: np.ndarray, rest: np.ndarray, grid_s: np.ndarray) -> n
     return np.interp(grid_s, time_s, rest.astype(float)) > 0.5
 
 
-def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray) -> np.ndarray:
+@dataclass
+class SegmentOnGrid:
+    """One segment on the common grid: its orientation and what the angles read of it per sample
+    (`segment_on_grid`), worked out where its sensor is (`sensor_stages`).
+
+    Attributes
+    ----------
+    quat_wxyz
+        ``(n, 4)`` ``q_world_segment`` in its sensor's own 6D (or 9D) world frame, NaN in gaps.
+    inclination_deg
+        Its inclination (`analysis.rotations.inclination_from_quat_deg`).
+    heading_rad
+        Heading of its medio-lateral (y) axis in that world frame (`heading_offset_rad`).
+    axis_z
+        That axis' vertical component: the sine of its tilt from the horizontal.
+    """
+
+    quat_wxyz: np.ndarray
+    inclination_deg: np.ndarray
+    heading_rad: np.ndarray
+    axis_z: np.ndarray
+
+
+def segment_on_grid(quat_wxyz: np.ndarray) -> SegmentOnGrid:
+    """A `SegmentOnGrid` of ``(n, 4)`` ``q_world_segment``."""
+    # the medio-lateral (y) axis in the world frame is column 1 of R_world_segment
+    x, y, z = matrix_elements_wxyz(quat_wxyz, [(0, 1), (1, 1), (2, 1)])
+    return SegmentOnGrid(quat_wxyz, inclination_from_quat_deg(quat_wxyz), np.arctan2(y, x), z)
+
+
+def sensor_stages(
+    placement: str, load: Callable[[str], pd.DataFrame], use_mag: bool
+) -> Generator[tuple, tuple[np.ndarray, np.ndarray, np.ndarray], None]:
+    """One sensor's share of `compute_angles` in two stages (`analysis.parallel.parallel_stages`), so that a
+    worker that orients a sensor also puts it on the common grid, which needs every sensor's clock first.
+
+    Yields first `oriented_sensor`'s ``(oriented, time_s, device_time)``. Then it is sent ``(time_s, grid_s,
+    q_sensor_segment_wxyz)``: the sensor's grid times after the clocks' cross-check, the common grid and its
+    calibration; and it yields its segment on the common grid (`resample_orientation`, `segment_on_grid`) and its
+    anchor rest mask there (`quiet_on_grid`). Between the stages it keeps only what the second one reads.
+    """
+    handed = [oriented_sensor(placement, load, use_mag)]
+    oriented = handed[0][0]
+    segment, quat, anchor_rest = oriented.series.segment, oriented.quat_wxyz, oriented.anchor_rest
+    del oriented
+    # handed over without a reference kept here, so that the caller can let the rest of the sensor go
+    time_s, grid_s, q_sensor_segment = yield handed.pop()
+    handed.append(
+        (
+            segment_on_grid(resample_orientation(time_s, segment, quat, grid_s, q_sensor_segment)),
+            quiet_on_grid(time_s, anchor_rest, grid_s),
+        )
+    )
+    del time_s, segment, quat, anchor_rest  # each sensor's let go once it is on the grid, before the next one is
+    yield handed.pop()
+
+
+def heading_offset_rad(lower: SegmentOnGrid, upper: SegmentOnGrid, quiet: np.ndarray) -> np.ndarray:
     """Heading that turns the upper segment's 6D world frame into the lower one's, per grid sample.
 
     The raw offset is the heading difference of the two medio-lateral axes. It is trusted only where both
@@ -273,8 +330,8 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
 
     Parameters
     ----------
-    q_lower, q_upper
-        ``(n, 4)`` ``q_world_segment`` of the two segments, each in its own 6D world frame (NaN in gaps).
+    lower, upper
+        The two segments, each in its own 6D world frame (NaN in gaps).
     quiet
         Boolean mask of length n: both sensors at rest.
 
@@ -283,12 +340,10 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
     numpy.ndarray
         Offset in rad (NaN where either segment is NaN).
     """
-    # the medio-lateral (y) axis in the world frame is column 1 of R_world_segment
-    y_lower, y_upper = (np.column_stack(matrix_elements_wxyz(q, [(0, 1), (1, 1), (2, 1)])) for q in (q_lower, q_upper))
-    raw = _wrap(heading_rad(y_lower) - heading_rad(y_upper))
+    raw = _wrap(lower.heading_rad - upper.heading_rad)
     valid = np.isfinite(raw)
     sin_tilt = np.sin(np.radians(ANCHOR_MAX_TILT_DEG))
-    usable = valid & quiet & (np.abs(y_lower[:, 2]) < sin_tilt) & (np.abs(y_upper[:, 2]) < sin_tilt)
+    usable = valid & quiet & (np.abs(lower.axis_z) < sin_tilt) & (np.abs(upper.axis_z) < sin_tilt)
     out = np.full(len(raw), np.nan)
     # Each contiguous run of valid data (between long gaps) has its own, unrelated 6D headings.
     edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
@@ -311,32 +366,61 @@ def heading_offset_rad(q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarr
     return out
 
 
+def _relative_rows(
+    q_lower: np.ndarray,
+    q_upper: np.ndarray,
+    offset: np.ndarray,
+    start: int,
+    stop: int,
+    chunk: int,
+    into: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """`relative_angles_deg` of rows ``[start, stop)`` given the heading offset: written into ``into`` (arrays of
+    all rows) when given, else returned as arrays of their own."""
+    out = into if into is not None else tuple(np.empty(stop - start) for _ in range(3))
+    shift = 0 if into is not None else start
+    # a chunk of rows at a time: each row on its own, and a 4-hour session's temporaries would be ≈ 300 MB
+    for c0 in range(start, stop, chunk):
+        rows = slice(c0, min(c0 + chunk, stop))
+        q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset[rows])), q_upper[rows])
+        for angle, part in zip(out, relative_cardan_angles_deg(q_lower[rows], q_upper_aligned)):
+            angle[rows.start - shift : rows.stop - shift] = part
+    return None if into is not None else out
+
+
 def relative_angles_deg(
-    q_lower: np.ndarray, q_upper: np.ndarray, quiet: np.ndarray, chunk: int = GRID_CHUNK
+    lower: SegmentOnGrid, upper: SegmentOnGrid, quiet: np.ndarray, chunk: int = GRID_CHUNK, workers: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flexion, lateral bend and twist of the upper segment relative to the lower one (docs/conventions.md).
 
     Parameters
     ----------
-    q_lower, q_upper
-        ``(n, 4)`` ``q_world_segment`` in each sensor's own 6D world frame.
+    lower, upper
+        The two segments, each in its own sensor's 6D world frame.
     quiet
         Both sensors at rest (heading anchors, see `heading_offset_rad`).
     chunk
         Rows turned into angles at once; the results do not depend on it.
+    workers
+        Processes turning rows into angles at once, a run of rows each (`analysis.parallel.parallel_starmap`);
+        the results do not depend on it.
 
     Returns
     -------
     flexion_deg, lateral_bend_deg, twist_deg
     """
-    offset = heading_offset_rad(q_lower, q_upper, quiet)
-    angles = tuple(np.empty(len(offset)) for _ in range(3))
-    # a chunk of rows at a time: each row on its own, and a 4-hour session's temporaries would be ≈ 300 MB
-    for c0 in range(0, len(offset), chunk):
-        rows = slice(c0, c0 + chunk)
-        q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset[rows])), q_upper[rows])
-        for angle, part in zip(angles, relative_cardan_angles_deg(q_lower[rows], q_upper_aligned)):
-            angle[rows] = part
+    offset = heading_offset_rad(lower, upper, quiet)
+    n = len(offset)
+    angles = tuple(np.empty(n) for _ in range(3))
+    bounds = [k * n // workers for k in range(workers + 1)]
+    # this process fills its own run of rows in place; the workers' come back as arrays of their own
+    tasks = [
+        (lower.quat_wxyz, upper.quat_wxyz, offset, start, stop, chunk, angles if k == 0 else None)
+        for k, (start, stop) in enumerate(zip(bounds, bounds[1:]))
+    ]
+    for start, stop, part in zip(bounds[1:], bounds[2:], parallel_starmap(_relative_rows, tasks, workers)[1:]):
+        for angle, values in zip(angles, part):
+            angle[start:stop] = values
     no_offset = ~np.isfinite(offset)
     for angle in angles:
         angle[no_offset] = np.nan
@@ -396,62 +480,67 @@ def compute_angles(
     tasks = [(placement, samples.load, use_mag) for placement in samples.counts]
     # this process loads and orients the first sensor; a worker's sensors are loaded here before it forks, and
     # let go here once it has, so that the table is never whole in one process
-    results = parallel_starmap(oriented_sensor, tasks, workers, prepare=loaded_ahead)
-    clocks = clock_relation([time_s for _, time_s, _ in results], results[0][2])
-    oriented = {placement: o for placement, (o, _, _) in zip(samples.counts, results)}
-    del results  # the rows' times, only for the clock relation
-    series = {placement: o.series for placement, o in oriented.items()}
-    # the cross-check shifts sensor times only: orientations and rests on each sensor's own grid stay valid
-    sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, clocks)
-    grid = common_grid(series, rate_hz)
-    if len(grid) < 2:
-        raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")
-    mismatch = unchecked = None
-    if calibration is None:
-        calibration = auto_calibrate_series(series, {placement: o.rest for placement, o in oriented.items()})
-    elif check is not None:
-        rests = {placement: o.rest for placement, o in oriented.items()}
-        own = auto_calibrate_series(series, rests)
-        if stood_still(series, rests, own.windows.standing):
-            mismatch = calibration_mismatch(calibration, own, check)
-            calibration = own if mismatch else calibration
-        else:
-            # no standing of its own to check against: the stored calibration stands
-            unchecked = "the session has no quiet standing to check it against"
-    missing = placements - set(calibration.sensors)
-    if missing:
-        raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
-    R_sensor_segment = segment_rotations(calibration)
-    magnetometers = {
-        placement: Magnetometer(o.series.time_s, o.series.rate_hz, o.series.mag_uT, o.quat_6d_wxyz)
-        for placement, o in oriented.items()
-        if o.series.mag_uT is not None
-    }
-    # Past the calibration only these are read of each sensor: its accelerometer, gyroscope and rest mask (70 MB
-    # per sensor in 4 hours) are let go before the common grid's arrays are made.
-    own_grids = {p: (o.series.time_s, o.series.segment, o.quat_wxyz, o.anchor_rest) for p, o in oriented.items()}
-    del oriented, series
-    q_world_segment, quiet = {}, np.ones(len(grid), dtype=bool)
-    for placement in list(own_grids):
-        time_s, segment, quat, anchor_rest = own_grids.pop(placement)
-        # q_world_segment = q_world_sensor ⊗ q_sensor_segment before resampling: nlerp commutes with it
-        q_sensor_segment = quat_wxyz_from_matrix(R_sensor_segment[placement])
-        q_world_segment[placement] = resample_orientation(time_s, segment, quat, grid, q_sensor_segment)
-        quiet &= quiet_on_grid(time_s, anchor_rest, grid)
-    del time_s, segment, quat, anchor_rest
-    flexion, bend, twist = relative_angles_deg(q_world_segment["lumbar"], q_world_segment["thoracic"], quiet)
+    with parallel_stages(sensor_stages, tasks, workers, prepare=loaded_ahead) as stages:
+        results = stages.send()
+        clocks = clock_relation([time_s for _, time_s, _ in results], results[0][2])
+        oriented = {placement: o for placement, (o, _, _) in zip(samples.counts, results)}
+        del results  # the rows' times, only for the clock relation
+        series = {placement: o.series for placement, o in oriented.items()}
+        # the cross-check shifts sensor times only: orientations and rests on each sensor's own grid stay valid
+        sync = cross_check(series, {placement: o.report for placement, o in oriented.items()}, clocks)
+        grid = common_grid(series, rate_hz)
+        if len(grid) < 2:
+            raise ValueError("the sensors' recordings do not overlap in time; record all sensors together")
+        mismatch = unchecked = None
+        if calibration is None:
+            calibration = auto_calibrate_series(series, {placement: o.rest for placement, o in oriented.items()})
+        elif check is not None:
+            rests = {placement: o.rest for placement, o in oriented.items()}
+            own = auto_calibrate_series(series, rests)
+            if stood_still(series, rests, own.windows.standing):
+                mismatch = calibration_mismatch(calibration, own, check)
+                calibration = own if mismatch else calibration
+            else:
+                # no standing of its own to check against: the stored calibration stands
+                unchecked = "the session has no quiet standing to check it against"
+        missing = placements - set(calibration.sensors)
+        if missing:
+            raise ValueError(f"the calibration has no {sorted(missing)} sensor; calibrate again with all sensors on")
+        R_sensor_segment = segment_rotations(calibration)
+        magnetometers = {
+            placement: Magnetometer(o.series.time_s, o.series.rate_hz, o.series.mag_uT, o.quat_6d_wxyz)
+            for placement, o in oriented.items()
+            if o.series.mag_uT is not None
+        }
+        # q_world_segment = q_world_sensor ⊗ q_sensor_segment before resampling (nlerp commutes with it), each
+        # sensor where it was oriented. Past the calibration only the grid times are read here of each sensor:
+        # its accelerometer, gyroscope and rest masks (70 MB per sensor in 4 hours) are let go before the common
+        # grid's arrays are made.
+        to_grid = [
+            (o.series.time_s, grid, quat_wxyz_from_matrix(R_sensor_segment[placement]))
+            for placement, o in oriented.items()
+        ]
+        del oriented, series
+        on_grid = stages.send(to_grid)
+    del to_grid
+    segments = {placement: segment for placement, (segment, _) in zip(samples.counts, on_grid)}
+    quiet = np.ones(len(grid), dtype=bool)
+    for _, anchor_rest in on_grid:
+        quiet &= anchor_rest
+    del on_grid
+    flexion, bend, twist = relative_angles_deg(segments["lumbar"], segments["thoracic"], quiet, workers=workers)
     columns = {
         "time_s": grid,
         "lumbar_flexion_deg": flexion,
         "lumbar_lateral_bend_deg": bend,
         "lumbar_twist_deg": twist,
-        "trunk_inclination_deg": inclination_from_quat_deg(q_world_segment["thoracic"]),
-        "pelvis_inclination_deg": inclination_from_quat_deg(q_world_segment["lumbar"]),
+        "trunk_inclination_deg": segments["thoracic"].inclination_deg,
+        "pelvis_inclination_deg": segments["lumbar"].inclination_deg,
     }
     angles = pd.DataFrame({c: columns[c] for c in ANGLE_COLUMNS})
-    if "upper_thoracic" in q_world_segment:
+    if "upper_thoracic" in segments:
         angles[THORACIC_COLUMN] = relative_angles_deg(
-            q_world_segment["thoracic"], q_world_segment["upper_thoracic"], quiet
+            segments["thoracic"], segments["upper_thoracic"], quiet, workers=workers
         )[0]
     sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
     return AnglesResult(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.parallel import parallel_starmap
 from analysis.rotations import matrices_from_quat_wxyz, matrix_elements_wxyz
 
 #: Time around each set left out of the undisturbed baseline, in s: the bar is carried to and from the
@@ -187,8 +188,9 @@ def field_series(sensors: dict[str, Magnetometer], windows_s: list[tuple[float, 
     """
     out = {}
     for placement, s in sensors.items():
-        quat = s.quat_6d_wxyz
-        valid = np.isfinite(quat[:, 0]) & np.isfinite(s.mag_uT).all(axis=1)
+        quat, mag = s.quat_6d_wxyz, s.mag_uT
+        # column by column: numpy's all(axis=1) over rows of three is several times slower
+        valid = np.isfinite(quat[:, 0]) & np.isfinite(mag[:, 0]) & np.isfinite(mag[:, 1]) & np.isfinite(mag[:, 2])
         if not valid.any():
             continue
         # world z in the sensor frame is the last row of R_world_sensor; unknown without a field reading too, so
@@ -197,12 +199,15 @@ def field_series(sensors: dict[str, Magnetometer], windows_s: list[tuple[float, 
         up[~valid] = np.nan
         base = valid & _outside(s.time_s, windows_s, SET_MARGIN_S)
         tilted = max(int(MIN_TILTED_S * s.rate_hz), 1)
-        if base.sum() < MIN_BASELINE_SAMPLES or tilt_spread_deg(up[base], tilted) < MIN_BASELINE_TILT_DEG:
+        if base.sum() < MIN_BASELINE_SAMPLES:
             continue
-        offset, vertical, misfit = fit_vertical_field(s.mag_uT[base], up[base])
+        up_base = up[base]
+        if tilt_spread_deg(up_base, tilted) < MIN_BASELINE_TILT_DEG:
+            continue
+        offset, vertical, misfit = fit_vertical_field(mag[base], up_base)
         if misfit > MAX_BASELINE_MISFIT_UT:
             continue
-        field = s.mag_uT - offset
+        field = mag - offset
         anomaly = vertical_anomaly_uT(field, up, vertical)
         out[placement] = FieldSeries(
             s.time_s, field, up, quat, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE))
@@ -335,54 +340,105 @@ def across_change_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     return max(spread - f.baseline_uT, 0.0)
 
 
-def set_field_features(fields: dict[str, FieldSeries], start_s: float, end_s: float) -> dict[str, float]:
-    """Bar-field features of one set for `analysis.classify`.
+@dataclass
+class FieldValues:
+    """What one sensor gives to a set's bar-field features (`bar_field_features`), each feature the largest
+    finite value of all sensors'.
+
+    Attributes
+    ----------
+    back_uT
+        Its `riding_field_uT` when it is on the back (`BACK_PLACEMENTS`): a bar on the upper back.
+    hip_uT
+        Its `tilting_anomaly_uT` and `across_change_uT` when it is at the hip (`HIP_PLACEMENTS`): a bar in the
+        hands. The thoracic sensor's `across_change_uT` is left out: lateral bends and twists of the upper trunk
+        move its tilt axis, and with it the Earth's field, by as much as a weak bar would.
+    """
+
+    back_uT: list[float]
+    hip_uT: list[float]
+
+
+def sensor_field_values(
+    placement: str, sensor: Magnetometer, windows_s: list[tuple[float, float]], wanted: list[bool]
+) -> list[FieldValues] | None:
+    """One sensor's `FieldValues` of every set window (none for a window not wanted): the sensors' work is
+    independent up to the features' maxima, so that each can be done on a core of its own.
 
     Parameters
     ----------
-    fields
-        From `field_series`.
-    start_s, end_s
-        The set's window, s.
+    placement
+        The sensor's placement.
+    sensor
+        Its magnetometer.
+    windows_s
+        ``(start_s, end_s)`` of each set (all of them: they are left out of the baseline, `field_series`).
+    wanted
+        Per window whether its values are needed.
 
     Returns
     -------
-    dict
-        ``back_field_uT``: the thoracic sensor's `riding_field_uT` (a bar on the upper back);
-        ``hip_field_uT``: the largest `tilting_anomaly_uT` or `across_change_uT` of the lumbar and thigh
-        sensors (a bar in the hands). NaN where those sensors have no usable magnetometer. The thoracic
-        sensor's `across_change_uT` is left out: lateral bends and twists of the upper trunk move its tilt
-        axis, and with it the Earth's field, by as much as a weak bar would.
+    list of FieldValues, or None
+        None when its baseline cannot be trusted (`field_series` leaves it out).
     """
+    f = field_series({placement: sensor}, windows_s).get(placement)
+    if f is None:
+        return None
+    return [
+        FieldValues(
+            [riding_field_uT(f, start_s, end_s)] if want and placement in BACK_PLACEMENTS else [],
+            [g(f, start_s, end_s) for g in (tilting_anomaly_uT, across_change_uT)]
+            if want and placement in HIP_PLACEMENTS
+            else [],
+        )
+        for (start_s, end_s), want in zip(windows_s, wanted)
+    ]
 
-    def largest(values: list[float]) -> float:
-        values = [v for v in values if np.isfinite(v)]
-        return max(values) if values else float("nan")
 
-    return {
-        "back_field_uT": largest([riding_field_uT(fields[p], start_s, end_s) for p in BACK_PLACEMENTS if p in fields]),
-        "hip_field_uT": largest(
-            [
-                f(fields[p], start_s, end_s)
-                for p in HIP_PLACEMENTS
-                if p in fields
-                for f in (tilting_anomaly_uT, across_change_uT)
-            ]
-        ),
-    }
+def _largest(values: list[float]) -> float:
+    values = [v for v in values if np.isfinite(v)]
+    return max(values) if values else float("nan")
 
 
 def bar_field_features(
-    sensors: dict[str, Magnetometer], windows_s: list[tuple[float, float]]
+    sensors: dict[str, Magnetometer],
+    windows_s: list[tuple[float, float]],
+    wanted: list[bool] | None = None,
+    workers: int = 1,
 ) -> list[dict[str, float]]:
-    """`set_field_features` of every set window (empty dicts when no sensor has a magnetometer).
+    """Bar-field features of every set window for `analysis.classify` (empty dicts when no sensor has a usable
+    magnetometer).
 
     Parameters
     ----------
     sensors
         Per placement its magnetometer (see `field_series`).
     windows_s
-        ``(start_s, end_s)`` of each set on the session clock.
+        ``(start_s, end_s)`` of each set on the session clock (all of them: they are left out of the baseline).
+    wanted
+        Per window whether its features are needed; an empty dict for the others. None: all are.
+    workers
+        Processes for the sensors at once (`analysis.parallel.parallel_starmap`, `sensor_field_values`); the
+        results do not depend on it.
+
+    Returns
+    -------
+    list of dict
+        Per window ``back_field_uT``, the largest value of the back sensors' (a bar on the upper back), and
+        ``hip_field_uT``, the largest of the hip sensors' (a bar in the hands) (`FieldValues`); NaN where those
+        sensors have no usable magnetometer.
     """
-    fields = field_series(sensors, windows_s)
-    return [set_field_features(fields, start_s, end_s) if fields else {} for start_s, end_s in windows_s]
+    wanted = [True] * len(windows_s) if wanted is None else wanted
+    if not any(wanted):
+        return [{} for _ in windows_s]
+    tasks = [(placement, sensor, windows_s, wanted) for placement, sensor in sensors.items()]
+    per_sensor = [values for values in parallel_starmap(sensor_field_values, tasks, workers) if values is not None]
+    return [
+        {
+            "back_field_uT": _largest([v for values in per_sensor for v in values[k].back_uT]),
+            "hip_field_uT": _largest([v for values in per_sensor for v in values[k].hip_uT]),
+        }
+        if per_sensor and want
+        else {}
+        for k, want in enumerate(wanted)
+    ]

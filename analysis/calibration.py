@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.blocks import row_norms
 from analysis.despike import FLOOR_ACC_MPS2, FLOOR_GYR_DPS, despike
 from analysis.orientation import correct_accelerometers
 from analysis.quiet import mask_intervals, quiet_mask
@@ -611,7 +612,7 @@ def quietest_window(series: dict[str, RegularSeries], duration_s: float = AUTO_M
     busiest = np.zeros(len(ref.time_s))
     for s in series.values():
         win = max(1, int(round(duration_s * s.rate_hz)))
-        mean_dps = pd.Series(np.linalg.norm(s.gyr_dps, axis=1)).rolling(win, center=True).mean().to_numpy()
+        mean_dps = pd.Series(row_norms(s.gyr_dps)).rolling(win, center=True).mean().to_numpy()
         busiest = np.fmax(busiest, np.interp(ref.time_s, s.time_s, mean_dps, left=np.nan, right=np.nan))
     # only where every sensor has data can every sensor's vertical be taken
     start_s = max(s.time_s[0] for s in series.values())
@@ -651,25 +652,30 @@ def neutral_posture(
         rests = mask_intervals(s.time_s, quiet[placement], min_duration_s=AUTO_MIN_QUIET_S)
         windows = rests if windows is None else _intersect(windows, rests)
     windows = [w for w in windows if w[1] - w[0] >= AUTO_MIN_QUIET_S] or [quietest_window(series)]
-    dirs = np.array([[_direction_on(s, *w) for s in series.values()] for w in windows])  # (windows, sensors, 3)
+
+    def directions(chosen: list[tuple[float, float]]) -> np.ndarray:
+        return np.array([[_direction_on(s, *w) for s in series.values()] for w in chosen])  # (windows, sensors, 3)
+
     duration = np.array([e - s for s, e in windows])
     # Same posture = every sensor's vertical within the tolerance. Sessions start standing (the guided
     # protocol asks for it, and people start recordings on their feet), and rests between sets are often
     # spent sitting, so the first long rest is neutral; without one, the posture held longest.
-    cos_tol = np.cos(np.radians(POSTURE_TOLERANCE_DEG))
-    same = (np.einsum("isk,jsk->ijs", dirs, dirs) >= cos_tol).all(axis=2)
     long_enough = np.flatnonzero(duration >= AUTO_STANDING_S)
     if len(long_enough):
         # the standing before the first set alone: averaging in every later rest within the tolerance
-        # moved neutral by up to 3.6° when a lifter ended in a slightly different stance
-        best = int(long_enough[0])
-        members = np.arange(len(windows)) == best
+        # moved neutral by up to 3.6° when a lifter ended in a slightly different stance (and only its
+        # verticals are needed, not those of the session's hundreds of other rests)
+        members = np.arange(len(windows)) == int(long_enough[0])
+        dirs = directions([windows[int(long_enough[0])]])
     else:
-        best = int(np.argmax(same @ duration))
-        members = same[best]
+        dirs = directions(windows)
+        cos_tol = np.cos(np.radians(POSTURE_TOLERANCE_DEG))
+        same = (np.einsum("isk,jsk->ijs", dirs, dirs) >= cos_tol).all(axis=2)
+        members = same[int(np.argmax(same @ duration))]
+        dirs = dirs[members]
     up = {}
     for j, placement in enumerate(series):
-        v = (dirs[members, j] * duration[members, None]).sum(axis=0)
+        v = (dirs[:, j] * duration[members, None]).sum(axis=0)
         up[placement] = v / np.linalg.norm(v)
     return up, [w for w, m in zip(windows, members) if m]
 
@@ -700,7 +706,7 @@ def first_bends(
     tuple or None
         ``(start_s, end_s)`` of the stretch, None when no planar stretch exists.
     """
-    placement = max(series, key=lambda p: np.nanmean(np.linalg.norm(series[p].gyr_dps, axis=1)))
+    placement = max(series, key=lambda p: np.nanmean(row_norms(series[p].gyr_dps)))
     busiest = series[placement]
     before = busiest.time_s <= after_s
     up = (
@@ -709,7 +715,7 @@ def first_bends(
         else up_vector(busiest.acc_mps2)
     )
     gyr = np.nan_to_num(busiest.gyr_dps)
-    tilt_rate = np.linalg.norm(gyr - np.outer(np.einsum("ni,i->n", gyr, up), up), axis=1)
+    tilt_rate = row_norms(gyr - np.outer(np.einsum("ni,i->n", gyr, up), up))
     moving = ~quiet[placement] & ~before
     rotated = np.cumsum(np.where(moving, tilt_rate, 0.0)) / busiest.rate_hz
     stretch = np.floor(rotated / AUTO_AXIS_ROTATION_DEG).astype(int)

@@ -155,13 +155,19 @@ def set_features(
         reps of the larger of the peak lateral bend and twist over the trunk's inclination range).
     """
     from_floor = starts_from_floor(reps, rules)
-    paced = excursions.iloc[1:] if len(excursions) > 1 else excursions
+    # numpy columns: pandas arithmetic costs more than the figures of a set's few reps
+    columns = ("top_start_deg", "top_end_deg", "bottom_deg", "descent_dps", "ascent_dps")
+    ex = {c: excursions[c].to_numpy(dtype=float) for c in columns}
+    paced = {c: v[1:] if len(v) > 1 else v for c, v in ex.items()}
     trunk_range = reps["trunk_inclination_range_deg"].to_numpy(dtype=float)
     pelvis_share = reps["pelvis_inclination_range_deg"].to_numpy(dtype=float) / trunk_range
-    sideways = np.fmax(reps["peak_lateral_bend_deg"].abs(), reps["peak_twist_deg"].abs()).to_numpy(dtype=float)
+    sideways = np.fmax(
+        np.abs(reps["peak_lateral_bend_deg"].to_numpy(dtype=float)),
+        np.abs(reps["peak_twist_deg"].to_numpy(dtype=float)),
+    )
     return {
-        "top_inclination_deg": float(np.median(np.r_[excursions["top_start_deg"], excursions["top_end_deg"]])),
-        "bottom_inclination_deg": float(np.median(excursions["bottom_deg"])),
+        "top_inclination_deg": float(np.median(np.r_[ex["top_start_deg"], ex["top_end_deg"]])),
+        "bottom_inclination_deg": float(np.median(ex["bottom_deg"])),
         "descent_s": float(np.median(movement_s(paced["bottom_deg"] - paced["top_start_deg"], paced["descent_dps"]))),
         "ascent_s": float(np.median(movement_s(paced["bottom_deg"] - paced["top_end_deg"], paced["ascent_dps"]))),
         "from_floor": float(from_floor),
@@ -193,6 +199,11 @@ def bar_on_back_score(features: dict[str, float], rules: ExerciseRules = DEFAULT
     if not (np.isfinite(back) and np.isfinite(hip)) or max(back, hip) < rules.bar_evidence_min_uT:
         return 0.0
     return float(np.log((back + rules.bar_field_floor_uT) / (hip + rules.bar_field_floor_uT)))
+
+
+#: The classes the bar's field decides between: `good_morning_score` is the only reader of the bar-field features
+#: (`analysis.bar_field`), so a set that `classify_features` puts in neither class without them keeps its class.
+BAR_FIELD_CLASSES = ("good_morning", "romanian_deadlift")
 
 
 def good_morning_score(features: dict[str, float], rules: ExerciseRules = DEFAULT_EXERCISE_RULES) -> float:

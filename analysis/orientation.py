@@ -86,9 +86,10 @@ def series_orientation(series: RegularSeries, *, use_mag: bool = False) -> tuple
     mag = series.mag_uT if use_mag else None
     quat_6d = np.full((len(series.time_s), 4), np.nan)
     quat_9d = None if mag is None else quat_6d.copy()
-    for seg in np.unique(series.segment[series.segment >= 0]):
-        idx = np.flatnonzero(series.segment == seg)
-        if len(idx) < 2:
+    # each stretch is one run of rows: slices (views) rather than a gathered copy of every series per stretch
+    for i0, i1 in series.stretches():
+        idx = slice(i0, i1)
+        if i1 - i0 < 2:
             continue
         q6, q9 = orientation_quats(
             series.acc_mps2[idx], series.gyr_dps[idx], series.rate_hz, None if mag is None else mag[idx]

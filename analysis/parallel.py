@@ -3,8 +3,10 @@
 The sensors' work up to orientation (despike, regular grid, accelerometer correction, VQF) is independent
 per sensor, and VQF holds the GIL, so threads would not overlap it. Forked workers inherit the inputs
 (no pickling of the samples table); only the results travel back, their arrays through a shared-memory
-file that the caller maps instead of reading tens of MB through a pipe. Off Linux, in a daemonic process or
-with one worker the work runs serially, with the same results to the bit.
+file that the caller maps instead of reading tens of MB through a pipe. The work can come in stages
+(`parallel_stages`): a worker keeps its sensor between them while the caller combines all sensors' results
+(the clocks, the calibration) and sends each what its next stage needs (the common grid). Off Linux, in a
+daemonic process or with one worker the work runs serially, with the same results to the bit.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ import os
 import pickle
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Generator, Iterator, Sequence
+from multiprocessing.connection import Connection
 from typing import Any
 
 #: Below this many samples (all sensors together) a worker process costs more than it saves: forking,
-#: starting the pool and handing the results back take ≈ 25 ms, about what a second core saves on a
+#: starting the worker and handing the results back take ≈ 25 ms, about what a second core saves on a
 #: 5-minute session of two 100 Hz sensors (60,000 samples; 50 ms saved at 10 minutes).
 PARALLEL_MIN_SAMPLES = 60_000
 
-# The tasks of the running `parallel_starmap`, read by the forked workers (inherited, never pickled).
+# The tasks of the running `parallel_stages`, read by the forked workers (inherited, never pickled).
 _tasks: list[tuple[Callable[..., Any], tuple]] = []
 
 
@@ -52,11 +54,6 @@ def default_workers(n_tasks: int, n_samples: int) -> int:
     return max(1, min(n_tasks, usable_cores()))
 
 
-def _run_task(i: int) -> Any:
-    func, args = _tasks[i]
-    return func(*args)
-
-
 def _page_offsets(sizes: list[int]) -> list[int]:
     """Where each buffer starts in the shared file: on a boundary that `mmap` can map from."""
     offsets, end = [], 0
@@ -66,14 +63,13 @@ def _page_offsets(sizes: list[int]) -> list[int]:
     return offsets
 
 
-def _run_task_shared(i: int) -> tuple[bytes, str | None, list[int]]:
-    """Run task ``i`` in a worker; its arrays go out of band (pickle protocol 5) into one shared file, each
+def _pack_shared(result: Any) -> tuple[bytes, str | None, list[int]]:
+    """A worker's result for the caller: its arrays out of band (pickle protocol 5) in one shared file, each
     from a page boundary (`_page_offsets`).
 
     Where that file cannot be written (a small or full ``/dev/shm``, as in containers), the whole result
     goes back pickled instead (``path`` None).
     """
-    result = _run_task(i)
     buffers: list[pickle.PickleBuffer] = []
     head = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
     sizes = [buffer.raw().nbytes for buffer in buffers]
@@ -111,52 +107,201 @@ def _load_shared(head: bytes, path: str | None, sizes: list[int]) -> Any:
     return pickle.loads(head, buffers=views)
 
 
+def _send_stage(gens: list[Generator], values: list[Any]) -> list[Any]:
+    """Each generator's next stage: ``gen.send(value)`` (``next`` for the first), what each yields."""
+    return [gen.send(value) for gen, value in zip(gens, values)]
+
+
+def _serve(conn: Connection, indices: list[int], others: list[Connection]) -> None:
+    """A forked worker: runs tasks ``indices`` of `_tasks` a stage at a time, as the caller's `Stages` asks.
+
+    Each stage's inputs come through ``conn``; its results go back in a shared file (`_pack_shared`), an error
+    as the exception. The caller closing its end (after the last stage, or on an error of its own) ends it.
+    """
+    for other in others:
+        other.close()  # only the caller's end of each pipe may keep it open: a worker's exit must show as EOF
+    gens = [func(*args) for func, args in (_tasks[i] for i in indices)]
+    _tasks.clear()
+    while True:
+        try:
+            values = conn.recv()
+        except EOFError:
+            return
+        try:
+            message = ("ok", _pack_shared(_send_stage(gens, values)))
+        except StopIteration:
+            return
+        except BaseException as exc:  # any error of a task is the caller's to raise
+            message = ("raise", exc)
+        try:
+            conn.send(message)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            if message[0] == "ok" and message[1][1] is not None:
+                os.unlink(message[1][1])  # the caller is gone: nobody will map it
+            if message[0] == "raise":
+                with contextlib.suppress(OSError):  # an exception that does not pickle, told as its repr
+                    conn.send(("raise", RuntimeError(repr(message[1]))))
+            return
+        if message[0] == "raise":
+            return
+        del message
+
+
+class Stages:
+    """Tasks run as generators a stage at a time, spread over forked workers (`parallel_stages`).
+
+    Between two stages the caller can combine what every task yielded and send each of them what it needs
+    next, while each worker keeps what its tasks hold in memory: nothing travels but what is yielded and sent.
+    """
+
+    def __init__(self, local: list[tuple[int, Generator]], remote: list[tuple[list[int], Connection]], n: int):
+        self._local, self._remote, self._n = local, remote, n
+        self._waiting: list[Connection] = []  # workers sent a stage's inputs and not yet heard from
+
+    def send(self, values: Sequence[Any] | None = None) -> list[Any]:
+        """Run every task to its next ``yield``.
+
+        Parameters
+        ----------
+        values
+            One value per task, in the order of the tasks, sent into its generator (``gen.send``); None for
+            the first stage (``next``).
+
+        Returns
+        -------
+        list
+            What each task yielded, in the order of the tasks (from the workers: pickled, arrays shared).
+        """
+        values = [None] * self._n if values is None else list(values)
+        for indices, conn in self._remote:
+            conn.send([values[i] for i in indices])
+            self._waiting.append(conn)
+        out: list[Any] = [None] * self._n
+        # this process's own tasks while the workers do theirs
+        indices = [i for i, _ in self._local]
+        for i, result in zip(indices, _send_stage([gen for _, gen in self._local], [values[i] for i in indices])):
+            out[i] = result
+        for indices, conn in self._remote:
+            self._waiting.remove(conn)
+            try:
+                kind, payload = conn.recv()
+            except EOFError:
+                raise RuntimeError("a worker process ended without its results") from None
+            if kind == "raise":
+                raise payload
+            for i, result in zip(indices, _load_shared(*payload)):
+                out[i] = result
+        return out
+
+    def abandon(self) -> None:
+        """After an error: wait for the stage the workers are still on, and remove its shared files unread."""
+        for conn in self._waiting:
+            with contextlib.suppress(EOFError, OSError):
+                kind, payload = conn.recv()
+                if kind == "ok" and payload[1] is not None:
+                    os.unlink(payload[1])
+        self._waiting = []
+
+
+@contextlib.contextmanager
+def parallel_stages(
+    func: Callable[..., Generator],
+    args_list: Sequence[tuple],
+    workers: int = 1,
+    prepare: Callable[..., tuple] | None = None,
+) -> Iterator[Stages]:
+    """The generators ``func(*args)`` of ``args_list``, run a stage (``yield``) at a time by `Stages.send`, spread
+    over ``workers`` processes (the caller is one: it runs the first task).
+
+    Parameters
+    ----------
+    func
+        A generator function; the forked workers inherit it (never pickled). What it yields must pickle, and
+        what it is sent too.
+    args_list
+        One argument tuple per task; never pickled, so it may hold large tables.
+    workers
+        Processes working at once, counting the caller; 1 runs serially. Forked workers need Linux and a
+        caller that may have children (not a daemonic pool worker); without them the tasks run serially,
+        with the same results to the bit. Tasks beyond the workers are shared out among the forked ones.
+    prepare
+        ``prepare(*args)`` gives the arguments ``func`` takes for a task a forked worker runs, made in this
+        process before the fork: e.g. data loaded here, as nothing should open a file or a database connection
+        in a child forked from a process with other threads. This process lets go of them once the workers have
+        forked; its own task and serial runs take ``args`` as they are.
+
+    Yields
+    ------
+    Stages
+        Leaving the block ends the tasks, finished or not (a worker's end when this process raised).
+    """
+    global _tasks
+    n_forked = min(workers, len(args_list)) - 1
+    if n_forked < 1 or not _can_fork():
+        gens = [func(*args) for args in args_list]
+        try:
+            yield Stages(list(enumerate(gens)), [], len(gens))
+        finally:
+            for gen in gens:
+                gen.close()
+        return
+    groups = [list(range(1 + k, len(args_list), n_forked)) for k in range(n_forked)]
+    _tasks = [(func, tuple(args if i == 0 or prepare is None else prepare(*args))) for i, args in enumerate(args_list)]
+    pipes = [multiprocessing.Pipe() for _ in groups]
+    fork = multiprocessing.get_context("fork")
+    processes = []
+    local: list[tuple[int, Generator]] = []
+    stages = None
+    try:
+        for group, (_, theirs) in zip(groups, pipes):
+            others = [c for pair in pipes for c in pair if c is not theirs]
+            processes.append(fork.Process(target=_serve, args=(theirs, group, others), daemon=True))
+            processes[-1].start()
+        for _, theirs in pipes:
+            theirs.close()
+        local = [(0, func(*_tasks[0][1]))]
+        # the workers have their tasks' prepared arguments: this process keeps only its own task
+        _tasks = []
+        stages = Stages(local, [(group, mine) for group, (mine, _) in zip(groups, pipes)], len(args_list))
+        yield stages
+    finally:
+        _tasks = []
+        if stages is not None:
+            stages.abandon()
+        for _, gen in local:
+            gen.close()
+        for mine, theirs in pipes:
+            mine.close()  # a worker still waiting for a stage ends
+            theirs.close()
+        for process in processes:
+            process.join()
+
+
+def _one_stage(func: Callable[..., Any], *args: Any) -> Generator:
+    yield func(*args)
+
+
 def parallel_starmap(
     func: Callable[..., Any],
     args_list: Sequence[tuple],
     workers: int = 1,
     prepare: Callable[..., tuple] | None = None,
 ) -> list[Any]:
-    """``[func(*args) for args in args_list]``, spread over ``workers`` processes (the caller is one).
+    """``[func(*args) for args in args_list]``, spread over ``workers`` processes (the caller is one):
+    `parallel_stages` with one stage.
 
     Parameters
     ----------
     func
         Any callable; the forked workers inherit it (never pickled). Its results must pickle.
-    args_list
-        One argument tuple per task; never pickled, so it may hold large tables.
-    workers
-        Processes working at once, counting the caller; 1 runs serially. Forked workers need Linux and a
-        caller that may have children (not a daemonic pool worker); without them the tasks run serially.
-    prepare
-        ``prepare(*args)`` gives the arguments ``func`` takes for a task a forked worker runs, made in this
-        process before the fork: e.g. data loaded here, as nothing should open a file or a database connection
-        in a child forked from a process with other threads. This process lets go of them once the workers have
-        forked; its own task (the first) and serial runs take ``args`` as they are.
+    args_list, workers, prepare
+        As for `parallel_stages` (``prepare`` takes the arguments of ``func``).
 
     Returns
     -------
     list
         The results, in the order of ``args_list`` (from the workers: pickled, arrays shared).
     """
-    global _tasks
-    n_forked = min(workers, len(args_list)) - 1
-    if n_forked < 1 or not _can_fork():
-        return [func(*args) for args in args_list]
-    _tasks = [(func, tuple(args if i == 0 or prepare is None else prepare(*args))) for i, args in enumerate(args_list)]
-    futures = []
-    try:
-        with ProcessPoolExecutor(n_forked, mp_context=multiprocessing.get_context("fork")) as pool:
-            # the workers are forked on the first submit, so they already see `_tasks`
-            futures = [pool.submit(_run_task_shared, i) for i in range(1, len(_tasks))]
-            # the workers have their tasks' prepared arguments: this process keeps only its own task
-            _tasks = _tasks[:1]
-            first = _run_task(0)
-            return [first, *(_load_shared(*f.result()) for f in futures)]
-    finally:
-        _tasks = []
-        # after an error, the files of results that were never loaded (the pool has waited for them all)
-        for f in futures:
-            if f.done() and not f.cancelled() and f.exception() is None and f.result()[1] is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(f.result()[1])
+    prepare_stage = None if prepare is None else (lambda f, *args: (f, *prepare(*args)))
+    with parallel_stages(_one_stage, [(func, *args) for args in args_list], workers, prepare_stage) as stages:
+        return stages.send()

@@ -11,10 +11,11 @@ import pandas as pd
 from analysis.angles import SensorSamples, compute_angles
 from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
-from analysis.classify import CLASSES, OTHER, classify_features, set_features
+from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_features, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
+from analysis.parallel import default_workers, parallel_starmap
 from analysis.quiet import mask_intervals
 from analysis.reps import DEFAULT_REP_RULES, find_excursions, rate_of
 from analysis.segmentation import assign_sets
@@ -22,9 +23,11 @@ from analysis.session import SessionAnalysis, rep_ranges
 
 #: ``progress(stage, fraction)``: stage name and overall fraction done in [0, 1].
 Progress = Callable[[str, float], None]
-#: ``evidence(windows_s)``: extra classification features (`analysis.classify`) of each set, from the
-#: sets' ``(start_s, end_s)`` windows; what the samples say beyond the angles (the bar's magnetic field).
-SetEvidence = Callable[[list[tuple[float, float]]], list[dict[str, float]]]
+#: ``evidence(windows_s, wanted)``: extra classification features (`analysis.classify`) of each set, from the
+#: sets' ``(start_s, end_s)`` windows; what the samples say beyond the angles (the bar's magnetic field). Only
+#: the sets where ``wanted`` is True need them (the others may get an empty dict); all windows are given, as
+#: the features of one set may depend on where the others are.
+SetEvidence = Callable[[list[tuple[float, float]], list[bool]], list[dict[str, float]]]
 
 REP_COLUMNS = ("set_index", "index", *REP_METRIC_COLUMNS, "flags", "flag_reasons")
 SET_COLUMNS = (
@@ -80,14 +83,15 @@ class SetReps:
     @property
     def window_s(self) -> tuple[float, float]:
         """Start and end of the set, in s: of its first and last rep, measured or not."""
-        starts = np.r_[self.reps["start_s"], self.unmeasured["start_s"]]
-        ends = np.r_[self.reps["end_s"], self.unmeasured["end_s"]]
+        starts = np.r_[self.reps["start_s"].to_numpy(), self.unmeasured["start_s"].to_numpy()]
+        ends = np.r_[self.reps["end_s"].to_numpy(), self.unmeasured["end_s"].to_numpy()]
         return float(starts.min()), float(ends.max())
 
     def notes(self) -> list[str]:
         """Plain-language notes on the set: which reps could not be measured, and why."""
         out = []
-        for sensor, missed in self.unmeasured.groupby("sensor", sort=False):
+        # most sets miss nothing: a groupby of nothing still costs 0.3 ms
+        for sensor, missed in self.unmeasured.groupby("sensor", sort=False) if len(self.unmeasured) else ():
             out.append(
                 f"{rep_ranges(missed['index'].tolist())} not measured: no {sensor} sensor data "
                 f"({missed['start_s'].min():.1f}–{missed['end_s'].max():.1f} s); the set's figures leave "
@@ -107,7 +111,8 @@ def _set_summary(index: int, exercise: str, confidence: float, found: SetReps) -
     n = len(reps)
     # slope of peak flexion per rep: how the set drifts as the lifter tires
     trend = float(np.polyfit(np.arange(n), peak, 1)[0]) if n >= 2 and np.isfinite(peak).all() else float("nan")
-    counts = {flag: int(sum(flag in f for f in reps["flags"])) for flag in FLAGS}
+    flag_lists = reps["flags"].tolist()
+    counts = {flag: sum(flag in f for f in flag_lists) for flag in FLAGS}
     start_s, end_s = found.window_s
     # a set whose reps all fell into a sensor gap has no figures (pandas reductions of nothing are NaN)
     return {
@@ -235,6 +240,18 @@ def set_reps(
     return SetReps(reps=reps, features=features, unmeasured=unmeasured, trunk_gaps_s=trunk_gaps_s)
 
 
+def _sets_reps(
+    sets: range,
+    excursions: pd.DataFrame,
+    set_of: np.ndarray,
+    columns: Mapping[str, np.ndarray],
+    limits: Limits,
+    max_flexion_deg: float | None,
+) -> list[SetReps]:
+    """`set_reps` of the sets numbered ``sets`` (``set_of``: each excursion's set, `analysis.segmentation`)."""
+    return [set_reps(excursions[set_of == s], columns, limits, max_flexion_deg) for s in sets]
+
+
 def analyze_angles(
     angles: pd.DataFrame,
     limits: Limits = DEFAULT_LIMITS,
@@ -245,6 +262,7 @@ def analyze_angles(
     exercise: str | None = None,
     evidence: SetEvidence | None = None,
     set_exercises: Mapping[int, str] | None = None,
+    workers: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sets and reps of an angle table, with per-rep metrics and flags.
 
@@ -260,7 +278,8 @@ def analyze_angles(
     rate_hz
         Sample rate of ``angles`` in Hz; estimated from ``time_s`` when ``None``.
     progress
-        Optional ``progress(stage, fraction)`` callback, called once per set.
+        Optional ``progress(stage, fraction)`` callback, called once per set (once all are measured when they
+        are measured in several processes).
     exercise
         The exercise of every set when the lifter knows it (one of `analysis.classify.CLASSES`,
         confidence 1); classified from the motion when ``None``. The reps of a set that is
@@ -271,6 +290,9 @@ def analyze_angles(
     set_exercises
         The exercise of particular sets, by set index (from 1), as the lifter named them afterwards; wins
         over ``exercise`` and the classification for those sets (confidence 1).
+    workers
+        Processes measuring the sets' reps at once, a run of consecutive sets each
+        (`analysis.parallel.parallel_starmap`); the results do not depend on it.
 
     Returns
     -------
@@ -290,14 +312,21 @@ def analyze_angles(
     # numpy columns once: `rep_metrics` on a DataFrame looks every column up again for each of hundreds of reps
     columns = {c: angles[c].to_numpy() for c in angles.columns}
     n_sets = int(set_of.max()) if len(set_of) else 0
-    found = []
-    for s in range(1, n_sets + 1):
-        found.append(set_reps(excursions[set_of == s], columns, limits, max_flexion_deg))
-        found[-1].reps.insert(0, "set_index", s)
+    # a run of consecutive sets per process
+    n_shares = max(1, min(workers, n_sets))
+    shares = [range(1 + k * n_sets // n_shares, 1 + (k + 1) * n_sets // n_shares) for k in range(n_shares)]
+    tasks = [(share, excursions, set_of, columns, limits, max_flexion_deg) for share in shares]
+    found = [f for share in parallel_starmap(_sets_reps, tasks, workers) for f in share]
+    for s, f in enumerate(found, start=1):
+        f.reps.insert(0, "set_index", s)
         if progress is not None:
             progress("reps", s / n_sets)
     if exercise is None and evidence is not None and n_sets:
-        for f, e in zip(found, evidence([f.window_s for f in found])):
+        # only the sets the classifier sends to the decision the evidence informs (named sets are not classified)
+        wanted = [
+            s not in named and classify_features(f.features)[0] in BAR_FIELD_CLASSES for s, f in enumerate(found, 1)
+        ]
+        for f, e in zip(found, evidence([f.window_s for f in found], wanted)):
             f.features.update(e)
     set_rows = []
     for s, f in enumerate(found, start=1):
@@ -364,8 +393,9 @@ def analyze_session(
     set_exercises
         The exercise of particular sets, by set index, as the lifter named them afterwards (`analyze_angles`).
     workers
-        Processes orienting the sensors at once (`analysis.angles.compute_angles`); ``None`` chooses by the
-        session's size, 1 keeps the analysis in this process (e.g. when other sessions use the other cores).
+        Processes orienting the sensors at once (`analysis.angles.compute_angles`), and working out their bar
+        fields (`analysis.bar_field.bar_field_features`); ``None`` chooses by the session's size, 1 keeps the
+        analysis in this process (e.g. when other sessions use the other cores).
 
     Returns
     -------
@@ -382,6 +412,11 @@ def analyze_session(
     if progress is not None:
         progress("angles", 0.5)
     rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
+    magnetometers = result.magnetometers
+    if workers is None:
+        # the steps after the angles split by sensor (the bar field) or by set: the same session size pays a worker
+        n_sensors = len(result.sync["sensors"])
+        workers = default_workers(n_sensors, n_sensors * len(result.angles))
     sets, reps = analyze_angles(
         result.angles,
         limits,
@@ -389,7 +424,8 @@ def analyze_session(
         progress=rep_progress,
         exercise=exercise,
         set_exercises=set_exercises,
-        evidence=lambda windows_s: bar_field_features(result.magnetometers, windows_s),
+        evidence=lambda windows_s, wanted: bar_field_features(magnetometers, windows_s, wanted, workers),
+        workers=workers,
     )
     if progress is not None:
         progress("done", 1.0)

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from analysis.blocks import row_blocks
 from analysis.running import maximum_filter1d
 
 GRAVITY_MPS2 = 9.81
 #: Stand-in for missing samples in the rolling maxima: far above any threshold.
 BUSY = 1e12
+
+
+@dataclass(frozen=True)
+class Motion:
+    """What the rest masks read from one sensor on a regular grid (`motion_of`), computed once for all masks.
+
+    Attributes
+    ----------
+    gyr_norm_dps
+        Gyroscope norm per sample, deg/s; `BUSY` where missing.
+    acc_dev_mps2
+        Distance of the accelerometer norm from gravity per sample, m/s²; `BUSY` where missing.
+    """
+
+    gyr_norm_dps: np.ndarray
+    acc_dev_mps2: np.ndarray
+
+
+def motion_of(acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> Motion:
+    """`Motion` of ``(n, 3)`` accelerometer (m/s²) and gyroscope (deg/s) readings; NaN rows are busy."""
+    gyr_norm, acc_dev = np.empty(len(gyr_dps)), np.empty(len(acc_mps2))
+    for rows in row_blocks(len(gyr_dps)):
+        gyr, acc = gyr_dps[rows], acc_mps2[rows]
+        gyr_norm[rows] = np.nan_to_num(np.sqrt(np.einsum("ij,ij->i", gyr, gyr)), nan=BUSY)
+        acc_dev[rows] = np.nan_to_num(np.abs(np.sqrt(np.einsum("ij,ij->i", acc, acc)) - GRAVITY_MPS2), nan=BUSY)
+    return Motion(gyr_norm, acc_dev)
 
 
 def quiet_mask(
@@ -40,13 +69,29 @@ def quiet_mask(
     numpy.ndarray
         Boolean mask of length n.
     """
+    return quiet_mask_of(
+        motion_of(acc_mps2, gyr_dps),
+        rate_hz,
+        window_s=window_s,
+        gyr_max_dps=gyr_max_dps,
+        acc_dev_max_mps2=acc_dev_max_mps2,
+    )
+
+
+def quiet_mask_of(
+    motion: Motion,
+    rate_hz: float,
+    *,
+    window_s: float = 0.5,
+    gyr_max_dps: float = 10.0,
+    acc_dev_max_mps2: float = 0.6,
+) -> np.ndarray:
+    """`quiet_mask` from the sensor's `Motion`: several masks of one sensor share its norms."""
     win = max(3, int(round(window_s * rate_hz)) | 1)
-    gyr_norm = np.sqrt(np.einsum("ij,ij->i", gyr_dps, gyr_dps))
-    acc_dev = np.abs(np.sqrt(np.einsum("ij,ij->i", acc_mps2, acc_mps2)) - GRAVITY_MPS2)
     # A centred rolling max rejects windows with any fast sample (edges: the window's part inside the data);
     # missing samples count as busy.
-    gyr_peak = maximum_filter1d(np.nan_to_num(gyr_norm, nan=BUSY), win, mode="nearest")
-    acc_peak = maximum_filter1d(np.nan_to_num(acc_dev, nan=BUSY), win, mode="nearest")
+    gyr_peak = maximum_filter1d(motion.gyr_norm_dps, win, mode="nearest")
+    acc_peak = maximum_filter1d(motion.acc_dev_mps2, win, mode="nearest")
     return (gyr_peak < gyr_max_dps) & (acc_peak < acc_dev_max_mps2)
 
 

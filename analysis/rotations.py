@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.blocks import row_blocks, row_norms
+
 #: Element (i, j) of the rotation matrix of a unit quaternion (w, x, y, z), as a closed form.
 _ELEMENTS = {
     (0, 0): lambda w, x, y, z: 1 - 2 * (y * y + z * z),
@@ -31,8 +33,13 @@ def matrix_elements_wxyz(quat_wxyz: np.ndarray, elements: list[tuple[int, int]])
     Most per-sample steps need two to five elements: computing only those spares building ``(n, 3, 3)``
     stacks. NaN rows give NaN.
     """
-    w, x, y, z = np.asarray(quat_wxyz, dtype=float).reshape(-1, 4).T
-    return [_ELEMENTS[ij](w, x, y, z) for ij in elements]
+    quat = np.asarray(quat_wxyz, dtype=float).reshape(-1, 4)
+    out = [np.empty(len(quat)) for _ in elements]
+    for rows in row_blocks(len(quat)):
+        w, x, y, z = quat[rows].T
+        for element, ij in zip(out, elements):
+            element[rows] = _ELEMENTS[ij](w, x, y, z)
+    return out
 
 
 def matrices_from_quat_wxyz(quat_wxyz: np.ndarray) -> np.ndarray:
@@ -76,17 +83,23 @@ def compose_quat_wxyz(left_wxyz: np.ndarray, right_wxyz: np.ndarray) -> np.ndarr
 
     Either side may be ``(n, 4)`` or one ``(4,)`` quaternion for all rows. NaN rows stay NaN.
     """
-    w1, x1, y1, z1 = np.moveaxis(np.asarray(left_wxyz, dtype=float), -1, 0)
-    w2, x2, y2, z2 = np.moveaxis(np.asarray(right_wxyz, dtype=float), -1, 0)
-    return np.stack(
-        [
-            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-        ],
-        axis=-1,
-    )
+    left, right = np.asarray(left_wxyz, dtype=float), np.asarray(right_wxyz, dtype=float)
+    out = np.empty(np.broadcast_shapes(left.shape, right.shape))
+    if out.ndim == 1:
+        _product_into(out, left, right)
+        return out
+    for rows in row_blocks(len(out)):
+        _product_into(out[rows], left[rows] if left.ndim == 2 else left, right[rows] if right.ndim == 2 else right)
+    return out
+
+
+def _product_into(out: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
+    w1, x1, y1, z1 = np.moveaxis(left, -1, 0)
+    w2, x2, y2, z2 = np.moveaxis(right, -1, 0)
+    out[..., 0] = w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2
+    out[..., 1] = w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2
+    out[..., 2] = w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2
+    out[..., 3] = w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2
 
 
 def conjugate_wxyz(quat_wxyz: np.ndarray) -> np.ndarray:
@@ -121,13 +134,17 @@ def nlerp_wxyz(time_s: np.ndarray, quat_wxyz: np.ndarray, at_s: np.ndarray) -> n
     numpy.ndarray
         ``(len(at_s), 4)`` unit quaternions.
     """
-    j = np.clip(np.searchsorted(time_s, at_s, side="right") - 1, 0, len(time_s) - 2)
-    frac = ((at_s - time_s[j]) / (time_s[j + 1] - time_s[j]))[:, None]
-    q0, q1 = quat_wxyz[j], quat_wxyz[j + 1]
-    # q and -q are the same rotation: interpolate towards the neighbour on q0's side (the short way).
-    q1 *= np.where(np.einsum("ij,ij->i", q0, q1) < 0, -1.0, 1.0)[:, None]
-    q = q0 + frac * (q1 - q0)
-    return q / np.linalg.norm(q, axis=1, keepdims=True)
+    out = np.empty((len(at_s), 4))
+    for rows in row_blocks(len(at_s)):
+        at = at_s[rows]
+        j = np.clip(np.searchsorted(time_s, at, side="right") - 1, 0, len(time_s) - 2)
+        frac = ((at - time_s[j]) / (time_s[j + 1] - time_s[j]))[:, None]
+        q0, q1 = np.take(quat_wxyz, j, axis=0), np.take(quat_wxyz, j + 1, axis=0)
+        # q and -q are the same rotation: interpolate towards the neighbour on q0's side (the short way).
+        q1 *= np.where(np.einsum("ij,ij->i", q0, q1) < 0, -1.0, 1.0)[:, None]
+        q = q0 + frac * (q1 - q0)
+        np.divide(q, row_norms(q)[:, None], out=out[rows])
+    return out
 
 
 def segment_from_axes(up: np.ndarray, left: np.ndarray) -> np.ndarray:
@@ -161,7 +178,11 @@ def inclination_deg(R_world_segment: np.ndarray) -> np.ndarray:
 
 def inclination_from_quat_deg(quat_world_segment: np.ndarray) -> np.ndarray:
     """`inclination_deg` of ``(n, 4)`` scalar-first quaternions ``q_world_segment``."""
-    return _inclination_from_elements(*matrix_elements_wxyz(quat_world_segment, [(2, 0), (2, 2)]))
+    quat = np.asarray(quat_world_segment, dtype=float).reshape(-1, 4)
+    out = np.empty(len(quat))
+    for rows in row_blocks(len(quat)):
+        out[rows] = _inclination_from_elements(*matrix_elements_wxyz(quat[rows], [(2, 0), (2, 2)]))
+    return out
 
 
 def _inclination_from_elements(r20: np.ndarray, r22: np.ndarray) -> np.ndarray:
@@ -204,8 +225,11 @@ def relative_cardan_angles_deg(
     -------
     flexion_deg, lateral_bend_deg, twist_deg
     """
-    relative = compose_quat_wxyz(conjugate_wxyz(quat_lower), quat_upper)
-    return _cardan_from_elements(*matrix_elements_wxyz(relative, [(0, 2), (2, 2), (1, 2), (1, 0), (1, 1)]))
+    out = np.empty((3, len(quat_lower)))
+    for rows in row_blocks(len(quat_lower)):
+        relative = compose_quat_wxyz(conjugate_wxyz(quat_lower[rows]), quat_upper[rows])
+        out[:, rows] = _cardan_from_elements(*matrix_elements_wxyz(relative, [(0, 2), (2, 2), (1, 2), (1, 0), (1, 1)]))
+    return out[0], out[1], out[2]
 
 
 def _cardan_from_elements(r02: np.ndarray, r22: np.ndarray, r12: np.ndarray, r10: np.ndarray, r11: np.ndarray) -> tuple:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.blocks import row_blocks
+
 #: scipy.ndimage's edge modes that these filters take, as `numpy.pad` modes.
 _PAD_MODES = {"reflect": "symmetric", "nearest": "edge"}
 
@@ -27,17 +29,22 @@ def _running(x: np.ndarray, size: int, mode: str, origin: int, ufunc: np.ufunc) 
         raise ValueError(f"edge mode {mode!r} is not one of {sorted(_PAD_MODES)}")
     # output i covers inputs i - before … i + after (scipy: the window's centre is size // 2 + origin)
     before = size // 2 + origin
-    span = np.pad(x, (before, size - 1 - before), mode=_PAD_MODES[mode])
-    spare = np.empty_like(span)
-    # span[i] holds the extreme of `width` samples from i; each pass doubles the width
-    width = 1
-    while 2 * width <= size:
-        valid = len(span) - width
-        ufunc(span[:valid], span[width:], out=spare[:valid])
-        span, spare = spare[:valid], span
-        width *= 2
-    n = len(x)
-    return ufunc(span[:n], span[size - width : size - width + n])
+    padded = np.pad(x, (before, size - 1 - before), mode=_PAD_MODES[mode])
+    out = np.empty(len(x))
+    # a block of outputs at a time, each from its window's reach of the padded series: the passes stay in the cache
+    for rows in row_blocks(len(x)):
+        span = padded[rows.start : rows.stop + size - 1].copy()
+        spare = np.empty_like(span)
+        # span[i] holds the extreme of `width` samples from i; each pass doubles the width
+        width = 1
+        while 2 * width <= size:
+            valid = len(span) - width
+            ufunc(span[:valid], span[width:], out=spare[:valid])
+            span, spare = spare[:valid], span
+            width *= 2
+        n = rows.stop - rows.start
+        ufunc(span[:n], span[size - width : size - width + n], out=out[rows])
+    return out
 
 
 def maximum_filter1d(x: np.ndarray, size: int, mode: str = "reflect", origin: int = 0) -> np.ndarray:

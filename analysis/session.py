@@ -30,6 +30,9 @@ def jsonable(value: Any) -> Any:
     """Plain JSON value: NaN becomes None, numpy scalars and arrays become Python ones."""
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.ndim == 1:
+        # a rep curve's hundred samples at once, not one call per number
+        return [v if math.isfinite(v) else None for v in value.tolist()]
     if isinstance(value, (list, tuple, np.ndarray)):
         return [jsonable(v) for v in value]
     if isinstance(value, (np.floating, float)):

@@ -329,6 +329,15 @@ class RegularSeries:
         """Sampling rate of this grid, in Hz."""
         return self.clock.rate_hz
 
+    def stretches(self) -> list[tuple[int, int]]:
+        """Rows ``[start, end)`` of each stretch between long gaps, in time order."""
+        if len(self.segment) == 0:
+            return []
+        starts = np.flatnonzero(np.diff(self.segment, prepend=self.segment[0] - 1))
+        ends = np.append(starts[1:], len(self.segment))
+        keep = self.segment[starts] >= 0
+        return list(zip(starts[keep].tolist(), ends[keep].tolist()))
+
 
 def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: float = MAX_GAP_S) -> RegularSeries:
     """Place one sensor's rows on its regular grid of sample counts.
@@ -365,16 +374,22 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     filled = [np.empty((n, 3)) for _ in range(len(cols) // 3)]
     for block in filled:
         block[gap_mask] = np.nan
+    holes = np.flatnonzero(gap_mask)
+    # a missing count lies between the received samples either side of its gap (or before the first one):
+    # interpolating between those alone gives np.interp's figures over all samples to the bit, without a
+    # pass over the whole column
+    edges = np.flatnonzero(np.diff(clock.index) > 1)
+    near = np.unique(np.concatenate([[0], edges, edges + 1]))
     for c, values in enumerate(columns):
         column = filled[c // 3][:, c % 3]
         column[clock.index] = values
         ok = np.isfinite(values)
         # only the missing counts and NaN cells need interpolating: the rest are the samples themselves
-        if gap_mask.any() or not ok.all():
-            fill = np.flatnonzero(~np.isfinite(column))
-            column[fill] = (
-                np.interp(fill, clock.index[ok], values[ok], left=np.nan, right=np.nan) if ok.any() else np.nan
-            )
+        if ok.all():
+            column[holes] = np.interp(holes, clock.index[near], values[near], left=np.nan, right=np.nan)
+            continue
+        fill = np.flatnonzero(~np.isfinite(column))
+        column[fill] = np.interp(fill, clock.index[ok], values[ok], left=np.nan, right=np.nan) if ok.any() else np.nan
     for block in filled:
         block[long_gap] = np.nan
     seg_starts, seg_ends = mask_runs(~long_gap)
@@ -383,7 +398,7 @@ def regularize(placement: str, rows: pd.DataFrame, clock: ClockFit, max_gap_s: f
     floors = [FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT]
     for i0, i1 in zip(seg_starts, seg_ends):
         for j, floor in enumerate(floors[: len(cols) // 3]):
-            filled[j][i0:i1] = despike(filled[j][i0:i1], floor)
+            despike(filled[j][i0:i1], floor, in_place=True)
     return RegularSeries(
         placement=placement,
         time_s=clock.times_s(np.arange(n)),
@@ -453,12 +468,13 @@ def xcorr_offset_s(
     denom = np.sqrt(np.einsum("i,i->", a, a) * np.einsum("i,i->", b, b))
     if denom <= 0:
         return float("nan"), float("nan")
-    # Circular correlation by FFT, zero-padded so that no lag wraps; only the lags searched are kept.
+    # Circular correlation by FFT, zero-padded so that none of the lags searched wraps (a length of the series
+    # plus the largest lag; all lags would need twice the series, and twice the time); only those are kept.
     # (numpy.fft rather than scipy.signal.correlate or scipy.fft: those load scipy.stats or scipy.special at
     # start-up; numpy's pocketfft gives scipy.fft's figures to the bit.)
-    size = fast_fft_length(len(a) + len(b) - 1)
-    circular = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
     max_lag = int(np.floor(max_lag_s * rate_hz))
+    size = fast_fft_length(len(a) + max_lag)
+    circular = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
     lags = np.arange(-min(max_lag, len(a) - 1), min(max_lag, len(b) - 1) + 1)
     corr = circular[lags % size] / denom
     i = int(np.argmax(corr))

@@ -14,7 +14,9 @@ Every figure here is the wall time of a fresh `imuform` process, start-up includ
 - sessions per minute of `analyze --all` over `BATCH_SESSIONS` simulated sessions, against one
   `analyze SESSION` call per session (measured on `BASELINE_SESSIONS` of them).
 
-The machine may be shared: the load average before the start-up runs is printed with those figures.
+The machine may be shared: the load average before the start-up runs is printed with those figures, and
+the load before and after the cost runs with the cost rows. ``--cost`` measures the cost rows alone (the
+1-minute session's `analyze` start-up, which the command-line row subtracts, and the marginal cost per hour).
 """
 
 from __future__ import annotations
@@ -103,13 +105,18 @@ def batch_sessions(count: int):
         yield simulate_session(SessionSpec(sets=sets, rate_hz=100.0, seed=100 + seed)).samples
 
 
+def _load() -> float:
+    """The 1-minute load average (NaN where the OS has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
 def _hours(samples) -> float:
     return float(samples["time_s"].max() - samples["time_s"].min()) / 3600.0
 
 
 def startup_figures(home: Path, session_id: str, tmp: Path) -> tuple[list[Figure], float]:
     """Start-up of the everyday commands on a short session; also returns analyze's median (s)."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = _load()
     base_s = interpreter_start_s()
     commands = {
         "sessions": (("sessions",), TARGET_SESSIONS_S),
@@ -138,6 +145,7 @@ def marginal_figures(home: Path, short: tuple[str, float], long: tuple[str, floa
     """Marginal cost per hour (long minus short session) at the command line and in-process, and the
     baseline's cost per hour on the long session's samples; also returns the long analysis' peak RSS (MB)."""
     (short_id, short_h), (long_id, long_h) = short, long
+    load_before = _load()
     long_cli_s, long_rss_mb = median_cli(home, "analyze", long_id, "--json")
     inproc_short = time_analyze(home, short_id, RUNS)["s"]
     inproc_long = time_analyze(home, long_id, RUNS)["s"]
@@ -147,6 +155,7 @@ def marginal_figures(home: Path, short: tuple[str, float], long: tuple[str, floa
     per_h_cli = (long_cli_s - short_cli_s) / (long_h - short_h)
     per_h_inproc = (inproc_long - inproc_short) / (long_h - short_h)
     span = f"{long_h * 60:.0f} min {long_cli_s:.2f} s − {short_h * 60:.1f} min {short_cli_s:.2f} s"
+    load = f"load {load_before:.1f} → {_load():.1f}"
     figures = [
         Figure(
             "analyze marginal cost per hour, command line",
@@ -154,7 +163,7 @@ def marginal_figures(home: Path, short: tuple[str, float], long: tuple[str, floa
             "s/h",
             TARGET_PER_HOUR_S,
             baseline=baseline_per_h,
-            note=f"fresh processes, medians of {RUNS}: {span}; baseline ahrs Madgwick per sample, same hour",
+            note=f"fresh processes, medians of {RUNS}: {span}; baseline ahrs Madgwick per sample, same hour; {load}",
         ),
         Figure(
             "analyze marginal cost per hour, in-process",
@@ -162,7 +171,7 @@ def marginal_figures(home: Path, short: tuple[str, float], long: tuple[str, floa
             "s/h",
             TARGET_PER_HOUR_S,
             baseline=baseline_per_h,
-            note=f"imports excluded, medians of {RUNS}: {inproc_long:.2f} s − {inproc_short:.2f} s",
+            note=f"imports excluded, medians of {RUNS}: {inproc_long:.2f} s − {inproc_short:.2f} s; {load}",
         ),
         Figure(
             "analyze speed-up over the baseline, command line",
@@ -251,8 +260,9 @@ def batch_figures(tmp: Path, count: int) -> list[Figure]:
     ]
 
 
-def run(quick: bool = False) -> list[Figure]:
-    """All figures: start-up, marginal cost per hour, memory (1 h and, unless quick, 4 h), batch rate."""
+def run(quick: bool = False, cost_only: bool = False) -> list[Figure]:
+    """All figures: start-up, marginal cost per hour, memory (1 h and, unless quick, 4 h), batch rate; with
+    ``cost_only`` the marginal cost rows alone."""
     long_s = 600.0 if quick else 3600.0
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -262,11 +272,17 @@ def run(quick: bool = False) -> list[Figure]:
         with Store(home) as store:
             short_id = store.import_samples(short, name="short")
             long_id = store.import_samples(long, name="long")
-        figures, short_cli_s = startup_figures(home, short_id, tmp)
+        if cost_only:
+            short_cli_s, _ = median_cli(home, "analyze", short_id, "--json")
+            figures = []
+        else:
+            figures, short_cli_s = startup_figures(home, short_id, tmp)
         marginal, long_rss_mb = marginal_figures(
             home, (short_id, _hours(short)), (long_id, _hours(long)), long, short_cli_s
         )
         figures += marginal
+        if cost_only:
+            return figures
         long_label = f"{long_s / 60:g} min" if quick else "1 h"
         analyze_rss = {long_label: long_rss_mb}
         lengths = {long_label: long}
@@ -286,4 +302,6 @@ if __name__ == "__main__":
     if "--memory" in sys.argv:
         print_table("peak memory of import and analyze", memory_run())
     else:
-        print_table("start-up, cost per hour, memory, many sessions", run(quick="--quick" in sys.argv))
+        cost_only = "--cost" in sys.argv
+        title = "marginal cost per hour" if cost_only else "start-up, cost per hour, memory, many sessions"
+        print_table(title, run(quick="--quick" in sys.argv, cost_only=cost_only))

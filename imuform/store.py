@@ -675,7 +675,9 @@ class Store:
         read = [i for i in order if placement in (None, placement_of[i])]
         # Each column group of sample_blocks with its table columns, in the table's order.
         groups = {"time_s": ("time_s",), **VECTOR_COLUMNS, "device_time_s": ("device_time_s",)}
-        present = ", ".join(f"{key} IS NOT NULL" for key in groups)
+        # typeof() reads a blob's type from the row's header; IS NOT NULL reads the blob's overflow pages too
+        # (10 ms per hour of a session)
+        present = ", ".join(f"typeof({key}) != 'null'" for key in groups)
         with self.conn:
             self.conn.execute("BEGIN")  # one snapshot for the sizes and the blobs, whatever a recorder writes
             heads = [

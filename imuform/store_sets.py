@@ -128,11 +128,11 @@ def apply_set_labels(result: SessionAnalysis, labels: dict[int, SetLabel]) -> No
     """Add the lifter's labels to the sets of an analysis made with their exercises (`label_fields`; NaN where a
     figure is not known)."""
     sets = result.sets
-    for row_index, set_index in zip(sets.index, sets["index"]):
-        for key, value in label_fields(labels.get(int(set_index))).items():
-            if key not in sets:
-                sets[key] = math.nan if key != "exercise_named_by" else CLASSIFIED
-            sets.loc[row_index, key] = math.nan if value is None else value
+    fields = [label_fields(labels.get(int(set_index))) for set_index in sets["index"]]
+    # a column at a time: a cell at a time (.loc) costs 0.1 ms each
+    for key in fields[0] if fields else ():
+        values = [f[key] for f in fields]
+        sets[key] = values if key == "exercise_named_by" else [math.nan if v is None else float(v) for v in values]
 
 
 def label_document(doc: dict, labels: dict[int, SetLabel]) -> dict:

@@ -233,7 +233,7 @@ def test_bad_input_says_what_to_do():
 
 def test_heading_offset_follows_a_drift_past_180_degrees():
     """A relative heading drifting more than a turn is followed the short way between anchors, never swept back."""
-    from analysis.angles import heading_offset_rad
+    from analysis.angles import heading_offset_rad, segment_on_grid
     from analysis.rotations import quat_about_z_wxyz
 
     n = 400
@@ -241,7 +241,7 @@ def test_heading_offset_follows_a_drift_past_180_degrees():
     q_lower = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
     q_upper = quat_about_z_wxyz(-true_offset)  # the upper sensor's 6D world is turned by -offset
     quiet = (np.arange(n) % 40) < 5  # short rests every 40 samples
-    got = heading_offset_rad(q_lower, q_upper, quiet)
+    got = heading_offset_rad(segment_on_grid(q_lower), segment_on_grid(q_upper), quiet)
     err = (got - true_offset + np.pi) % (2 * np.pi) - np.pi
     between = slice(2, 362)  # from the first anchor's middle to the last one's (outside, it is held)
     assert np.abs(np.degrees(err[between])).max() < 1.0
@@ -304,8 +304,9 @@ def test_quaternion_helpers_match_scipy():
 
 
 def test_resampling_and_relative_angles_do_not_depend_on_the_chunk():
-    """`resample_orientation` and `relative_angles_deg` work a chunk of the grid at a time: the same to the bit."""
-    from analysis.angles import relative_angles_deg, resample_orientation
+    """`resample_orientation` and `relative_angles_deg` work a chunk of the grid at a time, the relative angles a
+    run of rows per process: the same to the bit."""
+    from analysis.angles import relative_angles_deg, resample_orientation, segment_on_grid
     from analysis.rotations import compose_quat_wxyz
     from analysis.timebase import regularize_sensor
 
@@ -328,8 +329,8 @@ def test_resampling_and_relative_angles_do_not_depend_on_the_chunk():
             resample_orientation(series.time_s, series.segment, quat, grid, right, chunk=chunk), whole
         )
     quiet = rng.random(len(grid)) < 0.3
-    lower, upper = whole[::-1].copy(), whole
+    lower, upper = segment_on_grid(whole[::-1].copy()), segment_on_grid(whole)
     expected = relative_angles_deg(lower, upper, quiet, chunk=len(grid))
-    for chunk in (1, 7, 1000):
-        for got, want in zip(relative_angles_deg(lower, upper, quiet, chunk=chunk), expected):
+    for chunk, workers in ((1, 1), (7, 1), (1000, 1), (7, 2), (1000, 3)):
+        for got, want in zip(relative_angles_deg(lower, upper, quiet, chunk=chunk, workers=workers), expected):
             np.testing.assert_array_equal(got, want)

@@ -297,3 +297,17 @@ def test_a_set_named_afterwards_keeps_its_name():
     assert sets["exercise"].tolist() == ["other", "deadlift"]
     with pytest.raises(ValueError, match="unknown exercise 'curl'"):
         analyze_angles(table, set_exercises={1: "curl"})
+
+
+def test_the_bar_field_is_measured_for_the_hinge_sets_alone(simulated, hinges):
+    # its only reader tells the Romanian deadlift from the good morning: the other sets' features would go unread
+    asked = []
+
+    def evidence(windows_s, wanted):
+        asked.append(wanted)
+        return [{} for _ in windows_s]
+
+    analyze_angles(simulated.truth_angles, evidence=evidence)
+    analyze_angles(hinges.truth_angles, evidence=evidence)
+    analyze_angles(hinges.truth_angles, evidence=evidence, set_exercises={1: "deadlift"})
+    assert asked == [[False] * 4, [True, True], [False, True]]

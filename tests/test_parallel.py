@@ -12,7 +12,7 @@ import pytest
 
 from analysis import parallel
 from analysis.angles import compute_angles
-from analysis.parallel import PARALLEL_MIN_SAMPLES, default_workers, parallel_starmap
+from analysis.parallel import PARALLEL_MIN_SAMPLES, default_workers, parallel_stages, parallel_starmap
 
 needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 
@@ -154,3 +154,46 @@ def test_pool_workers_run_serially():
     with multiprocessing.get_context("fork").Pool(1) as pool:
         (got,) = pool.map(_starmap_in_a_pool_worker, [0])
     assert [s for _, s in got] == [3.0, 4.0] and got[0][0] == got[1][0] != os.getpid()
+
+
+def _kept_between_stages(k: int):
+    """Yields its pid and an array, then that array kept in this process times what it is sent."""
+    kept = np.arange(50_000.0) + k
+    factor = yield os.getpid(), kept
+    yield os.getpid(), kept * factor
+
+
+@needs_fork
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_stages_keep_their_state_between_stages_and_equal_serial(tmp_path, monkeypatch, workers):
+    monkeypatch.setattr(parallel, "SHARED_DIR", str(tmp_path))
+    with parallel_stages(_kept_between_stages, [(k,) for k in range(3)], workers) as stages:
+        first = stages.send()
+        second = stages.send([float(k + 1) for k in range(3)])
+    for k, ((pid1, a), (pid2, b)) in enumerate(zip(first, second)):
+        assert pid1 == pid2 and (pid1 == os.getpid()) == (k == 0 or workers == 1)
+        np.testing.assert_array_equal(a, np.arange(50_000.0) + k)
+        np.testing.assert_array_equal(b, (np.arange(50_000.0) + k) * (k + 1))
+    assert not list(tmp_path.iterdir())
+
+
+def _fail_in_the_second_stage(k: int):
+    yield k
+    if k == 1:
+        raise ValueError("bad second stage")
+    yield np.full(1000, float(k))
+
+
+@needs_fork
+def test_an_error_between_or_in_stages_ends_the_workers_and_leaves_no_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "SHARED_DIR", str(tmp_path))
+    with pytest.raises(RuntimeError, match="the caller's own"):
+        with parallel_stages(_fail_in_the_second_stage, [(k,) for k in range(3)], 3) as stages:
+            assert stages.send() == [0, 1, 2]
+            raise RuntimeError("the caller's own")
+    with pytest.raises(ValueError, match="bad second stage"):
+        with parallel_stages(_fail_in_the_second_stage, [(k,) for k in range(3)], 3) as stages:
+            stages.send()
+            stages.send([None] * 3)
+    assert not list(tmp_path.iterdir())
+    assert not multiprocessing.active_children()
