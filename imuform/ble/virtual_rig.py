@@ -116,7 +116,7 @@ async def open_rig(
     jitter_s: float = 0.0,
     loss: float = 0.0,
     supervision_timeout_s: float = 0.4,
-    resend_after_reconnect: int = 32,
+    resend_after_reconnect_s: float = 1.0,
     notify_interval_s: float = 0.02,
     seed: int = 0,
     late_start_s: dict[str, float] | None = None,
@@ -138,8 +138,9 @@ async def open_rig(
         Probability of losing each notification on the air.
     supervision_timeout_s
         Virtual seconds from losing the link until both ends notice.
-    resend_after_reconnect
-        Payloads each sensor re-sends after a reconnect (to exercise de-duplication).
+    resend_after_reconnect_s
+        Each sensor re-sends the payloads of this many virtual seconds before a link drop after a
+        reconnect (to exercise de-duplication; `VirtualSensor`).
     notify_interval_s
         Virtual seconds between each sensor's notification bursts.
     seed
@@ -166,7 +167,7 @@ async def open_rig(
             stream,
             clock,
             notify_interval_s=notify_interval_s,
-            resend_after_reconnect=resend_after_reconnect,
+            resend_after_reconnect_s=resend_after_reconnect_s,
             sensor_id=i,
         )
         for i, (key, stream) in enumerate(streams.items())

@@ -128,9 +128,13 @@ class VirtualSensor:
         Advertised local name (default: as the real model's, with the address's last bytes).
     notify_interval_s
         Virtual seconds between notification bursts while streaming.
-    resend_after_reconnect
-        Payloads sent just before a link drop that are sent again after the next subscription, as
-        firmware that retransmits unacknowledged data does (exercises de-duplication).
+    resend_after_reconnect_s
+        Payloads sent in this many virtual seconds before a link drop are sent again after the next
+        subscription, as firmware that retransmits unacknowledged data does (exercises de-duplication);
+        0 resends nothing. Longer than the supervision timeout plus the replay's allowed lateness, some
+        of them were received before the drop: those are the duplicates. A count of payloads would not
+        do: how many went out into the void before the drop depends on the kind's notification rate and
+        on how late the replay was.
     sensor_id
         Id written into payloads where the protocol has one.
     """
@@ -145,14 +149,14 @@ class VirtualSensor:
         *,
         name: str | None = None,
         notify_interval_s: float = 0.02,
-        resend_after_reconnect: int = 0,
+        resend_after_reconnect_s: float = 0.0,
         sensor_id: int = 0,
     ) -> None:
         self.model = get_model(kind)
         self.address = address
         self.clock = clock
         self.notify_interval_s = notify_interval_s
-        self.resend_after_reconnect = resend_after_reconnect
+        self.resend_after_reconnect_s = resend_after_reconnect_s
         self.source = stream
         rate_hz = float(1.0 / np.median(np.diff(stream.time_s)))
         self.firmware = FIRMWARES[kind](self.model, round(rate_hz, 3), sensor_id)
@@ -162,7 +166,7 @@ class VirtualSensor:
         self.radio = radio
         self._chars: dict[str, Characteristic] = {}
         self._connection: Connection | None = None
-        self._recent: list[bytes] = []
+        self._recent: list[tuple[float, bytes]] = []  # (virtual time sent, payload)
         self._resend: list[bytes] = []
         self._task: asyncio.Task | None = None
         #: Virtual time at which the stream's time 0 falls (infinite: the simulated person has not begun).
@@ -223,7 +227,8 @@ class VirtualSensor:
     def _on_disconnection(self, reason: int) -> None:
         self._connection = None
         self.firmware.on_disconnect()
-        self._resend = self._recent[-self.resend_after_reconnect :] if self.resend_after_reconnect else []
+        since_s = self.clock() - self.resend_after_reconnect_s
+        self._resend = [payload for sent_s, payload in self._recent if sent_s >= since_s]
 
     @property
     def finished(self) -> bool:
@@ -266,9 +271,14 @@ class VirtualSensor:
                     await self.device.notify_subscribers(notify_char, payload)
                     self.payloads_sent += 1
                     await self._wait_for_room(ready_s)
-            if self.resend_after_reconnect:
-                payloads = [payload for burst, _ in bursts for payload in burst]
-                self._recent = (self._recent + payloads)[-self.resend_after_reconnect :]
+            if self.resend_after_reconnect_s > 0:
+                now = self.clock()
+                kept = [
+                    (sent_s, payload)
+                    for sent_s, payload in self._recent
+                    if sent_s >= now - self.resend_after_reconnect_s
+                ]
+                self._recent = kept + [(now, payload) for burst, _ in bursts for payload in burst]
             self.clock.report_lateness(max(woke_late_s, 0.0) + self.clock() - self.start_s - now_s)
 
     async def _wait_for_room(self, ready_s: float) -> None:
