@@ -201,11 +201,9 @@ def set_reps(
     """
     ex = excursions.copy()
     # within a set a rep runs until the next one starts: its lockout includes the pause at the top; the
-    # last rep runs at least until the trunk reaches its top posture, not only its top zone (a lockout
-    # reached slowly, or arched back further, ends up to a second after the zone is entered)
-    ends = ex["end_s"].to_numpy(dtype=float)
-    ends = np.r_[ex["start_s"].to_numpy(dtype=float)[1:], max(ends[-1], float(ex["top_reached_s"].iloc[-1]))]
-    ex["end_s"] = ends
+    # last rep runs until the trunk has settled at the top, not only into its top zone (a lockout reached
+    # slowly, or arched back further, ends up to a second after the zone is entered)
+    ex["end_s"] = np.r_[ex["start_s"].to_numpy(dtype=float)[1:], ex["top_reached_s"].iloc[-1]]
     metrics = [
         rep_metrics(columns, start_s, end_s, max_flexion_deg)
         for start_s, end_s in zip(ex["start_s"].tolist(), ex["end_s"].tolist())
