@@ -218,18 +218,23 @@ def per_hour_figures(memory: list[Figure]) -> list[Figure]:
     ]
 
 
+def memory_rows(tmp: Path, lengths: dict[str, object], analyze_rss: dict[str, float]) -> list[Figure]:
+    """The memory rows of ``lengths`` (label: samples table): each session whose ``analyze`` peak is not in
+    ``analyze_rss`` yet is stored and analysed first; then `memory_figures` and `per_hour_figures`."""
+    home = tmp / "home"
+    for label, samples in lengths.items():
+        if label not in analyze_rss:
+            with Store(home) as store:
+                session_id = store.import_samples(samples, name=label)
+            _, analyze_rss[label], _ = cli(home, "analyze", session_id, "--json")
+    memory = memory_figures(tmp, lengths, analyze_rss)
+    return memory + per_hour_figures(memory)
+
+
 def memory_run() -> list[Figure]:
     """Only the memory rows: `import` and `analyze` of the 1-hour and the 4-hour session, and per hour of data."""
-    lengths = {"1 h": gym_session(3600.0), "4 h": gym_session(4 * 3600.0)}
     with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        analyze_rss = {}
-        for label, samples in lengths.items():
-            with Store(tmp / "home") as store:
-                session_id = store.import_samples(samples, name=label)
-            _, analyze_rss[label], _ = cli(tmp / "home", "analyze", session_id, "--json")
-        memory = memory_figures(tmp, lengths, analyze_rss)
-    return memory + per_hour_figures(memory)
+        return memory_rows(Path(tmp_name), {"1 h": gym_session(3600.0), "4 h": gym_session(4 * 3600.0)}, {})
 
 
 def batch_figures(tmp: Path, count: int) -> list[Figure]:
@@ -284,16 +289,8 @@ def run(quick: bool = False, cost_only: bool = False) -> list[Figure]:
         if cost_only:
             return figures
         long_label = f"{long_s / 60:g} min" if quick else "1 h"
-        analyze_rss = {long_label: long_rss_mb}
-        lengths = {long_label: long}
-        if not quick:
-            four = gym_session(4 * 3600.0)
-            with Store(home) as store:
-                four_id = store.import_samples(four, name="4 h")
-            _, analyze_rss["4 h"], _ = cli(home, "analyze", four_id, "--json")
-            lengths["4 h"] = four
-        memory = memory_figures(tmp, lengths, analyze_rss)
-        figures += memory + per_hour_figures(memory)
+        lengths = {long_label: long} if quick else {long_label: long, "4 h": gym_session(4 * 3600.0)}
+        figures += memory_rows(tmp, lengths, {long_label: long_rss_mb})
         figures += batch_figures(tmp, 20 if quick else BATCH_SESSIONS)
     return figures
 
