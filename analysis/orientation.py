@@ -32,13 +32,18 @@ class FusionConfig:
         100 Hz sensor is oriented in half the time. Measured (docs/performance.md, "Round 10"): the accuracy
         benchmark's angles the same to the hundredth of a degree at 50 Hz, BROAD's optical inclination RMSE
         (286 Hz, fused at 57 Hz) 0.51° → 0.53°.
+    rate_tolerance
+        A sensor's rate is its clock's, off its nominal one by its oscillator's error (±1–2 % for MEMS parts,
+        docs/ble.md): a rate this share below a multiple of ``fusion_rate_hz`` counts as that multiple, so a
+        100 Hz sensor running 0.01 % slow is fused at 50 Hz as one running fast.
     """
 
     fusion_rate_hz: float = 50.0
+    rate_tolerance: float = 0.03
 
     def factor(self, rate_hz: float) -> int:
         """Samples fused as one, ``k``, for a sensor at ``rate_hz`` (1: every sample fused)."""
-        return max(1, int(rate_hz // self.fusion_rate_hz))
+        return max(1, int(rate_hz * (1.0 + self.rate_tolerance) // self.fusion_rate_hz))
 
 
 DEFAULT_FUSION = FusionConfig()

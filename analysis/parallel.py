@@ -35,6 +35,24 @@ _tasks: list[tuple[Callable[..., Any], tuple]] = []
 SHARED_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS (OpenBLAS, MKL, BLIS) held to one thread in this process, and in the workers it forks meanwhile.
+
+    The analysis spreads its work over processes, one per core; BLAS threads on top of them oversubscribe the
+    cores. Its matrix products are small (``n × 3`` by ``3``), which threads do not speed up, while OpenBLAS's
+    idle threads spin on after each one on the core a worker needs: on 2 cores the resampling that follows the
+    calibration's products took twice its time in both processes (docs/performance.md, Round 10). The same
+    holds when `imuform analyze --all` runs one session per core. ``threadpoolctl`` finds the BLAS that numpy
+    and scipy loaded and sets its threads at run time, which environment variables can only do before numpy
+    loads it.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _can_fork() -> bool:
     # Linux only: macOS offers fork but its system libraries are not fork-safe. A daemonic process (a
     # multiprocessing.Pool worker, e.g. a benchmark's) may not have children, and its pool keeps the cores busy.

@@ -15,7 +15,7 @@ from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_featur
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
-from analysis.parallel import default_workers, parallel_starmap
+from analysis.parallel import default_workers, one_blas_thread, parallel_starmap
 from analysis.quiet import mask_intervals
 from analysis.reps import DEFAULT_REP_RULES, find_excursions, rate_of
 from analysis.segmentation import assign_sets
@@ -400,31 +400,32 @@ def analyze_session(
     SessionAnalysis
         Angles, sets, reps, limits, calibration and sync report.
     """
-    if progress is not None:
-        progress("angles", 0.0)
-    result = compute_angles(
-        samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check, workers=workers
-    )
-    range_of_motion = range_of_motion or result.calibration.range_of_motion
-    limits = limits or resolve_limits({}, range_of_motion)
-    if progress is not None:
-        progress("angles", 0.5)
-    rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
-    magnetometers = result.magnetometers
-    if workers is None:
-        # the steps after the angles split by sensor (the bar field) or by set: the same session size pays a worker
-        n_sensors = len(result.sync["sensors"])
-        workers = default_workers(n_sensors, n_sensors * len(result.angles))
-    sets, reps = analyze_angles(
-        result.angles,
-        limits,
-        max_flexion_of(range_of_motion),
-        progress=rep_progress,
-        exercise=exercise,
-        set_exercises=set_exercises,
-        evidence=lambda windows_s, wanted: bar_field_features(magnetometers, windows_s, wanted, workers),
-        workers=workers,
-    )
+    with one_blas_thread():
+        if progress is not None:
+            progress("angles", 0.0)
+        result = compute_angles(
+            samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check, workers=workers
+        )
+        range_of_motion = range_of_motion or result.calibration.range_of_motion
+        limits = limits or resolve_limits({}, range_of_motion)
+        if progress is not None:
+            progress("angles", 0.5)
+        rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
+        magnetometers = result.magnetometers
+        if workers is None:
+            # the steps after the angles split by sensor (the bar field) or by set: the same session size pays a worker
+            n_sensors = len(result.sync["sensors"])
+            workers = default_workers(n_sensors, n_sensors * len(result.angles))
+        sets, reps = analyze_angles(
+            result.angles,
+            limits,
+            max_flexion_of(range_of_motion),
+            progress=rep_progress,
+            exercise=exercise,
+            set_exercises=set_exercises,
+            evidence=lambda windows_s, wanted: bar_field_features(magnetometers, windows_s, wanted, workers),
+            workers=workers,
+        )
     if progress is not None:
         progress("done", 1.0)
     notes = []

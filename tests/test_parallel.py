@@ -12,7 +12,13 @@ import pytest
 
 from analysis import parallel
 from analysis.angles import compute_angles
-from analysis.parallel import PARALLEL_MIN_SAMPLES, default_workers, parallel_stages, parallel_starmap
+from analysis.parallel import (
+    PARALLEL_MIN_SAMPLES,
+    default_workers,
+    one_blas_thread,
+    parallel_stages,
+    parallel_starmap,
+)
 
 needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 
@@ -37,6 +43,21 @@ def test_starmap_keeps_order_forks_workers_and_shares_arrays(tmp_path, monkeypat
         np.testing.assert_array_equal(r["strided"], r["x"][::2])
     got[3]["x"][0] = -1.0  # arrays from the workers are ordinary, writable arrays
     assert not list(tmp_path.iterdir())  # no files left behind
+
+
+def _blas_threads(_: int) -> tuple[int, list[int]]:
+    from threadpoolctl import threadpool_info
+
+    return os.getpid(), [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+@needs_fork
+def test_blas_keeps_to_one_thread_in_the_caller_and_its_workers_while_they_share_the_cores():
+    # the analysis' processes take the cores; BLAS threads on top of them spin on the cores the workers need
+    with one_blas_thread():
+        got = parallel_starmap(_blas_threads, [(0,), (1,)], workers=2)
+    assert got[0][0] == os.getpid() != got[1][0]
+    assert all(threads and set(threads) == {1} for _, threads in got)
 
 
 def _odd_sizes(k: int) -> list[np.ndarray]:
