@@ -45,6 +45,16 @@ def test_starmap_keeps_order_forks_workers_and_shares_arrays(tmp_path, monkeypat
     assert not list(tmp_path.iterdir())  # no files left behind
 
 
+@needs_fork
+def test_workers_that_are_done_exit_on_their_own_and_the_next_call_joins_them():
+    # the caller goes on while a worker hands its memory back (milliseconds for an hour's session)
+    parallel_starmap(_pid_and_sum, [(np.ones(10), 0.0), (np.ones(10), 1.0)], workers=2)
+    ending = list(parallel._ending)
+    assert len(ending) == 1
+    parallel_starmap(_pid_and_sum, [(np.ones(10), 0.0)], workers=1)
+    assert not parallel._ending and [p.exitcode for p in ending] == [0]
+
+
 def _blas_threads(_: int) -> tuple[int, list[int]]:
     from threadpoolctl import threadpool_info
 
