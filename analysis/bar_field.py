@@ -162,6 +162,22 @@ def tilt_spread_deg(up_sensor: np.ndarray, min_samples: int) -> float:
     return float(np.partition(angle_deg, k)[k])
 
 
+def window_tilt_spreads_deg(up_sensor: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """`tilt_spread_deg` with ``min_samples=1`` (the furthest tilt from the median) of each window
+    ``[starts[k], ends[k])`` of ``up_sensor``; windows of one length at once, as one array (NaN for empty ones).
+    """
+    spread = np.full(len(starts), np.nan)
+    lengths = ends - starts
+    for n in np.unique(lengths[lengths > 0]):
+        k = np.flatnonzero(lengths == n)
+        windows = up_sensor[starts[k, None] + np.arange(n)]  # (windows, n, 3)
+        median = np.median(windows, axis=1)
+        median /= np.linalg.norm(median, axis=1, keepdims=True)
+        cos = np.clip(np.einsum("wni,wi->wn", windows, median), -1.0, 1.0)
+        spread[k] = np.degrees(np.arccos(cos)).max(axis=1)
+    return spread
+
+
 def _outside(time_s: np.ndarray, windows_s: list[tuple[float, float]], margin_s: float) -> np.ndarray:
     keep = np.ones(len(time_s), dtype=bool)
     for start_s, end_s in windows_s:
@@ -310,12 +326,10 @@ def riding_field_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     times, up = f.time_s[inside], f.up_sensor[inside]
     t0 = np.arange(start_s, max(end_s - RIDING_WINDOW_S, start_s) + 1e-9, RIDING_WINDOW_S / 2)
     starts, ends = np.searchsorted(times, t0), np.searchsorted(times, t0 + RIDING_WINDOW_S, side="right")
-    tilted = [
-        k
-        for k, (i0, i1) in enumerate(zip(starts, ends))
-        if i1 - i0 >= 10 and tilt_spread_deg(up[i0:i1], 1) >= RIDING_MIN_TILT_DEG / 2
-    ]
-    if not tilted:
+    tilted = np.flatnonzero(
+        (ends - starts >= 10) & (window_tilt_spreads_deg(up, starts, ends) >= RIDING_MIN_TILT_DEG / 2)
+    )
+    if not len(tilted):
         return float("nan")
     starts, ends = starts[tilted], ends[tilted]
     c = sensor_fixed_fields_uT(f.quat_world_sensor[inside], f.field_uT[inside], starts, ends)
