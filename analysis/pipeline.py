@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.angles import SensorSamples, compute_angles
+from analysis.angles import SegmentOnGrid, SensorSamples, compute_angles
 from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
 from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_features, set_features
@@ -250,6 +250,13 @@ def _sets_reps(
     return [set_reps(excursions[set_of == s], columns, limits, max_flexion_deg) for s in sets]
 
 
+def trunk_excursions(grid_s: np.ndarray, segments: Mapping[str, SegmentOnGrid]) -> pd.DataFrame:
+    """The excursions `analyze_angles` finds in an angle table, from the thoracic segment's inclination on the
+    angles' grid alone: found beside the relative angles (`analysis.angles.compute_angles` ``beside``)."""
+    trunk = pd.DataFrame({"time_s": grid_s, "trunk_inclination_deg": segments["thoracic"].inclination_deg})
+    return find_excursions(trunk, rate_hz=rate_of(grid_s) if len(grid_s) >= 2 else None)
+
+
 def analyze_angles(
     angles: pd.DataFrame,
     limits: Limits = DEFAULT_LIMITS,
@@ -261,6 +268,7 @@ def analyze_angles(
     evidence: SetEvidence | None = None,
     set_exercises: Mapping[int, str] | None = None,
     workers: int = 1,
+    excursions: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sets and reps of an angle table, with per-rep metrics and flags.
 
@@ -291,6 +299,9 @@ def analyze_angles(
     workers
         Processes measuring the sets' reps at once, a run of consecutive sets each
         (`analysis.parallel.parallel_starmap`); the results do not depend on it.
+    excursions
+        The trunk's excursions (`analysis.reps.find_excursions` of ``angles``) when they were found already
+        (`trunk_excursions`); found here when None.
 
     Returns
     -------
@@ -304,7 +315,8 @@ def analyze_angles(
             raise ValueError(f"unknown exercise {name!r}; use one of {', '.join(CLASSES)}")
     if len(angles) >= 2:
         rate_hz = rate_hz or rate_of(angles["time_s"].to_numpy())
-    excursions = find_excursions(angles, rate_hz=rate_hz)
+    if excursions is None:
+        excursions = find_excursions(angles, rate_hz=rate_hz)
     time_s = angles["time_s"].to_numpy(dtype=float)
     set_of = assign_sets(excursions, mask_intervals(time_s, angles["trunk_inclination_deg"].isna().to_numpy()))
     # numpy columns once: `rep_metrics` on a DataFrame looks every column up again for each of hundreds of reps
@@ -404,7 +416,13 @@ def analyze_session(
         if progress is not None:
             progress("angles", 0.0)
         result = compute_angles(
-            samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check, workers=workers
+            samples,
+            calibration=calibration,
+            rate_hz=rate_hz,
+            use_mag=use_mag,
+            check=check,
+            workers=workers,
+            beside=trunk_excursions,
         )
         range_of_motion = range_of_motion or result.calibration.range_of_motion
         limits = limits or resolve_limits({}, range_of_motion)
@@ -425,6 +443,7 @@ def analyze_session(
             set_exercises=set_exercises,
             evidence=lambda windows_s, wanted: bar_field_features(magnetometers, windows_s, wanted, workers),
             workers=workers,
+            excursions=result.beside,
         )
     if progress is not None:
         progress("done", 1.0)

@@ -159,6 +159,22 @@ def test_parallel_angles_equal_serial_to_the_bit():
 
 
 @needs_fork
+def test_a_parallel_analysis_finds_the_same_sets_and_reps_to_the_bit():
+    """The trunk's excursions are found in a worker beside the relative angles (`analysis.pipeline.trunk_excursions`),
+    the sets' reps and bar fields are split between the processes."""
+    from analysis import analyze_session
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+
+    spec = SessionSpec(sets=[SetSpec("deadlift", 3, "none"), SetSpec("good_morning", 4, "none")], rate_hz=50.0, seed=7)
+    samples = simulate_session(spec).samples
+    serial, parallel = (analyze_session(samples, workers=workers) for workers in (1, 2))
+    assert len(serial.reps) == 7
+    pd.testing.assert_frame_equal(parallel.angles, serial.angles, check_exact=True)
+    pd.testing.assert_frame_equal(parallel.sets, serial.sets, check_exact=True)
+    pd.testing.assert_frame_equal(parallel.reps, serial.reps, check_exact=True)
+
+
+@needs_fork
 def test_a_stored_session_loaded_a_sensor_at_a_time_equals_the_whole_table_serially(home):
     """The table handed over a sensor at a time (`analysis.angles.SensorSamples`), a worker's loaded before it forks."""
     from imuform.session_analysis import analyze_stored
