@@ -363,8 +363,13 @@ def heading_offset_rad(lower: SegmentOnGrid, upper: SegmentOnGrid, quiet: np.nda
             continue
         runs = np.flatnonzero(np.diff(np.concatenate([[0], use.astype(np.int8), [0]])))
         idx = np.arange(i0, i1)
-        anchor_t = [0.5 * (idx[a] + idx[b - 1]) for a, b in zip(runs[::2], runs[1::2])]
-        anchor_v = [np.median(np.unwrap(rel[a:b])) for a, b in zip(runs[::2], runs[1::2])]
+        starts, ends = runs[::2], runs[1::2]
+        anchor_t = 0.5 * (idx[starts] + idx[ends - 1])
+        # np.unwrap changes nothing in a run without a step of π or more, as in most: those are not unwrapped
+        steps = np.concatenate([[0], np.cumsum(np.abs(np.diff(rel)) >= np.pi)])
+        anchor_v = [
+            np.median(np.unwrap(rel[a:b]) if steps[b - 1] > steps[a] else rel[a:b]) for a, b in zip(starts, ends)
+        ]
         # Unwrapped, so that interpolating between anchors on either side of ±180° takes the short way.
         out[block] = ref + np.interp(idx, anchor_t, np.unwrap(anchor_v))
     return out
