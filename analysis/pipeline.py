@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.angles import SegmentOnGrid, SensorSamples, compute_angles
 from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
-from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_features, set_features
+from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_features, finite_stat, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
@@ -102,12 +102,6 @@ class SetReps:
         return out
 
 
-def _skipping_nan(reduce: Callable[[np.ndarray], float], values: np.ndarray, least: int = 1) -> float:
-    """``reduce`` of the values that are not NaN, as pandas reduces a column; NaN with fewer than ``least``."""
-    values = values[~np.isnan(values)]
-    return float(reduce(values)) if len(values) >= least else float("nan")
-
-
 def _set_summary(index: int, exercise: str, confidence: float, found: SetReps) -> dict:
     """One row of the sets table from the set's reps."""
     reps = found.reps
@@ -131,18 +125,18 @@ def _set_summary(index: int, exercise: str, confidence: float, found: SetReps) -
         "end_s": end_s,
         "rep_count": n,
         "top_inclination_deg": found.features["top_inclination_deg"],
-        "mean_movement_s": _skipping_nan(np.mean, movement),
+        "mean_movement_s": finite_stat(np.mean, movement),
         "movement_sd_s": float(np.std(movement, ddof=1)) if n >= 2 else float("nan"),
-        "mean_peak_trunk_inclination_deg": _skipping_nan(np.mean, column["peak_trunk_inclination_deg"]),
-        "mean_peak_lumbar_flexion_deg": _skipping_nan(np.mean, peak),
-        "max_peak_lumbar_flexion_deg": _skipping_nan(np.max, peak),
-        "peak_lumbar_flexion_sd_deg": _skipping_nan(lambda v: np.std(v, ddof=1), peak, least=2),
+        "mean_peak_trunk_inclination_deg": finite_stat(np.mean, column["peak_trunk_inclination_deg"]),
+        "mean_peak_lumbar_flexion_deg": finite_stat(np.mean, peak),
+        "max_peak_lumbar_flexion_deg": finite_stat(np.max, peak),
+        "peak_lumbar_flexion_sd_deg": finite_stat(lambda v: np.std(v, ddof=1) if len(v) > 1 else np.nan, peak),
         "flexion_trend_deg_per_rep": trend,
-        "min_lockout_lumbar_angle_deg": _skipping_nan(np.min, column["lockout_lumbar_angle_deg"]),
-        "mean_lumbar_angle_deg": _skipping_nan(np.mean, column["mean_lumbar_angle_deg"]),
-        "mean_lumbar_share": _skipping_nan(np.mean, column["lumbar_share"]),
-        "max_abs_lateral_bend_deg": _skipping_nan(np.max, np.abs(column["peak_lateral_bend_deg"])),
-        "max_abs_twist_deg": _skipping_nan(np.max, np.abs(column["peak_twist_deg"])),
+        "min_lockout_lumbar_angle_deg": finite_stat(np.min, column["lockout_lumbar_angle_deg"]),
+        "mean_lumbar_angle_deg": finite_stat(np.mean, column["mean_lumbar_angle_deg"]),
+        "mean_lumbar_share": finite_stat(np.mean, column["lumbar_share"]),
+        "max_abs_lateral_bend_deg": finite_stat(np.max, np.abs(column["peak_lateral_bend_deg"])),
+        "max_abs_twist_deg": finite_stat(np.max, np.abs(column["peak_twist_deg"])),
         "flag_counts": {k: v for k, v in counts.items() if v},
         "unmeasured_rep_count": len(found.unmeasured),
         "notes": found.notes(),
@@ -230,8 +224,10 @@ def set_reps(
         rep_metrics(columns, start_s, end_s, max_flexion_deg)
         for start_s, end_s in zip(ex["start_s"].tolist(), ex["end_s"].tolist())
     ]
+    # a table built from columns, not from the reps' dicts, which pandas converts one value at a time
+    table = {c: np.array([m[c] for m in metrics], dtype=float) for c in REP_METRIC_COLUMNS}
     # the features come from every rep: the trunk, which they read, was seen through a lumbar gap
-    features = set_features(ex, pd.DataFrame(metrics, columns=list(REP_METRIC_COLUMNS)))
+    features = set_features(ex, pd.DataFrame(table))
     if finished and features["from_floor"]:
         metrics = metrics[:-1]
     missing = [
@@ -241,11 +237,15 @@ def set_reps(
     index = np.arange(1, len(metrics) + 1)
     measured = np.array([sensor is None for sensor in missing], dtype=bool)
     metrics = [m for m, ok in zip(metrics, measured) if ok]
-    reps = pd.DataFrame(metrics, columns=list(REP_METRIC_COLUMNS))
     flags, reasons = _flag_set(metrics, limits)
-    reps.insert(0, "index", index[measured])
-    reps["flags"] = flags
-    reps["flag_reasons"] = reasons
+    reps = pd.DataFrame(
+        {
+            "index": index[measured],
+            **{c: values[: len(measured)][measured] for c, values in table.items()},
+            "flags": flags,
+            "flag_reasons": reasons,
+        }
+    )
     unmeasured = pd.DataFrame(
         {
             "index": index[~measured],
@@ -269,7 +269,9 @@ def _sets_reps(
     max_flexion_deg: float | None,
 ) -> list[SetReps]:
     """`set_reps` of the sets numbered ``sets`` (``set_of``: each excursion's set, `analysis.segmentation`)."""
-    return [set_reps(excursions[set_of == s], columns, limits, max_flexion_deg) for s in sets]
+    # a set's excursions follow each other: a slice of rows each, cheaper than a mask
+    rows = [np.flatnonzero(set_of == s) for s in sets]
+    return [set_reps(excursions.iloc[r[0] : r[-1] + 1], columns, limits, max_flexion_deg) for r in rows]
 
 
 def trunk_excursions(grid_s: np.ndarray, segments: Mapping[str, SegmentOnGrid]) -> pd.DataFrame:
