@@ -260,6 +260,20 @@ def set_reps(
     return SetReps(reps=reps, features=features, unmeasured=unmeasured, trunk_gaps_s=trunk_gaps_s)
 
 
+def _set_shares(set_of: np.ndarray, n_sets: int, n_shares: int) -> list[range]:
+    """``n_shares`` runs of consecutive sets (numbered from 1) with about as many excursions each: a process's
+    work on a set grows with its reps (`set_reps`)."""
+    if n_shares < 2:
+        return [range(1, n_sets + 1)] if n_sets else []
+    reps_to = np.cumsum(np.bincount(set_of, minlength=n_sets + 1)[1:])  # excursions of sets 1 … k
+    targets = reps_to[-1] * np.arange(1, n_shares) / n_shares
+    # each run ends after the set whose running count comes nearest its target
+    k = np.clip(np.searchsorted(reps_to, targets), 1, n_sets - 1)
+    ends = np.maximum.accumulate(np.where(targets - reps_to[k - 1] <= reps_to[k] - targets, k, k + 1))
+    bounds = [0, *ends.tolist(), n_sets]
+    return [range(1 + a, 1 + b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
 def _sets_reps(
     sets: range,
     excursions: pd.DataFrame,
@@ -347,8 +361,7 @@ def analyze_angles(
     columns = {c: angles[c].to_numpy() for c in angles.columns}
     n_sets = int(set_of.max()) if len(set_of) else 0
     # a run of consecutive sets per process
-    n_shares = max(1, min(workers, n_sets))
-    shares = [range(1 + k * n_sets // n_shares, 1 + (k + 1) * n_sets // n_shares) for k in range(n_shares)]
+    shares = _set_shares(set_of, n_sets, max(1, min(workers, n_sets)))
     tasks = [(share, excursions, set_of, columns, limits, max_flexion_deg) for share in shares]
     found = [f for share in parallel_starmap(_sets_reps, tasks, workers) for f in share]
     for s, f in enumerate(found, start=1):
