@@ -157,9 +157,11 @@ def tilt_spread_deg(up_sensor: np.ndarray, min_samples: int) -> float:
     """
     median = np.median(up_sensor, axis=0)
     median /= np.linalg.norm(median)
-    angle_deg = np.degrees(np.arccos(np.clip(np.einsum("ni,i->n", up_sensor, median), -1.0, 1.0)))
-    k = len(angle_deg) - min(min_samples, len(angle_deg))
-    return float(np.partition(angle_deg, k)[k])
+    cos = np.einsum("ni,i->n", up_sensor, median)
+    # the angle falls as its cosine rises: the min_samples-th largest angle is that of the min_samples-th
+    # smallest cosine, and one arccos does instead of one per sample
+    k = min(min_samples, len(cos)) - 1
+    return float(np.degrees(np.arccos(np.clip(np.partition(cos, k)[k], -1.0, 1.0))))
 
 
 def window_tilt_spreads_deg(up_sensor: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -173,8 +175,9 @@ def window_tilt_spreads_deg(up_sensor: np.ndarray, starts: np.ndarray, ends: np.
         windows = up_sensor[starts[k, None] + np.arange(n)]  # (windows, n, 3)
         median = np.median(windows, axis=1)
         median /= np.linalg.norm(median, axis=1, keepdims=True)
-        cos = np.clip(np.einsum("wni,wi->wn", windows, median), -1.0, 1.0)
-        spread[k] = np.degrees(np.arccos(cos)).max(axis=1)
+        # the largest angle is that of the smallest cosine (`tilt_spread_deg`)
+        cos = np.einsum("wni,wi->wn", windows, median).min(axis=1)
+        spread[k] = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
     return spread
 
 
