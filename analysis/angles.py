@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,8 @@ class AnglesResult:
     calibration_unchecked
         Why the given calibration could not be checked (the session has no standing of its own) and was
         used as given, None otherwise.
+    beside
+        What `compute_angles`' ``beside`` gave, None without one.
     """
 
     angles: pd.DataFrame
@@ -92,6 +95,7 @@ class AnglesResult:
     use_mag: bool
     calibration_mismatch: str | None = None
     calibration_unchecked: str | None = None
+    beside: Any = None
 
 
 def _wrap(angle_rad: np.ndarray) -> np.ndarray:
@@ -359,37 +363,20 @@ def heading_offset_rad(lower: SegmentOnGrid, upper: SegmentOnGrid, quiet: np.nda
             continue
         runs = np.flatnonzero(np.diff(np.concatenate([[0], use.astype(np.int8), [0]])))
         idx = np.arange(i0, i1)
-        anchor_t = [0.5 * (idx[a] + idx[b - 1]) for a, b in zip(runs[::2], runs[1::2])]
-        anchor_v = [np.median(np.unwrap(rel[a:b])) for a, b in zip(runs[::2], runs[1::2])]
+        starts, ends = runs[::2], runs[1::2]
+        anchor_t = 0.5 * (idx[starts] + idx[ends - 1])
+        # np.unwrap changes nothing in a run without a step of π or more, as in most: those are not unwrapped
+        steps = np.concatenate([[0], np.cumsum(np.abs(np.diff(rel)) >= np.pi)])
+        anchor_v = [
+            np.median(np.unwrap(rel[a:b]) if steps[b - 1] > steps[a] else rel[a:b]) for a, b in zip(starts, ends)
+        ]
         # Unwrapped, so that interpolating between anchors on either side of ±180° takes the short way.
         out[block] = ref + np.interp(idx, anchor_t, np.unwrap(anchor_v))
     return out
 
 
-def _relative_rows(
-    q_lower: np.ndarray,
-    q_upper: np.ndarray,
-    offset: np.ndarray,
-    start: int,
-    stop: int,
-    chunk: int,
-    into: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """`relative_angles_deg` of rows ``[start, stop)`` given the heading offset: written into ``into`` (arrays of
-    all rows) when given, else returned as arrays of their own."""
-    out = into if into is not None else tuple(np.empty(stop - start) for _ in range(3))
-    shift = 0 if into is not None else start
-    # a chunk of rows at a time: each row on its own, and a 4-hour session's temporaries would be ≈ 300 MB
-    for c0 in range(start, stop, chunk):
-        rows = slice(c0, min(c0 + chunk, stop))
-        q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset[rows])), q_upper[rows])
-        for angle, part in zip(out, relative_cardan_angles_deg(q_lower[rows], q_upper_aligned)):
-            angle[rows.start - shift : rows.stop - shift] = part
-    return None if into is not None else out
-
-
 def relative_angles_deg(
-    lower: SegmentOnGrid, upper: SegmentOnGrid, quiet: np.ndarray, chunk: int = GRID_CHUNK, workers: int = 1
+    lower: SegmentOnGrid, upper: SegmentOnGrid, quiet: np.ndarray, chunk: int = GRID_CHUNK
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flexion, lateral bend and twist of the upper segment relative to the lower one (docs/conventions.md).
 
@@ -401,9 +388,6 @@ def relative_angles_deg(
         Both sensors at rest (heading anchors, see `heading_offset_rad`).
     chunk
         Rows turned into angles at once; the results do not depend on it.
-    workers
-        Processes turning rows into angles at once, a run of rows each (`analysis.parallel.parallel_starmap`);
-        the results do not depend on it.
 
     Returns
     -------
@@ -412,19 +396,20 @@ def relative_angles_deg(
     offset = heading_offset_rad(lower, upper, quiet)
     n = len(offset)
     angles = tuple(np.empty(n) for _ in range(3))
-    bounds = [k * n // workers for k in range(workers + 1)]
-    # this process fills its own run of rows in place; the workers' come back as arrays of their own
-    tasks = [
-        (lower.quat_wxyz, upper.quat_wxyz, offset, start, stop, chunk, angles if k == 0 else None)
-        for k, (start, stop) in enumerate(zip(bounds, bounds[1:]))
-    ]
-    for start, stop, part in zip(bounds[1:], bounds[2:], parallel_starmap(_relative_rows, tasks, workers)[1:]):
-        for angle, values in zip(angles, part):
-            angle[start:stop] = values
+    # a chunk of rows at a time: each row on its own, and a 4-hour session's temporaries would be ≈ 300 MB
+    for c0 in range(0, n, chunk):
+        rows = slice(c0, min(c0 + chunk, n))
+        q_upper_aligned = compose_quat_wxyz(quat_about_z_wxyz(np.nan_to_num(offset[rows])), upper.quat_wxyz[rows])
+        for angle, part in zip(angles, relative_cardan_angles_deg(lower.quat_wxyz[rows], q_upper_aligned)):
+            angle[rows] = part
     no_offset = ~np.isfinite(offset)
     for angle in angles:
         angle[no_offset] = np.nan
     return angles
+
+
+def _call(func: Callable[..., Any], *args: Any) -> Any:
+    return func(*args)
 
 
 def compute_angles(
@@ -435,6 +420,7 @@ def compute_angles(
     use_mag: bool = False,
     workers: int | None = None,
     check: CalibrationCheck | None = None,
+    beside: Callable[[np.ndarray, dict[str, SegmentOnGrid]], Any] | None = None,
 ) -> AnglesResult:
     """Spine angles of a session.
 
@@ -452,12 +438,18 @@ def compute_angles(
     use_mag
         9D orientation (magnetometer) where the sensors have one; 6D otherwise.
     workers
-        Processes that orient the sensors at once (`oriented_sensor`, `analysis.parallel`); default one per
-        sensor up to the cores, serial for short sessions. The results do not depend on it.
+        Processes that orient the sensors at once (`oriented_sensor`, `analysis.parallel`), and do ``beside``
+        beside the relative angles; default one per sensor up to the cores, serial for short sessions. The
+        results do not depend on it.
     check
         Compare ``calibration`` with the session's own automatic calibration first, and use the automatic
         one instead when they disagree beyond these tolerances (`analysis.calibration.calibration_mismatch`):
         a calibration of another strap-on would skew every angle.
+    beside
+        ``beside(grid_s, segments)``: work on the common grid's times and the segments on it (per placement,
+        `SegmentOnGrid`) that does not need the relative angles, e.g. finding the reps in the trunk's
+        inclination. With a worker it runs there while this process turns the segments into relative
+        angles; its result is `AnglesResult.beside`, and must pickle.
 
     Returns
     -------
@@ -528,7 +520,10 @@ def compute_angles(
     for _, anchor_rest in on_grid:
         quiet &= anchor_rest
     del on_grid
-    flexion, bend, twist = relative_angles_deg(segments["lumbar"], segments["thoracic"], quiet, workers=workers)
+    # the relative angles here, and the work that does not need them beside them in a worker
+    tasks = [(relative_angles_deg, segments["lumbar"], segments["thoracic"], quiet)]
+    tasks += [] if beside is None else [(beside, grid, segments)]
+    (flexion, bend, twist), *rest = parallel_starmap(_call, tasks, workers)
     columns = {
         "time_s": grid,
         "lumbar_flexion_deg": flexion,
@@ -539,9 +534,7 @@ def compute_angles(
     }
     angles = pd.DataFrame({c: columns[c] for c in ANGLE_COLUMNS})
     if "upper_thoracic" in segments:
-        angles[THORACIC_COLUMN] = relative_angles_deg(
-            segments["thoracic"], segments["upper_thoracic"], quiet, workers=workers
-        )[0]
+        angles[THORACIC_COLUMN] = relative_angles_deg(segments["thoracic"], segments["upper_thoracic"], quiet)[0]
     sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
     return AnglesResult(
         angles,
@@ -551,4 +544,5 @@ def compute_angles(
         use_mag,
         calibration_mismatch=mismatch,
         calibration_unchecked=unchecked,
+        beside=rest[0] if rest else None,
     )

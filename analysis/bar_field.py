@@ -157,9 +157,28 @@ def tilt_spread_deg(up_sensor: np.ndarray, min_samples: int) -> float:
     """
     median = np.median(up_sensor, axis=0)
     median /= np.linalg.norm(median)
-    angle_deg = np.degrees(np.arccos(np.clip(np.einsum("ni,i->n", up_sensor, median), -1.0, 1.0)))
-    k = len(angle_deg) - min(min_samples, len(angle_deg))
-    return float(np.partition(angle_deg, k)[k])
+    cos = np.einsum("ni,i->n", up_sensor, median)
+    # the angle falls as its cosine rises: the min_samples-th largest angle is that of the min_samples-th
+    # smallest cosine, and one arccos does instead of one per sample
+    k = min(min_samples, len(cos)) - 1
+    return float(np.degrees(np.arccos(np.clip(np.partition(cos, k)[k], -1.0, 1.0))))
+
+
+def window_tilt_spreads_deg(up_sensor: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """`tilt_spread_deg` with ``min_samples=1`` (the furthest tilt from the median) of each window
+    ``[starts[k], ends[k])`` of ``up_sensor``; windows of one length at once, as one array (NaN for empty ones).
+    """
+    spread = np.full(len(starts), np.nan)
+    lengths = ends - starts
+    for n in np.unique(lengths[lengths > 0]):
+        k = np.flatnonzero(lengths == n)
+        windows = up_sensor[starts[k, None] + np.arange(n)]  # (windows, n, 3)
+        median = np.median(windows, axis=1)
+        median /= np.linalg.norm(median, axis=1, keepdims=True)
+        # the largest angle is that of the smallest cosine (`tilt_spread_deg`)
+        cos = np.einsum("wni,wi->wn", windows, median).min(axis=1)
+        spread[k] = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    return spread
 
 
 def _outside(time_s: np.ndarray, windows_s: list[tuple[float, float]], margin_s: float) -> np.ndarray:
@@ -310,12 +329,10 @@ def riding_field_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     times, up = f.time_s[inside], f.up_sensor[inside]
     t0 = np.arange(start_s, max(end_s - RIDING_WINDOW_S, start_s) + 1e-9, RIDING_WINDOW_S / 2)
     starts, ends = np.searchsorted(times, t0), np.searchsorted(times, t0 + RIDING_WINDOW_S, side="right")
-    tilted = [
-        k
-        for k, (i0, i1) in enumerate(zip(starts, ends))
-        if i1 - i0 >= 10 and tilt_spread_deg(up[i0:i1], 1) >= RIDING_MIN_TILT_DEG / 2
-    ]
-    if not tilted:
+    tilted = np.flatnonzero(
+        (ends - starts >= 10) & (window_tilt_spreads_deg(up, starts, ends) >= RIDING_MIN_TILT_DEG / 2)
+    )
+    if not len(tilted):
         return float("nan")
     starts, ends = starts[tilted], ends[tilted]
     c = sensor_fixed_fields_uT(f.quat_world_sensor[inside], f.field_uT[inside], starts, ends)

@@ -684,6 +684,7 @@ def first_bends(
     series: dict[str, RegularSeries],
     after_s: float,
     quiet: dict[str, np.ndarray],
+    horizon_s: float = 60.0,
 ) -> tuple[float, float] | None:
     """The session's first hinge-like motion after ``after_s``, enough to measure the flexion axis.
 
@@ -700,6 +701,10 @@ def first_bends(
         Session time the search starts at, in s (the end of standing neutral).
     quiet
         Per placement its rest mask on that grid (`analysis.quiet.quiet_mask`).
+    horizon_s
+        The stretches are searched in the first ``horizon_s`` after ``after_s``, then in twice that, and so
+        on: the first bends come within a minute or two of a session's start, and an hour's rotation need
+        not be summed to find them. The result does not depend on it.
 
     Returns
     -------
@@ -708,24 +713,37 @@ def first_bends(
     """
     placement = max(series, key=lambda p: np.nanmean(row_norms(series[p].gyr_dps)))
     busiest = series[placement]
-    before = busiest.time_s <= after_s
-    up = (
-        up_vector(busiest.acc_mps2[before][-max(1, int(busiest.rate_hz)) :])
-        if before.any()
-        else up_vector(busiest.acc_mps2)
+    # the grid's times increase: the samples up to after_s are a head of rows
+    start = int(np.searchsorted(busiest.time_s, after_s, side="right"))
+    up = up_vector(
+        busiest.acc_mps2[max(0, start - max(1, int(busiest.rate_hz))) : start] if start else busiest.acc_mps2
     )
-    gyr = np.nan_to_num(busiest.gyr_dps)
+    horizon = max(1, int(horizon_s * busiest.rate_hz))
+    while True:
+        end = min(len(busiest.time_s), start + horizon)
+        found = _first_planar_stretch(busiest, quiet[placement], up, start, end)
+        if found is not None or end == len(busiest.time_s):
+            return found
+        horizon *= 2
+
+
+def _first_planar_stretch(
+    s: RegularSeries, quiet: np.ndarray, up: np.ndarray, start: int, end: int
+) -> tuple[float, float] | None:
+    """`first_bends` on rows ``[start, end)``: only stretches that end before ``end`` are judged, so that a
+    stretch found is the one a search of all rows finds."""
+    gyr = np.nan_to_num(s.gyr_dps[start:end])
     tilt_rate = row_norms(gyr - np.outer(np.einsum("ni,i->n", gyr, up), up))
-    moving = ~quiet[placement] & ~before
-    rotated = np.cumsum(np.where(moving, tilt_rate, 0.0)) / busiest.rate_hz
+    moving = ~quiet[start:end]
+    rotated = np.cumsum(np.where(moving, tilt_rate, 0.0)) / s.rate_hz
     stretch = np.floor(rotated / AUTO_AXIS_ROTATION_DEG).astype(int)
-    # stretch numbers never decrease: stretch k is one slice of the grid
-    bounds = np.searchsorted(stretch, np.arange(int(stretch[-1]) + 1))
+    # stretch numbers never decrease: stretch k is one slice of the rows, the last one perhaps unfinished
+    bounds = np.searchsorted(stretch, np.arange(int(stretch[-1]) + 1)) if len(stretch) else []
     for i0, i1 in zip(bounds[:-1], bounds[1:]):
-        sel = np.flatnonzero(moving[i0:i1]) + i0
-        _, rms, planarity = flexion_axis(busiest.gyr_dps[sel], busiest.acc_mps2[sel], up)
+        sel = np.flatnonzero(moving[i0:i1]) + i0 + start
+        _, rms, planarity = flexion_axis(s.gyr_dps[sel], s.acc_mps2[sel], up)
         if planarity >= PLANAR_MOTION and rms >= AXIS_MIN_GYR_RMS_DPS:
-            t = busiest.time_s[sel]
+            t = s.time_s[sel]
             return float(t[0]), float(t[-1])
     return None
 

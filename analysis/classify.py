@@ -172,13 +172,14 @@ def set_features(
         "ascent_s": float(np.median(movement_s(paced["bottom_deg"] - paced["top_end_deg"], paced["ascent_dps"]))),
         "from_floor": float(from_floor),
         # a rep inside a lumbar sensor gap has no pelvis or bend figures: the others decide
-        "pelvis_share": _nan_stat(np.min, pelvis_share),
-        "sideways_share": _nan_stat(np.nanmedian, sideways / trunk_range),
+        "pelvis_share": finite_stat(np.min, pelvis_share),
+        "sideways_share": finite_stat(np.nanmedian, sideways / trunk_range),
     }
 
 
-def _nan_stat(reduce: Callable[[np.ndarray], float], x: np.ndarray) -> float:
-    """``reduce(x)`` over the finite values of ``x``, NaN when there are none."""
+def finite_stat(reduce: Callable[[np.ndarray], float], x: np.ndarray) -> float:
+    """``reduce(x)`` over the finite values of ``x``, NaN when there are none (as pandas reduces a column of
+    figures, whose missing values are NaN)."""
     x = x[np.isfinite(x)]
     return float(reduce(x)) if len(x) else float("nan")
 

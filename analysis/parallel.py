@@ -30,9 +30,31 @@ PARALLEL_MIN_SAMPLES = 60_000
 # The tasks of the running `parallel_stages`, read by the forked workers (inherited, never pickled).
 _tasks: list[tuple[Callable[..., Any], tuple]] = []
 
+# Workers of a finished `parallel_stages`, exiting on their own cores: a worker of an hour's session takes
+# ≈ 5 ms to hand its memory back, which the caller need not wait for. The next `parallel_stages` joins them.
+_ending: list[multiprocessing.process.BaseProcess] = []
+
 
 #: Where workers leave their results' arrays: memory-backed where Linux has it.
 SHARED_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS (OpenBLAS, MKL, BLIS) held to one thread in this process, and in the workers it forks meanwhile.
+
+    The analysis spreads its work over processes, one per core; BLAS threads on top of them oversubscribe the
+    cores. Its matrix products are small (``n × 3`` by ``3``), which threads do not speed up, while OpenBLAS's
+    idle threads spin on after each one on the core a worker needs: on 2 cores the resampling that follows the
+    calibration's products took twice its time in both processes (docs/performance.md, Round 10). The same
+    holds when `imuform analyze --all` runs one session per core. ``threadpoolctl`` finds the BLAS that numpy
+    and scipy loaded and sets its threads at run time, which environment variables can only do before numpy
+    loads it.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _can_fork() -> bool:
@@ -233,9 +255,12 @@ def parallel_stages(
     Yields
     ------
     Stages
-        Leaving the block ends the tasks, finished or not (a worker's end when this process raised).
+        Leaving the block ends the tasks, finished or not. After an error the workers have ended when it is
+        raised; otherwise they exit on their own, and the next `parallel_stages` joins them.
     """
     global _tasks
+    while _ending:
+        _ending.pop().join()
     n_forked = min(workers, len(args_list)) - 1
     if n_forked < 1 or not _can_fork():
         gens = [func(*args) for args in args_list]
@@ -252,6 +277,7 @@ def parallel_stages(
     processes = []
     local: list[tuple[int, Generator]] = []
     stages = None
+    finished = False
     try:
         for group, (_, theirs) in zip(groups, pipes):
             others = [c for pair in pipes for c in pair if c is not theirs]
@@ -264,6 +290,7 @@ def parallel_stages(
         _tasks = []
         stages = Stages(local, [(group, mine) for group, (mine, _) in zip(groups, pipes)], len(args_list))
         yield stages
+        finished = True
     finally:
         _tasks = []
         if stages is not None:
@@ -273,8 +300,11 @@ def parallel_stages(
         for mine, theirs in pipes:
             mine.close()  # a worker still waiting for a stage ends
             theirs.close()
-        for process in processes:
-            process.join()
+        if finished:
+            _ending.extend(processes)
+        else:
+            for process in processes:  # after an error, every worker has ended when the error is raised
+                process.join()
 
 
 def _one_stage(func: Callable[..., Any], *args: Any) -> Generator:

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.angles import SensorSamples, compute_angles
+from analysis.angles import SegmentOnGrid, SensorSamples, compute_angles
 from analysis.bar_field import bar_field_features
 from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
-from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_features, set_features
+from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_features, finite_stat, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
-from analysis.parallel import default_workers, parallel_starmap
+from analysis.parallel import default_workers, one_blas_thread, parallel_starmap
 from analysis.quiet import mask_intervals
 from analysis.reps import DEFAULT_REP_RULES, find_excursions, rate_of
 from analysis.segmentation import assign_sets
@@ -105,16 +105,18 @@ class SetReps:
 def _set_summary(index: int, exercise: str, confidence: float, found: SetReps) -> dict:
     """One row of the sets table from the set's reps."""
     reps = found.reps
-    peak = reps["peak_lumbar_flexion_deg"].to_numpy(dtype=float)
+    # numpy columns: pandas reductions cost tens of µs each, for hundreds of sets in a batch
+    column = {c: reps[c].to_numpy(dtype=float) for c in _SUMMARISED}
+    peak = column["peak_lumbar_flexion_deg"]
     # movement time leaves out the pause at the top, which the set's last rep does not have
-    movement = (reps["duration_s"] - reps["lockout_s"]).to_numpy(dtype=float)
+    movement = column["duration_s"] - column["lockout_s"]
     n = len(reps)
     # slope of peak flexion per rep: how the set drifts as the lifter tires
     trend = float(np.polyfit(np.arange(n), peak, 1)[0]) if n >= 2 and np.isfinite(peak).all() else float("nan")
     flag_lists = reps["flags"].tolist()
     counts = {flag: sum(flag in f for f in flag_lists) for flag in FLAGS}
     start_s, end_s = found.window_s
-    # a set whose reps all fell into a sensor gap has no figures (pandas reductions of nothing are NaN)
+    # a set whose reps all fell into a sensor gap has no figures (reductions of nothing are NaN)
     return {
         "index": index,
         "exercise": exercise,
@@ -123,22 +125,36 @@ def _set_summary(index: int, exercise: str, confidence: float, found: SetReps) -
         "end_s": end_s,
         "rep_count": n,
         "top_inclination_deg": found.features["top_inclination_deg"],
-        "mean_movement_s": float(pd.Series(movement).mean()),
+        "mean_movement_s": finite_stat(np.mean, movement),
         "movement_sd_s": float(np.std(movement, ddof=1)) if n >= 2 else float("nan"),
-        "mean_peak_trunk_inclination_deg": float(reps["peak_trunk_inclination_deg"].mean()),
-        "mean_peak_lumbar_flexion_deg": float(pd.Series(peak).mean()),
-        "max_peak_lumbar_flexion_deg": float(pd.Series(peak).max()),
-        "peak_lumbar_flexion_sd_deg": float(pd.Series(peak).std(ddof=1)) if n >= 2 else float("nan"),
+        "mean_peak_trunk_inclination_deg": finite_stat(np.mean, column["peak_trunk_inclination_deg"]),
+        "mean_peak_lumbar_flexion_deg": finite_stat(np.mean, peak),
+        "max_peak_lumbar_flexion_deg": finite_stat(np.max, peak),
+        "peak_lumbar_flexion_sd_deg": finite_stat(lambda v: np.std(v, ddof=1) if len(v) > 1 else np.nan, peak),
         "flexion_trend_deg_per_rep": trend,
-        "min_lockout_lumbar_angle_deg": float(reps["lockout_lumbar_angle_deg"].min()),
-        "mean_lumbar_angle_deg": float(reps["mean_lumbar_angle_deg"].mean()),
-        "mean_lumbar_share": float(reps["lumbar_share"].mean()),
-        "max_abs_lateral_bend_deg": float(reps["peak_lateral_bend_deg"].abs().max()),
-        "max_abs_twist_deg": float(reps["peak_twist_deg"].abs().max()),
+        "min_lockout_lumbar_angle_deg": finite_stat(np.min, column["lockout_lumbar_angle_deg"]),
+        "mean_lumbar_angle_deg": finite_stat(np.mean, column["mean_lumbar_angle_deg"]),
+        "mean_lumbar_share": finite_stat(np.mean, column["lumbar_share"]),
+        "max_abs_lateral_bend_deg": finite_stat(np.max, np.abs(column["peak_lateral_bend_deg"])),
+        "max_abs_twist_deg": finite_stat(np.max, np.abs(column["peak_twist_deg"])),
         "flag_counts": {k: v for k, v in counts.items() if v},
         "unmeasured_rep_count": len(found.unmeasured),
         "notes": found.notes(),
     }
+
+
+#: The rep columns `_set_summary` reduces.
+_SUMMARISED = (
+    "peak_lumbar_flexion_deg",
+    "duration_s",
+    "lockout_s",
+    "peak_trunk_inclination_deg",
+    "lockout_lumbar_angle_deg",
+    "mean_lumbar_angle_deg",
+    "lumbar_share",
+    "peak_lateral_bend_deg",
+    "peak_twist_deg",
+)
 
 
 def _flag_set(metrics: list[dict], limits: Limits) -> tuple[list[list[str]], list[list[str]]]:
@@ -208,8 +224,10 @@ def set_reps(
         rep_metrics(columns, start_s, end_s, max_flexion_deg)
         for start_s, end_s in zip(ex["start_s"].tolist(), ex["end_s"].tolist())
     ]
+    # a table built from columns, not from the reps' dicts, which pandas converts one value at a time
+    table = {c: np.array([m[c] for m in metrics], dtype=float) for c in REP_METRIC_COLUMNS}
     # the features come from every rep: the trunk, which they read, was seen through a lumbar gap
-    features = set_features(ex, pd.DataFrame(metrics, columns=list(REP_METRIC_COLUMNS)))
+    features = set_features(ex, pd.DataFrame(table))
     if finished and features["from_floor"]:
         metrics = metrics[:-1]
     missing = [
@@ -219,11 +237,15 @@ def set_reps(
     index = np.arange(1, len(metrics) + 1)
     measured = np.array([sensor is None for sensor in missing], dtype=bool)
     metrics = [m for m, ok in zip(metrics, measured) if ok]
-    reps = pd.DataFrame(metrics, columns=list(REP_METRIC_COLUMNS))
     flags, reasons = _flag_set(metrics, limits)
-    reps.insert(0, "index", index[measured])
-    reps["flags"] = flags
-    reps["flag_reasons"] = reasons
+    reps = pd.DataFrame(
+        {
+            "index": index[measured],
+            **{c: values[: len(measured)][measured] for c, values in table.items()},
+            "flags": flags,
+            "flag_reasons": reasons,
+        }
+    )
     unmeasured = pd.DataFrame(
         {
             "index": index[~measured],
@@ -238,6 +260,20 @@ def set_reps(
     return SetReps(reps=reps, features=features, unmeasured=unmeasured, trunk_gaps_s=trunk_gaps_s)
 
 
+def _set_shares(set_of: np.ndarray, n_sets: int, n_shares: int) -> list[range]:
+    """``n_shares`` runs of consecutive sets (numbered from 1) with about as many excursions each: a process's
+    work on a set grows with its reps (`set_reps`)."""
+    if n_shares < 2:
+        return [range(1, n_sets + 1)] if n_sets else []
+    reps_to = np.cumsum(np.bincount(set_of, minlength=n_sets + 1)[1:])  # excursions of sets 1 … k
+    targets = reps_to[-1] * np.arange(1, n_shares) / n_shares
+    # each run ends after the set whose running count comes nearest its target
+    k = np.clip(np.searchsorted(reps_to, targets), 1, n_sets - 1)
+    ends = np.maximum.accumulate(np.where(targets - reps_to[k - 1] <= reps_to[k] - targets, k, k + 1))
+    bounds = [0, *ends.tolist(), n_sets]
+    return [range(1 + a, 1 + b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
 def _sets_reps(
     sets: range,
     excursions: pd.DataFrame,
@@ -247,7 +283,16 @@ def _sets_reps(
     max_flexion_deg: float | None,
 ) -> list[SetReps]:
     """`set_reps` of the sets numbered ``sets`` (``set_of``: each excursion's set, `analysis.segmentation`)."""
-    return [set_reps(excursions[set_of == s], columns, limits, max_flexion_deg) for s in sets]
+    # a set's excursions follow each other: a slice of rows each, cheaper than a mask
+    rows = [np.flatnonzero(set_of == s) for s in sets]
+    return [set_reps(excursions.iloc[r[0] : r[-1] + 1], columns, limits, max_flexion_deg) for r in rows]
+
+
+def trunk_excursions(grid_s: np.ndarray, segments: Mapping[str, SegmentOnGrid]) -> pd.DataFrame:
+    """The excursions `analyze_angles` finds in an angle table, from the thoracic segment's inclination on the
+    angles' grid alone: found beside the relative angles (`analysis.angles.compute_angles` ``beside``)."""
+    trunk = pd.DataFrame({"time_s": grid_s, "trunk_inclination_deg": segments["thoracic"].inclination_deg})
+    return find_excursions(trunk, rate_hz=rate_of(grid_s) if len(grid_s) >= 2 else None)
 
 
 def analyze_angles(
@@ -261,6 +306,7 @@ def analyze_angles(
     evidence: SetEvidence | None = None,
     set_exercises: Mapping[int, str] | None = None,
     workers: int = 1,
+    excursions: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sets and reps of an angle table, with per-rep metrics and flags.
 
@@ -291,6 +337,9 @@ def analyze_angles(
     workers
         Processes measuring the sets' reps at once, a run of consecutive sets each
         (`analysis.parallel.parallel_starmap`); the results do not depend on it.
+    excursions
+        The trunk's excursions (`analysis.reps.find_excursions` of ``angles``) when they were found already
+        (`trunk_excursions`); found here when None.
 
     Returns
     -------
@@ -304,15 +353,15 @@ def analyze_angles(
             raise ValueError(f"unknown exercise {name!r}; use one of {', '.join(CLASSES)}")
     if len(angles) >= 2:
         rate_hz = rate_hz or rate_of(angles["time_s"].to_numpy())
-    excursions = find_excursions(angles, rate_hz=rate_hz)
+    if excursions is None:
+        excursions = find_excursions(angles, rate_hz=rate_hz)
     time_s = angles["time_s"].to_numpy(dtype=float)
     set_of = assign_sets(excursions, mask_intervals(time_s, angles["trunk_inclination_deg"].isna().to_numpy()))
     # numpy columns once: `rep_metrics` on a DataFrame looks every column up again for each of hundreds of reps
     columns = {c: angles[c].to_numpy() for c in angles.columns}
     n_sets = int(set_of.max()) if len(set_of) else 0
     # a run of consecutive sets per process
-    n_shares = max(1, min(workers, n_sets))
-    shares = [range(1 + k * n_sets // n_shares, 1 + (k + 1) * n_sets // n_shares) for k in range(n_shares)]
+    shares = _set_shares(set_of, n_sets, max(1, min(workers, n_sets)))
     tasks = [(share, excursions, set_of, columns, limits, max_flexion_deg) for share in shares]
     found = [f for share in parallel_starmap(_sets_reps, tasks, workers) for f in share]
     for s, f in enumerate(found, start=1):
@@ -400,31 +449,39 @@ def analyze_session(
     SessionAnalysis
         Angles, sets, reps, limits, calibration and sync report.
     """
-    if progress is not None:
-        progress("angles", 0.0)
-    result = compute_angles(
-        samples, calibration=calibration, rate_hz=rate_hz, use_mag=use_mag, check=check, workers=workers
-    )
-    range_of_motion = range_of_motion or result.calibration.range_of_motion
-    limits = limits or resolve_limits({}, range_of_motion)
-    if progress is not None:
-        progress("angles", 0.5)
-    rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
-    magnetometers = result.magnetometers
-    if workers is None:
-        # the steps after the angles split by sensor (the bar field) or by set: the same session size pays a worker
-        n_sensors = len(result.sync["sensors"])
-        workers = default_workers(n_sensors, n_sensors * len(result.angles))
-    sets, reps = analyze_angles(
-        result.angles,
-        limits,
-        max_flexion_of(range_of_motion),
-        progress=rep_progress,
-        exercise=exercise,
-        set_exercises=set_exercises,
-        evidence=lambda windows_s, wanted: bar_field_features(magnetometers, windows_s, wanted, workers),
-        workers=workers,
-    )
+    with one_blas_thread():
+        if progress is not None:
+            progress("angles", 0.0)
+        result = compute_angles(
+            samples,
+            calibration=calibration,
+            rate_hz=rate_hz,
+            use_mag=use_mag,
+            check=check,
+            workers=workers,
+            beside=trunk_excursions,
+        )
+        range_of_motion = range_of_motion or result.calibration.range_of_motion
+        limits = limits or resolve_limits({}, range_of_motion)
+        if progress is not None:
+            progress("angles", 0.5)
+        rep_progress = None if progress is None else (lambda stage, f: progress(stage, 0.5 + 0.5 * f))
+        magnetometers = result.magnetometers
+        if workers is None:
+            # the steps after the angles split by sensor (the bar field) or by set: the same session size pays a worker
+            n_sensors = len(result.sync["sensors"])
+            workers = default_workers(n_sensors, n_sensors * len(result.angles))
+        sets, reps = analyze_angles(
+            result.angles,
+            limits,
+            max_flexion_of(range_of_motion),
+            progress=rep_progress,
+            exercise=exercise,
+            set_exercises=set_exercises,
+            evidence=lambda windows_s, wanted: bar_field_features(magnetometers, windows_s, wanted, workers),
+            workers=workers,
+            excursions=result.beside,
+        )
     if progress is not None:
         progress("done", 1.0)
     notes = []

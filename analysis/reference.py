@@ -105,7 +105,7 @@ def _phase_curve(t: np.ndarray, y: np.ndarray, t0: float, t1: float, n: int, end
 
 
 def rep_curve(
-    angles: pd.DataFrame,
+    angles: pd.DataFrame | Mapping[str, np.ndarray],
     rep: Mapping,
     *,
     session_id: str | None = None,
@@ -116,7 +116,8 @@ def rep_curve(
     Parameters
     ----------
     angles
-        The session's angle table (`SessionAnalysis.angles`).
+        The session's angle table (`SessionAnalysis.angles`), or its ``time_s`` and ``lumbar_flexion_deg``
+        columns as arrays (quicker for many reps).
     rep
         The rep's row of `SessionAnalysis.reps` (a mapping with ``set_index``, ``index``, ``start_s``,
         ``bottom_s``, ``end_s`` and the metrics).
@@ -125,13 +126,13 @@ def rep_curve(
     config
         Curve resolution.
     """
-    t = angles["time_s"].to_numpy()
+    t = np.asarray(angles["time_s"])
     start, bottom, end = float(rep["start_s"]), float(rep["bottom_s"]), float(rep["end_s"])
     if not math.isfinite(bottom):
         bottom = 0.5 * (start + end)
     i0, i1 = np.searchsorted(t, [start, end])
     i0, i1 = max(i0 - 1, 0), min(i1 + 1, len(t))
-    tt, y = t[i0:i1], angles["lumbar_flexion_deg"].to_numpy()[i0:i1]
+    tt, y = t[i0:i1], np.asarray(angles["lumbar_flexion_deg"])[i0:i1]
     n = config.points_per_phase
     curve = np.r_[_phase_curve(tt, y, start, bottom, n, False), _phase_curve(tt, y, bottom, end, n, True)]
     return RepCurve(
@@ -169,10 +170,9 @@ def rep_curves(
     table = analysis.reps if set_index is None else analysis.reps_of(set_index)
     if reps is not None:
         table = table[table["index"].isin(list(reps))]
-    return [
-        rep_curve(analysis.angles, row, session_id=analysis.session_id, config=config)
-        for row in table.to_dict("records")
-    ]
+    # the two columns once: a table looks each column up again for each of hundreds of reps
+    columns = {c: analysis.angles[c].to_numpy() for c in ("time_s", "lumbar_flexion_deg")}
+    return [rep_curve(columns, row, session_id=analysis.session_id, config=config) for row in table.to_dict("records")]
 
 
 @dataclass(frozen=True)

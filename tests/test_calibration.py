@@ -23,8 +23,12 @@ from analysis.calibration import (
     calibrate_range_of_motion,
     calibrate_standing,
     calibration_mismatch,
+    first_bends,
+    neutral_posture,
     segment_rotations,
 )
+from analysis.quiet import quiet_mask
+from analysis.timebase import align_sensors
 from tests.test_angles import hinge_session, rmse_against
 
 
@@ -343,6 +347,18 @@ def _bump(t: np.ndarray, start_s: float, duration_s: float) -> np.ndarray:
     """A smooth 0 → 1 → 0 bump over ``duration_s`` from ``start_s``."""
     x = np.clip((t - start_s) / duration_s, 0.0, 1.0)
     return 0.5 * (1 - np.cos(2 * np.pi * x))
+
+
+def test_the_first_bends_are_the_same_however_far_ahead_each_search_looks():
+    samples, _, _ = hinge_session(50.0, seed=6, reps=4)
+    series, _ = align_sensors(samples)
+    quiet = {placement: quiet_mask(s.acc_mps2, s.gyr_dps, s.rate_hz) for placement, s in series.items()}
+    after_s = neutral_posture(series, quiet)[1][0][1]
+    whole = first_bends(series, after_s, quiet, horizon_s=1e6)
+    assert whole is not None
+    # searches that must widen several times, or end with a stretch cut at their edge, find the same stretch
+    for horizon_s in (0.02, 0.5, 1.0, 3.0, 7.0):
+        assert first_bends(series, after_s, quiet, horizon_s=horizon_s) == whole
 
 
 def test_neutral_is_the_first_standing_not_every_similar_rest():

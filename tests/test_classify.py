@@ -18,6 +18,7 @@ from analysis.bar_field import (
     tilt_spread_deg,
     tilting_anomaly_uT,
     vertical_anomaly_uT,
+    window_tilt_spreads_deg,
 )
 from analysis.classify import bar_on_back_score, classify_features, other_margin
 from imuform.cli.main import main
@@ -161,6 +162,17 @@ def test_a_bar_that_tilts_with_the_sensor_and_one_that_stays_put():
         )
         > 3.0
     )
+
+
+def test_the_tilt_spreads_of_many_windows_are_each_window_s_own():
+    rng = np.random.default_rng(3)
+    up = rng.normal(size=(3000, 3)) + [0.0, 0.0, 3.0]
+    up /= np.linalg.norm(up, axis=1, keepdims=True)
+    starts = rng.integers(0, 2000, 100)
+    ends = starts + rng.choice([0, 1, 2, 599, 600], 100)  # windows of a few lengths, empty ones too
+    want = [tilt_spread_deg(up[i0:i1], 1) if i1 > i0 else np.nan for i0, i1 in zip(starts, ends)]
+    # the same but for the last bits of a cosine near 1, which arccos magnifies to a millionth of a degree
+    np.testing.assert_allclose(window_tilt_spreads_deg(up, starts, ends), want, atol=1e-5)
 
 
 def test_one_bend_in_a_long_upright_baseline_is_enough_tilt():

@@ -12,7 +12,13 @@ import pytest
 
 from analysis import parallel
 from analysis.angles import compute_angles
-from analysis.parallel import PARALLEL_MIN_SAMPLES, default_workers, parallel_stages, parallel_starmap
+from analysis.parallel import (
+    PARALLEL_MIN_SAMPLES,
+    default_workers,
+    one_blas_thread,
+    parallel_stages,
+    parallel_starmap,
+)
 
 needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 
@@ -37,6 +43,31 @@ def test_starmap_keeps_order_forks_workers_and_shares_arrays(tmp_path, monkeypat
         np.testing.assert_array_equal(r["strided"], r["x"][::2])
     got[3]["x"][0] = -1.0  # arrays from the workers are ordinary, writable arrays
     assert not list(tmp_path.iterdir())  # no files left behind
+
+
+@needs_fork
+def test_workers_that_are_done_exit_on_their_own_and_the_next_call_joins_them():
+    # the caller goes on while a worker hands its memory back (milliseconds for an hour's session)
+    parallel_starmap(_pid_and_sum, [(np.ones(10), 0.0), (np.ones(10), 1.0)], workers=2)
+    ending = list(parallel._ending)
+    assert len(ending) == 1
+    parallel_starmap(_pid_and_sum, [(np.ones(10), 0.0)], workers=1)
+    assert not parallel._ending and [p.exitcode for p in ending] == [0]
+
+
+def _blas_threads(_: int) -> tuple[int, list[int]]:
+    from threadpoolctl import threadpool_info
+
+    return os.getpid(), [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+@needs_fork
+def test_blas_keeps_to_one_thread_in_the_caller_and_its_workers_while_they_share_the_cores():
+    # the analysis' processes take the cores; BLAS threads on top of them spin on the cores the workers need
+    with one_blas_thread():
+        got = parallel_starmap(_blas_threads, [(0,), (1,)], workers=2)
+    assert got[0][0] == os.getpid() != got[1][0]
+    assert all(threads and set(threads) == {1} for _, threads in got)
 
 
 def _odd_sizes(k: int) -> list[np.ndarray]:
@@ -125,6 +156,22 @@ def test_parallel_angles_equal_serial_to_the_bit():
     pd.testing.assert_frame_equal(parallel.angles, serial.angles, check_exact=True)
     assert parallel.calibration == serial.calibration
     assert repr(parallel.sync) == repr(serial.sync)  # repr: NaN compares unequal to itself
+
+
+@needs_fork
+def test_a_parallel_analysis_finds_the_same_sets_and_reps_to_the_bit():
+    """The trunk's excursions are found in a worker beside the relative angles (`analysis.pipeline.trunk_excursions`),
+    the sets' reps and bar fields are split between the processes."""
+    from analysis import analyze_session
+    from imuform.simulator import SessionSpec, SetSpec, simulate_session
+
+    spec = SessionSpec(sets=[SetSpec("deadlift", 3, "none"), SetSpec("good_morning", 4, "none")], rate_hz=50.0, seed=7)
+    samples = simulate_session(spec).samples
+    serial, parallel = (analyze_session(samples, workers=workers) for workers in (1, 2))
+    assert len(serial.reps) == 7
+    pd.testing.assert_frame_equal(parallel.angles, serial.angles, check_exact=True)
+    pd.testing.assert_frame_equal(parallel.sets, serial.sets, check_exact=True)
+    pd.testing.assert_frame_equal(parallel.reps, serial.reps, check_exact=True)
 
 
 @needs_fork

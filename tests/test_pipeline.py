@@ -314,3 +314,13 @@ def test_sessions_too_short_or_broken_to_calibrate_are_one_clear_error(edit, mes
 def test_a_sensor_sampled_at_2_khz_is_analysed():
     # the clock check's upper rate bound holds with the float rounding of 0.5 ms steps
     assert analyze_session(make_samples(n=4000, rate_hz=2000.0)).sets.empty
+
+
+def test_sets_are_shared_out_by_their_reps_in_runs_that_cover_them_all():
+    from analysis.pipeline import _set_shares
+
+    set_of = np.repeat(np.arange(1, 6), [3, 2, 6, 1, 8])  # 20 reps in 5 sets
+    shares = _set_shares(set_of, 5, 2)
+    assert [s for share in shares for s in share] == [1, 2, 3, 4, 5]
+    assert [int(np.isin(set_of, list(share)).sum()) for share in shares] == [11, 9]
+    assert _set_shares(np.array([1, 1, 2]), 2, 3) == [range(1, 2), range(2, 3)]  # never an empty share

@@ -25,6 +25,16 @@ def test_host_times_with_drift_and_jitter():
     assert [g["missing"] for g in find_gaps(clock)] == [31]
 
 
+def test_times_on_a_line_are_counted_by_their_steps_to_the_last_sample():
+    # a recorder's samples re-timed onto their clock's line (and an app's regular timestamps, to the µs):
+    # whole periods apart; the loss in the last half second is one that arrival times could not show
+    k = np.delete(np.arange(3000), np.r_[1000:1031, 2990:2995])
+    clock = fit_clock(np.round(2.0 + k / 100.0, 6))
+    assert np.array_equal(clock.index, k)
+    assert [g["missing"] for g in find_gaps(clock)] == [31, 5]
+    assert clock.rate_hz == pytest.approx(100.0, rel=1e-9)
+
+
 def test_ble_bursts_keep_every_sample_apart():
     """Four samples per notification arrive with one host time: counts still step by one."""
     k = np.arange(400)
