@@ -33,6 +33,7 @@ from scipy.ndimage import median_filter, minimum_filter1d
 
 from firmware_protocol import ProtocolError, SampleBlock, SensorModel
 from imuform.ble.timesync import ClockFitSummary, ClockSync, ClockSyncConfig, envelope_points, lower_envelope_fit
+from imuform.ble.viterbi import viterbi_path
 
 
 @dataclass(frozen=True)
@@ -496,36 +497,10 @@ def _viterbi_lost(
     # top, or two below the estimate when that is less (arrivals a stalled host held back for longer)
     base = np.minimum(np.ceil((level_s - high_s) / period_s).astype(np.int64), lost - 2)
     states = int(np.ceil((high_s - low_s) / period_s)) + 1
-    k = np.arange(states)
-    latency_s = level_s[:, None] - period_s * (base[:, None] + k[None, :])
+    latency_s = level_s[:, None] - period_s * (base[:, None] + np.arange(states)[None, :])
     score_each = log_density[np.clip(((latency_s - low_s) / bin_s).astype(np.int64), 0, len(log_density) - 1)]
     score_each[latency_s < low_s] = -np.inf
-    rise_cost = _rise_cost(lost)
-    # Per step, state k here is state k + shift before with the same count, and follows any state before
-    # up to k + shift - 1 with a rise; arrays padded by one -inf in front (index 0) and behind.
-    shift = np.diff(base)
-    same_from = np.clip(k[None, :] + shift[:, None] + 1, 0, states + 1)
-    below = np.clip(k[None, :] + shift[:, None], 0, states)
-    back = np.empty((len(level_s), states), dtype=np.int64)
-    padded = np.full(states + 2, -np.inf)
-    best_before = np.full(states + 1, -np.inf)
-    where_before = np.zeros(states + 1, dtype=np.int64)
-    padded[1:-1] = score_each[0]
-    for j in range(1, len(level_s)):
-        score = padded[1:-1]
-        np.maximum.accumulate(score, out=best_before[1:])
-        np.maximum.accumulate(np.where(score >= best_before[1:], k, 0), out=where_before[1:])
-        same = padded[same_from[j - 1]]
-        rise = best_before[below[j - 1]] + rise_cost
-        stay = same >= rise
-        back[j] = np.where(stay, np.clip(same_from[j - 1] - 1, 0, states - 1), where_before[below[j - 1]])
-        padded[1:-1] = np.where(stay, same, rise) + score_each[j]
-    score = padded[1:-1]
-    path = np.empty(len(level_s), dtype=np.int64)
-    state = int(np.argmax(score))
-    for j in range(len(level_s) - 1, -1, -1):
-        path[j] = base[j] + state
-        state = back[j, state]
+    path = base + viterbi_path(score_each, np.diff(base), _rise_cost(lost))
     return path - path[0]
 
 

@@ -1,0 +1,151 @@
+"""The most likely path of a never-falling count through a sliding band of states, in blocks.
+
+Step ``j`` has ``S`` states; state ``k`` stands for the count ``base_j + k``. A count stays or rises (by
+any amount, at one cost), never falls, so with ``shift_j = base_j − base_{j−1}`` state ``k`` follows state
+``k + shift_j`` (the same count) or any state below it (a rise)::
+
+    score_j[k] = each_j[k] + max(score_{j−1}[k + shift_j], max(score_{j−1}[:k + shift_j]) + rise_cost)
+
+A Python loop over the steps costs about ten numpy calls per step. The recursion is a max-plus product
+of one small matrix per step, and max-plus products are associative, so the steps are cut into ``B``
+blocks of ``L ≈ √m``, each worked on at once (every loop below runs about ``√m`` times, on arrays of all
+the blocks):
+
+1. per block, the max-plus product of its ``L`` steps (the best score from each state at its start to
+   each at its end);
+2. block by block, the scores at the block starts;
+3. in every block at once, the step-by-step scores from its start and the back-pointers;
+4. the back-track: each block's back-pointers composed, the states at the block starts from the end
+   backwards, then within every block at once.
+
+Ties are broken as the step-by-step order breaks them: a count stays when staying scores at least as well
+as rising, a rise comes from the highest of the equally best states below, and the path ends in the
+lowest of the equally best states. With integer-valued scores every sum is exact and the path is the
+step-by-step one, ties included. Otherwise the scores at the block starts are sums taken in another order
+than step by step, so the two orders may part where two paths score within rounding (about 1e-10 per
+notification) of each other: equally likely paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _step(
+    score: np.ndarray, moves: _Moves, i: int, each: np.ndarray, rise_cost: float, back: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Step ``i`` of every block on scores ``(B, S + 1, …)`` (state on axis 1; the last, ``-inf``, stands
+    for no state): the new scores and, when ``back``, the state each came from."""
+    states = score.shape[1] - 1
+    rows = moves.rows
+    best_before = np.full_like(score, -np.inf)
+    np.maximum.accumulate(score[:, :states], axis=1, out=best_before[:, :states])
+    same = score[rows, moves.same_at[:, i]]
+    rise = best_before[rows, moves.rise_from[:, i]] + rise_cost
+    stay = same >= rise
+    new = np.full_like(score, -np.inf)
+    np.add(np.where(stay, same, rise), each, out=new[:, :states])
+    if not back:
+        return new, None
+    # the highest state at which the running best is reached (no state: 0)
+    where_best = np.zeros(score.shape, dtype=np.int64)
+    is_best = score[:, :states] >= best_before[:, :states]
+    np.maximum.accumulate(np.where(is_best, np.arange(states), 0), axis=1, out=where_best[:, :states])
+    return new, np.where(stay, moves.stay_at[:, i], where_best[rows, moves.rise_from[:, i]])
+
+
+@dataclass(frozen=True)
+class _Moves:
+    """Where each state of each block's steps comes from, as indices into scores padded by one ``-inf``
+    state (index S); arrays ``(B, L, S)``.
+
+    Attributes
+    ----------
+    rows
+        (B, 1) the block of each row.
+    same_at
+        The state with the same count before (S when outside the band).
+    rise_from
+        The highest state a rise may come from (S when none).
+    stay_at
+        The back-pointer of a stay, within the band.
+    """
+
+    rows: np.ndarray
+    same_at: np.ndarray
+    rise_from: np.ndarray
+    stay_at: np.ndarray
+
+    @classmethod
+    def of(cls, shift: np.ndarray, states: int) -> _Moves:
+        """The moves of steps whose band shifts by ``shift`` (B, L)."""
+        before = np.arange(states) + shift[..., None]
+        same_at = np.where((before >= 0) & (before < states), before, states)
+        rise_from = np.where(before > 0, np.minimum(before, states) - 1, states)
+        rows = np.arange(len(shift))[:, None]
+        return cls(rows, same_at, rise_from, np.clip(before, 0, states - 1))
+
+
+def viterbi_path(each: np.ndarray, shift: np.ndarray, rise_cost: float) -> np.ndarray:
+    """The most likely state of every step (see the module's docstring).
+
+    Parameters
+    ----------
+    each
+        (m, S) log-likelihood of each state at each step (``-inf``: impossible).
+    shift
+        (m − 1,) integer ``base_j − base_{j−1}`` for steps 1 … m − 1.
+    rise_cost
+        Log-likelihood added at every rise of the count.
+
+    Returns
+    -------
+    numpy.ndarray
+        (m,) the state at each step.
+    """
+    m, states = each.shape
+    length = max(int(np.ceil(np.sqrt(m))), 1)
+    blocks = -(-(m - 1) // length) if m > 1 else 1
+    # steps 1 … blocks · length, those past the end padded; block b's steps are b · length + 1 … (b + 1) · length
+    padded = blocks * length + 1
+    step_each = np.zeros((padded, states))
+    step_each[:m] = each
+    step_shift = np.zeros(padded, dtype=np.int64)
+    step_shift[1:m] = shift
+    step_each = step_each[1:].reshape(blocks, length, states)
+    moves = _Moves.of(step_shift[1:].reshape(blocks, length), states)
+    # 1. each block's max-plus product: to every state (axis 1) from every state at its start (axis 2)
+    transfer = np.full((blocks, states + 1, states), -np.inf)
+    transfer[:, np.arange(states), np.arange(states)] = 0.0
+    for i in range(length if blocks > 1 else 0):
+        transfer, _ = _step(transfer, moves, i, step_each[:, i, :, None], rise_cost, False)
+    # 2. the scores at the block starts
+    score = np.full((blocks, states + 1), -np.inf)
+    score[0, :states] = each[0]
+    for b in range(1, blocks):
+        score[b, :states] = (transfer[b - 1, :states] + score[b - 1, :states]).max(axis=1)
+    # 3. every block's steps from its start, with the back-pointers
+    back = np.empty((length, blocks, states), dtype=np.int64)
+    last = (m - 1) - (blocks - 1) * length  # step of the last block holding step m − 1
+    final = score[-1, :states] if last == 0 else None
+    for i in range(length):
+        score, back[i] = _step(score, moves, i, step_each[:, i], rise_cost, True)
+        if i + 1 == last:
+            final = score[-1, :states]
+    back[last:, -1] = np.arange(states)  # padded steps lead nowhere
+    # 4. the back-track: each block's back-pointers composed (end state -> start state), then the states
+    # at the block ends from the last backwards, then every block's steps at once
+    composed = np.broadcast_to(np.arange(states), (blocks, states))
+    for i in range(length - 1, -1, -1):
+        composed = back[i][moves.rows, composed]
+    end_state = np.empty(blocks, dtype=np.int64)
+    end_state[-1] = int(np.argmax(final))
+    for b in range(blocks - 1, 0, -1):
+        end_state[b - 1] = composed[b, end_state[b]]
+    path = np.empty((blocks, length + 1), dtype=np.int64)
+    path[:, length] = end_state
+    for i in range(length - 1, -1, -1):
+        path[:, i] = back[i, np.arange(blocks), path[:, i + 1]]
+    return np.concatenate([path[:, :length].ravel(), path[-1:, length]])[:m]
