@@ -40,19 +40,22 @@ def _step(
     for no state): the new scores and, when ``back``, the state each came from."""
     states = score.shape[1] - 1
     rows = moves.rows
-    best_before = np.full_like(score, -np.inf)
+    best_before = score.copy()  # keeps the -inf of no state
     np.maximum.accumulate(score[:, :states], axis=1, out=best_before[:, :states])
     same = score[rows, moves.same_at[:, i]]
-    rise = best_before[rows, moves.rise_from[:, i]] + rise_cost
-    stay = same >= rise
-    new = np.full_like(score, -np.inf)
-    np.add(np.where(stay, same, rise), each, out=new[:, :states])
+    rise = best_before[rows, moves.rise_from[:, i]]
+    rise += rise_cost
+    new = best_before  # reused: the -inf of no state stays
     if not back:
+        np.maximum(same, rise, out=rise)  # the same as preferring a stay on a tie, without back-pointers
+        np.add(rise, each, out=new[:, :states])
         return new, None
     # the highest state at which the running best is reached (no state: 0)
     where_best = np.zeros(score.shape, dtype=np.int64)
     is_best = score[:, :states] >= best_before[:, :states]
     np.maximum.accumulate(np.where(is_best, np.arange(states), 0), axis=1, out=where_best[:, :states])
+    stay = same >= rise
+    np.add(np.where(stay, same, rise), each, out=new[:, :states])
     return new, np.where(stay, moves.stay_at[:, i], where_best[rows, moves.rise_from[:, i]])
 
 
