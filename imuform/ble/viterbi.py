@@ -33,62 +33,72 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def _running_max(score: np.ndarray, out: np.ndarray) -> None:
+    """The best of states 0 … k for every state k (axis 0); a loop over the few states beats
+    ``np.maximum.accumulate``, which does not vectorise across the other axes."""
+    out[0] = score[0]
+    for k in range(1, len(score)):
+        np.maximum(out[k - 1], score[k], out=out[k])
+
+
 def _step(
     score: np.ndarray, moves: _Moves, i: int, each: np.ndarray, rise_cost: float, back: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Step ``i`` of every block on scores ``(B, S + 1, …)`` (state on axis 1; the last, ``-inf``, stands
-    for no state): the new scores and, when ``back``, the state each came from."""
-    states = score.shape[1] - 1
-    rows = moves.rows
-    best_before = score.copy()  # keeps the -inf of no state
-    np.maximum.accumulate(score[:, :states], axis=1, out=best_before[:, :states])
-    same = score[rows, moves.same_at[:, i]]
-    rise = best_before[rows, moves.rise_from[:, i]]
+    """Step ``i`` of every block on scores ``(S + 1, B, …)`` (state first; state S, ``-inf``, stands for no
+    state): the new scores and, when ``back``, the state each came from."""
+    states = len(score) - 1
+    best_before = np.empty_like(score)
+    best_before[states] = -np.inf
+    _running_max(score[:states], best_before[:states])
+    rows = score.reshape(len(score) * score.shape[1], -1)  # (state, block) pairs
+    same = np.take(rows, moves.same_at[i], axis=0).reshape(each.shape[:2] + score.shape[2:])
+    rise = np.take(best_before.reshape(rows.shape), moves.rise_from[i], axis=0).reshape(same.shape)
     rise += rise_cost
-    new = best_before  # reused: the -inf of no state stays
+    new = best_before  # reused, with its no state
     if not back:
         np.maximum(same, rise, out=rise)  # the same as preferring a stay on a tie, without back-pointers
-        np.add(rise, each, out=new[:, :states])
+        np.add(rise, each, out=new[:states])
         return new, None
     # the highest state at which the running best is reached (no state: 0)
     where_best = np.zeros(score.shape, dtype=np.int64)
-    is_best = score[:, :states] >= best_before[:, :states]
-    np.maximum.accumulate(np.where(is_best, np.arange(states), 0), axis=1, out=where_best[:, :states])
+    is_best = score[:states] >= best_before[:states]
+    _running_max(np.where(is_best, np.arange(states)[:, None], 0), where_best[:states])
     stay = same >= rise
-    np.add(np.where(stay, same, rise), each, out=new[:, :states])
-    return new, np.where(stay, moves.stay_at[:, i], where_best[rows, moves.rise_from[:, i]])
+    np.add(np.where(stay, same, rise), each, out=new[:states])
+    return new, np.where(stay, moves.stay_at[i], np.take(where_best, moves.rise_from[i]))
 
 
 @dataclass(frozen=True)
 class _Moves:
-    """Where each state of each block's steps comes from, as indices into scores padded by one ``-inf``
-    state (index S); arrays ``(B, L, S)``.
+    """Where each state of each block's steps comes from; arrays ``(L, S, B)``.
+
+    ``same_at`` and ``rise_from`` index the (state, block) pairs of scores padded by one ``-inf`` state
+    (state S) flattened, ``state · B + block``: `numpy.take` on them is three times quicker than indexing
+    by state and block.
 
     Attributes
     ----------
-    rows
-        (B, 1) the block of each row.
     same_at
         The state with the same count before (S when outside the band).
     rise_from
         The highest state a rise may come from (S when none).
     stay_at
-        The back-pointer of a stay, within the band.
+        The back-pointer of a stay (a state, within the band).
     """
 
-    rows: np.ndarray
     same_at: np.ndarray
     rise_from: np.ndarray
     stay_at: np.ndarray
 
     @classmethod
     def of(cls, shift: np.ndarray, states: int) -> _Moves:
-        """The moves of steps whose band shifts by ``shift`` (B, L)."""
-        before = np.arange(states) + shift[..., None]
+        """The moves of steps whose band shifts by ``shift`` (L, B)."""
+        before = np.arange(states)[None, :, None] + shift[:, None, :]
         same_at = np.where((before >= 0) & (before < states), before, states)
         rise_from = np.where(before > 0, np.minimum(before, states) - 1, states)
-        rows = np.arange(len(shift))[:, None]
-        return cls(rows, same_at, rise_from, np.clip(before, 0, states - 1))
+        blocks = shift.shape[1]
+        block = np.arange(blocks)
+        return cls(same_at * blocks + block, rise_from * blocks + block, np.clip(before, 0, states - 1))
 
 
 def viterbi_path(each: np.ndarray, shift: np.ndarray, rise_cost: float) -> np.ndarray:
@@ -117,38 +127,40 @@ def viterbi_path(each: np.ndarray, shift: np.ndarray, rise_cost: float) -> np.nd
     step_each[:m] = each
     step_shift = np.zeros(padded, dtype=np.int64)
     step_shift[1:m] = shift
-    step_each = step_each[1:].reshape(blocks, length, states)
-    moves = _Moves.of(step_shift[1:].reshape(blocks, length), states)
-    # 1. each block's max-plus product: to every state (axis 1) from every state at its start (axis 2)
-    transfer = np.full((blocks, states + 1, states), -np.inf)
-    transfer[:, np.arange(states), np.arange(states)] = 0.0
+    step_each = step_each[1:].reshape(blocks, length, states).transpose(1, 2, 0).copy()  # (L, S, B)
+    moves = _Moves.of(step_shift[1:].reshape(blocks, length).T, states)
+    # 1. each block's max-plus product: to every state (axis 0) of every block (axis 1) from every state at
+    # its start (axis 2)
+    transfer = np.full((states + 1, blocks, states), -np.inf)
+    transfer[np.arange(states), :, np.arange(states)] = 0.0
     for i in range(length if blocks > 1 else 0):
-        transfer, _ = _step(transfer, moves, i, step_each[:, i, :, None], rise_cost, False)
+        transfer, _ = _step(transfer, moves, i, step_each[i, :, :, None], rise_cost, False)
     # 2. the scores at the block starts
-    score = np.full((blocks, states + 1), -np.inf)
-    score[0, :states] = each[0]
+    score = np.full((states + 1, blocks), -np.inf)
+    score[:states, 0] = each[0]
     for b in range(1, blocks):
-        score[b, :states] = (transfer[b - 1, :states] + score[b - 1, :states]).max(axis=1)
+        score[:states, b] = (transfer[:states, b - 1] + score[:states, b - 1]).max(axis=1)
     # 3. every block's steps from its start, with the back-pointers
-    back = np.empty((length, blocks, states), dtype=np.int64)
+    back = np.empty((length, states, blocks), dtype=np.int64)
     last = (m - 1) - (blocks - 1) * length  # step of the last block holding step m − 1
-    final = score[-1, :states] if last == 0 else None
+    final = score[:states, -1] if last == 0 else None
     for i in range(length):
-        score, back[i] = _step(score, moves, i, step_each[:, i], rise_cost, True)
+        score, back[i] = _step(score, moves, i, step_each[i], rise_cost, True)
         if i + 1 == last:
-            final = score[-1, :states]
-    back[last:, -1] = np.arange(states)  # padded steps lead nowhere
+            final = score[:states, -1]
+    back[last:, :, -1] = np.arange(states)  # padded steps lead nowhere
     # 4. the back-track: each block's back-pointers composed (end state -> start state), then the states
     # at the block ends from the last backwards, then every block's steps at once
-    composed = np.broadcast_to(np.arange(states), (blocks, states))
+    composed = np.broadcast_to(np.arange(states)[:, None], (states, blocks))
+    block = np.arange(blocks)
     for i in range(length - 1, -1, -1):
-        composed = back[i][moves.rows, composed]
+        composed = np.take(back[i], composed * blocks + block)
     end_state = np.empty(blocks, dtype=np.int64)
     end_state[-1] = int(np.argmax(final))
     for b in range(blocks - 1, 0, -1):
-        end_state[b - 1] = composed[b, end_state[b]]
+        end_state[b - 1] = composed[end_state[b], b]
     path = np.empty((blocks, length + 1), dtype=np.int64)
     path[:, length] = end_state
     for i in range(length - 1, -1, -1):
-        path[:, i] = back[i, np.arange(blocks), path[:, i + 1]]
+        path[:, i] = np.take(back[i], path[:, i + 1] * blocks + block)
     return np.concatenate([path[:, :length].ravel(), path[-1:, length]])[:m]
