@@ -28,7 +28,7 @@ notification) of each other: equally likely paths.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,17 +42,17 @@ def _running_max(score: np.ndarray, out: np.ndarray) -> None:
 
 
 def _step(
-    score: np.ndarray, moves: _Moves, i: int, each: np.ndarray, rise_cost: float, back: bool
+    score: np.ndarray, move: _Move, each: np.ndarray, rise_cost: float, back: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Step ``i`` of every block on scores ``(S + 1, B, …)`` (state first; state S, ``-inf``, stands for no
+    """One step of every block on scores ``(S + 1, B, …)`` (state first; state S, ``-inf``, stands for no
     state): the new scores and, when ``back``, the state each came from."""
     states = len(score) - 1
     best_before = np.empty_like(score)
     best_before[states] = -np.inf
     _running_max(score[:states], best_before[:states])
     rows = score.reshape(len(score) * score.shape[1], -1)  # (state, block) pairs
-    same = np.take(rows, moves.same_at[i], axis=0).reshape(each.shape[:2] + score.shape[2:])
-    rise = np.take(best_before.reshape(rows.shape), moves.rise_from[i], axis=0).reshape(same.shape)
+    same = np.take(rows, move.same_at, axis=0).reshape(each.shape[:2] + score.shape[2:])
+    rise = np.take(best_before.reshape(rows.shape), move.rise_from, axis=0).reshape(same.shape)
     rise += rise_cost
     new = best_before  # reused, with its no state
     if not back:
@@ -65,12 +65,11 @@ def _step(
     _running_max(np.where(is_best, np.arange(states)[:, None], 0), where_best[:states])
     stay = same >= rise
     np.add(np.where(stay, same, rise), each, out=new[:states])
-    return new, np.where(stay, moves.stay_at[i], np.take(where_best, moves.rise_from[i]))
+    return new, np.where(stay, move.stay_at, np.take(where_best, move.rise_from))
 
 
-@dataclass(frozen=True)
-class _Moves:
-    """Where each state of each block's steps comes from; arrays ``(L, S, B)``.
+class _Move(NamedTuple):
+    """Where each state of one step of every block comes from; arrays ``(S, B)``.
 
     ``same_at`` and ``rise_from`` index the (state, block) pairs of scores padded by one ``-inf`` state
     (state S) flattened, ``state · B + block``: `numpy.take` on them is three times quicker than indexing
@@ -90,15 +89,33 @@ class _Moves:
     rise_from: np.ndarray
     stay_at: np.ndarray
 
-    @classmethod
-    def of(cls, shift: np.ndarray, states: int) -> _Moves:
-        """The moves of steps whose band shifts by ``shift`` (L, B)."""
-        before = np.arange(states)[None, :, None] + shift[:, None, :]
-        same_at = np.where((before >= 0) & (before < states), before, states)
-        rise_from = np.where(before > 0, np.minimum(before, states) - 1, states)
+
+class _Moves:
+    """The `_Move` of each step of the blocks, looked up per step in tables over the few band shifts.
+
+    Parameters
+    ----------
+    shift
+        (L, B) how far the band moves at each step of each block.
+    states
+        States in the band.
+    """
+
+    def __init__(self, shift: np.ndarray, states: int) -> None:
+        self.low = int(shift.min())
+        self.shift = shift - self.low
         blocks = shift.shape[1]
-        block = np.arange(blocks)
-        return cls(same_at * blocks + block, rise_from * blocks + block, np.clip(before, 0, states - 1))
+        before = np.arange(states)[:, None] + np.arange(self.low, int(shift.max()) + 1)[None, :]  # (S, shifts)
+        self.same_at = np.where((before >= 0) & (before < states), before, states) * blocks
+        self.rise_from = np.where(before > 0, np.minimum(before, states) - 1, states) * blocks
+        self.stay_at = np.clip(before, 0, states - 1)
+        self.block = np.arange(blocks)
+
+    def __getitem__(self, i: int) -> _Move:
+        column = self.shift[i]
+        return _Move(
+            self.same_at[:, column] + self.block, self.rise_from[:, column] + self.block, self.stay_at[:, column]
+        )
 
 
 def viterbi_path(each: np.ndarray, shift: np.ndarray, rise_cost: float) -> np.ndarray:
@@ -128,13 +145,13 @@ def viterbi_path(each: np.ndarray, shift: np.ndarray, rise_cost: float) -> np.nd
     step_shift = np.zeros(padded, dtype=np.int64)
     step_shift[1:m] = shift
     step_each = step_each[1:].reshape(blocks, length, states).transpose(1, 2, 0).copy()  # (L, S, B)
-    moves = _Moves.of(step_shift[1:].reshape(blocks, length).T, states)
+    moves = _Moves(step_shift[1:].reshape(blocks, length).T, states)
     # 1. each block's max-plus product: to every state (axis 0) of every block (axis 1) from every state at
     # its start (axis 2)
     transfer = np.full((states + 1, blocks, states), -np.inf)
     transfer[np.arange(states), :, np.arange(states)] = 0.0
     for i in range(length if blocks > 1 else 0):
-        transfer, _ = _step(transfer, moves, i, step_each[i, :, :, None], rise_cost, False)
+        transfer, _ = _step(transfer, moves[i], step_each[i, :, :, None], rise_cost, False)
     # 2. the scores at the block starts
     score = np.full((states + 1, blocks), -np.inf)
     score[:states, 0] = each[0]
@@ -145,7 +162,7 @@ def viterbi_path(each: np.ndarray, shift: np.ndarray, rise_cost: float) -> np.nd
     last = (m - 1) - (blocks - 1) * length  # step of the last block holding step m − 1
     final = score[:states, -1] if last == 0 else None
     for i in range(length):
-        score, back[i] = _step(score, moves, i, step_each[i], rise_cost, True)
+        score, back[i] = _step(score, moves[i], step_each[i], rise_cost, True)
         if i + 1 == last:
             final = score[:states, -1]
     back[last:, :, -1] = np.arange(states)  # padded steps lead nowhere
