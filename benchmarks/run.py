@@ -26,6 +26,7 @@ MODULES = (
     "benchmarks.bench_live_web",
     "benchmarks.bench_report",
     "benchmarks.bench_ble",
+    "benchmarks.bench_finalize",
     "benchmarks.accuracy",
     "benchmarks.accuracy_recorded",
     "benchmarks.validate_real",

@@ -51,6 +51,15 @@ def test_record_virtual_with_dropout_prints_the_report_and_the_session_id_last(h
     assert lines[0].startswith("lumbar: movella-dot,") and "1 reconnects" in lines[0]
 
 
+def test_record_says_on_stderr_which_sensor_it_is_retiming_while_it_finishes(home, capsys):
+    code, out, err = run(
+        capsys, "record", "--virtual", "deadlift", "--sets", "1", "--reps", "1", "--virtual-kind", "witmotion"
+    )
+    assert code == 0, err
+    assert [line.split(" ", 1)[0] for line in err.splitlines() if "re-timing" in line] == ["lumbar:", "thoracic:"]
+    assert out.startswith("lumbar: witmotion,")
+
+
 def test_record_json_has_the_documented_fields(home, capsys):
     code, out, _ = run(capsys, "record", "--virtual", "deadlift", "--sets", "1", "--reps", "1", "--json")
     doc = json.loads(out)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from firmware_protocol import MODELS, SampleBlock
+from imuform.ble.display import finishing_line
 from imuform.ble.recorder import SensorTarget, SensorUnreachable, record
 from imuform.ble.stream_assembler import ChannelJoiner
 from imuform.ble.virtual_clock import VirtualClock
@@ -105,6 +106,21 @@ async def test_stop_event_ends_cleanly_with_the_session_on_disk(store):
     report = await record_virtual(store, streams=streams, speed=10.0, stop=stop, on_start=on_start)
     assert 1.0 < report.duration_s < 20.0
     assert store.session(report.session_id)["sensors"][0]["samples"] == report.sensors[0].samples > 100
+
+
+async def test_each_sensor_is_announced_before_its_samples_are_retimed(store):
+    """A long recording's end is not silent: ``on_finish`` hears of each sensor before its re-timing (whose
+    figures it fills in) and `finishing_line` says what is being done."""
+    lines = []
+
+    def on_finish(link):
+        assert link.report.clock == {}  # not re-timed yet
+        lines.append(finishing_line(link))
+
+    report = await record_virtual(store, streams=pair(6.0), kind="witmotion", speed=10.0, on_finish=on_finish)
+    assert [line.split(":")[0] for line in lines] == [s.placement for s in report.sensors] == ["lumbar", "thoracic"]
+    assert all("counting lost samples and re-timing" in line for line in lines)
+    assert all(s.clock for s in report.sensors)
 
 
 async def test_unreachable_sensor_gets_one_clear_line(store):

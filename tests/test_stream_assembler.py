@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from firmware_protocol import SampleBlock, get_model
-from imuform.ble.stream_assembler import AssemblerConfig, StreamAssembler, count_notifications, sample_period
+from imuform.ble.stream_assembler import (
+    AssemblerConfig,
+    StreamAssembler,
+    _phase_power,
+    _rough_phase_power,
+    count_notifications,
+    sample_period,
+)
 
 RATE_HZ = 100.0
 
@@ -219,3 +226,16 @@ def test_an_epoch_too_short_to_time_keeps_the_nominal_period():
     arrival_s, _ = event_arrivals(8, duration_s=3.0)
     config = AssemblerConfig(rate_hz=RATE_HZ)
     assert sample_period(arrival_s, np.arange(len(arrival_s)), config.period_s, config) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_rough_phase_power_is_off_by_no_more_than_its_bound(seed):
+    """`sample_period` rules candidates out on the rough power: the exact one must lie within its bound."""
+    rng = np.random.default_rng(seed)
+    r = np.cumsum(rng.integers(1, 4, 30_000)).astype(float)
+    median = 1.0 + r * 0.01 * (1 + rng.uniform(-0.05, 0.05)) + rng.uniform(0, 0.03, len(r))
+    candidates, pivot = np.linspace(0.0095, 0.0105, 40), 0.01
+    chunk_starts = np.arange(0, len(r), int(rng.integers(100, 3000)))
+    rough, bound = np.array([_rough_phase_power(median + pivot * r, q, chunk_starts) for q in candidates]).T
+    exact = _phase_power(median, r, candidates, pivot, chunk_starts)
+    assert (np.abs(rough - exact) <= bound).all() and (bound < 1e-3 * exact.max()).all()

@@ -1,4 +1,5 @@
-"""A live terminal view of a recording: per-sensor rate, losses, reconnects, battery, elapsed time."""
+"""A live terminal view of a recording: per-sensor rate, losses, reconnects, battery, elapsed time; then a line
+per sensor while its samples are re-timed at the end."""
 
 from __future__ import annotations
 
@@ -45,6 +46,17 @@ def status_table(links: list[SensorLink], elapsed_s: float, rates_hz: dict[str, 
             battery,
         )
     return table
+
+
+def finishing_line(link: SensorLink) -> str:
+    """The line shown while a sensor's samples are re-timed when a recording ends (the recorder's ``on_finish``).
+
+    A sensor without a clock has its lost samples counted over the whole recording first: about a second
+    per hour of data, in which nothing else moves on screen.
+    """
+    report = link.report
+    how = "re-timing" if link.assembler.has_clock else "counting lost samples and re-timing"
+    return f"{report.placement}: {how} {report.samples:,} samples over the whole recording …"
 
 
 @contextlib.asynccontextmanager

@@ -433,6 +433,7 @@ async def record(
     clock: Callable[[], float] = time.monotonic,
     on_samples: SampleCallback | None = None,
     on_start: Callable[[str, list[SensorLink]], None] | None = None,
+    on_finish: Callable[[SensorLink], None] | None = None,
     connect_timeout_s: float = 10.0,
     scan_timeout_s: float = 10.0,
 ) -> RecordingReport:
@@ -460,6 +461,10 @@ async def record(
         Live callback ``(placement, time_s, block)``.
     on_start
         Called with the session id and the sensor links once all are streaming (e.g. to draw a display).
+    on_finish
+        Called with each sensor's link when the recording has stopped, just before its samples are re-timed
+        over the whole recording (`SensorLink.finish`; for a sensor without a clock about a second per hour
+        of data), so that the wait can be shown.
     connect_timeout_s
         Per-sensor first-connection timeout.
     scan_timeout_s
@@ -539,6 +544,8 @@ async def record(
             # Synchronised DOTs stamp one clock: one map for all, unless a sensor's clock restarted.
             shared = ClockSync.pooled(syncs) if shared_clock and all(s.epoch == 0 for s in syncs) else None
             for link in links:
+                if on_finish is not None:
+                    on_finish(link)
                 link.finish(end_s, shared)
                 writer.add_event(end_s, "clock", {"placement": link.target.placement, **link.report.clock})
     if not any(link.report.samples for link in links):

@@ -33,6 +33,7 @@ from scipy.ndimage import median_filter, minimum_filter1d
 
 from firmware_protocol import ProtocolError, SampleBlock, SensorModel
 from imuform.ble.timesync import ClockFitSummary, ClockSync, ClockSyncConfig, envelope_points, lower_envelope_fit
+from imuform.ble.viterbi import viterbi_path
 
 
 @dataclass(frozen=True)
@@ -358,7 +359,10 @@ def sample_period(
        best so far, until one chunk spans the epoch.
 
     A median taken at one period stands for neighbouring candidates too (shifted by ``(Q − Q0) · r``)
-    while ``|Q − Q0| ·`` window stays under half a millisecond, so few medians are taken.
+    while ``|Q − Q0| ·`` window stays under half a millisecond, so few medians are taken. The powers are
+    first taken from float32 cosines and sines with a bound on their error (`_rough_phase_power`); only the
+    candidates that bound cannot rule out (one, on every recording tried) get the exact power of complex
+    exponentials: the same period, in a fifth of the time.
 
     Parameters
     ----------
@@ -385,26 +389,61 @@ def sample_period(
     window = config.count_median_window
     pivot_step = 2 * _PIVOT_SMEAR_S / window
     low, high = period_s * (1 - config.max_count_drift), period_s * (1 + config.max_count_drift)
+
+    def running_median(pivot: float) -> np.ndarray:
+        return median_filter(a - pivot * r, size=window, mode="nearest")
+
     while True:
         span_s = min(span_s, total_s)
         step = period_s**2 / (config.count_period_steps * span_s)
         candidates = np.arange(low, high + step, step)
         chunk_starts = np.flatnonzero(np.r_[True, np.diff(np.floor(a / span_s)) != 0])
-        pivots = np.unique(np.rint((candidates - low) / pivot_step))
-        power = np.empty(len(candidates))
-        for k in pivots:
+        group = np.rint((candidates - low) / pivot_step)
+        power, error = np.empty(len(candidates)), np.empty(len(candidates))
+        for k in np.unique(group):
             pivot = low + k * pivot_step
-            mine = np.rint((candidates - low) / pivot_step) == k
-            median = median_filter(a - pivot * r, size=window, mode="nearest")
-            shifted = median[None, :] - (candidates[mine] - pivot)[:, None] * r[None, :]
-            phasor = np.exp(2j * np.pi * shifted / candidates[mine][:, None])
-            chunk = np.add.reduceat(phasor, chunk_starts, axis=1)
-            power[mine] = (np.abs(chunk) ** 2).sum(axis=1)
-        best = float(candidates[np.argmax(power)])
+            median = running_median(pivot)
+            # r counts whole samples: (z − (Q − pivot) · r) / Q and (z + pivot · r) / Q differ by whole cycles
+            moved = median + pivot * r
+            for i in np.flatnonzero(group == k):  # one candidate at a time: its arrays stay in the cache
+                power[i], error[i] = _rough_phase_power(moved, candidates[i], chunk_starts)
+        # the exact power only for the candidates the rough one cannot rule out: the same argmax
+        finalists = np.flatnonzero(power + error >= np.max(power - error))
+        for k in np.unique(group[finalists]):
+            pivot = low + k * pivot_step
+            mine = finalists[group[finalists] == k]
+            power[mine] = _phase_power(running_median(pivot), r, candidates[mine], pivot, chunk_starts)
+        best = float(candidates[finalists[np.argmax(power[finalists])]])
         if span_s >= total_s:
             return best
         low, high = best - 3 * step, best + 3 * step
         span_s *= 4
+
+
+def _phase_power(
+    median: np.ndarray, r: np.ndarray, candidates: np.ndarray, pivot: float, chunk_starts: np.ndarray
+) -> np.ndarray:
+    """Per candidate period ``Q``: the chunks' powers of ``exp(2πi · z / Q)`` summed, ``z`` the running
+    median taken at ``pivot`` moved to ``Q`` (`sample_period`)."""
+    shifted = median[None, :] - (candidates - pivot)[:, None] * r[None, :]
+    phasor = np.exp(2j * np.pi * shifted / candidates[:, None])
+    chunk = np.add.reduceat(phasor, chunk_starts, axis=1)
+    return (np.abs(chunk) ** 2).sum(axis=1)
+
+
+def _rough_phase_power(moved: np.ndarray, candidate: float, chunk_starts: np.ndarray) -> tuple[float, float]:
+    """`_phase_power` of one candidate from float32 cosines and sines of ``2π · moved / candidate`` (a
+    fraction of the time of complex exponentials), and a bound on how far it may be off."""
+    cycles = moved / candidate
+    cycles -= np.rint(cycles)
+    angle = np.multiply(cycles, 2 * np.pi, dtype=np.float32, casting="same_kind")
+    real = np.add.reduceat(np.cos(angle), chunk_starts, dtype=np.float64)
+    imag = np.add.reduceat(np.sin(angle), chunk_starts, dtype=np.float64)
+    # Each phasor is off by less than 1e-6 (the angle's float32 rounding 2e-7, float32 cosine and sine a few
+    # 1e-8, the cycles' float64 rounding 1e-10); taking 1e-5, a chunk's sum is off by at most 1e-5 per phasor,
+    # its power by (2 |sum| + off) · off.
+    off = np.diff(np.r_[chunk_starts, len(moved)]) * 1e-5
+    return float((real**2 + imag**2).sum()), float((off * (2 * np.hypot(real, imag) + off)).sum())
 
 
 #: A running median taken at one candidate period stands in for candidates whose phase drift over the
@@ -496,36 +535,10 @@ def _viterbi_lost(
     # top, or two below the estimate when that is less (arrivals a stalled host held back for longer)
     base = np.minimum(np.ceil((level_s - high_s) / period_s).astype(np.int64), lost - 2)
     states = int(np.ceil((high_s - low_s) / period_s)) + 1
-    k = np.arange(states)
-    latency_s = level_s[:, None] - period_s * (base[:, None] + k[None, :])
+    latency_s = level_s[:, None] - period_s * (base[:, None] + np.arange(states)[None, :])
     score_each = log_density[np.clip(((latency_s - low_s) / bin_s).astype(np.int64), 0, len(log_density) - 1)]
     score_each[latency_s < low_s] = -np.inf
-    rise_cost = _rise_cost(lost)
-    # Per step, state k here is state k + shift before with the same count, and follows any state before
-    # up to k + shift - 1 with a rise; arrays padded by one -inf in front (index 0) and behind.
-    shift = np.diff(base)
-    same_from = np.clip(k[None, :] + shift[:, None] + 1, 0, states + 1)
-    below = np.clip(k[None, :] + shift[:, None], 0, states)
-    back = np.empty((len(level_s), states), dtype=np.int64)
-    padded = np.full(states + 2, -np.inf)
-    best_before = np.full(states + 1, -np.inf)
-    where_before = np.zeros(states + 1, dtype=np.int64)
-    padded[1:-1] = score_each[0]
-    for j in range(1, len(level_s)):
-        score = padded[1:-1]
-        np.maximum.accumulate(score, out=best_before[1:])
-        np.maximum.accumulate(np.where(score >= best_before[1:], k, 0), out=where_before[1:])
-        same = padded[same_from[j - 1]]
-        rise = best_before[below[j - 1]] + rise_cost
-        stay = same >= rise
-        back[j] = np.where(stay, np.clip(same_from[j - 1] - 1, 0, states - 1), where_before[below[j - 1]])
-        padded[1:-1] = np.where(stay, same, rise) + score_each[j]
-    score = padded[1:-1]
-    path = np.empty(len(level_s), dtype=np.int64)
-    state = int(np.argmax(score))
-    for j in range(len(level_s) - 1, -1, -1):
-        path[j] = base[j] + state
-        state = back[j, state]
+    path = base + viterbi_path(score_each, np.diff(base), _rise_cost(lost))
     return path - path[0]
 
 

@@ -252,6 +252,7 @@ async def record_virtual(
     connection_interval_s: float = 0.0075,
     on_samples: SampleCallback | None = None,
     on_start: Callable | None = None,
+    on_finish: Callable | None = None,
     stop: asyncio.Event | None = None,
     simulated: SimulatedSession | None = None,
     jitter_s: float = 0.0,
@@ -286,7 +287,7 @@ async def record_virtual(
         Further ``imuform.simulator.SessionSpec`` fields, e.g. ``{"rest_s": (20, 30)}``.
     connection_interval_s
         BLE connection interval (virtual seconds).
-    on_samples, on_start, stop
+    on_samples, on_start, on_finish, stop
         As for :func:`imuform.ble.recorder.record`.
     simulated
         A ready simulation to stream instead of simulating ``exercise``.
@@ -346,6 +347,7 @@ async def record_virtual(
             clock=rig.clock,
             on_samples=on_samples,
             on_start=started,
+            on_finish=on_finish,
             connect_timeout_s=5.0,
         )
         # for virtual sensors the report's clock start is the simulation's true time at session time 0

@@ -16,7 +16,7 @@ from imuform.ble.live import Cue, LiveView
 from imuform.ble.recorder import SensorTarget, identify_targets, record
 from imuform.ble.virtual_rig import placement_address, record_virtual, simulate, virtual_streams
 from imuform.cli.common import POSITIVE, console, echo_json, json_option, open_store, person_option
-from imuform.cli.record import parse_sensors, stop_on_ctrl_c, virtual_kind_option
+from imuform.cli.record import echo_finishing, parse_sensors, stop_on_ctrl_c, virtual_kind_option
 from imuform.cli.web import serving, until_ctrl_c, wait_for_viewer, web_options
 from imuform.diagnostics import bluetooth_problem
 from imuform.errors import ImuformError
@@ -192,6 +192,7 @@ def live(
                             speed=1.0 if realtime else 5.0,
                             on_samples=view.on_samples,
                             on_start=view.on_start,
+                            on_finish=echo_finishing,
                             stop=stop,
                         )
                     else:
@@ -205,6 +206,7 @@ def live(
                             stop=stop,
                             on_samples=view.on_samples,
                             on_start=view.on_start,
+                            on_finish=echo_finishing,
                         )
                 summary(report, view, limit_deg, as_json)
                 if server is not None:

@@ -11,8 +11,8 @@ import click
 
 from firmware_protocol import MODELS
 from imuform.ble.discovery import BleKwargs
-from imuform.ble.display import live_status
-from imuform.ble.recorder import RecordingReport, SensorTarget, record
+from imuform.ble.display import finishing_line, live_status
+from imuform.ble.recorder import RecordingReport, SensorLink, SensorTarget, record
 from imuform.ble.virtual_rig import record_virtual
 from imuform.cli.common import POSITIVE, FiniteRange, console, echo_json, json_option, open_store, person_option
 from imuform.diagnostics import bluetooth_problem
@@ -23,6 +23,11 @@ from imuform.store import PLACEMENTS
 BLE_ADDRESS = re.compile(
     r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 )
+
+
+def echo_finishing(link: SensorLink) -> None:
+    """The recorder's ``on_finish``: a line on stderr per sensor being re-timed (stdout ends with the session id)."""
+    click.echo(finishing_line(link), err=True)
 
 
 def parse_sensor(text: str) -> tuple[str, str]:
@@ -204,6 +209,7 @@ def record_cmd(
                         speed=1.0 if realtime else 10.0,
                         name=name,
                         on_start=on_start,
+                        on_finish=echo_finishing,
                         stop=stop,
                     )
                 return await record(
@@ -214,6 +220,7 @@ def record_cmd(
                     duration_s=duration_s,
                     stop=stop,
                     on_start=on_start,
+                    on_finish=echo_finishing,
                     connect_timeout_s=connect_timeout_s,
                 )
 
