@@ -33,6 +33,9 @@ _tasks: list[tuple[Callable[..., Any], tuple]] = []
 # Workers of a finished `parallel_stages`, exiting on their own cores: a worker of an hour's session takes
 # ≈ 5 ms to hand its memory back, which the caller need not wait for. The next `parallel_stages` joins them.
 _ending: list[multiprocessing.process.BaseProcess] = []
+if hasattr(os, "register_at_fork"):
+    # a forked child does not own its parent's workers and may not join them
+    os.register_at_fork(after_in_child=_ending.clear)
 
 
 #: Where workers leave their results' arrays: memory-backed where Linux has it.

@@ -55,6 +55,18 @@ def test_workers_that_are_done_exit_on_their_own_and_the_next_call_joins_them():
     assert not parallel._ending and [p.exitcode for p in ending] == [0]
 
 
+def _starmap_after_a_parallel_one(_: int) -> int:
+    return len(parallel_starmap(_pid_and_sum, [(np.ones(3), 0.0), (np.ones(4), 0.0)], workers=2))
+
+
+@needs_fork
+def test_a_process_forked_while_workers_exit_does_not_join_its_parent_s_workers():
+    parallel_starmap(_pid_and_sum, [(np.ones(3), 0.0), (np.ones(4), 0.0)], workers=2)
+    assert parallel._ending  # this process's worker, left to exit
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # as `imuform analyze --all` forks its workers
+        assert pool.map(_starmap_after_a_parallel_one, [0]) == [2]
+
+
 def _blas_threads(_: int) -> tuple[int, list[int]]:
     from threadpoolctl import threadpool_info
 
