@@ -1,5 +1,3 @@
-import sys
+from imuform.cli.main import run
 
-from imuform.cli.main import main
-
-sys.exit(main())
+run()
