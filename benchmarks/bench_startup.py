@@ -52,7 +52,7 @@ BASELINE_SESSIONS = 10
 # The console script's own code, plus the process's peak memory on the last line of stderr.
 _CLI = """
 import sys
-from imuform.cli.main import main
+from imuform.cli.main import leave, main
 code = main(sys.argv[1:])
 try:
     with open("/proc/self/status") as f:
@@ -61,7 +61,7 @@ except OSError:
     import resource
     hwm_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 sys.stderr.write(f"\\nVmHWM_MB {hwm_kb / 1024:.1f}\\n")
-sys.exit(code)
+leave(code)
 """
 
 

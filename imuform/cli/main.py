@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -165,21 +166,25 @@ def main(argv: list[str] | None = None) -> int:
     return code if type(code) is int else 0
 
 
-def run() -> None:
-    """The `imuform` console script: `main`, then leave at once.
+def leave(code: int) -> NoReturn:
+    """End the process with ``code`` once a command is done: stdout and stderr flushed, then ``os._exit``.
 
-    Tearing the interpreter down with numpy and pandas loaded takes 70–100 ms (module by module), after
-    the command has done all it does: its stores are closed, its files written, and only stdout and stderr
-    are still buffered. So they are flushed and the process ends there (``os._exit``), as a one-shot command
-    may; `main` stays an ordinary function for tests and callers in-process.
+    Tearing the interpreter down with numpy and pandas loaded takes 70–100 ms (module by module), after the
+    command has done all it does: its stores are closed, its files written, and only stdout and stderr are
+    still buffered. A one-shot command may end there.
     """
-    code = main()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:  # the reader went away (`imuform ... | head`): nothing left to tell it
         code = code or 1
     os._exit(code)
+
+
+def run() -> NoReturn:
+    """The `imuform` console script: `main`, then `leave` (`main` stays an ordinary function for tests and
+    callers in-process)."""
+    leave(main())
 
 
 if __name__ == "__main__":
