@@ -17,7 +17,7 @@ order, stays gravity-referenced and does not drift.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from analysis.calibration import (
     stood_still,
 )
 from analysis.orientation import correct_accelerometer, series_orientation
-from analysis.parallel import default_workers, parallel_stages, parallel_starmap
+from analysis.parallel import default_workers, parallel_stages
 from analysis.quiet import motion_of, quiet_mask_of
 from analysis.rotations import (
     compose_quat_wxyz,
@@ -85,7 +85,7 @@ class AnglesResult:
         Why the given calibration could not be checked (the session has no standing of its own) and was
         used as given, None otherwise.
     beside
-        What `compute_angles`' ``beside`` gave, None without one.
+        Per placement what `compute_angles`' ``beside`` gave for its segment; empty without one.
     """
 
     angles: pd.DataFrame
@@ -95,7 +95,7 @@ class AnglesResult:
     use_mag: bool
     calibration_mismatch: str | None = None
     calibration_unchecked: str | None = None
-    beside: Any = None
+    beside: dict[str, Any] = field(default_factory=dict)
 
 
 def _wrap(angle_rad: np.ndarray) -> np.ndarray:
@@ -163,12 +163,12 @@ class LoadedRows:
         return rows
 
 
-def loaded_ahead(placement: str, load: Callable[[str], pd.DataFrame], use_mag: bool) -> tuple[str, LoadedRows, bool]:
-    """`oriented_sensor`'s arguments with the sensor's rows loaded now: those of a sensor a forked worker orients
+def loaded_ahead(placement: str, load: Callable[[str], pd.DataFrame], use_mag: bool, *rest: Any) -> tuple:
+    """`sensor_stages`' arguments with the sensor's rows loaded now: those of a sensor a forked worker orients
     are loaded before the fork (`analysis.parallel.parallel_starmap` ``prepare``), so that no worker reads the
     store itself (an SQLite connection opened in a child forked from a threaded process, as the dashboard's,
     can hang on a lock another thread held at the fork)."""
-    return placement, LoadedRows(load(placement)), use_mag
+    return placement, LoadedRows(load(placement)), use_mag, *rest
 
 
 def oriented_sensor(
@@ -298,15 +298,20 @@ def segment_on_grid(quat_wxyz: np.ndarray) -> SegmentOnGrid:
 
 
 def sensor_stages(
-    placement: str, load: Callable[[str], pd.DataFrame], use_mag: bool
-) -> Generator[tuple, tuple[np.ndarray, np.ndarray, np.ndarray], None]:
-    """One sensor's share of `compute_angles` in two stages (`analysis.parallel.parallel_stages`), so that a
-    worker that orients a sensor also puts it on the common grid, which needs every sensor's clock first.
+    placement: str,
+    load: Callable[[str], pd.DataFrame],
+    use_mag: bool,
+    beside: Callable[[str, np.ndarray, SegmentOnGrid], Any] | None = None,
+) -> Generator[Any, Any, None]:
+    """One sensor's share of `compute_angles` in stages (`analysis.parallel.parallel_stages`), so that a worker
+    that orients a sensor also puts it on the common grid, which needs every sensor's clock first, and works on
+    it there.
 
     Yields first `oriented_sensor`'s ``(oriented, time_s, device_time)``. Then it is sent ``(time_s, grid_s,
     q_sensor_segment_wxyz)``: the sensor's grid times after the clocks' cross-check, the common grid and its
     calibration; and it yields its segment on the common grid (`resample_orientation`, `segment_on_grid`) and its
-    anchor rest mask there (`quiet_on_grid`). Between the stages it keeps only what the second one reads.
+    anchor rest mask there (`quiet_on_grid`). Between the stages it keeps only what the next one reads. Last it
+    yields ``beside(placement, grid_s, segment)`` (None without ``beside``).
     """
     handed = [oriented_sensor(placement, load, use_mag)]
     oriented = handed[0][0]
@@ -314,14 +319,11 @@ def sensor_stages(
     del oriented
     # handed over without a reference kept here, so that the caller can let the rest of the sensor go
     time_s, grid_s, q_sensor_segment = yield handed.pop()
-    handed.append(
-        (
-            segment_on_grid(resample_orientation(time_s, segment, quat, grid_s, q_sensor_segment)),
-            quiet_on_grid(time_s, anchor_rest, grid_s),
-        )
-    )
+    on_grid = segment_on_grid(resample_orientation(time_s, segment, quat, grid_s, q_sensor_segment))
+    handed.append((on_grid, quiet_on_grid(time_s, anchor_rest, grid_s)))
     del time_s, segment, quat, anchor_rest  # each sensor's let go once it is on the grid, before the next one is
     yield handed.pop()
+    yield None if beside is None else beside(placement, grid_s, on_grid)
 
 
 def heading_offset_rad(lower: SegmentOnGrid, upper: SegmentOnGrid, quiet: np.ndarray) -> np.ndarray:
@@ -408,10 +410,6 @@ def relative_angles_deg(
     return angles
 
 
-def _call(func: Callable[..., Any], *args: Any) -> Any:
-    return func(*args)
-
-
 def compute_angles(
     samples: pd.DataFrame | SensorSamples,
     *,
@@ -420,7 +418,7 @@ def compute_angles(
     use_mag: bool = False,
     workers: int | None = None,
     check: CalibrationCheck | None = None,
-    beside: Callable[[np.ndarray, dict[str, SegmentOnGrid]], Any] | None = None,
+    beside: Callable[[str, np.ndarray, SegmentOnGrid], Any] | None = None,
 ) -> AnglesResult:
     """Spine angles of a session.
 
@@ -446,10 +444,10 @@ def compute_angles(
         one instead when they disagree beyond these tolerances (`analysis.calibration.calibration_mismatch`):
         a calibration of another strap-on would skew every angle.
     beside
-        ``beside(grid_s, segments)``: work on the common grid's times and the segments on it (per placement,
-        `SegmentOnGrid`) that does not need the relative angles, e.g. finding the reps in the trunk's
-        inclination. With a worker it runs there while this process turns the segments into relative
-        angles; its result is `AnglesResult.beside`, and must pickle.
+        ``beside(placement, grid_s, segment)``: work on one segment on the common grid (`SegmentOnGrid`) that
+        does not need the relative angles, e.g. finding the reps in the trunk's inclination. It runs where the
+        segment was made, in a worker for a worker's sensor, while this process turns the segments into
+        relative angles; its results are `AnglesResult.beside`, and must pickle.
 
     Returns
     -------
@@ -469,7 +467,7 @@ def compute_angles(
         raise ValueError(f"spine angles need a lumbar and a thoracic sensor; the samples have {sorted(placements)}")
     if workers is None:
         workers = default_workers(len(samples.counts), sum(samples.counts.values()))
-    tasks = [(placement, samples.load, use_mag) for placement in samples.counts]
+    tasks = [(placement, samples.load, use_mag, beside) for placement in samples.counts]
     # this process loads and orients the first sensor; a worker's sensors are loaded here before it forks, and
     # let go here once it has, so that the table is never whole in one process
     with parallel_stages(sensor_stages, tasks, workers, prepare=loaded_ahead) as stages:
@@ -514,16 +512,17 @@ def compute_angles(
         ]
         del oriented, series
         on_grid = stages.send(to_grid)
-    del to_grid
-    segments = {placement: segment for placement, (segment, _) in zip(samples.counts, on_grid)}
-    quiet = np.ones(len(grid), dtype=bool)
-    for _, anchor_rest in on_grid:
-        quiet &= anchor_rest
-    del on_grid
-    # the relative angles here, and the work that does not need them beside them in a worker
-    tasks = [(relative_angles_deg, segments["lumbar"], segments["thoracic"], quiet)]
-    tasks += [] if beside is None else [(beside, grid, segments)]
-    (flexion, bend, twist), *rest = parallel_starmap(_call, tasks, workers)
+        del to_grid
+        segments = {placement: segment for placement, (segment, _) in zip(samples.counts, on_grid)}
+        quiet = np.ones(len(grid), dtype=bool)
+        for _, anchor_rest in on_grid:
+            quiet &= anchor_rest
+        del on_grid
+        # the work beside the relative angles, where each segment is, while this process computes them
+        if beside is not None:
+            stages.start()
+        flexion, bend, twist = relative_angles_deg(segments["lumbar"], segments["thoracic"], quiet)
+        aside = dict(zip(samples.counts, stages.finish())) if beside is not None else {}
     columns = {
         "time_s": grid,
         "lumbar_flexion_deg": flexion,
@@ -544,5 +543,5 @@ def compute_angles(
         use_mag,
         calibration_mismatch=mismatch,
         calibration_unchecked=unchecked,
-        beside=rest[0] if rest else None,
+        beside=aside,
     )

@@ -182,9 +182,10 @@ class Stages:
     def __init__(self, local: list[tuple[int, Generator]], remote: list[tuple[list[int], Connection]], n: int):
         self._local, self._remote, self._n = local, remote, n
         self._waiting: list[Connection] = []  # workers sent a stage's inputs and not yet heard from
+        self._started: dict[int, Any] = {}  # what this process's tasks yielded in the stage `start` began
 
     def send(self, values: Sequence[Any] | None = None) -> list[Any]:
-        """Run every task to its next ``yield``.
+        """Run every task to its next ``yield`` (`start`, then `finish`).
 
         Parameters
         ----------
@@ -197,15 +198,24 @@ class Stages:
         list
             What each task yielded, in the order of the tasks (from the workers: pickled, arrays shared).
         """
+        self.start(values)
+        return self.finish()
+
+    def start(self, values: Sequence[Any] | None = None) -> None:
+        """Start a stage: the workers get their values and this process runs its own tasks' stage; the caller may
+        do other work before `finish` collects the workers' (``values`` as for `send`)."""
         values = [None] * self._n if values is None else list(values)
         for indices, conn in self._remote:
             conn.send([values[i] for i in indices])
             self._waiting.append(conn)
-        out: list[Any] = [None] * self._n
         # this process's own tasks while the workers do theirs
         indices = [i for i, _ in self._local]
-        for i, result in zip(indices, _send_stage([gen for _, gen in self._local], [values[i] for i in indices])):
-            out[i] = result
+        self._started = dict(zip(indices, _send_stage([gen for _, gen in self._local], [values[i] for i in indices])))
+
+    def finish(self) -> list[Any]:
+        """The stage `start` began: what each task yielded, in the order of the tasks."""
+        out: list[Any] = [self._started.get(i) for i in range(self._n)]
+        self._started = {}
         for indices, conn in self._remote:
             self._waiting.remove(conn)
             try:

@@ -288,10 +288,13 @@ def _sets_reps(
     return [set_reps(excursions.iloc[r[0] : r[-1] + 1], columns, limits, max_flexion_deg) for r in rows]
 
 
-def trunk_excursions(grid_s: np.ndarray, segments: Mapping[str, SegmentOnGrid]) -> pd.DataFrame:
+def trunk_excursions(placement: str, grid_s: np.ndarray, segment: SegmentOnGrid) -> pd.DataFrame | None:
     """The excursions `analyze_angles` finds in an angle table, from the thoracic segment's inclination on the
-    angles' grid alone: found beside the relative angles (`analysis.angles.compute_angles` ``beside``)."""
-    trunk = pd.DataFrame({"time_s": grid_s, "trunk_inclination_deg": segments["thoracic"].inclination_deg})
+    angles' grid alone (None for another segment): found where that segment is, beside the relative angles
+    (`analysis.angles.compute_angles` ``beside``)."""
+    if placement != "thoracic":
+        return None
+    trunk = pd.DataFrame({"time_s": grid_s, "trunk_inclination_deg": segment.inclination_deg})
     return find_excursions(trunk, rate_hz=rate_of(grid_s) if len(grid_s) >= 2 else None)
 
 
@@ -480,7 +483,7 @@ def analyze_session(
             set_exercises=set_exercises,
             evidence=lambda windows_s, wanted: bar_field_features(magnetometers, windows_s, wanted, workers),
             workers=workers,
-            excursions=result.beside,
+            excursions=result.beside.get("thoracic"),
         )
     if progress is not None:
         progress("done", 1.0)
