@@ -105,11 +105,14 @@ class SetReps:
 def _set_summary(index: int, exercise: str, confidence: float, found: SetReps) -> dict:
     """One row of the sets table from the set's reps."""
     reps = found.reps
-    # numpy columns: pandas reductions cost tens of µs each, for hundreds of sets in a batch
-    column = {c: reps[c].to_numpy(dtype=float) for c in _SUMMARISED}
-    peak = column["peak_lumbar_flexion_deg"]
+
+    def column(name: str) -> np.ndarray:
+        # numpy, not pandas, reductions: those cost tens of µs each, for hundreds of sets in a batch
+        return reps[name].to_numpy(dtype=float)
+
+    peak = column("peak_lumbar_flexion_deg")
     # movement time leaves out the pause at the top, which the set's last rep does not have
-    movement = column["duration_s"] - column["lockout_s"]
+    movement = column("duration_s") - column("lockout_s")
     n = len(reps)
     # slope of peak flexion per rep: how the set drifts as the lifter tires
     trend = float(np.polyfit(np.arange(n), peak, 1)[0]) if n >= 2 and np.isfinite(peak).all() else float("nan")
@@ -127,34 +130,20 @@ def _set_summary(index: int, exercise: str, confidence: float, found: SetReps) -
         "top_inclination_deg": found.features["top_inclination_deg"],
         "mean_movement_s": finite_stat(np.mean, movement),
         "movement_sd_s": float(np.std(movement, ddof=1)) if n >= 2 else float("nan"),
-        "mean_peak_trunk_inclination_deg": finite_stat(np.mean, column["peak_trunk_inclination_deg"]),
+        "mean_peak_trunk_inclination_deg": finite_stat(np.mean, column("peak_trunk_inclination_deg")),
         "mean_peak_lumbar_flexion_deg": finite_stat(np.mean, peak),
         "max_peak_lumbar_flexion_deg": finite_stat(np.max, peak),
         "peak_lumbar_flexion_sd_deg": finite_stat(lambda v: np.std(v, ddof=1) if len(v) > 1 else np.nan, peak),
         "flexion_trend_deg_per_rep": trend,
-        "min_lockout_lumbar_angle_deg": finite_stat(np.min, column["lockout_lumbar_angle_deg"]),
-        "mean_lumbar_angle_deg": finite_stat(np.mean, column["mean_lumbar_angle_deg"]),
-        "mean_lumbar_share": finite_stat(np.mean, column["lumbar_share"]),
-        "max_abs_lateral_bend_deg": finite_stat(np.max, np.abs(column["peak_lateral_bend_deg"])),
-        "max_abs_twist_deg": finite_stat(np.max, np.abs(column["peak_twist_deg"])),
+        "min_lockout_lumbar_angle_deg": finite_stat(np.min, column("lockout_lumbar_angle_deg")),
+        "mean_lumbar_angle_deg": finite_stat(np.mean, column("mean_lumbar_angle_deg")),
+        "mean_lumbar_share": finite_stat(np.mean, column("lumbar_share")),
+        "max_abs_lateral_bend_deg": finite_stat(np.max, np.abs(column("peak_lateral_bend_deg"))),
+        "max_abs_twist_deg": finite_stat(np.max, np.abs(column("peak_twist_deg"))),
         "flag_counts": {k: v for k, v in counts.items() if v},
         "unmeasured_rep_count": len(found.unmeasured),
         "notes": found.notes(),
     }
-
-
-#: The rep columns `_set_summary` reduces.
-_SUMMARISED = (
-    "peak_lumbar_flexion_deg",
-    "duration_s",
-    "lockout_s",
-    "peak_trunk_inclination_deg",
-    "lockout_lumbar_angle_deg",
-    "mean_lumbar_angle_deg",
-    "lumbar_share",
-    "peak_lateral_bend_deg",
-    "peak_twist_deg",
-)
 
 
 def _flag_set(metrics: list[dict], limits: Limits) -> tuple[list[list[str]], list[list[str]]]:

@@ -453,7 +453,9 @@ def keep_session(
 
 def replay(path: Path, config: MatchConfig | None = None) -> np.ndarray:
     """Finish a kept session's notifications again with this code (`imuform.ble.stream_assembler`, as the
-    recorder does at the end of a recording) and return its clock offset differences per window, s."""
+    recorder does at the end of a recording, each sensor on its own: the pooled clock of sensors that share one,
+    `ClockSync.pooled`, is not rebuilt, nor the end of a link lost for good) and return its clock offset
+    differences per window, s."""
     config = config or MatchConfig()
     kept = pickle.loads(path.read_bytes())
     model = get_model(kept["kind"])
