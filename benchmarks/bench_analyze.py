@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks.baseline import baseline_pipeline
-from benchmarks.figures import Figure, print_table
+from benchmarks.figures import Figure, benchmark_options, print_table
 from benchmarks.sessions import gym_session
 from imuform.store import Store
 
@@ -123,4 +123,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    print_table("analyze speed", run(quick="--quick" in sys.argv))
+    print_table("analyze speed", run(quick=benchmark_options(__doc__).quick))

@@ -15,14 +15,13 @@ Run ``python -m benchmarks.bench_ble [--quick]``.
 from __future__ import annotations
 
 import asyncio
-import sys
 import tempfile
 import time
 
 import numpy as np
 
 from analysis.calibration import calibrate_standing
-from benchmarks.figures import Figure, print_table
+from benchmarks.figures import Figure, benchmark_options, print_table
 from imuform.ble.live import LiveView
 from imuform.ble.recorder import record
 from imuform.ble.virtual_rig import open_rig, simulate, virtual_streams
@@ -196,4 +195,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    print_table("BLE streaming over the virtual radio", run(quick="--quick" in sys.argv))
+    print_table("BLE streaming over the virtual radio", run(quick=benchmark_options(__doc__).quick))

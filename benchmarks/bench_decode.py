@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from benchmarks.figures import Figure, print_table
+from benchmarks.figures import Figure, benchmark_options, print_table
 from firmware_protocol import SampleBlock, get_model
 from firmware_protocol.base import G_MPS2
 
@@ -153,4 +153,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    print_table("Decoding speed (one notification per feed)", run())
+    print_table("Decoding speed (one notification per feed)", run(quick=benchmark_options(__doc__).quick))

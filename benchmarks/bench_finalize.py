@@ -14,12 +14,11 @@ Run ``python -m benchmarks.bench_finalize [--quick]`` (``--quick``: 10 minutes o
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
 
-from benchmarks.figures import Figure, print_table
+from benchmarks.figures import Figure, benchmark_options, print_table
 from firmware_protocol import SampleBlock, get_model
 from imuform.ble.stream_assembler import AssemblerConfig, StreamAssembler
 
@@ -90,4 +89,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    print_table("Finishing a recording of a clock-less sensor", run(quick="--quick" in sys.argv))
+    print_table("Finishing a recording of a clock-less sensor", run(quick=benchmark_options(__doc__).quick))

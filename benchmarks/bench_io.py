@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.figures import Figure, print_table
+from benchmarks.figures import Figure, benchmark_options, print_table
 from benchmarks.sessions import gym_session
 from imuform.io_csv import write_samples_csv
 from imuform.session_files import export_session, import_session
@@ -62,4 +62,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    print_table("import / export", run())
+    print_table("import / export", run(quick=benchmark_options(__doc__).quick))

@@ -12,13 +12,12 @@ the virtual radio is in bench_ble.
 
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
 
 from analysis.calibration import auto_calibrate
-from benchmarks.figures import Figure, print_table
+from benchmarks.figures import Figure, benchmark_options, print_table
 from firmware_protocol import MODELS, SampleBlock
 from imuform.ble.live import LiveView
 from imuform.simulator import SessionSpec, SetSpec, simulate_session
@@ -142,4 +141,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    print_table("live processing", run(quick="--quick" in sys.argv))
+    print_table("live processing", run(quick=benchmark_options(__doc__).quick))

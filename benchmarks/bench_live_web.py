@@ -25,7 +25,7 @@ import numpy as np
 from websockets.asyncio.client import connect
 
 from analysis.calibration import calibrate_standing
-from benchmarks.figures import Figure, print_table
+from benchmarks.figures import Figure, benchmark_options, print_table
 from imuform.ble.live import LiveView
 from imuform.ble.virtual_rig import record_virtual, simulate, virtual_streams
 from imuform.cli.live import counting_reps
@@ -130,4 +130,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    print_table("live page latency", run(quick="--quick" in sys.argv))
+    print_table("live page latency", run(quick=benchmark_options(__doc__).quick))

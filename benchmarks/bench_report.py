@@ -7,13 +7,12 @@ resolution (no decimation): what a straightforward report would start from.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from analysis import analyze_session
-from benchmarks.figures import Figure, print_table
+from benchmarks.figures import Figure, benchmark_options, print_table
 from benchmarks.sessions import gym_session
 from dashboards.history import history_table
 from dashboards.report import report_figures, write_report
@@ -82,4 +81,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    print_table("report speed and size", run(quick="--quick" in sys.argv))
+    print_table("report speed and size", run(quick=benchmark_options(__doc__).quick))

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from benchmarks.baseline import baseline_pipeline
 from benchmarks.bench_analyze import time_analyze
-from benchmarks.figures import Figure, print_table
+from benchmarks.figures import Figure, benchmark_options, print_table
 from benchmarks.sessions import gym_session
 from imuform.io_csv import write_samples_csv
 from imuform.simulator import SessionSpec, SetSpec, simulate_session
@@ -296,9 +296,13 @@ def run(quick: bool = False, cost_only: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    if "--memory" in sys.argv:
+    options = benchmark_options(
+        __doc__,
+        memory="measure only the peak memory of import and analyze",
+        cost="measure only the marginal cost per hour (and the short session's analyze start-up)",
+    )
+    if options.memory:
         print_table("peak memory of import and analyze", memory_run())
     else:
-        cost_only = "--cost" in sys.argv
-        title = "marginal cost per hour" if cost_only else "start-up, cost per hour, memory, many sessions"
-        print_table(title, run(quick="--quick" in sys.argv, cost_only=cost_only))
+        title = "marginal cost per hour" if options.cost else "start-up, cost per hour, memory, many sessions"
+        print_table(title, run(quick=options.quick, cost_only=options.cost))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -168,3 +169,16 @@ def wide_console() -> Console:
     import sys
 
     return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def benchmark_options(doc: str | None, argv: list[str] | None = None, **flags: str) -> argparse.Namespace:
+    """A benchmark script's options: ``--quick`` plus one ``--NAME`` switch per keyword (its help text).
+
+    ``--help`` prints the script's first docstring line and its switches; an unknown option stops the
+    script with argparse's one-line usage error instead of being ignored.
+    """
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true", help="smaller data, for a fast look")
+    for name, help_text in flags.items():
+        parser.add_argument(f"--{name}", action="store_true", help=help_text)
+    return parser.parse_args(argv)

@@ -16,7 +16,6 @@ Run ``python -m benchmarks.validate_real [--quick]``; read data/README.md in ../
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from analysis.pipeline import analyze_session
 from analysis.reps import find_excursions
 from analysis.rotations import matrices_from_quat_wxyz
 from analysis.timebase import xcorr_offset_s
-from benchmarks.figures import Figure, print_table
+from benchmarks.figures import Figure, benchmark_options, print_table
 
 G_MPS2 = 9.81
 
@@ -351,7 +350,7 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    figures = run(quick="--quick" in sys.argv)
+    figures = run(quick=benchmark_options(__doc__).quick)
     if not figures:
         print("skipped: no real recordings (../shared/data or $IMUFORM_SHARED/data) found")
     else:

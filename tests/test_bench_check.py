@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmarks.figures import Figure, load_figures, save_figures
+from benchmarks.figures import Figure, benchmark_options, load_figures, save_figures
 from benchmarks.run import main
 
 
@@ -101,3 +101,18 @@ def test_a_lockout_is_as_near_its_decision_as_the_overarching_limit():
     assert judged_margin({"overarching": -1.0, "lockout_hyperextension": 6.0}, "lockout_hyperextension") == -1.0
     assert judged_margin({"overarching": -9.0, "lockout_hyperextension": 3.0}, "lockout_hyperextension") == 3.0
     assert judged_margin({"overarching": -9.0}, "flexion_drift") is None
+
+
+def test_a_benchmark_script_explains_its_switches_and_refuses_an_unknown_one(capsys):
+    options = benchmark_options("Cost per hour.\n\nMore.", [], cost="the cost rows alone")
+    assert (options.quick, options.cost) == (False, False)
+    assert benchmark_options(None, ["--quick", "--cost"], cost="the cost rows alone").cost
+    with pytest.raises(SystemExit) as stop:
+        benchmark_options("Cost per hour.", ["--help"], cost="the cost rows alone")
+    assert stop.value.code == 0
+    shown = capsys.readouterr().out
+    assert "Cost per hour." in shown and "--cost" in shown and "the cost rows alone" in shown
+    with pytest.raises(SystemExit) as stop:
+        benchmark_options("Cost per hour.", ["--cots"])
+    assert stop.value.code == 2
+    assert "unrecognized arguments: --cots" in capsys.readouterr().err
