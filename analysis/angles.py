@@ -522,19 +522,20 @@ def compute_angles(
         if beside is not None:
             stages.start()
         flexion, bend, twist = relative_angles_deg(segments["lumbar"], segments["thoracic"], quiet)
+        columns = {
+            "time_s": grid,
+            "lumbar_flexion_deg": flexion,
+            "lumbar_lateral_bend_deg": bend,
+            "lumbar_twist_deg": twist,
+            "trunk_inclination_deg": segments["thoracic"].inclination_deg,
+            "pelvis_inclination_deg": segments["lumbar"].inclination_deg,
+        }
+        angles = pd.DataFrame({c: columns[c] for c in ANGLE_COLUMNS})
+        if "upper_thoracic" in segments:
+            angles[THORACIC_COLUMN] = relative_angles_deg(segments["thoracic"], segments["upper_thoracic"], quiet)[0]
+        sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
+        # the workers' share last: the angle table is made while they finish theirs
         aside = dict(zip(samples.counts, stages.finish())) if beside is not None else {}
-    columns = {
-        "time_s": grid,
-        "lumbar_flexion_deg": flexion,
-        "lumbar_lateral_bend_deg": bend,
-        "lumbar_twist_deg": twist,
-        "trunk_inclination_deg": segments["thoracic"].inclination_deg,
-        "pelvis_inclination_deg": segments["lumbar"].inclination_deg,
-    }
-    angles = pd.DataFrame({c: columns[c] for c in ANGLE_COLUMNS})
-    if "upper_thoracic" in segments:
-        angles[THORACIC_COLUMN] = relative_angles_deg(segments["thoracic"], segments["upper_thoracic"], quiet)[0]
-    sync = {**sync, "rate_hz": float(1.0 / np.median(np.diff(grid))) if len(grid) > 1 else float("nan")}
     return AnglesResult(
         angles,
         calibration,
