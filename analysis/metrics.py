@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from analysis.lines import line_fit
+
 #: Fraction of the inclination range from the deepest point that counts as the bottom.
 BOTTOM_ZONE = 0.10
 #: Fraction of the inclination range from the top posture that counts as lockout.
@@ -118,9 +120,7 @@ def rep_metrics(
     d_trunk = trunk[ib] - top_start
     share = (lumbar[ib] - lumbar[i_top0]) / d_trunk if abs(d_trunk) > 1e-6 else float("nan")
     share_rep = (
-        float(np.polyfit(trunk[both], lumbar[both], 1)[0])
-        if both.sum() > 2 and np.ptp(trunk[both]) > 1e-6
-        else float("nan")
+        line_fit(trunk[both], lumbar[both])[0] if both.sum() > 2 and np.ptp(trunk[both]) > 1e-6 else float("nan")
     )
 
     peak = _finite(np.nanmax, lumbar)

@@ -14,6 +14,7 @@ from analysis.calibration import Calibration, CalibrationCheck, RangeOfMotion
 from analysis.classify import BAR_FIELD_CLASSES, CLASSES, OTHER, classify_features, finite_stat, set_features
 from analysis.flags import FLAGS, drift_flags, rep_flags
 from analysis.limits import DEFAULT_LIMITS, Limits, resolve_limits
+from analysis.lines import line_fit
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
 from analysis.parallel import default_workers, one_blas_thread, parallel_starmap
 from analysis.quiet import mask_intervals
@@ -115,7 +116,7 @@ def _set_summary(index: int, exercise: str, confidence: float, found: SetReps) -
     movement = column("duration_s") - column("lockout_s")
     n = len(reps)
     # slope of peak flexion per rep: how the set drifts as the lifter tires
-    trend = float(np.polyfit(np.arange(n), peak, 1)[0]) if n >= 2 and np.isfinite(peak).all() else float("nan")
+    trend = line_fit(np.arange(n), peak)[0] if n >= 2 and np.isfinite(peak).all() else float("nan")
     flag_lists = reps["flags"].tolist()
     counts = {flag: sum(flag in f for f in flag_lists) for flag in FLAGS}
     start_s, end_s = found.window_s

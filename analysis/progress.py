@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.lines import line_fit
 from analysis.reference import SetComparison
 
 
@@ -266,7 +267,7 @@ def _slope(x: Sequence[float], y: Sequence[float]) -> float:
     ok = np.isfinite(ys)
     if ok.sum() < 2 or np.ptp(xs[ok]) == 0:
         return float("nan")
-    return float(np.polyfit(xs[ok], ys[ok], 1)[0])
+    return line_fit(xs[ok], ys[ok])[0]
 
 
 def _load_groups(records: Sequence[SetRecord], match_kg: float) -> list[list[SetRecord]]:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis.despike import FLOOR_ACC_MPS2, FLOOR_GYR_DPS, FLOOR_MAG_UT, despike
 from analysis.display import fmt_num
+from analysis.lines import line_fit
 from analysis.quiet import mask_runs
 from analysis.running import minimum_filter1d
 
@@ -233,15 +234,6 @@ def _snap_steps_to_gaps(time_s: np.ndarray, counts: np.ndarray, window: int) -> 
         lo, hi = max(0, cluster[0] - window), min(len(dt), cluster[-1] + window + 1)
         new_steps[lo + int(np.argmax(dt[lo:hi]))] += int(missing[cluster[-1] + 1] - missing[cluster[0]])
     return np.arange(len(counts)) + np.concatenate([[0], np.cumsum(new_steps)])
-
-
-def line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Least-squares line ``y ≈ slope * x + intercept`` (closed form: `numpy.polyfit` is 10× slower here)."""
-    x_mean, y_mean = float(np.mean(x)), float(np.mean(y))
-    dx = x - x_mean
-    # einsum, not np.dot: threaded BLAS hands these long dot products to busy cores for no gain
-    slope = float(np.einsum("i,i->", dx, y - y_mean) / np.einsum("i,i->", dx, dx))
-    return slope, y_mean - slope * x_mean
 
 
 def _first_minima(values: np.ndarray, block: np.ndarray) -> np.ndarray:

@@ -137,8 +137,9 @@ def test_store_recorded_session_with_device_clocks():
 
 
 def test_line_fit_block_minima_and_mask_runs_match_their_references():
+    from analysis.lines import line_fit
     from analysis.quiet import mask_runs
-    from analysis.timebase import _first_minima, line_fit
+    from analysis.timebase import _first_minima
 
     rng = np.random.default_rng(4)
     x = np.cumsum(rng.integers(1, 3, 5000))
