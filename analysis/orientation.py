@@ -14,7 +14,7 @@ import numpy as np
 from vqf import offlineVQF
 
 from analysis.quiet import mask_runs, quiet_mask
-from analysis.timebase import RegularSeries
+from analysis.timebase import RegularSeries, samples_per_step
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,8 @@ class FusionConfig:
         benchmark's angles the same to the hundredth of a degree at 50 Hz, BROAD's optical inclination RMSE
         (286 Hz, fused at 57 Hz) 0.51° → 0.53°.
     rate_tolerance
-        A sensor's rate is its clock's, off its nominal one by its oscillator's error (±1–2 % for MEMS parts,
-        docs/ble.md): a rate this share below a multiple of ``fusion_rate_hz`` counts as that multiple, so a
-        100 Hz sensor running 0.01 % slow is fused at 50 Hz as one running fast.
+        A rate this share below a multiple of ``fusion_rate_hz`` counts as that multiple
+        (`analysis.timebase.samples_per_step`): a 100 Hz sensor running 0.01 % slow is fused at 50 Hz.
     """
 
     fusion_rate_hz: float = 50.0
@@ -43,7 +42,7 @@ class FusionConfig:
 
     def factor(self, rate_hz: float) -> int:
         """Samples fused as one, ``k``, for a sensor at ``rate_hz`` (1: every sample fused)."""
-        return max(1, int(rate_hz * (1.0 + self.rate_tolerance) // self.fusion_rate_hz))
+        return samples_per_step(rate_hz, self.fusion_rate_hz, self.rate_tolerance)
 
 
 DEFAULT_FUSION = FusionConfig()

@@ -166,6 +166,19 @@ def _device_counts(device_time_s: np.ndarray, period_s: float) -> np.ndarray:
     return np.maximum.accumulate(raw - i) + i
 
 
+def samples_per_step(rate_hz: float, cap_hz: float, tolerance: float) -> int:
+    """Every how many samples a sensor at ``rate_hz`` is read so that it is read at ``cap_hz`` or a little faster:
+    ``k = rate // cap_hz`` (1 below twice ``cap_hz``, or for an unknown rate).
+
+    A sensor's rate is its clock's, off its nominal one by its oscillator's error (±1–2 % for MEMS parts,
+    docs/ble.md): a rate up to ``tolerance`` (a share) below a multiple of ``cap_hz`` counts as that multiple,
+    so a 100 Hz sensor running 0.01 % slow is read at 50 Hz as one running fast.
+    """
+    if not np.isfinite(rate_hz) or cap_hz <= 0:
+        return 1
+    return max(1, int(rate_hz * (1.0 + tolerance) // cap_hz))
+
+
 def _counts_on_a_line(time_s: np.ndarray, tolerance: float) -> np.ndarray | None:
     """Integer counts of times that lie on a line of whole periods, None when they do not.
 

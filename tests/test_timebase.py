@@ -182,3 +182,23 @@ def test_the_sync_line_never_writes_minus_zero():
     }
     line = describe_sync(sync)
     assert "-0" not in line and "+0" not in line and "drift 0 ppm" in line and "thoracic 0 ms" in line
+
+
+@pytest.mark.parametrize(
+    ("rate_hz", "step"),
+    [
+        (100.0, 2),
+        (99.99999999999993, 2),  # a 100 Hz grid whose fitted rate lands a hair below 100
+        (98.0, 2),  # 2 % slow: an oscillator's error, still a 100 Hz sensor
+        (100.3, 2),
+        (60.0, 1),  # below twice the cap: every sample
+        (50.0, 1),
+        (286.0, 5),  # BROAD's 286 Hz: read at 57 Hz
+        (25.0, 1),
+        (float("nan"), 1),
+    ],
+)
+def test_a_sensor_is_read_every_kth_sample_to_come_near_a_cap_from_above(rate_hz, step):
+    from analysis.timebase import samples_per_step
+
+    assert samples_per_step(rate_hz, 50.0, 0.03) == step
