@@ -22,15 +22,16 @@ import numpy as np
 
 from analysis.parallel import parallel_starmap
 from analysis.rotations import matrices_from_quat_wxyz, matrix_elements_wxyz
+from analysis.timebase import samples_per_step
 
 #: Time around each set left out of the undisturbed baseline, in s: the bar is carried to and from the
 #: rack or the floor before the first rep and after the last.
 SET_MARGIN_S = 10.0
-#: Fewest baseline samples, the tilt they must reach for at least `MIN_TILTED_S` (deg: a bend like the
+#: Shortest baseline (s of readings), the tilt it must reach for at least `MIN_TILTED_S` (deg: a bend like the
 #: range-of-motion test) for the offset to be found at a set's depth, and the largest rms misfit (µT)
 #: for which the baseline is trusted: beyond it the surroundings were not steady (steel nearby, a
 #: soft-iron sensor).
-MIN_BASELINE_SAMPLES = 200
+MIN_BASELINE_S = 2.0
 MIN_BASELINE_TILT_DEG = 45.0
 MIN_TILTED_S = 1.0
 MAX_BASELINE_MISFIT_UT = 3.0
@@ -45,6 +46,14 @@ ANOMALY_PERCENTILE = 90.0
 #: Percentile of the anomaly outside the sets taken as the noise floor: it includes the bends, walking
 #: and sitting there, whose orientation errors the sets' movements share.
 NOISE_PERCENTILE = 99.0
+#: The field is read at this rate at most (Hz), or a little faster: a sensor at twice it or faster gives every
+#: k-th reading (`analysis.timebase.samples_per_step`, a rate up to `FIELD_RATE_TOLERANCE` below a multiple
+#: counting as it). The features follow the trunk's tilt through reps of seconds, and percentiles of a set's
+#: readings: every reading of a 100 Hz sensor doubled the bar field's cost (0.12 → 0.06 s per hour of the
+#: thoracic sensor) and moved its features by at most 0.06 µT, against the 3 µT the evidence counts from; the
+#: accuracy benchmark's classification is the same (docs/performance.md, round 11).
+FIELD_RATE_HZ = 50.0
+FIELD_RATE_TOLERANCE = 0.03
 HIP_PLACEMENTS = ("lumbar", "thigh")
 BACK_PLACEMENTS = ("thoracic",)
 
@@ -207,7 +216,8 @@ def field_series(sensors: dict[str, Magnetometer], windows_s: list[tuple[float, 
     """
     out = {}
     for placement, s in sensors.items():
-        quat, mag = s.quat_6d_wxyz, s.mag_uT
+        k = samples_per_step(s.rate_hz, FIELD_RATE_HZ, FIELD_RATE_TOLERANCE)
+        time_s, quat, mag, rate_hz = s.time_s[::k], s.quat_6d_wxyz[::k], s.mag_uT[::k], s.rate_hz / k
         # column by column: numpy's all(axis=1) over rows of three is several times slower
         valid = np.isfinite(quat[:, 0]) & np.isfinite(mag[:, 0]) & np.isfinite(mag[:, 1]) & np.isfinite(mag[:, 2])
         if not valid.any():
@@ -216,9 +226,9 @@ def field_series(sensors: dict[str, Magnetometer], windows_s: list[tuple[float, 
         # that no row without one is used (rows whose anomaly is NaN never are: no copy of the orientations)
         up = np.column_stack(matrix_elements_wxyz(quat, [(2, 0), (2, 1), (2, 2)]))
         up[~valid] = np.nan
-        base = valid & _outside(s.time_s, windows_s, SET_MARGIN_S)
-        tilted = max(int(MIN_TILTED_S * s.rate_hz), 1)
-        if base.sum() < MIN_BASELINE_SAMPLES:
+        base = valid & _outside(time_s, windows_s, SET_MARGIN_S)
+        tilted = max(int(MIN_TILTED_S * rate_hz), 1)
+        if base.sum() < MIN_BASELINE_S * rate_hz:
             continue
         up_base = up[base]
         if tilt_spread_deg(up_base, tilted) < MIN_BASELINE_TILT_DEG:
@@ -229,7 +239,7 @@ def field_series(sensors: dict[str, Magnetometer], windows_s: list[tuple[float, 
         field = mag - offset
         anomaly = vertical_anomaly_uT(field, up, vertical)
         out[placement] = FieldSeries(
-            s.time_s, field, up, quat, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE))
+            time_s, field, up, quat, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE))
         )
     return out
 
