@@ -331,24 +331,49 @@ def riding_field_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     (in the hands) goes into ``a``. Only the part of ``c`` across the tilt axis can be found (along it the
     two are the same). The 6D heading drifts by a degree or so per rep, which would leak the Earth's field
     into ``c``, so the fit runs over windows of about one rep that tilt through at least
-    `RIDING_MIN_TILT_DEG`; the result is their median.
+    `RIDING_MIN_TILT_DEG`; the result is their median. `riding_fields_uT` does many sets at once.
     """
-    inside = f.window(start_s, end_s)
-    if len(inside) < 2:
-        return float("nan")
-    times, up = f.time_s[inside], f.up_sensor[inside]
-    t0 = np.arange(start_s, max(end_s - RIDING_WINDOW_S, start_s) + 1e-9, RIDING_WINDOW_S / 2)
-    starts, ends = np.searchsorted(times, t0), np.searchsorted(times, t0 + RIDING_WINDOW_S, side="right")
+    return riding_fields_uT(f, [(start_s, end_s)])[0]
+
+
+def riding_fields_uT(f: FieldSeries, windows_s: list[tuple[float, float]]) -> list[float]:
+    """`riding_field_uT` of every set ``(start_s, end_s)`` of ``windows_s``, all the sets' rep windows at once.
+
+    The sets' readings are gathered into one run and their rep windows into one batch: the tilt spreads, the
+    fits and the tilt axes of a session's sets are then a few array operations, not a few per set (at 50 Hz
+    the per-set calls cost more than the arithmetic, docs/performance.md round 11). A window never reaches
+    past its own set's readings, so each set's figure is its own.
+    """
+    out = [float("nan")] * len(windows_s)
+    runs, starts, ends, owner, offset = [], [], [], [], 0
+    for k, (start_s, end_s) in enumerate(windows_s):
+        inside = f.window(start_s, end_s)
+        if len(inside) < 2:
+            continue
+        times = f.time_s[inside]
+        t0 = np.arange(start_s, max(end_s - RIDING_WINDOW_S, start_s) + 1e-9, RIDING_WINDOW_S / 2)
+        runs.append(inside)
+        starts.append(offset + np.searchsorted(times, t0))
+        ends.append(offset + np.searchsorted(times, t0 + RIDING_WINDOW_S, side="right"))
+        owner.append(np.full(len(t0), k))
+        offset += len(inside)
+    if not runs:
+        return out
+    inside = np.concatenate(runs)
+    up = f.up_sensor[inside]
+    starts, ends, owner = np.concatenate(starts), np.concatenate(ends), np.concatenate(owner)
     tilted = np.flatnonzero(
         (ends - starts >= 10) & (window_tilt_spreads_deg(up, starts, ends) >= RIDING_MIN_TILT_DEG / 2)
     )
-    if not len(tilted):
-        return float("nan")
-    starts, ends = starts[tilted], ends[tilted]
+    starts, ends, owner = starts[tilted], ends[tilted], owner[tilted]
     c = sensor_fixed_fields_uT(f.quat_world_sensor[inside], f.field_uT[inside], starts, ends)
     axis = tilt_axes(up, starts, ends)
     sizes = np.linalg.norm(c - np.einsum("wi,wi->w", c, axis)[:, None] * axis, axis=1)
-    return max(float(np.median(sizes)) - f.baseline_uT, 0.0)
+    # the windows are in set order: each set's sizes are one run
+    sets, first = np.unique(owner, return_index=True)
+    for k, of_set in zip(sets.tolist(), np.split(sizes, first[1:])):
+        out[k] = max(float(np.median(of_set)) - f.baseline_uT, 0.0)
+    return out
 
 
 def across_change_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
@@ -411,9 +436,12 @@ def sensor_field_values(
     f = field_series({placement: sensor}, windows_s).get(placement)
     if f is None:
         return None
+    back = placement in BACK_PLACEMENTS
+    # the wanted windows' riding fields at once, handed out in their order
+    riding = iter(riding_fields_uT(f, [w for w, want in zip(windows_s, wanted) if want]) if back else [])
     return [
         FieldValues(
-            [riding_field_uT(f, start_s, end_s)] if want and placement in BACK_PLACEMENTS else [],
+            [next(riding)] if want and back else [],
             [g(f, start_s, end_s) for g in (tilting_anomaly_uT, across_change_uT)]
             if want and placement in HIP_PLACEMENTS
             else [],

@@ -15,6 +15,7 @@ from analysis.bar_field import (
     across_change_uT,
     fit_vertical_field,
     riding_field_uT,
+    riding_fields_uT,
     tilt_spread_deg,
     tilting_anomaly_uT,
     vertical_anomaly_uT,
@@ -338,3 +339,21 @@ def test_the_bar_field_reads_a_100_hz_magnetometer_at_50_hz():
     assert np.array_equal(series["thoracic"].time_s, time_s[::2] * (1 + 1e-15))
     # the offset and the vertical field found from every other reading (the ridge holds back a few hundredths)
     assert series["thoracic"].anomaly_uT.max() < 0.05
+
+
+def test_the_riding_fields_of_many_sets_are_each_set_s_own():
+    _, rot, up = _sweep(3000)  # two 30-s bends at 50 Hz
+    earth = earth_field_uT(70.0)
+    time_s = np.arange(len(up)) / 50.0
+    # a bar on the back whose field differs between the halves, and noise
+    field = rot.inv().apply(earth) + np.where(time_s[:, None] < time_s[-1] / 2, [6.0, 2.0, -5.0], [2.0, -3.0, 1.0])
+    field += np.random.default_rng(5).normal(0.0, 0.3, field.shape)
+    anomaly = vertical_anomaly_uT(field, up, earth[2])
+    series = FieldSeries(time_s, field, up, rot.as_quat(scalar_first=True), anomaly, 0.5)
+    edges = np.linspace(0.0, time_s[-1], 5)
+    # four sets, one too short to sweep a window's tilt, one without readings
+    windows = [*zip(edges[:-1], edges[1:]), (1.0, 1.5), (time_s[-1] + 10.0, time_s[-1] + 20.0)]
+    alone = [riding_field_uT(series, *w) for w in windows]
+    np.testing.assert_allclose(riding_fields_uT(series, windows), alone, rtol=1e-9, atol=1e-9)
+    assert np.isfinite(alone[:4]).all() and np.isnan(alone[4:]).all()
+    assert alone[0] != alone[-3]
