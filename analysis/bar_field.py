@@ -24,38 +24,66 @@ from analysis.parallel import parallel_starmap
 from analysis.rotations import matrices_from_quat_wxyz, matrix_elements_wxyz
 from analysis.timebase import samples_per_step
 
-#: Time around each set left out of the undisturbed baseline, in s: the bar is carried to and from the
-#: rack or the floor before the first rep and after the last.
-SET_MARGIN_S = 10.0
-#: Shortest baseline (s of readings), the tilt it must reach for at least `MIN_TILTED_S` (deg: a bend like the
-#: range-of-motion test) for the offset to be found at a set's depth, and the largest rms misfit (µT)
-#: for which the baseline is trusted: beyond it the surroundings were not steady (steel nearby, a
-#: soft-iron sensor).
-MIN_BASELINE_S = 2.0
-MIN_BASELINE_TILT_DEG = 45.0
-MIN_TILTED_S = 1.0
-MAX_BASELINE_MISFIT_UT = 3.0
-#: Magnetometer noise (µT rms) against the prior spread of a hard-iron offset (µT): the ridge of the fit.
-MAG_NOISE_UT = 1.0
-OFFSET_PRIOR_UT = 50.0
-#: Windows of `riding_field_uT` (s, about one rep) and the tilt each must sweep (deg).
-RIDING_WINDOW_S = 6.0
-RIDING_MIN_TILT_DEG = 40.0
-#: Percentile of a set's anomaly taken as its size: the bar comes closest at some point of every rep.
-ANOMALY_PERCENTILE = 90.0
-#: Percentile of the anomaly outside the sets taken as the noise floor: it includes the bends, walking
-#: and sitting there, whose orientation errors the sets' movements share.
-NOISE_PERCENTILE = 99.0
-#: The field is read at this rate at most (Hz), or a little faster: a sensor at twice it or faster gives every
-#: k-th reading (`analysis.timebase.samples_per_step`, a rate up to `FIELD_RATE_TOLERANCE` below a multiple
-#: counting as it). The features follow the trunk's tilt through reps of seconds, and percentiles of a set's
-#: readings: every reading of a 100 Hz sensor doubled the bar field's cost (0.12 → 0.06 s per hour of the
-#: thoracic sensor) and moved its features by at most 0.06 µT, against the 3 µT the evidence counts from; the
-#: accuracy benchmark's classification is the same (docs/performance.md, round 11).
-FIELD_RATE_HZ = 50.0
-FIELD_RATE_TOLERANCE = 0.03
-HIP_PLACEMENTS = ("lumbar", "thigh")
-BACK_PLACEMENTS = ("thoracic",)
+
+@dataclass(frozen=True)
+class BarFieldConfig:
+    """The bar field's thresholds (`field_series`, the set features), in units, with where each comes from.
+
+    Attributes
+    ----------
+    set_margin_s
+        Time around each set left out of the undisturbed baseline, s: the bar is carried to and from the rack or
+        the floor before the first rep and after the last.
+    min_baseline_s
+        Shortest baseline, s of readings (200 samples at 100 Hz before the field was read at 50 Hz).
+    min_baseline_tilt_deg, min_tilted_s
+        The tilt from the baseline's median the sensor must reach (deg: a bend like the range-of-motion test)
+        for at least this long (s), for the offset to be found at a set's depth.
+    max_baseline_misfit_uT
+        Largest rms misfit of the baseline fit (µT) for which it is trusted: beyond it the surroundings were not
+        steady (steel nearby, a soft-iron sensor).
+    mag_noise_uT, offset_prior_uT
+        Magnetometer noise (µT rms) against the prior spread of a hard-iron offset (µT): the ridge of the
+        baseline fit (`fit_vertical_field`).
+    riding_window_s, riding_min_tilt_deg, riding_min_samples
+        Windows of `riding_field_uT` (s, about one rep), the tilt each must sweep (deg) and the fewest
+        readings it must hold.
+    anomaly_percentile
+        Percentile of a set's anomaly taken as its size: the bar comes closest at some point of every rep.
+    noise_percentile
+        Percentile of the anomaly outside the sets taken as the noise floor: it includes the bends, walking and
+        sitting there, whose orientation errors the sets' movements share.
+    field_rate_hz, rate_tolerance
+        The field is read at ``field_rate_hz`` at most, or a little faster: a sensor at twice it or faster gives
+        every k-th reading (`analysis.timebase.samples_per_step`, a rate up to ``rate_tolerance`` below a
+        multiple counting as it). The features follow the trunk's tilt through reps of seconds, and percentiles
+        of a set's readings: every reading of a 100 Hz sensor doubled the bar field's cost (0.12 → 0.06 s per
+        hour of the thoracic sensor) and moved its features by at most 0.06 µT, against the 3 µT the evidence
+        counts from; the accuracy benchmark's classification is the same (docs/performance.md, round 11).
+    hip_placements, back_placements
+        Where a sensor sees a bar in the hands (`tilting_anomaly_uT`, `across_change_uT`) and one on the upper
+        back (`riding_field_uT`).
+    """
+
+    set_margin_s: float = 10.0
+    min_baseline_s: float = 2.0
+    min_baseline_tilt_deg: float = 45.0
+    min_tilted_s: float = 1.0
+    max_baseline_misfit_uT: float = 3.0
+    mag_noise_uT: float = 1.0
+    offset_prior_uT: float = 50.0
+    riding_window_s: float = 6.0
+    riding_min_tilt_deg: float = 40.0
+    riding_min_samples: int = 10
+    anomaly_percentile: float = 90.0
+    noise_percentile: float = 99.0
+    field_rate_hz: float = 50.0
+    rate_tolerance: float = 0.03
+    hip_placements: tuple[str, ...] = ("lumbar", "thigh")
+    back_placements: tuple[str, ...] = ("thoracic",)
+
+
+DEFAULT_BAR_FIELD = BarFieldConfig()
 
 
 @dataclass
@@ -88,7 +116,7 @@ class FieldSeries:
     Attributes
     ----------
     time_s
-        Session times, s.
+        Session times of the readings used (`BarFieldConfig.field_rate_hz`), s.
     field_uT
         ``(n, 3)`` readings without the hard-iron offset, sensor frame, µT.
     up_sensor
@@ -99,7 +127,7 @@ class FieldSeries:
     anomaly_uT
         Vertical field anomaly per sample (NaN where unknown), µT.
     baseline_uT
-        The anomaly's level outside the sets (its `NOISE_PERCENTILE`), µT: the noise floor.
+        The anomaly's level outside the sets (its `BarFieldConfig.noise_percentile`), µT: the noise floor.
     """
 
     time_s: np.ndarray
@@ -115,7 +143,9 @@ class FieldSeries:
         return i0 + np.flatnonzero(np.isfinite(self.anomaly_uT[i0:i1]))
 
 
-def fit_vertical_field(field_uT: np.ndarray, up_sensor: np.ndarray) -> tuple[np.ndarray, float, float]:
+def fit_vertical_field(
+    field_uT: np.ndarray, up_sensor: np.ndarray, config: BarFieldConfig = DEFAULT_BAR_FIELD
+) -> tuple[np.ndarray, float, float]:
     """Hard-iron offset and vertical field from undisturbed readings at known inclinations, by least squares.
 
     The vertical component of the field, ``up · (m - offset)``, is the same at every inclination and
@@ -137,7 +167,7 @@ def fit_vertical_field(field_uT: np.ndarray, up_sensor: np.ndarray) -> tuple[np.
     """
     A = np.column_stack([up_sensor, np.ones(len(up_sensor))])
     y = np.einsum("ij,ij->i", field_uT, up_sensor)
-    ridge = np.diag([(MAG_NOISE_UT / OFFSET_PRIOR_UT) ** 2 * len(y)] * 3 + [0.0])
+    ridge = np.diag([(config.mag_noise_uT / config.offset_prior_uT) ** 2 * len(y)] * 3 + [0.0])
     # einsum, not BLAS: threaded BLAS hands these long products to busy cores (docs/performance.md)
     x = np.linalg.solve(np.einsum("ni,nj->ij", A, A) + ridge, np.einsum("ni,n->i", A, y))
     misfit = float(np.sqrt(np.mean((np.einsum("ni,i->n", A, x) - y) ** 2)))
@@ -199,7 +229,11 @@ def _outside(time_s: np.ndarray, windows_s: list[tuple[float, float]], margin_s:
     return keep
 
 
-def field_series(sensors: dict[str, Magnetometer], windows_s: list[tuple[float, float]]) -> dict[str, FieldSeries]:
+def field_series(
+    sensors: dict[str, Magnetometer],
+    windows_s: list[tuple[float, float]],
+    config: BarFieldConfig = DEFAULT_BAR_FIELD,
+) -> dict[str, FieldSeries]:
     """Field anomaly of every magnetometer, its baseline taken outside ``windows_s``.
 
     Parameters
@@ -216,7 +250,7 @@ def field_series(sensors: dict[str, Magnetometer], windows_s: list[tuple[float, 
     """
     out = {}
     for placement, s in sensors.items():
-        k = samples_per_step(s.rate_hz, FIELD_RATE_HZ, FIELD_RATE_TOLERANCE)
+        k = samples_per_step(s.rate_hz, config.field_rate_hz, config.rate_tolerance)
         time_s, quat, mag, rate_hz = s.time_s[::k], s.quat_6d_wxyz[::k], s.mag_uT[::k], s.rate_hz / k
         # column by column: numpy's all(axis=1) over rows of three is several times slower
         valid = np.isfinite(quat[:, 0]) & np.isfinite(mag[:, 0]) & np.isfinite(mag[:, 1]) & np.isfinite(mag[:, 2])
@@ -226,20 +260,20 @@ def field_series(sensors: dict[str, Magnetometer], windows_s: list[tuple[float, 
         # that no row without one is used (rows whose anomaly is NaN never are: no copy of the orientations)
         up = np.column_stack(matrix_elements_wxyz(quat, [(2, 0), (2, 1), (2, 2)]))
         up[~valid] = np.nan
-        base = valid & _outside(time_s, windows_s, SET_MARGIN_S)
-        tilted = max(int(MIN_TILTED_S * rate_hz), 1)
-        if base.sum() < MIN_BASELINE_S * rate_hz:
+        base = valid & _outside(time_s, windows_s, config.set_margin_s)
+        tilted = max(int(config.min_tilted_s * rate_hz), 1)
+        if base.sum() < config.min_baseline_s * rate_hz:
             continue
         up_base = up[base]
-        if tilt_spread_deg(up_base, tilted) < MIN_BASELINE_TILT_DEG:
+        if tilt_spread_deg(up_base, tilted) < config.min_baseline_tilt_deg:
             continue
-        offset, vertical, misfit = fit_vertical_field(mag[base], up_base)
-        if misfit > MAX_BASELINE_MISFIT_UT:
+        offset, vertical, misfit = fit_vertical_field(mag[base], up_base, config)
+        if misfit > config.max_baseline_misfit_uT:
             continue
         field = mag - offset
         anomaly = vertical_anomaly_uT(field, up, vertical)
         out[placement] = FieldSeries(
-            time_s, field, up, quat, anomaly, float(np.percentile(anomaly[base], NOISE_PERCENTILE))
+            time_s, field, up, quat, anomaly, float(np.percentile(anomaly[base], config.noise_percentile))
         )
     return out
 
@@ -273,7 +307,9 @@ def _least_eigenvector(scatter: np.ndarray) -> np.ndarray:
     return np.linalg.eigh(scatter)[1][..., 0]
 
 
-def tilting_anomaly_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
+def tilting_anomaly_uT(
+    f: FieldSeries, start_s: float, end_s: float, config: BarFieldConfig = DEFAULT_BAR_FIELD
+) -> float:
     """Vertical field anomaly of one sensor during a set, µT above its noise floor (NaN without data).
 
     Any bar near the sensor shows here, whether it stays put or tilts with the sensor.
@@ -281,7 +317,7 @@ def tilting_anomaly_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     inside = f.window(start_s, end_s)
     if len(inside) < 2:
         return float("nan")
-    return max(float(np.percentile(f.anomaly_uT[inside], ANOMALY_PERCENTILE)) - f.baseline_uT, 0.0)
+    return max(float(np.percentile(f.anomaly_uT[inside], config.anomaly_percentile)) - f.baseline_uT, 0.0)
 
 
 def sensor_fixed_fields_uT(
@@ -322,7 +358,7 @@ def sensor_fixed_fields_uT(
     return np.einsum("wij,wj->wi", np.linalg.pinv(normal), rhs)[:, 3:]
 
 
-def riding_field_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
+def riding_field_uT(f: FieldSeries, start_s: float, end_s: float, config: BarFieldConfig = DEFAULT_BAR_FIELD) -> float:
     """Field that turned with the sensor during a set, beyond its own offset, µT (NaN without data).
 
     The readings (offset removed) are fitted as a world-fixed field seen through the sensor's orientation
@@ -331,12 +367,14 @@ def riding_field_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     (in the hands) goes into ``a``. Only the part of ``c`` across the tilt axis can be found (along it the
     two are the same). The 6D heading drifts by a degree or so per rep, which would leak the Earth's field
     into ``c``, so the fit runs over windows of about one rep that tilt through at least
-    `RIDING_MIN_TILT_DEG`; the result is their median. `riding_fields_uT` does many sets at once.
+    ``config.riding_min_tilt_deg``; the result is their median. `riding_fields_uT` does many sets at once.
     """
-    return riding_fields_uT(f, [(start_s, end_s)])[0]
+    return riding_fields_uT(f, [(start_s, end_s)], config)[0]
 
 
-def riding_fields_uT(f: FieldSeries, windows_s: list[tuple[float, float]]) -> list[float]:
+def riding_fields_uT(
+    f: FieldSeries, windows_s: list[tuple[float, float]], config: BarFieldConfig = DEFAULT_BAR_FIELD
+) -> list[float]:
     """`riding_field_uT` of every set ``(start_s, end_s)`` of ``windows_s``, all the sets' rep windows at once.
 
     The sets' readings are gathered into one run and their rep windows into one batch: the tilt spreads, the
@@ -351,10 +389,11 @@ def riding_fields_uT(f: FieldSeries, windows_s: list[tuple[float, float]]) -> li
         if len(inside) < 2:
             continue
         times = f.time_s[inside]
-        t0 = np.arange(start_s, max(end_s - RIDING_WINDOW_S, start_s) + 1e-9, RIDING_WINDOW_S / 2)
+        window_s = config.riding_window_s
+        t0 = np.arange(start_s, max(end_s - window_s, start_s) + 1e-9, window_s / 2)
         runs.append(inside)
         starts.append(offset + np.searchsorted(times, t0))
-        ends.append(offset + np.searchsorted(times, t0 + RIDING_WINDOW_S, side="right"))
+        ends.append(offset + np.searchsorted(times, t0 + window_s, side="right"))
         owner.append(np.full(len(t0), k))
         offset += len(inside)
     if not runs:
@@ -363,7 +402,8 @@ def riding_fields_uT(f: FieldSeries, windows_s: list[tuple[float, float]]) -> li
     up = f.up_sensor[inside]
     starts, ends, owner = np.concatenate(starts), np.concatenate(ends), np.concatenate(owner)
     tilted = np.flatnonzero(
-        (ends - starts >= 10) & (window_tilt_spreads_deg(up, starts, ends) >= RIDING_MIN_TILT_DEG / 2)
+        (ends - starts >= config.riding_min_samples)
+        & (window_tilt_spreads_deg(up, starts, ends) >= config.riding_min_tilt_deg / 2)
     )
     starts, ends, owner = starts[tilted], ends[tilted], owner[tilted]
     c = sensor_fixed_fields_uT(f.quat_world_sensor[inside], f.field_uT[inside], starts, ends)
@@ -376,7 +416,7 @@ def riding_fields_uT(f: FieldSeries, windows_s: list[tuple[float, float]]) -> li
     return out
 
 
-def across_change_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
+def across_change_uT(f: FieldSeries, start_s: float, end_s: float, config: BarFieldConfig = DEFAULT_BAR_FIELD) -> float:
     """Change of the field along the sensor's tilt axis during a set, µT above its noise floor.
 
     Along the axis the trunk tips about, the Earth's field and the offset stay constant, and so does the
@@ -388,7 +428,7 @@ def across_change_uT(f: FieldSeries, start_s: float, end_s: float) -> float:
     if len(inside) < 2:
         return float("nan")
     across = f.field_uT[inside] @ tilt_axis(f.up_sensor[inside])
-    spread = float(np.diff(np.percentile(across, [100.0 - ANOMALY_PERCENTILE, ANOMALY_PERCENTILE]))[0])
+    spread = float(np.diff(np.percentile(across, [100.0 - config.anomaly_percentile, config.anomaly_percentile]))[0])
     return max(spread - f.baseline_uT, 0.0)
 
 
@@ -400,9 +440,10 @@ class FieldValues:
     Attributes
     ----------
     back_uT
-        Its `riding_field_uT` when it is on the back (`BACK_PLACEMENTS`): a bar on the upper back.
+        Its `riding_field_uT` when it is on the back (`BarFieldConfig.back_placements`): a bar on the upper back.
     hip_uT
-        Its `tilting_anomaly_uT` and `across_change_uT` when it is at the hip (`HIP_PLACEMENTS`): a bar in the
+        Its `tilting_anomaly_uT` and `across_change_uT` when it is at the hip (`BarFieldConfig.hip_placements`):
+        a bar in the
         hands. The thoracic sensor's `across_change_uT` is left out: lateral bends and twists of the upper trunk
         move its tilt axis, and with it the Earth's field, by as much as a weak bar would.
     """
@@ -412,7 +453,11 @@ class FieldValues:
 
 
 def sensor_field_values(
-    placement: str, sensor: Magnetometer, windows_s: list[tuple[float, float]], wanted: list[bool]
+    placement: str,
+    sensor: Magnetometer,
+    windows_s: list[tuple[float, float]],
+    wanted: list[bool],
+    config: BarFieldConfig = DEFAULT_BAR_FIELD,
 ) -> list[FieldValues] | None:
     """One sensor's `FieldValues` of every set window (none for a window not wanted): the sensors' work is
     independent up to the features' maxima, so that each can be done on a core of its own.
@@ -427,23 +472,25 @@ def sensor_field_values(
         ``(start_s, end_s)`` of each set (all of them: they are left out of the baseline, `field_series`).
     wanted
         Per window whether its values are needed.
+    config
+        The thresholds.
 
     Returns
     -------
     list of FieldValues, or None
         None when its baseline cannot be trusted (`field_series` leaves it out).
     """
-    f = field_series({placement: sensor}, windows_s).get(placement)
+    f = field_series({placement: sensor}, windows_s, config).get(placement)
     if f is None:
         return None
-    back = placement in BACK_PLACEMENTS
+    back = placement in config.back_placements
     # the wanted windows' riding fields at once, handed out in their order
-    riding = iter(riding_fields_uT(f, [w for w, want in zip(windows_s, wanted) if want]) if back else [])
+    riding = iter(riding_fields_uT(f, [w for w, want in zip(windows_s, wanted) if want], config) if back else [])
     return [
         FieldValues(
             [next(riding)] if want and back else [],
-            [g(f, start_s, end_s) for g in (tilting_anomaly_uT, across_change_uT)]
-            if want and placement in HIP_PLACEMENTS
+            [g(f, start_s, end_s, config) for g in (tilting_anomaly_uT, across_change_uT)]
+            if want and placement in config.hip_placements
             else [],
         )
         for (start_s, end_s), want in zip(windows_s, wanted)
@@ -460,6 +507,7 @@ def bar_field_features(
     windows_s: list[tuple[float, float]],
     wanted: list[bool] | None = None,
     workers: int = 1,
+    config: BarFieldConfig = DEFAULT_BAR_FIELD,
 ) -> list[dict[str, float]]:
     """Bar-field features of every set window for `analysis.classify` (empty dicts when no sensor has a usable
     magnetometer).
@@ -475,6 +523,8 @@ def bar_field_features(
     workers
         Processes for the sensors at once (`analysis.parallel.parallel_starmap`, `sensor_field_values`); the
         results do not depend on it.
+    config
+        The thresholds.
 
     Returns
     -------
@@ -486,7 +536,7 @@ def bar_field_features(
     wanted = [True] * len(windows_s) if wanted is None else wanted
     if not any(wanted):
         return [{} for _ in windows_s]
-    tasks = [(placement, sensor, windows_s, wanted) for placement, sensor in sensors.items()]
+    tasks = [(placement, sensor, windows_s, wanted, config) for placement, sensor in sensors.items()]
     per_sensor = [values for values in parallel_starmap(sensor_field_values, tasks, workers) if values is not None]
     return [
         {
