@@ -220,3 +220,37 @@ async def test_radio_loss_drops_only_notifications():
         for _ in range(20):  # requests and responses always get through
             assert await client.read_gatt_char(PLAIN) == b"plain"
     assert 100 < len(received) < 180 and radio.dropped_notifications == 200 - len(received)
+
+
+async def test_a_notification_leaves_after_its_own_ready_time_whatever_was_lost_or_never_sent_before_it():
+    clock = VirtualClock(speed=5.0)
+    radio = VirtualRadio(connection_interval_s=0.0075, clock=clock, seed=2)
+    central = radio.create_device("central", "F0:F0:F0:F0:F0:F0")
+    await central.power_on()
+    peripheral = Peripheral(radio)
+    await peripheral.start()
+    at_rest, moving = b"\x00\x01" * 6, b"\x07\x08" * 6  # a sensor at rest sends the same bytes again and again
+    stamped: list[tuple[bytes, float]] = []
+    kwargs = {"bumble_device": central, "notification_context": functools.partial(radio.arrival, central)}
+    async with BleakClient("F0:00:00:00:00:01", backend=BumbleClient, **kwargs) as client:
+        await client.start_notify(DATA, lambda s, d: stamped.append((bytes(d), clock())))
+
+        async def send(payload: bytes) -> float:
+            ready_s = clock()
+            radio.ready(peripheral.device, payload, ready_s)
+            await peripheral.device.notify_subscribers(peripheral.data, payload)
+            await clock.sleep(0.1)
+            return ready_s
+
+        radio.loss = 1.0
+        await send(at_rest)  # lost on the air
+        radio.loss = 0.0
+        radio.ready(peripheral.device, at_rest, clock())  # made ready, never sent (no notify)
+        await clock.sleep(0.1)
+        ready_s = [await send(moving), await send(at_rest)]
+        while len(stamped) < 2:
+            await clock.sleep(0.0075)
+    assert [payload for payload, _ in stamped] == [moving, at_rest]
+    latency_s = np.array([s for _, s in stamped]) - ready_s
+    # each at the connection event after it was ready: never at one after the lost or unsent one's
+    assert (latency_s >= 0).all() and (latency_s <= 0.0075 + 1e-9).all()

@@ -46,6 +46,9 @@ _ATT_HANDLE_VALUE_NOTIFICATION = 0x1B
 _NOTIFICATION_VALUE_AT = 7
 #: Notifications remembered per link until the host reads them (far more than a replay holds in flight).
 _IN_FLIGHT = 65536
+#: Ready times remembered per sensor until its notifications are sent (a replay holds a few hundred in flight;
+#: the oldest go first should a stream be made ready and never sent).
+_READY_KEPT = 65536
 
 
 def _is_notification(l2cap_pdu: bytes) -> bool:
@@ -135,8 +138,8 @@ class VirtualRadio(LocalLink):
         self._queues: dict[tuple[int, int], deque[tuple[float, float, Controller, hci.Address, bytes]]] = {}
         self._anchors_s: dict[tuple[int, int], float] = {}
         self._last_release_s: dict[tuple[int, int], float] = {}
-        # per (sender address, value): virtual times the sensor had it ready, in order
-        self._ready: dict[tuple[str, bytes], deque[float]] = {}
+        # per sender address: (value, virtual time the sensor had it ready) of its stream, in the order sent
+        self._ready: dict[str, deque[tuple[bytes, float]]] = {}
         # per (receiving controller, sender address): (value, virtual arrival) delivered, not yet read
         self._arrived: dict[tuple[int, str], deque[tuple[bytes, float]]] = {}
         self._timers: dict[tuple[int, int], asyncio.TimerHandle] = {}
@@ -178,17 +181,23 @@ class VirtualRadio(LocalLink):
         It then leaves at the first connection event after ``time_s`` (plus jitter), however late the
         replay hands it to the radio.
         """
-        self._ready.setdefault((str(sender.random_address), bytes(value)), deque()).append(time_s)
+        self._ready.setdefault(str(sender.random_address), deque(maxlen=_READY_KEPT)).append((bytes(value), time_s))
 
     def _ready_at(self, sender: Controller, value: bytes) -> float | None:
-        key = (str(sender.random_address), value)
-        waiting = self._ready.get(key)
-        if not waiting:
-            return None
-        time_s = waiting.popleft()
-        if not waiting:
-            del self._ready[key]
-        return time_s
+        """When the notification of ``value`` the sender sends now was ready: the first waiting one of those bytes.
+
+        A stream's notifications reach the radio in the order they were made ready, so the entries before that
+        one never did (sent with no subscriber, or while the link was down) and go. Matching by bytes alone, a
+        stale entry would give a later notification of the same bytes (a sensor at rest sends many) a time
+        before its sample was taken. None for a notification that was not made ready (an answer to a write).
+        """
+        waiting = self._ready.get(str(sender.random_address))
+        for i, (payload, time_s) in enumerate(waiting or ()):
+            if payload == value:
+                for _ in range(i + 1):
+                    waiting.popleft()
+                return time_s
+        return None
 
     @contextlib.contextmanager
     def arrival(self, receiver: Device, sender_address: hci.Address, value: bytes) -> Iterator[None]:
@@ -272,10 +281,12 @@ class VirtualRadio(LocalLink):
         if transport != PhysicalTransport.LE:
             super().send_acl_data(sender_controller, destination_address, transport, data)
             return
+        notification = _is_notification(data)
+        # a lost notification uses up its ready time too: the next one of the same bytes has its own
+        ready_s = self._ready_at(sender_controller, data[_NOTIFICATION_VALUE_AT:]) if notification else None
         destination = self.find_le_controller(destination_address)
         if destination is None:
             return
-        notification = _is_notification(data)
         if not self._reachable(sender_controller, destination) or (
             notification and self.loss and self._rng.random() < self.loss
         ):
@@ -287,7 +298,6 @@ class VirtualRadio(LocalLink):
         queue = self._queues.setdefault(key, deque())
         # in virtual time: ready (or now), slipped by jitter, at the link's next connection event, in order
         now_s = self._now()
-        ready_s = self._ready_at(sender_controller, data[_NOTIFICATION_VALUE_AT:]) if notification else None
         release_s = min(now_s, ready_s) if ready_s is not None else now_s
         release_s += self._rng.uniform(0.0, self.jitter_s) if self.jitter_s else 0.0
         if self.connection_interval_s:
