@@ -226,10 +226,6 @@ class ChannelJoiner:
     whose two packets arrived more than ``arrival_tolerance_s`` apart was not sent together either. A pair keeps the acceleration's device time. Blocks with neither channel
     (a quaternion or magnetometer packet alone) carry no row for the samples table and are dropped.
 
-    An untimed half that lost its partner on the air still tells that its sample was taken: `take_orphans`
-    hands their number on, so that a sensor without a clock counts those samples where they were lost
-    (`count_notifications`) instead of inferring the loss from arrival times.
-
     Parameters
     ----------
     tolerance_s
@@ -242,13 +238,6 @@ class ChannelJoiner:
         self.tolerance_s = tolerance_s
         self.arrival_tolerance_s = arrival_tolerance_s
         self._acc, self._gyr = _ChannelQueue(), _ChannelQueue()
-        self._orphans = 0
-
-    def take_orphans(self) -> int:
-        """Untimed halves dropped since the last call because their partner was lost on the air: one sample
-        each, taken before the samples `push` hands on next."""
-        orphans, self._orphans = self._orphans, 0
-        return orphans
 
     def push(self, block: SampleBlock, arrival_s: float = 0.0) -> SampleBlock:
         """Return the complete samples available after ``block``, received at ``arrival_s`` (possibly none)."""
@@ -262,14 +251,12 @@ class ChannelJoiner:
         if has_acc:
             if not timed:
                 # untimed halves come acceleration first: one still waiting never got its rotation
-                self._orphans += len(self._acc)
                 self._acc.keep(slice(len(self._acc), None))
             self._acc.add(np.asarray(block.acc_mps2), device_s, arrival_s)
         else:
             self._gyr.add(np.asarray(block.gyr_dps), device_s, arrival_s)
             if not timed:
                 # rotation beyond the waiting accelerations lost its acceleration
-                self._orphans += max(len(self._gyr) - len(self._acc), 0)
                 self._gyr.keep(slice(0, len(self._acc)))
         if not (len(self._acc) and len(self._gyr)):
             return SampleBlock.empty()
@@ -667,21 +654,18 @@ class StreamAssembler:
         return device_s, block
 
     def _count_times(self, block: SampleBlock, host_s: float) -> np.ndarray:
-        """Count-based device times; a new epoch after a drop; counts advanced over lost notifications, and over
-        the samples whose other half was lost (`ChannelJoiner.take_orphans`)."""
+        """Count-based device times; a new epoch after a drop; counts advanced over lost notifications."""
         period = self.config.period_s
-        orphans = self._joiner.take_orphans()
         if self._dropped_at_s is not None:
             self.sync.new_epoch()
-            self._count = orphans = 0  # a new count: what was lost before the drop is not counted in it
+            self._count = 0
         elif self._count:
             # The next sample's count, mapped online, should not be far before this arrival.
             expected_s = self.sync.offset_s + self.sync.rate * (self._count + block.n - 1) * period
             late_s = host_s - expected_s
             if late_s > self.config.gap_s:
                 self._count += int(np.floor(late_s / (self.sync.rate * period)))
-        self._arrivals.append((self.sync.epoch, host_s, block.n, orphans))
-        self._count += orphans
+        self._arrivals.append((self.sync.epoch, host_s, block.n))
         device_s = (self._count + np.arange(block.n)) * period
         self._count += block.n
         return device_s
@@ -720,7 +704,7 @@ class StreamAssembler:
         and rests on the quickest arrival of each epoch. When no epoch is long enough to find the period,
         the lower envelope of the arrivals gives the rate (`imuform.ble.timesync.lower_envelope_fit`).
         """
-        arrivals = np.array(self._arrivals, dtype=float).reshape(-1, 4)
+        arrivals = np.array(self._arrivals, dtype=float).reshape(-1, 3)
         arrival_epoch = arrivals[:, 0].astype(int)
         nominal = self.config.period_s
         count = np.empty(len(epoch))
@@ -728,14 +712,12 @@ class StreamAssembler:
         periods, weights = [], []
         for e in np.unique(arrival_epoch):
             mine = arrival_epoch == e
-            n, orphans = arrivals[mine, 2].astype(np.int64), arrivals[mine, 3].astype(np.int64)
-            # a notification's samples come after the samples known lost just before it: they count as received
-            taken = n + orphans
-            period = sample_period(arrivals[mine, 1], np.cumsum(taken) - 1, nominal, self.config)
+            n = arrivals[mine, 2].astype(np.int64)
+            period = sample_period(arrivals[mine, 1], np.cumsum(n) - 1, nominal, self.config)
             if period is not None:
                 periods.append(period)
                 weights.append(int(mine.sum()))
-            first = count_notifications(arrivals[mine, 1], taken, period or nominal, self.config) + orphans
+            first = count_notifications(arrivals[mine, 1], n, period or nominal, self.config)
             count[epoch == e] = np.repeat(first, n) + _ranks(n)
             last_count[mine] = first + n - 1
         epochs = int(epoch[-1]) + 1
