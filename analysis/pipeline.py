@@ -18,7 +18,7 @@ from analysis.lines import line_fit
 from analysis.metrics import REP_METRIC_COLUMNS, rep_metrics
 from analysis.parallel import default_workers, one_blas_thread, parallel_starmap
 from analysis.quiet import mask_intervals
-from analysis.reps import DEFAULT_REP_RULES, find_excursions, rate_of
+from analysis.reps import DEFAULT_REP_RULES, find_excursions
 from analysis.segmentation import assign_sets
 from analysis.session import SessionAnalysis, rep_ranges
 
@@ -285,7 +285,7 @@ def trunk_excursions(placement: str, grid_s: np.ndarray, segment: SegmentOnGrid)
     if placement != "thoracic":
         return None
     trunk = pd.DataFrame({"time_s": grid_s, "trunk_inclination_deg": segment.inclination_deg})
-    return find_excursions(trunk, rate_hz=rate_of(grid_s) if len(grid_s) >= 2 else None)
+    return find_excursions(trunk)
 
 
 def analyze_angles(
@@ -313,7 +313,8 @@ def analyze_angles(
     max_flexion_deg
         Calibrated maximal lumbar flexion in degrees (for ``peak_lumbar_flexion_pct``), or ``None``.
     rate_hz
-        Sample rate of ``angles`` in Hz; estimated from ``time_s`` when ``None``.
+        Sample rate of ``angles`` in Hz for finding the excursions (when ``excursions`` is None); estimated from
+        ``time_s`` when ``None``.
     progress
         Optional ``progress(stage, fraction)`` callback, called once per set (once all are measured when they
         are measured in several processes).
@@ -344,8 +345,6 @@ def analyze_angles(
     for name in [exercise, *named.values()]:
         if name is not None and name not in CLASSES:
             raise ValueError(f"unknown exercise {name!r}; use one of {', '.join(CLASSES)}")
-    if len(angles) >= 2:
-        rate_hz = rate_hz or rate_of(angles["time_s"].to_numpy())
     if excursions is None:
         excursions = find_excursions(angles, rate_hz=rate_hz)
     time_s = angles["time_s"].to_numpy(dtype=float)
